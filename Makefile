@@ -1,0 +1,53 @@
+# The interface of the project: make demo, make test, make lint, make bench, make build.
+SHELL := /bin/bash
+VENV := .venv
+# Lambda runs python3.13: use it for the virtualenv and for `sam build` (pyenv keeps one on these machines).
+# pyenv's shims are skipped: they refuse a version that is not selected.
+PYTHON313 := $(shell { ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null; which -a python3.13 2>/dev/null | grep -v shims; } | head -n 1)
+PYTHON_FOR_VENV := $(if $(PYTHON313),$(PYTHON313),python3)
+export PATH := $(abspath $(VENV))/bin:$(if $(PYTHON313),$(dir $(PYTHON313)):,)$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: venv system-deps lint format validate build unit pytest test demo bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml layers/shared/requirements.txt
+	$(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+system-deps:
+	@bash local/install-system-deps.sh
+
+lint: venv
+	ruff check .
+	ruff format --check .
+
+format: venv
+	ruff format .
+	ruff check --fix .
+
+validate: venv
+	sam validate --lint --template template.yaml
+	sam validate --lint --template source-account/template.yaml
+
+build: venv
+	@test -n "$(PYTHON313)" || { echo "sam build needs python3.13 on PATH (the Lambda runtime)"; exit 1; }
+	sam build --template template.yaml --build-dir .aws-sam/build
+
+pytest: venv system-deps
+	python -m pytest
+
+test: lint validate build pytest
+
+demo: venv system-deps
+	python -m local demo
+
+bench: venv system-deps
+	python -m local bench
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""pgaudit-archiver: archive Aurora PostgreSQL pgaudit logs from many accounts into one S3 archive."""

@@ -1,0 +1,57 @@
+"""CloudWatch Logs calls: the source's log group and subscription filter, the archive's destination."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.errors import error_code
+
+
+class SourceLogs:
+    def __init__(self, session: boto3.Session) -> None:
+        self._logs = session.client("logs", config=CLIENT_CONFIG)
+
+    def describe_log_group(self, name: str) -> dict[str, Any] | None:
+        groups = self._logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        return next((group for group in groups if group["logGroupName"] == name), None)
+
+    def create_log_group(self, name: str, tags: dict[str, str]) -> None:
+        try:
+            self._logs.create_log_group(logGroupName=name, tags=tags)
+        except ClientError as error:
+            if error_code(error) != "ResourceAlreadyExistsException":  # created meanwhile, by RDS or a rerun
+                raise
+
+    def put_retention(self, name: str, days: int) -> None:
+        self._logs.put_retention_policy(logGroupName=name, retentionInDays=days)
+
+    def subscription_filters(self, log_group: str) -> list[dict[str, Any]]:
+        return self._logs.describe_subscription_filters(logGroupName=log_group).get("subscriptionFilters", [])
+
+    def put_subscription_filter(self, log_group: str, name: str, pattern: str, destination_arn: str) -> None:
+        # No roleArn: a cross-account logical destination carries its own role.
+        self._logs.put_subscription_filter(
+            logGroupName=log_group, filterName=name, filterPattern=pattern, destinationArn=destination_arn
+        )
+
+
+class ArchiveLogs:
+    def __init__(self, session: boto3.Session) -> None:
+        self._logs = session.client("logs", config=CLIENT_CONFIG)
+
+    def describe_destination(self, name: str) -> dict[str, Any] | None:
+        found = self._logs.describe_destinations(DestinationNamePrefix=name).get("destinations", [])
+        return next((destination for destination in found if destination["destinationName"] == name), None)
+
+    def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str]) -> dict[str, Any]:
+        return self._logs.put_destination(destinationName=name, targetArn=target_arn, roleArn=role_arn, tags=tags)[
+            "destination"
+        ]
+
+    def put_destination_policy(self, name: str, policy: dict[str, Any]) -> None:
+        self._logs.put_destination_policy(destinationName=name, accessPolicy=json.dumps(policy), forceUpdate=True)

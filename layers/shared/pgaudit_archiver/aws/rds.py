@@ -1,0 +1,98 @@
+"""RDS calls in the source account: clusters, instances and DB cluster parameter groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.errors import error_code
+
+# ModifyDBClusterParameterGroup takes at most 20 parameters per call (RDS API reference).
+MAX_PARAMETERS_PER_MODIFY = 20
+
+
+class SourceRds:
+    def __init__(self, session: boto3.Session) -> None:
+        self._rds = session.client("rds", config=CLIENT_CONFIG)
+
+    def describe_cluster(self, cluster_id: str) -> dict[str, Any] | None:
+        try:
+            clusters = self._rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
+        except ClientError as error:
+            if error_code(error) == "DBClusterNotFoundFault":
+                return None
+            raise
+        return clusters[0] if clusters else None
+
+    def clusters_using_parameter_group(self, group_name: str) -> list[str]:
+        users = []
+        for page in self._rds.get_paginator("describe_db_clusters").paginate():
+            users += [
+                c["DBClusterIdentifier"] for c in page["DBClusters"] if c["DBClusterParameterGroup"] == group_name
+            ]
+        return users
+
+    def describe_parameter_group(self, group_name: str) -> dict[str, Any] | None:
+        try:
+            groups = self._rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=group_name)
+        except ClientError as error:
+            if error_code(error) == "DBParameterGroupNotFound":
+                return None
+            raise
+        return groups["DBClusterParameterGroups"][0]
+
+    def create_parameter_group(self, group_name: str, family: str, description: str, tags: dict[str, str]) -> None:
+        self._rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName=group_name,
+            DBParameterGroupFamily=family,
+            Description=description,
+            Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
+        )
+
+    def copy_parameter_group(self, source_name: str, group_name: str, description: str, tags: dict[str, str]) -> None:
+        self._rds.copy_db_cluster_parameter_group(
+            SourceDBClusterParameterGroupIdentifier=source_name,
+            TargetDBClusterParameterGroupIdentifier=group_name,
+            TargetDBClusterParameterGroupDescription=description,
+            Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
+        )
+
+    def parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
+        """Current values of the named parameters (None when unset). DescribeDBClusterParameters ignores
+        Filters, so the whole group is paged through."""
+        values: dict[str, str | None] = dict.fromkeys(names)
+        paginator = self._rds.get_paginator("describe_db_cluster_parameters")
+        for page in paginator.paginate(DBClusterParameterGroupName=group_name):
+            for parameter in page["Parameters"]:
+                if parameter["ParameterName"] in names:
+                    values[parameter["ParameterName"]] = parameter.get("ParameterValue")
+        return values
+
+    def modify_parameters(self, group_name: str, parameters: list[dict[str, str]]) -> None:
+        for start in range(0, len(parameters), MAX_PARAMETERS_PER_MODIFY):
+            self._rds.modify_db_cluster_parameter_group(
+                DBClusterParameterGroupName=group_name,
+                Parameters=parameters[start : start + MAX_PARAMETERS_PER_MODIFY],
+            )
+
+    def attach_parameter_group(self, cluster_id: str, group_name: str) -> None:
+        self._rds.modify_db_cluster(
+            DBClusterIdentifier=cluster_id, DBClusterParameterGroupName=group_name, ApplyImmediately=True
+        )
+
+    def enable_log_export(self, cluster_id: str, log_type: str) -> None:
+        # Only EnableLogTypes: the types already exported stay as they are.
+        self._rds.modify_db_cluster(
+            DBClusterIdentifier=cluster_id,
+            CloudwatchLogsExportConfiguration={"EnableLogTypes": [log_type]},
+            ApplyImmediately=True,
+        )
+
+    def describe_instance(self, instance_id: str) -> dict[str, Any]:
+        return self._rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
+
+    def reboot_instance(self, instance_id: str) -> None:
+        self._rds.reboot_db_instance(DBInstanceIdentifier=instance_id)

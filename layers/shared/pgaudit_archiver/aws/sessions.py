@@ -1,0 +1,61 @@
+"""boto3 sessions for the archive account (the function's own role) and for source accounts (assumed role)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.errors import SourceAccessDeniedError, error_code, from_client_error
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.settings import Settings
+
+# boto3 retries throttling a few times itself; what survives that is retried by the state machine.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, user_agent_extra="pgaudit-archiver")
+ASSUME_ROLE_SECONDS = 900  # the shortest STS allows; a step takes seconds
+
+
+@cache
+def archive_session(region: str) -> boto3.Session:
+    return boto3.Session(region_name=region)
+
+
+def archive_client(service: str, region: str) -> Any:
+    return archive_session(region).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def source_role_arn(settings: Settings, account_id: str) -> str:
+    return f"arn:{settings.partition}:iam::{account_id}:role/{settings.source_role_name}"
+
+
+def source_session(settings: Settings, source: Source) -> boto3.Session:
+    """Assume the source account's role, with the deployment's ExternalId."""
+    role_arn = source_role_arn(settings, source.account_id)
+    sts = archive_client("sts", settings.region)  # botocore uses the regional STS endpoint by default
+    try:
+        credentials = sts.assume_role(
+            RoleArn=role_arn,
+            RoleSessionName=f"pgaudit-archiver-{source.cluster_id}"[:64],
+            ExternalId=settings.external_id,
+            DurationSeconds=ASSUME_ROLE_SECONDS,
+        )["Credentials"]
+    except ClientError as error:
+        if error_code(error) == "AccessDenied":
+            raise SourceAccessDeniedError(
+                f"cannot assume {role_arn}",
+                aws_error_code="AccessDenied",
+                remedy=(
+                    f"deploy source-account/template.yaml in account {source.account_id} with this archive "
+                    f"account ({settings.archive_account_id}) and the deployment's ExternalId"
+                ),
+            ) from error
+        raise from_client_error(error) from error
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=source.region,
+    )

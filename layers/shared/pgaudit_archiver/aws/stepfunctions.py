@@ -1,0 +1,25 @@
+"""Step Functions calls in the archive account."""
+
+from __future__ import annotations
+
+import boto3
+
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+
+HISTORY_WINDOW = 50  # the failed state is among the last few events
+
+
+class ArchiveStepFunctions:
+    def __init__(self, session: boto3.Session) -> None:
+        self._sfn = session.client("stepfunctions", config=CLIENT_CONFIG)
+
+    def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
+        """The name of the state entered most recently before `current_state` (newest events first)."""
+        events = self._sfn.get_execution_history(
+            executionArn=execution_arn, reverseOrder=True, maxResults=HISTORY_WINDOW
+        )["events"]
+        for event in events:
+            name = (event.get("stateEnteredEventDetails") or {}).get("name")
+            if name and name != current_state:
+                return name
+        return None

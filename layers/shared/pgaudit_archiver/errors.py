@@ -1,0 +1,153 @@
+"""Project errors. A class name here is the Step Functions error name that Retry and Catch match.
+
+TransientError subclasses are retried by the state machine; every other ArchiverError is permanent and is
+routed to the failure path. A test checks that each Retry and Catch in the ASL names these classes.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+# Error codes AWS services use for throttling; each service spells it its own way.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+UNAVAILABLE_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServiceError",
+        "ServiceFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServiceException",
+        "DatabaseResumingException",  # Aurora Serverless v2 waking up (RDS Data API)
+    }
+)
+
+
+class ArchiverError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    def __init__(self, message: str, *, aws_error_code: str | None = None, remedy: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.aws_error_code = aws_error_code
+        self.remedy = remedy
+        self.step: str | None = None
+        self.source: str | None = None
+
+    def add_context(self, *, step: str, source: str | None) -> ArchiverError:
+        self.step = self.step or step
+        self.source = self.source or source
+        return self
+
+    def __str__(self) -> str:
+        parts = []
+        if self.step:
+            parts.append(f"{self.step} failed")
+        if self.source:
+            parts.append(f"for {self.source}")
+        head = " ".join(parts)
+        text = f"{head}: {self.message}" if head else self.message
+        if self.aws_error_code:
+            text += f" (AWS error code: {self.aws_error_code})"
+        if self.remedy:
+            text += f". What to do: {self.remedy}"
+        return text
+
+
+class TransientError(ArchiverError):
+    """Worth retrying: the same request may succeed in a moment."""
+
+
+class ThrottledError(TransientError):
+    """AWS throttled the call."""
+
+
+class AwsServiceUnavailableError(TransientError):
+    """AWS answered with a server-side failure."""
+
+
+class RoleNotReadyError(TransientError):
+    """A freshly created IAM role is not usable yet (IAM is eventually consistent)."""
+
+
+class InvalidRequestError(ArchiverError):
+    """The onboarding request is malformed; nothing was changed."""
+
+
+class ClusterNotEligibleError(ArchiverError):
+    """The cluster cannot be onboarded (missing, wrong engine, wrong region, unusable status)."""
+
+
+class SourceAccessDeniedError(ArchiverError):
+    """The source account's role could not be assumed, or it refused a call."""
+
+
+class SubscriptionSlotsFullError(ArchiverError):
+    """The log group has no free subscription filter slot and none of the filters there is ours."""
+
+
+class ResourceConflictError(ArchiverError):
+    """A resource with the name we need exists and is not ours."""
+
+
+class WaitTimeoutError(ArchiverError):
+    """AWS did not reach the awaited state within the bounded number of polls."""
+
+
+class ConfigurationError(ArchiverError):
+    """The function's environment is wrong: a deployment problem, not a request problem."""
+
+
+class AwsRequestError(ArchiverError):
+    """AWS refused a call for a reason retrying will not fix."""
+
+
+TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (ThrottledError, AwsServiceUnavailableError, RoleNotReadyError)
+PERMANENT_ERRORS: tuple[type[ArchiverError], ...] = (
+    InvalidRequestError,
+    ClusterNotEligibleError,
+    SourceAccessDeniedError,
+    SubscriptionSlotsFullError,
+    ResourceConflictError,
+    WaitTimeoutError,
+    ConfigurationError,
+    AwsRequestError,
+)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def from_client_error(error: ClientError) -> ArchiverError:
+    """Map a boto3 ClientError nobody handled to the project error the state machine understands."""
+    code = error_code(error)
+    operation = error.operation_name
+    detail = error.response.get("Error", {}).get("Message", "")
+    message = f"{operation} was refused: {detail}" if detail else f"{operation} was refused"
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    if code in THROTTLING_CODES:
+        return ThrottledError(message, aws_error_code=code, remedy="none; the workflow retries with backoff")
+    if code in UNAVAILABLE_CODES or status >= 500:
+        return AwsServiceUnavailableError(message, aws_error_code=code, remedy="none; the workflow retries")
+    if code.startswith("AccessDenied") or code in {"UnauthorizedOperation", "AuthorizationError"}:
+        return AwsRequestError(
+            message,
+            aws_error_code=code,
+            remedy="check that the calling role allows this action (deploy the current templates)",
+        )
+    return AwsRequestError(message, aws_error_code=code)

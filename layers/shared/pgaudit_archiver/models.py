@@ -1,0 +1,171 @@
+"""The onboarding request and what each workflow step hands to the next."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PGAUDIT_CLASSES = ("none", "all", "ddl", "function", "misc", "misc_set", "read", "role", "write")
+# PutRetentionPolicy accepts only these values (CloudWatch Logs API reference, PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+# A DB cluster identifier: 1-63 letters, digits or hyphens, starting with a letter, no "--", no trailing "-".
+CLUSTER_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{0,62}$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$"
+DATABASE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
+
+RebootPolicy = Literal["deferred", "immediate"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OnboardRequest(Model):
+    """What a user asks for. Options left out take the deployment's defaults."""
+
+    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit id of the source AWS account")
+    region: str = Field(pattern=REGION_PATTERN, description="region of the cluster; must be this stack's region")
+    cluster_id: str = Field(pattern=CLUSTER_ID_PATTERN, description="DB cluster identifier")
+    pgaudit_log: str | None = Field(default=None, description="pgaudit.log classes, e.g. ddl,role,write")
+    reboot: RebootPolicy | None = Field(default=None, description="deferred (default) or immediate")
+    log_retention_days: int | None = Field(default=None, description="retention of the postgresql log group")
+    filter_pattern: str | None = Field(default=None, min_length=1, max_length=1024)
+    secret_arn: str | None = Field(default=None, pattern=SECRET_ARN_PATTERN, description="secret for the Data API")
+    database: str | None = Field(default=None, pattern=DATABASE_NAME_PATTERN, description="database for pgaudit")
+
+    @field_validator("cluster_id")
+    @classmethod
+    def _valid_cluster_id(cls, value: str) -> str:
+        if "--" in value or value.endswith("-"):
+            raise ValueError("a DB cluster identifier cannot contain '--' or end with '-'")
+        return value.lower()  # RDS stores identifiers in lowercase
+
+    @field_validator("pgaudit_log")
+    @classmethod
+    def _valid_pgaudit_log(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_pgaudit_log(value)
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int | None) -> int | None:
+        if value is not None and value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(days) for days in LOG_RETENTION_DAYS)
+            raise ValueError(f"{value} is not a CloudWatch Logs retention; use one of {allowed}")
+        return value
+
+
+def normalize_pgaudit_log(value: str) -> str:
+    """Validate a pgaudit.log value against pgaudit's classes; a class may be excluded with a leading '-'."""
+    classes = [item.strip().lower() for item in value.split(",")]
+    if not value.strip() or any(not item for item in classes):
+        raise ValueError("pgaudit_log must be a comma-separated list of classes, e.g. ddl,role,write")
+    unknown = [item for item in classes if item.removeprefix("-") not in PGAUDIT_CLASSES]
+    if unknown:
+        raise ValueError(f"unknown pgaudit class {', '.join(unknown)}; use {', '.join(PGAUDIT_CLASSES)}")
+    return ",".join(classes)
+
+
+class Source(Model):
+    """One source of audit logs: a cluster in an account and region."""
+
+    account_id: str
+    region: str
+    cluster_id: str
+
+    def __str__(self) -> str:
+        return f"cluster {self.cluster_id} in account {self.account_id} ({self.region})"
+
+
+class ResolvedRequest(Model):
+    """The request with every option decided; what the rest of the workflow works from."""
+
+    account_id: str
+    region: str
+    cluster_id: str
+    pgaudit_log: str
+    reboot: RebootPolicy
+    log_retention_days: int
+    filter_pattern: str
+    secret_arn: str | None = None
+    database: str | None = None
+
+    @property
+    def source(self) -> Source:
+        return Source(account_id=self.account_id, region=self.region, cluster_id=self.cluster_id)
+
+
+class WorkflowSettings(Model):
+    poll_interval_seconds: int
+    max_polls: int
+
+
+class ClusterMember(Model):
+    instance_id: str
+    is_writer: bool
+    parameter_group_status: str
+
+
+class ClusterFacts(Model):
+    arn: str
+    status: str
+    ready: bool
+    engine_version: str
+    parameter_group: str
+    http_endpoint_enabled: bool
+    master_secret_arn: str | None
+    database_name: str | None
+    members: tuple[ClusterMember, ...]
+    polls: int = 0
+
+
+class ValidationResult(Model):
+    request: ResolvedRequest
+    cluster: ClusterFacts
+    workflow: WorkflowSettings
+
+
+class StepResult(Model):
+    """What one ensure step found and did: `changes` is empty when nothing needed doing."""
+
+    ready: bool = True
+    resources: dict[str, str] = Field(default_factory=dict)
+    changes: tuple[str, ...] = ()
+    polls: int = 0
+
+
+class RoleResult(StepResult):
+    fresh: bool = False  # created or changed in this run, so IAM may not have propagated it yet
+
+
+class ParameterGroupResult(StepResult):
+    parameter_group: str
+    original_parameter_group: str
+    original_shared_preload_libraries: str | None = None
+    original_pgaudit_log: str | None = None
+    reboot_required: bool = False
+    pending_reboot: tuple[str, ...] = ()
+
+
+class RebootResult(StepResult):
+    rebooted: tuple[str, ...] = ()
+    pending_reboot: tuple[str, ...] = ()
+
+
+class ExtensionResult(StepResult):
+    status: Literal["created", "present", "manual"]
+    database: str
+    sql: str = "CREATE EXTENSION IF NOT EXISTS pgaudit;"
+    reason: str | None = None
+
+
+class OnboardingSummary(Model):
+    source: Source
+    status: Literal["active", "pending-reboot"]
+    resources: dict[str, str]
+    changes: tuple[str, ...]
+    pending: tuple[str, ...]
+    actions_required: tuple[str, ...]

@@ -1,0 +1,62 @@
+"""Deterministic names for what the workflow creates, so a rerun finds what an earlier run made."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pgaudit_archiver.models import Source
+
+PREFIX = "pgaudit"
+IAM_PATH = "/pgaudit-archiver/"
+SUBSCRIPTION_FILTER_NAME = "pgaudit-archiver"
+# Firehose stream names and IAM role names are at most 64 characters.
+MAX_NAME_LENGTH = 64
+_HASH_LENGTH = 10
+
+
+def bounded_name(base: str, source: Source, limit: int = MAX_NAME_LENGTH) -> str:
+    """`base` when it fits in limit-1 characters, else a prefix of it plus a hash of the whole source.
+
+    Names that fit are shorter than `limit`; shortened names are exactly `limit` long, so the two kinds can
+    never be equal, and two shortened names differ unless their sources' hashes collide.
+    """
+    if len(base) < limit:
+        return base
+    identity = f"{source.account_id}/{source.region}/{source.cluster_id}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:_HASH_LENGTH]
+    return f"{base[: limit - _HASH_LENGTH - 1]}-{digest}"
+
+
+def delivery_stream_name(source: Source) -> str:
+    return bounded_name(f"{PREFIX}-{source.account_id}-{source.cluster_id}", source)
+
+
+def destination_name(source: Source) -> str:
+    return bounded_name(f"{PREFIX}-{source.account_id}-{source.cluster_id}", source)
+
+
+def destination_role_name(source: Source) -> str:
+    return bounded_name(f"{PREFIX}-dest-{source.account_id}-{source.cluster_id}", source)
+
+
+def parameter_group_name(cluster_id: str) -> str:
+    # Cluster ids are at most 63 characters and parameter group names up to 255: no shortening needed.
+    return f"{PREFIX}-{cluster_id}"
+
+
+def log_group_name(cluster_id: str) -> str:
+    return f"/aws/rds/cluster/{cluster_id}/postgresql"
+
+
+def source_tags(source: Source) -> dict[str, str]:
+    return {
+        "pgaudit-archiver:managed": "true",
+        "pgaudit-archiver:source-account": source.account_id,
+        "pgaudit-archiver:source-region": source.region,
+        "pgaudit-archiver:source-cluster": source.cluster_id,
+    }
+
+
+def execution_name(source: Source, unique: str) -> str:
+    """`<account>-<cluster>-<unique>`: Step Functions execution names are at most 80 characters."""
+    return f"{source.account_id}-{source.cluster_id}"[: 80 - len(unique) - 1] + f"-{unique}"

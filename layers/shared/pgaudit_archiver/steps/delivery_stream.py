@@ -1,0 +1,112 @@
+"""Ensure Delivery Stream: one Firehose stream per source, writing into the archive bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgaudit_archiver.aws.firehose import ArchiveFirehose
+from pgaudit_archiver.errors import AwsRequestError, ResourceConflictError, WaitTimeoutError
+from pgaudit_archiver.models import Source, StepResult
+from pgaudit_archiver.naming import delivery_stream_name, source_tags
+from pgaudit_archiver.settings import Settings
+
+PARTITION_KEY = "event_date"
+# Dynamic partitioning needs a buffer of at least 64 MB (Firehose developer guide, dynamic partitioning).
+BUFFER_SIZE_MB = 64
+BUFFER_INTERVAL_SECONDS = 300
+TRANSFORM_BUFFER_MB = "1"
+TRANSFORM_INTERVAL_SECONDS = "60"
+
+
+def archive_prefix(source: Source) -> str:
+    return f"pgaudit/account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
+
+
+def error_prefix(source: Source) -> str:
+    return f"errors/account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
+
+
+def desired_destination(settings: Settings, source: Source) -> dict[str, Any]:
+    return {
+        "RoleARN": settings.firehose_role_arn,
+        "BucketARN": f"arn:{settings.partition}:s3:::{settings.archive_bucket}",
+        "Prefix": archive_prefix(source) + f"date=!{{partitionKeyFromLambda:{PARTITION_KEY}}}/",
+        # With dynamic partitioning the error prefix must name the error output type.
+        "ErrorOutputPrefix": error_prefix(source) + "!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/",
+        "BufferingHints": {"SizeInMBs": BUFFER_SIZE_MB, "IntervalInSeconds": BUFFER_INTERVAL_SECONDS},
+        "CompressionFormat": "GZIP",
+        "FileExtension": ".gz",
+        "ProcessingConfiguration": {
+            "Enabled": True,
+            "Processors": [
+                {
+                    "Type": "Lambda",
+                    "Parameters": [
+                        {"ParameterName": "LambdaArn", "ParameterValue": settings.transform_function_arn},
+                        {"ParameterName": "BufferSizeInMBs", "ParameterValue": TRANSFORM_BUFFER_MB},
+                        {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": TRANSFORM_INTERVAL_SECONDS},
+                    ],
+                }
+            ],
+        },
+        "DynamicPartitioningConfiguration": {"Enabled": True, "RetryOptions": {"DurationInSeconds": 300}},
+    }
+
+
+def _processor_parameters(processing: dict[str, Any]) -> dict[str, str]:
+    processors = processing.get("Processors") or [{}]
+    return {item["ParameterName"]: item["ParameterValue"] for item in processors[0].get("Parameters", [])}
+
+
+def destination_drift(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    """Names of the settings that differ; AWS may add defaults of its own, which are not drift."""
+    drift = [
+        key
+        for key in ("RoleARN", "BucketARN", "Prefix", "ErrorOutputPrefix", "CompressionFormat", "FileExtension")
+        if current.get(key) != desired[key]
+    ]
+    if current.get("BufferingHints") != desired["BufferingHints"]:
+        drift.append("BufferingHints")
+    current_processing = current.get("ProcessingConfiguration") or {}
+    desired_parameters = _processor_parameters(desired["ProcessingConfiguration"])
+    current_parameters = _processor_parameters(current_processing)
+    if not current_processing.get("Enabled") or any(
+        current_parameters.get(name) != value for name, value in desired_parameters.items()
+    ):
+        drift.append("ProcessingConfiguration")
+    return drift
+
+
+def ensure_delivery_stream(firehose: ArchiveFirehose, settings: Settings, source: Source, polls: int) -> StepResult:
+    name = delivery_stream_name(source)
+    desired = desired_destination(settings, source)
+    stream = firehose.describe_stream(name)
+    if stream is None:
+        arn = firehose.create_stream(name, desired, source_tags(source))
+        return StepResult(ready=False, resources={"delivery_stream_arn": arn}, changes=(f"created {name}",), polls=1)
+
+    arn = stream["DeliveryStreamARN"]
+    status = stream["DeliveryStreamStatus"]
+    if status == "CREATING_FAILED":
+        reason = (stream.get("FailureDescription") or {}).get("Details", "no details given")
+        raise AwsRequestError(
+            f"delivery stream {name} failed to create: {reason}",
+            remedy=f"delete {name} in the archive account, then onboard again",
+        )
+    if status in {"DELETING", "DELETING_FAILED"}:
+        raise ResourceConflictError(
+            f"delivery stream {name} is {status}", remedy="wait for the deletion to end, then onboard again"
+        )
+    if status != "ACTIVE":
+        if polls + 1 > settings.max_polls:
+            raise WaitTimeoutError(f"delivery stream {name} stayed {status} for {settings.max_polls} polls")
+        return StepResult(ready=False, resources={"delivery_stream_arn": arn}, polls=polls + 1)
+
+    destination = stream["Destinations"][0]
+    drift = destination_drift(destination.get("ExtendedS3DestinationDescription", {}), desired)
+    changes: tuple[str, ...] = ()
+    if drift:
+        update = {key: value for key, value in desired.items() if key != "DynamicPartitioningConfiguration"}
+        firehose.update_destination(name, stream["VersionId"], destination["DestinationId"], update)
+        changes = (f"updated {name}: {', '.join(drift)}",)
+    return StepResult(ready=True, resources={"delivery_stream_arn": arn}, changes=changes, polls=polls)

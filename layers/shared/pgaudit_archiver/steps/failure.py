@@ -1,0 +1,52 @@
+"""Record Failure: turn whatever a step raised into an Error and Cause that name step, cluster and AWS error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pgaudit_archiver import errors
+from pgaudit_archiver.models import Model
+
+OUR_ERRORS = {cls.__name__ for cls in (*errors.TRANSIENT_ERRORS, *errors.PERMANENT_ERRORS)}
+
+
+class FailureDescription(Model):
+    error: str
+    cause: str
+    step: str
+    source: str
+
+
+def _lambda_error(cause: str) -> tuple[str | None, str]:
+    """Lambda puts {"errorType", "errorMessage", ...} in the Cause; anything else is passed through."""
+    try:
+        payload = json.loads(cause)
+    except (TypeError, ValueError):
+        return None, cause or "no cause given"
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        return payload.get("errorType"), str(payload["errorMessage"])
+    return None, cause
+
+
+def describe_source(raw_request: Any) -> str:
+    if isinstance(raw_request, dict):
+        cluster = raw_request.get("cluster_id", "?")
+        return f"cluster {cluster} in account {raw_request.get('account_id', '?')} ({raw_request.get('region', '?')})"
+    return "an unreadable request"
+
+
+def describe_failure(raw_request: Any, failure: dict[str, Any], failed_step: str | None) -> FailureDescription:
+    error = str(failure.get("Error") or "Unknown")
+    error_type, message = _lambda_error(str(failure.get("Cause") or ""))
+    step = failed_step or "an unknown step"
+    source = describe_source(raw_request)
+    if error in OUR_ERRORS or error_type in OUR_ERRORS:
+        cause = message  # our errors already name the step, the source and the AWS error code
+    else:
+        kind = f"{error_type}: " if error_type and error_type != error else ""
+        cause = (
+            f"{step} failed for {source}: unexpected {error}: {kind}{message}. What to do: read the step's "
+            "log in CloudWatch Logs, then onboard again; every step is safe to rerun"
+        )
+    return FailureDescription(error=error, cause=cause, step=step, source=source)

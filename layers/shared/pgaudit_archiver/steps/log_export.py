@@ -1,0 +1,53 @@
+"""Enable Log Export: the postgresql log group with its retention, then the cluster's export into it."""
+
+from __future__ import annotations
+
+from pgaudit_archiver.aws.logs import SourceLogs
+from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.errors import ClusterNotEligibleError, WaitTimeoutError
+from pgaudit_archiver.models import ResolvedRequest, StepResult
+from pgaudit_archiver.naming import log_group_name, source_tags
+
+LOG_TYPE = "postgresql"
+
+
+def ensure_log_group(logs: SourceLogs, request: ResolvedRequest) -> tuple[str, list[str]]:
+    """Create the group before the export so RDS uses it with our retention; never lower a longer one."""
+    name = log_group_name(request.cluster_id)
+    group = logs.describe_log_group(name)
+    changes = []
+    if group is None:
+        logs.create_log_group(name, source_tags(request.source))
+        changes.append(f"created log group {name}")
+        current_retention = None
+    else:
+        current_retention = group.get("retentionInDays")
+        if current_retention is None:
+            return name, []  # never expires: already the longest retention
+    if current_retention is None or current_retention < request.log_retention_days:
+        logs.put_retention(name, request.log_retention_days)
+        changes.append(f"retention of {name} = {request.log_retention_days} days")
+    return name, changes
+
+
+def enable_log_export(
+    rds: SourceRds, logs: SourceLogs, request: ResolvedRequest, polls: int, max_polls: int
+) -> StepResult:
+    log_group, changes = ensure_log_group(logs, request)
+    cluster = rds.describe_cluster(request.cluster_id)
+    if cluster is None:
+        raise ClusterNotEligibleError(f"the cluster {request.cluster_id} disappeared during onboarding")
+    resources = {"log_group": log_group}
+    if LOG_TYPE in cluster.get("EnabledCloudwatchLogsExports", []):
+        return StepResult(resources=resources, changes=tuple(changes), polls=polls)
+    if cluster["Status"] != "available":
+        # Another modification (the parameter group attached just now) is still being applied.
+        if polls + 1 > max_polls:
+            raise WaitTimeoutError(f"the cluster stayed {cluster['Status']} for {max_polls} polls")
+        return StepResult(ready=False, resources=resources, changes=tuple(changes), polls=polls + 1)
+    rds.enable_log_export(request.cluster_id, LOG_TYPE)
+    return StepResult(
+        resources=resources,
+        changes=(*changes, f"enabled the {LOG_TYPE} log export of {request.cluster_id}"),
+        polls=polls,
+    )

@@ -1,0 +1,68 @@
+"""Summarize Onboarding: every resource, what changed, what is pending and what the user must still do."""
+
+from __future__ import annotations
+
+from pgaudit_archiver.models import (
+    ExtensionResult,
+    Model,
+    OnboardingSummary,
+    ParameterGroupResult,
+    RebootResult,
+    ResolvedRequest,
+    RoleResult,
+    StepResult,
+)
+
+
+class OnboardingState(Model):
+    """The execution state after the last step (what the state machine accumulated)."""
+
+    request: ResolvedRequest
+    delivery_stream: StepResult
+    destination_role: RoleResult
+    destination: StepResult
+    parameter_group: ParameterGroupResult
+    reboot: RebootResult
+    extension: ExtensionResult
+    log_export: StepResult
+    subscription_filter: StepResult
+
+
+def summarize(state: OnboardingState) -> OnboardingSummary:
+    steps: list[StepResult] = [
+        state.delivery_stream,
+        state.destination_role,
+        state.destination,
+        state.parameter_group,
+        state.reboot,
+        state.extension,
+        state.log_export,
+        state.subscription_filter,
+    ]
+    resources: dict[str, str] = {}
+    changes: list[str] = []
+    for step in steps:
+        resources.update(step.resources)
+        changes += step.changes
+    changes += [f"rebooted {instance}" for instance in state.reboot.rebooted]
+
+    pending: list[str] = []
+    actions: list[str] = []
+    if state.reboot.pending_reboot:
+        instances = ", ".join(state.reboot.pending_reboot)
+        pending.append(f"reboot of {instances} (pgaudit loads at the next reboot)")
+        actions.append(
+            f"reboot {instances} in your maintenance window, readers first "
+            "(aws rds reboot-db-instance --db-instance-identifier <instance>), then onboard again"
+        )
+    if state.extension.status == "manual":
+        pending.append(f"CREATE EXTENSION pgaudit in {state.extension.database}: {state.extension.reason}")
+        actions.append(f"run `{state.extension.sql}` in database {state.extension.database} as the master user")
+    return OnboardingSummary(
+        source=state.request.source,
+        status="pending-reboot" if state.reboot.pending_reboot else "active",
+        resources=resources,
+        changes=tuple(changes),
+        pending=tuple(pending),
+        actions_required=tuple(actions),
+    )

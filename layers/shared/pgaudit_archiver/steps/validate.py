@@ -1,0 +1,133 @@
+"""Validate Request / Check Cluster Status: the request is well formed and the cluster can be onboarded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError, WaitTimeoutError
+from pgaudit_archiver.models import (
+    ClusterFacts,
+    ClusterMember,
+    OnboardRequest,
+    ResolvedRequest,
+    Source,
+    ValidationResult,
+    WorkflowSettings,
+)
+from pgaudit_archiver.settings import Settings
+
+ENGINE = "aurora-postgresql"
+READY_STATUSES = frozenset({"available"})
+# Statuses a cluster passes through on its own; the workflow waits for them to end.
+TRANSITIONAL_STATUSES = frozenset(
+    {
+        "creating", "modifying", "backing-up", "maintenance", "renaming", "resetting-master-credentials",
+        "upgrading", "starting", "failing-over", "storage-optimization", "update-iam-db-auth", "backtracking",
+        "promoting",
+    }
+)  # fmt: skip
+
+
+def describe_validation_errors(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "request"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif item["type"] == "string_pattern_mismatch":
+            message = f"has an invalid format ({item['input']!r})"
+        problems.append(f"{field} {message}")
+    return "; ".join(problems)
+
+
+def parse_request(raw: Any, settings: Settings) -> ResolvedRequest:
+    """Validate the raw execution input and fill in the deployment's defaults."""
+    if not isinstance(raw, dict):
+        raise InvalidRequestError("the request must be a JSON object", remedy="see events/onboard/request.json")
+    try:
+        request = OnboardRequest.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidRequestError(
+            f"invalid onboarding request: {describe_validation_errors(error)}",
+            remedy="correct the named fields and start a new execution",
+        ) from error
+    if request.region != settings.region:
+        raise InvalidRequestError(
+            f"region is {request.region} but this stack runs in {settings.region}; a CloudWatch Logs "
+            "destination must be in the log group's region",
+            remedy=f"start the onboarding in the pgaudit-archiver stack deployed in {request.region}",
+        )
+    return ResolvedRequest(
+        account_id=request.account_id,
+        region=request.region,
+        cluster_id=request.cluster_id,
+        pgaudit_log=request.pgaudit_log or settings.default_pgaudit_log,
+        reboot=request.reboot or settings.default_reboot,
+        log_retention_days=request.log_retention_days or settings.default_log_retention_days,
+        filter_pattern=request.filter_pattern or settings.default_filter_pattern,
+        secret_arn=request.secret_arn,
+        database=request.database,
+    )
+
+
+def cluster_facts(cluster: dict[str, Any], polls: int) -> ClusterFacts:
+    return ClusterFacts(
+        arn=cluster["DBClusterArn"],
+        status=cluster["Status"],
+        ready=cluster["Status"] in READY_STATUSES,
+        engine_version=cluster.get("EngineVersion", ""),
+        parameter_group=cluster["DBClusterParameterGroup"],
+        http_endpoint_enabled=bool(cluster.get("HttpEndpointEnabled")),
+        master_secret_arn=(cluster.get("MasterUserSecret") or {}).get("SecretArn"),
+        database_name=cluster.get("DatabaseName"),
+        members=tuple(
+            ClusterMember(
+                instance_id=member["DBInstanceIdentifier"],
+                is_writer=bool(member["IsClusterWriter"]),
+                parameter_group_status=member.get("DBClusterParameterGroupStatus", "in-sync"),
+            )
+            for member in cluster.get("DBClusterMembers", [])
+        ),
+        polls=polls,
+    )
+
+
+def check_cluster(rds: SourceRds, source: Source, polls: int, max_polls: int) -> ClusterFacts:
+    cluster = rds.describe_cluster(source.cluster_id)
+    if cluster is None:
+        raise ClusterNotEligibleError(
+            f"no DB cluster named {source.cluster_id} exists in account {source.account_id}, region {source.region}",
+            aws_error_code="DBClusterNotFoundFault",
+            remedy="check the cluster_id, account_id and region",
+        )
+    if cluster.get("Engine") != ENGINE:
+        raise ClusterNotEligibleError(
+            f"the cluster's engine is {cluster.get('Engine')}, not {ENGINE}; pgaudit exists only for PostgreSQL",
+            remedy="onboard Aurora PostgreSQL clusters only",
+        )
+    status = cluster["Status"]
+    if status not in READY_STATUSES | TRANSITIONAL_STATUSES:
+        raise ClusterNotEligibleError(f"the cluster is {status}", remedy="onboard it again once it is available")
+    facts = cluster_facts(cluster, polls + 1)
+    if not facts.ready and facts.polls > max_polls:
+        raise WaitTimeoutError(
+            f"the cluster stayed {status} for {max_polls} polls", remedy="onboard it again once it is available"
+        )
+    return facts
+
+
+def validate(
+    raw_request: Any, polls: int, settings: Settings, rds_for: Callable[[Source], SourceRds]
+) -> ValidationResult:
+    request = parse_request(raw_request, settings)
+    facts = check_cluster(rds_for(request.source), request.source, polls, settings.max_polls)
+    return ValidationResult(
+        request=request,
+        cluster=facts,
+        workflow=WorkflowSettings(poll_interval_seconds=settings.poll_interval_seconds, max_polls=settings.max_polls),
+    )

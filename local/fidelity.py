@@ -1,0 +1,539 @@
+"""Where moto differs from AWS, these patches make it behave like AWS (each has a test in tests/integration).
+
+- RDS: default.aurora-postgresql<major> cluster parameter groups exist, with Aurora's defaults, and cannot be
+  modified; CloudwatchLogsExportConfiguration updates EnabledCloudwatchLogsExports; a static parameter change
+  or a new parameter group leaves members pending-reboot until each is rebooted; the Data API can be enabled
+  on provisioned Aurora PostgreSQL and runs SQL on the cluster's real PostgreSQL when it has one.
+- CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
+  access policy allows the caller's account and the destination is in the log group's region; matching
+  events then reach the destination's Firehose stream as gzip envelopes.
+- Firehose: the Lambda processor runs (in-process, with the Firehose event contract), dynamic-partitioning
+  and timestamp prefix expressions and the error prefix are honoured, GZIP and FileExtension are applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+from moto.core.exceptions import JsonRESTError
+from moto.firehose.models import FirehoseBackend, firehose_backends
+from moto.iam.models import iam_backends
+from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+from moto.logs.models import LogGroup, LogsBackend, LogStream, logs_backends
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import DBCluster, DBClusterParameterGroup, DBInstance, RDSBackend, rds_backends
+from moto.rdsdata.models import QueryResults
+from moto.rdsdata.responses import RDSDataServiceResponse
+from moto.s3.models import s3_backends
+from moto.stepfunctions.responses import StepFunctionResponse
+from moto.sts.exceptions import STSClientError
+from moto.sts.models import STSBackend
+
+if TYPE_CHECKING:
+    from local.lambdas import InProcessLambdas
+
+AURORA_POSTGRESQL = "aurora-postgresql"
+# What Aurora PostgreSQL's default cluster parameter groups hold for the parameters pgaudit-archiver reads,
+# plus a few others so that a copy carries more than the two we touch.
+AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
+    "shared_preload_libraries": {"ParameterValue": "pg_stat_statements", "ApplyType": "static"},
+    "pgaudit.log": {"ApplyType": "dynamic"},
+    "pgaudit.log_parameter": {"ApplyType": "dynamic"},
+    "pgaudit.log_relation": {"ApplyType": "dynamic"},
+    "pgaudit.role": {"ApplyType": "dynamic"},
+    "log_min_duration_statement": {"ApplyType": "dynamic"},
+    "rds.force_ssl": {"ParameterValue": "1", "ApplyType": "dynamic"},
+    "track_io_timing": {"ParameterValue": "1", "ApplyType": "dynamic"},
+}
+
+
+def _logs_access_denied(message: str) -> Exception:
+    return JsonRESTError("AccessDeniedException", message)
+
+
+def filter_pattern_matches(pattern: str, message: str) -> bool:
+    """CloudWatch Logs term patterns: every term must occur; a quoted term is matched exactly, case-sensitively."""
+    terms, current, quoted = [], "", False
+    for char in pattern.strip():
+        if char == '"':
+            quoted = not quoted
+            continue
+        if char == " " and not quoted:
+            if current:
+                terms.append(current)
+            current = ""
+            continue
+        current += char
+    if current:
+        terms.append(current)
+    return all(term in message for term in terms)
+
+
+class ClusterHooks:
+    """What the world plugs into the RDS emulation: the real PostgreSQL behind a cluster."""
+
+    def restart(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None: ...
+    def apply_dynamic(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None: ...
+    def execute(self, cluster: DBCluster, database: str, sql: str) -> QueryResults | None:
+        return None
+
+
+class Fidelity:
+    def __init__(self, lambdas: InProcessLambdas, hooks: ClusterHooks | None = None) -> None:
+        self.lambdas = lambdas
+        self.hooks = hooks or ClusterHooks()
+        self._lock = threading.RLock()
+        self._patches: list[Any] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        patches = {
+            (RDSBackend, "create_db_cluster"): self._create_db_cluster(RDSBackend.create_db_cluster),
+            (RDSBackend, "modify_db_cluster"): self._modify_db_cluster(RDSBackend.modify_db_cluster),
+            (RDSBackend, "modify_db_cluster_parameter_group"): self._modify_parameters(
+                RDSBackend.modify_db_cluster_parameter_group
+            ),
+            # Plain functions, not bound methods: the patched attribute is bound to the backend when called.
+            (RDSBackend, "reboot_db_instance"): lambda backend, instance_id: self._reboot_db_instance(  # noqa: PLW0108
+                backend, instance_id
+            ),
+            (RDSBackend, "create_db_cluster_parameter_group"): self._create_parameter_group(
+                RDSBackend.create_db_cluster_parameter_group
+            ),
+            (DBCluster, "db_cluster_members"): property(self._cluster_members),
+            (DBCluster, "enable_http_endpoint"): property(
+                lambda cluster: getattr(cluster, "_enable_http_endpoint", False),
+                lambda cluster, value: setattr(cluster, "_enable_http_endpoint", bool(value)),
+            ),
+            (DBInstance, "status"): property(self._instance_status, self._set_instance_status),
+            (RDSDataServiceResponse, "execute_statement"): lambda response: self._execute_statement(response),  # noqa: PLW0108
+            (STSBackend, "assume_role"): self._assume_role(STSBackend.assume_role),
+            (StepFunctionResponse, "get_execution_history"): self._execution_history(
+                StepFunctionResponse.get_execution_history
+            ),
+            (LogsBackend, "put_subscription_filter"): self._put_subscription_filter(
+                LogsBackend.put_subscription_filter
+            ),
+            (LogStream, "_send_log_events"): self._send_log_events(LogStream._send_log_events),
+            (FirehoseBackend, "put_record_batch"): self._put_record_batch(FirehoseBackend.put_record_batch),
+        }
+        for (target, attribute), replacement in patches.items():
+            patcher = mock.patch.object(target, attribute, replacement, create=True)
+            patcher.start()
+            self._patches.append(patcher)
+
+    def stop(self) -> None:
+        while self._patches:
+            self._patches.pop().stop()
+
+    # ------------------------------------------------------------------ RDS
+    @staticmethod
+    def default_group_name(engine_version: str) -> str:
+        return f"default.{AURORA_POSTGRESQL}{engine_version.split('.', maxsplit=1)[0]}"
+
+    @staticmethod
+    def seed_engine_defaults(group: DBClusterParameterGroup) -> None:
+        """A new group of an Aurora PostgreSQL family starts with the engine's defaults, as on AWS."""
+        for parameter, values in AURORA_DEFAULT_PARAMETERS.items():
+            group.parameters[parameter] = {
+                **values,
+                "Source": "engine-default",
+                "IsModifiable": True,
+                "ApplyMethod": "pending-reboot" if values["ApplyType"] == "static" else "immediate",
+            }
+
+    @staticmethod
+    def ensure_default_group(backend: RDSBackend, engine_version: str) -> str:
+        name = Fidelity.default_group_name(engine_version)
+        if name not in backend.db_cluster_parameter_groups:
+            family = name.removeprefix("default.")
+            group = DBClusterParameterGroup(backend, name, f"Default cluster parameter group for {family}", family)
+            Fidelity.seed_engine_defaults(group)
+            backend.db_cluster_parameter_groups[name] = group
+        return name
+
+    def _create_parameter_group(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def create(
+            backend: RDSBackend,
+            db_cluster_parameter_group_name: str,
+            db_parameter_group_family: str,
+            description: str,
+            tags: Any,
+        ) -> Any:
+            group = original(backend, db_cluster_parameter_group_name, db_parameter_group_family, description, tags)
+            if db_parameter_group_family.startswith(AURORA_POSTGRESQL):
+                self.seed_engine_defaults(group)
+            return group
+
+        return create
+
+    @staticmethod
+    def parameter_values(backend: RDSBackend, group_name: str) -> dict[str, str | None]:
+        group = backend.db_cluster_parameter_groups.get(group_name)
+        if group is None:
+            return {}
+        return {name: values.get("ParameterValue") for name, values in group.parameters.items()}
+
+    def _create_db_cluster(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def create(backend: RDSBackend, kwargs: dict[str, Any]) -> Any:
+            if kwargs.get("engine") == AURORA_POSTGRESQL and not kwargs.get("db_cluster_parameter_group_name"):
+                version = kwargs.get("engine_version") or "15.4"
+                kwargs["engine_version"] = version
+                kwargs["db_cluster_parameter_group_name"] = self.ensure_default_group(backend, version)
+            return original(backend, kwargs)
+
+        return create
+
+    def _mark_pending_reboot(self, backend: RDSBackend, cluster: DBCluster) -> None:
+        for member in cluster.members:
+            member._pgaudit_archiver_parameter_status = "pending-reboot"
+
+    def _modify_db_cluster(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def modify(backend: RDSBackend, kwargs: dict[str, Any]) -> Any:
+            with self._lock:
+                cluster = backend.clusters.get(kwargs["db_cluster_identifier"])
+                exports = kwargs.pop("cloudwatch_logs_export_configuration", None) or {}
+                new_group = kwargs.get("db_cluster_parameter_group_name")
+                if cluster is not None and new_group and new_group not in backend.db_cluster_parameter_groups:
+                    raise RDSClientError(
+                        "DBClusterParameterGroupNotFound", f"DBClusterParameterGroup not found: {new_group}"
+                    )
+                group_changed = cluster is not None and new_group and new_group != cluster.parameter_group
+                result = original(backend, kwargs)
+                cluster = backend.clusters[kwargs.get("new_db_cluster_identifier") or result.db_cluster_identifier]
+                enabled = cluster.enabled_cloudwatch_logs_exports
+                for log_type in exports.get("DisableLogTypes", []):
+                    if log_type in enabled:
+                        enabled.remove(log_type)
+                for log_type in exports.get("EnableLogTypes", []):
+                    if log_type not in enabled:
+                        enabled.append(log_type)
+                if group_changed:
+                    self._mark_pending_reboot(backend, cluster)
+                result.enabled_cloudwatch_logs_exports = list(enabled)
+                return result
+
+        return modify
+
+    def _modify_parameters(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def modify(
+            backend: RDSBackend, db_cluster_parameter_group_name: str, db_cluster_parameter_group_parameters: Any
+        ) -> Any:
+            name = db_cluster_parameter_group_name
+            if name.startswith("default."):
+                raise RDSClientError(
+                    "InvalidParameterValue", f"The parameter group {name} is a default group and cannot be modified."
+                )
+            parameters = list(db_cluster_parameter_group_parameters)
+            group = backend.db_cluster_parameter_groups.get(name)
+            static = [
+                p for p in parameters
+                if p.get("ApplyMethod") == "pending-reboot"
+                or (group is not None and group.parameters.get(p["ParameterName"], {}).get("ApplyType") == "static")
+            ]  # fmt: skip
+            result = original(backend, name, parameters)
+            for cluster in list(backend.clusters.values()):
+                if cluster.parameter_group != name:
+                    continue
+                if static:
+                    self._mark_pending_reboot(backend, cluster)
+                dynamic = {p["ParameterName"]: p.get("ParameterValue") for p in parameters if p not in static}
+                if dynamic:
+                    self.hooks.apply_dynamic(cluster, dynamic)
+            return result
+
+        return modify
+
+    @staticmethod
+    def _cluster_members(cluster: DBCluster) -> list[dict[str, Any]]:
+        return [
+            {
+                "DBInstanceIdentifier": member.db_instance_identifier,
+                "IsClusterWriter": member.is_cluster_writer,
+                "DBClusterParameterGroupStatus": getattr(member, "_pgaudit_archiver_parameter_status", "in-sync"),
+                "PromotionTier": member.promotion_tier,
+            }
+            for member in cluster.members
+        ]
+
+    @staticmethod
+    def _instance_status(instance: DBInstance) -> str:
+        if getattr(instance, "_pgaudit_archiver_rebooting", 0) > 0:
+            instance._pgaudit_archiver_rebooting -= 1  # rebooting for one look, then available
+            return "rebooting"
+        return instance.__dict__.get("status", "available")
+
+    @staticmethod
+    def _set_instance_status(instance: DBInstance, value: str) -> None:
+        instance.__dict__["status"] = value
+
+    def _reboot_db_instance(self, backend: RDSBackend, db_instance_identifier: str) -> DBInstance:
+        instance = backend.describe_db_instances(db_instance_identifier)[0]
+        if instance.status != "available":
+            raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is not available")
+        instance._pgaudit_archiver_rebooting = 1
+        instance._pgaudit_archiver_parameter_status = "in-sync"
+        cluster = backend.clusters.get(getattr(instance, "db_cluster_identifier", None) or "")
+        if cluster is not None and instance.is_cluster_writer:
+            self.hooks.restart(cluster, self.parameter_values(backend, cluster.parameter_group))
+        return instance
+
+    def _execute_statement(self, response: RDSDataServiceResponse) -> str:
+        resource_arn = response._get_param("resourceArn")
+        cluster_id = resource_arn.split(":cluster:")[-1]
+        cluster = rds_backends[response.current_account][response.region].clusters.get(cluster_id)
+        if cluster is None:
+            raise JsonRESTError("BadRequestException", f"DB cluster {resource_arn} not found")
+        if not cluster.enable_http_endpoint:
+            raise JsonRESTError("BadRequestException", f"HttpEndpoint is not enabled for cluster {cluster_id}")
+        database = response._get_param("database") or "postgres"
+        result = self.hooks.execute(cluster, database, response._get_param("sql"))
+        return json.dumps((result or QueryResults(records=[], number_of_records_updated=0)).to_json())
+
+    # ------------------------------------------------------------------ STS and Step Functions
+    @staticmethod
+    def _assume_role(original: Callable[..., Any]) -> Callable[..., Any]:
+        def assume(backend: STSBackend, **kwargs: Any) -> Any:
+            role_arn = kwargs["role_arn"]
+            account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+            denied = STSClientError(
+                "AccessDenied", f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            )
+            roles = {role.name: role for role in iam_backends[account]["global"].roles.values()}
+            role = roles.get(role_name)
+            if role is None:
+                raise denied
+            required = [
+                statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+                for statement in json.loads(role.assume_role_policy_document).get("Statement", [])
+            ]
+            if any(required) and kwargs.get("external_id") not in required:
+                raise denied
+            return original(backend, **kwargs)
+
+        return assume
+
+    @staticmethod
+    def _execution_history(original: Callable[..., Any]) -> Callable[..., Any]:
+        """moto ignores reverseOrder and maxResults; AWS honours both."""
+
+        def history(response: StepFunctionResponse) -> Any:
+            result = original(response)
+            payload = result.result
+            events = payload.get("events") if isinstance(payload, dict) else None
+            if events is None:
+                return result
+            events = payload["events"] = list(events)
+            if response._get_param("reverseOrder"):
+                events.reverse()
+            limit = response._get_param("maxResults")
+            if limit:
+                del events[int(limit) :]
+            return result
+
+        return history
+
+    # ------------------------------------------------------------------ CloudWatch Logs
+    @staticmethod
+    def _destination(destination_arn: str) -> tuple[Any, str, str]:
+        _, _, _, region, account, _ = destination_arn.split(":", 5)
+        return logs_backends[account][region].destinations.get(destination_arn), region, account
+
+    def _put_subscription_filter(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def put(
+            backend: LogsBackend,
+            log_group_name: str,
+            filter_name: str,
+            filter_pattern: str,
+            destination_arn: str,
+            role_arn: str,
+        ) -> None:
+            if ":destination:" not in destination_arn:
+                return original(backend, log_group_name, filter_name, filter_pattern, destination_arn, role_arn)
+            log_group: LogGroup | None = backend.groups.get(log_group_name)
+            if log_group is None:
+                raise ResourceNotFoundException("The specified log group does not exist.")
+            destination, region, _ = self._destination(destination_arn)
+            if region != backend.region_name:
+                raise InvalidParameterException(
+                    f"The destination {destination_arn} must be in the log group's region ({backend.region_name})."
+                )
+            if destination is None:
+                raise InvalidParameterException(f"The destination {destination_arn} does not exist.")
+            if not _policy_allows(destination.access_policy, backend.account_id, destination_arn):
+                raise _logs_access_denied(
+                    f"User with accountId: {backend.account_id} is not authorized to perform: "
+                    f"logs:PutSubscriptionFilter on resource: {destination_arn}"
+                )
+            log_group.put_subscription_filter(filter_name, filter_pattern, destination_arn, role_arn)
+
+        return put
+
+    def _send_log_events(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        fidelity = self
+
+        def send(
+            stream: LogStream, service: str, destination_arn: str, filter_name: str, log_events: list[dict[str, Any]]
+        ) -> None:
+            subscription = stream.log_group.subscription_filters[filter_name]
+            matching = [e for e in log_events if filter_pattern_matches(subscription.filter_pattern, e["message"])]
+            if ":destination:" not in destination_arn:
+                if matching:
+                    original(stream, service, destination_arn, filter_name, matching)
+                return
+            if not matching:
+                return
+            destination, region, account = fidelity._destination(destination_arn)
+            if destination is None:
+                return  # AWS drops events for a deleted destination
+            envelope = {
+                "messageType": "DATA_MESSAGE",
+                "owner": stream.account_id,
+                "logGroup": stream.log_group.name,
+                "logStream": stream.log_stream_name,
+                "subscriptionFilters": [filter_name],
+                "logEvents": matching,
+            }
+            data = gzip.compress(json.dumps(envelope, separators=(",", ":")).encode())
+            firehose = firehose_backends[account][region]
+            stream_name = destination.target_arn.split("/", 1)[1]
+            firehose.put_record_batch(stream_name, [{"Data": data}])
+
+        return send
+
+    # ------------------------------------------------------------------ Firehose
+    def _put_record_batch(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        fidelity = self
+
+        def put(backend: FirehoseBackend, delivery_stream_name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+            stream = backend.delivery_streams.get(delivery_stream_name)
+            extended = (stream.destinations[0].get("ExtendedS3") if stream and stream.destinations else None) or {}
+            if not extended.get("ProcessingConfiguration", {}).get("Enabled"):
+                return original(backend, delivery_stream_name, records)
+            responses = [{"RecordId": str(uuid.uuid4())} for _ in records]
+            fidelity._deliver(backend, stream, extended, records, [r["RecordId"] for r in responses])
+            return {"FailedPutCount": 0, "Encrypted": False, "RequestResponses": responses}
+
+        return put
+
+    def _deliver(
+        self,
+        backend: FirehoseBackend,
+        stream: Any,
+        config: dict[str, Any],
+        records: list[dict[str, Any]],
+        ids: list[str],
+    ) -> None:
+        now = datetime.now(tz=UTC)
+        raw = {record_id: _as_bytes(record["Data"]) for record_id, record in zip(ids, records, strict=True)}
+        event = {
+            "invocationId": str(uuid.uuid4()),
+            "deliveryStreamArn": stream.delivery_stream_arn,
+            "region": backend.region_name,
+            "records": [
+                {
+                    "recordId": record_id,
+                    "approximateArrivalTimestamp": int(now.timestamp() * 1000),
+                    "data": base64.b64encode(data).decode(),
+                }
+                for record_id, data in raw.items()
+            ],
+        }
+        processor = config["ProcessingConfiguration"]["Processors"][0]
+        arn = next(p["ParameterValue"] for p in processor["Parameters"] if p["ParameterName"] == "LambdaArn")
+        output, errored = self.lambdas.call(arn, event)
+        bucket = config["BucketARN"].split(":::", 1)[1]
+        extension = config.get("FileExtension") or (".gz" if config.get("CompressionFormat") == "GZIP" else "")
+        by_prefix: dict[str, list[bytes]] = {}
+        errors: dict[str, list[bytes]] = {}
+        results = {} if errored else {r["recordId"]: r for r in output.get("records", [])}
+        for record_id, data in raw.items():
+            result = results.get(record_id)
+            if result is None or result.get("result") == "ProcessingFailed":
+                kind = "processing-failed"
+                error_line = {
+                    "attemptsMade": 1,
+                    "arrivalTimestamp": int(now.timestamp() * 1000),
+                    "errorCode": "Lambda.FunctionError" if errored else "Lambda.ProcessingFailed",
+                    "errorMessage": json.dumps(output) if errored else "The Lambda function reported ProcessingFailed.",
+                    "rawData": base64.b64encode(data).decode(),
+                    "lambdaArn": arn,
+                }
+                prefix = _render_prefix(config.get("ErrorOutputPrefix", ""), {}, now, kind)
+                errors.setdefault(prefix, []).append(json.dumps(error_line).encode() + b"\n")
+                continue
+            if result["result"] == "Dropped":
+                continue
+            keys = (result.get("metadata") or {}).get("partitionKeys", {})
+            prefix = _render_prefix(config.get("Prefix", ""), keys, now, None)
+            by_prefix.setdefault(prefix, []).append(base64.b64decode(result["data"]))
+        s3 = s3_backends[backend.account_id]["global"]
+        # Object names as Firehose writes them: <prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>.
+        name = f"{stream.delivery_stream_name}-{stream.version_id}-{now:%Y-%m-%d-%H-%M-%S}"
+        for prefix, chunks in by_prefix.items():
+            body = b"".join(chunks)
+            if config.get("CompressionFormat") == "GZIP":
+                body = gzip.compress(body)
+            s3.put_object(bucket, f"{prefix}{name}-{uuid.uuid4()}{extension}", body)
+        for prefix, chunks in errors.items():
+            s3.put_object(bucket, f"{prefix}{name}-{uuid.uuid4()}", b"".join(chunks))
+
+
+def _as_bytes(data: Any) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    return base64.b64decode(data) if isinstance(data, str) else bytes(data)
+
+
+def _render_prefix(prefix: str, keys: dict[str, str], now: datetime, error_type: str | None) -> str:
+    """Firehose custom prefix expressions: !{partitionKeyFromLambda:k}, !{timestamp:fmt}, !{firehose:...}."""
+    java_to_strftime = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+
+    def replace(match: re.Match[str]) -> str:
+        namespace, _, argument = match.group(1).partition(":")
+        if namespace == "partitionKeyFromLambda":
+            return keys[argument]
+        if namespace == "timestamp":
+            fmt = argument
+            for java, python in java_to_strftime.items():
+                fmt = fmt.replace(java, python)
+            return now.strftime(fmt)
+        if namespace == "firehose" and argument == "error-output-type":
+            return error_type or "processing-failed"
+        if namespace == "firehose" and argument == "random-string":
+            return uuid.uuid4().hex[:11]
+        raise ValueError(f"unsupported prefix expression !{{{match.group(1)}}}")
+
+    return re.sub(r"!\{([^}]+)\}", replace, prefix)
+
+
+def _policy_allows(policy_text: str | None, account_id: str, resource: str) -> bool:
+    """Whether a destination access policy allows `account_id` to call logs:PutSubscriptionFilter on it."""
+    if not policy_text:
+        return False
+    policy = json.loads(policy_text)
+    for statement in policy.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(action in {"logs:PutSubscriptionFilter", "logs:*", "*"} for action in actions):
+            continue
+        principals = (statement.get("Principal") or {}).get("AWS", [])
+        principals = [principals] if isinstance(principals, str) else principals
+        if not any(p in {account_id, f"arn:aws:iam::{account_id}:root", "*"} for p in principals):
+            continue
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(r in {resource, "*"} for r in resources):
+            return True
+    return False

@@ -1,0 +1,143 @@
+"""Lambda functions run in-process, the way the Lambda service runs them (no Docker).
+
+moto's Lambda backend needs Docker to run code. Here `Invoke` on a function registered by the emulation runs its
+handler in this process with its own environment and a Lambda context, and answers the way Lambda does: the
+handler's return value as the payload, or, for an exception, `X-Amz-Function-Error: Unhandled` with
+{"errorType": <exception class name>, "errorMessage": ..., "stackTrace": [...]}. Step Functions then matches
+Retry and Catch on that errorType, as on AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from moto.awslambda.models import LambdaBackend
+
+_ENVIRONMENT_LOCK = threading.RLock()
+_running = threading.local()
+
+
+def product_code_running() -> bool:
+    """True while a handler of the product runs in this thread (AWS calls then count as the product's)."""
+    return getattr(_running, "depth", 0) > 0
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class InProcessFunction:
+    name: str
+    arn: str
+    handler: Callable[[Any, Any], Any]
+    environment: dict[str, str]
+    invocations: int = 0
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class InProcessLambdas:
+    """Registry of functions whose Invoke runs here; functions not registered keep moto's behaviour."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, InProcessFunction] = {}
+        self._patch = mock.patch.object(LambdaBackend, "invoke", self._invoke_patch())
+        self.fault: Callable[[str], Exception | None] = lambda name: None
+
+    def register(self, name: str, arn: str, module: str, function: str, environment: dict[str, str]) -> None:
+        with _ENVIRONMENT_LOCK, _environment(environment):  # Powertools reads its settings at import
+            handler = getattr(importlib.import_module(module), function)
+        self.functions[name] = InProcessFunction(name, arn, handler, environment)
+
+    def start(self) -> None:
+        self._patch.start()
+
+    def stop(self) -> None:
+        self._patch.stop()
+
+    def lookup(self, name_or_arn: str) -> InProcessFunction | None:
+        # A name, or an ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]).
+        name = name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
+        return self.functions.get(name)
+
+    def call(self, name_or_arn: str, event: Any) -> tuple[Any, bool]:
+        """Run the function as Lambda would: (payload, errored)."""
+        function = self.lookup(name_or_arn)
+        if function is None:
+            raise KeyError(f"no in-process function {name_or_arn}")
+        function.invocations += 1
+        context = LambdaContext(
+            function_name=function.name, invoked_function_arn=function.arn, aws_request_id=str(uuid.uuid4())
+        )
+        with _ENVIRONMENT_LOCK, _environment(function.environment):
+            _running.depth = getattr(_running, "depth", 0) + 1
+            try:
+                injected = self.fault(function.name)
+                if injected is not None:
+                    raise injected
+                return function.handler(event, context), False
+            except Exception as error:
+                return {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_tb(error.__traceback__),
+                }, True
+            finally:
+                _running.depth -= 1
+
+    def _invoke_patch(self) -> Callable[..., Any]:
+        registry = self
+        original = LambdaBackend.invoke
+
+        def invoke(
+            backend: LambdaBackend,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: Any,
+        ) -> Any:
+            if registry.lookup(function_name) is None:
+                return original(backend, function_name, qualifier, body, headers, response_headers)
+            event = json.loads(body) if body else {}
+            payload, errored = registry.call(function_name, event)
+            if errored:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            encoded = json.dumps(payload).encode()
+            response_headers["Content-Length"] = str(len(encoded))
+            return encoded
+
+        return invoke

@@ -1,0 +1,481 @@
+"""The two-account world: moto for every AWS service, the archive stack from template.yaml, the source role from
+source-account/template.yaml, and the onboarding state machine executed by moto's ASL interpreter."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import re
+import threading
+import time
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
+from moto.iam.models import get_account_id_from
+
+from local.fidelity import ClusterHooks, Fidelity
+from local.lambdas import InProcessLambdas, product_code_running
+from local.template import (
+    ARCHIVE_TEMPLATE,
+    ROOT,
+    SOURCE_TEMPLATE,
+    archive_functions,
+    load_template,
+    parameter_defaults,
+    state_machine_substitutions,
+)
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.naming import execution_name
+
+ARCHIVE_ACCOUNT = "123456789012"  # moto's default account: the account of the credentials the world runs with
+SOURCE_ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+EXTERNAL_ID = "local-emulation-external-id"
+STACK_NAME = "pgaudit-archiver"
+READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole")
+_ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+
+
+def is_read_call(operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES)
+
+
+@dataclass
+class CallLog:
+    """AWS calls made by the product's handlers, per account."""
+
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (account, service, operation)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, account: str, service: str, operation: str) -> None:
+        with self.lock:
+            self.calls.append((account, service, operation))
+
+    def mark(self) -> int:
+        return len(self.calls)
+
+    def summary(self, since: int = 0) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for account, _, operation in self.calls[since:]:
+            kind = "read" if is_read_call(operation) else "mutating"
+            counts.setdefault(account, {"mutating": 0, "read": 0})[kind] += 1
+        return counts
+
+    def operations(self, since: int = 0) -> Counter[str]:
+        return Counter(f"{service}:{operation}" for _, service, operation in self.calls[since:])
+
+    def mutating(self, since: int = 0) -> list[str]:
+        return [f"{a}:{s}:{o}" for a, s, o in self.calls[since:] if not is_read_call(o)]
+
+
+@dataclass
+class Execution:
+    arn: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    states: list[dict[str, Any]]
+
+
+class World:
+    """The emulated archive and source accounts. Use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        source_accounts: tuple[str, ...] = (SOURCE_ACCOUNT,),
+        region: str = REGION,
+        parameters: dict[str, Any] | None = None,
+        hooks: ClusterHooks | None = None,
+        log_level: str = "WARNING",
+    ) -> None:
+        self.archive_account = ARCHIVE_ACCOUNT
+        self.source_accounts = source_accounts
+        self.region = region
+        self.template = load_template(ARCHIVE_TEMPLATE)
+        self.parameters = {
+            **parameter_defaults(self.template),
+            "ExternalId": EXTERNAL_ID,
+            "PollIntervalSeconds": 0,
+            "LogLevel": log_level,
+            **(parameters or {}),
+        }
+        self.lambdas = InProcessLambdas()
+        self.fidelity = Fidelity(self.lambdas, hooks)
+        self.calls = CallLog()
+        self.resources: dict[str, str] = {}
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._patches: list[Any] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> World:
+        environment = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+        env_patch = mock.patch.dict(os.environ, environment)
+        env_patch.start()
+        self._patches.append(env_patch)
+        self._mock.start()
+        count_patch = mock.patch.object(BotocoreStubber, "__call__", self._counting_stubber(BotocoreStubber.__call__))
+        count_patch.start()
+        self._patches.append(count_patch)
+        self.lambdas.start()
+        self.fidelity.start()
+        try:
+            self._deploy_archive_stack()
+            for account in self.source_accounts:
+                self._deploy_source_stack(account)
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fidelity.stop()
+        self.lambdas.stop()
+        self._mock.stop()
+        while self._patches:
+            self._patches.pop().stop()
+
+    def _counting_stubber(self, original: Any) -> Any:
+        calls = self.calls
+
+        def call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+            if product_code_running():
+                _, service, operation = event_name.split(".", 2)
+                match = _ACCESS_KEY.search(
+                    request.headers.get("Authorization", b"").decode()
+                    if isinstance(request.headers.get("Authorization"), bytes)
+                    else request.headers.get("Authorization", "")
+                )
+                account = get_account_id_from(match.group(1)) if match else ARCHIVE_ACCOUNT
+                calls.record(account, service, operation)
+            return original(stubber, event_name, request, **kwargs)
+
+        return call
+
+    # ------------------------------------------------------------------ clients
+    def client(self, service: str, account: str | None = None) -> Any:
+        """A client acting in `account` (the archive account by default), as the emulation's administrator."""
+        client = boto3.client(service, region_name=self.region, config=Config(retries={"max_attempts": 1}))
+        if account and account != self.archive_account:
+            client.meta.events.register(
+                "before-sign.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+            )
+        return client
+
+    # ------------------------------------------------------------------ deployment
+    def _resolve(self, value: Any) -> Any:
+        """Resolve the intrinsics template.yaml uses against the emulated resources."""
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                pseudo = {
+                    "AWS::AccountId": self.archive_account,
+                    "AWS::Region": self.region,
+                    "AWS::Partition": "aws",
+                    "AWS::StackName": STACK_NAME,
+                }
+                if argument in pseudo:
+                    return pseudo[argument]
+                if argument in self.parameters:
+                    return self.parameters[argument]
+                return self.resources[argument]
+            if key == "Fn::GetAtt":
+                return self.resources[f"{argument[0]}.{argument[1]}"]
+            if key == "Fn::Sub":
+                return re.sub(
+                    r"\$\{([^}]+)\}",
+                    lambda m: str(
+                        self._resolve({"Ref": m.group(1)}) if "." not in m.group(1) else self.resources[m.group(1)]
+                    ),
+                    argument,
+                )
+        if isinstance(value, dict):
+            return {key: self._resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(item) for item in value]
+        return value
+
+    def _deploy_archive_stack(self) -> None:
+        iam, s3 = self.client("iam"), self.client("s3")
+        bucket = f"{STACK_NAME}-archive-{self.archive_account}-{self.region}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.resources["ArchiveBucket"] = bucket
+        self.resources["ArchiveBucket.Arn"] = f"arn:aws:s3:::{bucket}"
+        lambda_trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        for role in ("FirehoseDeliveryRole", "SourceAccessRole", "FunctionRole", "StateMachineRole"):
+            arn = iam.create_role(RoleName=f"{STACK_NAME}-{role}", AssumeRolePolicyDocument=json.dumps(lambda_trust))[
+                "Role"
+            ]["Arn"]
+            self.resources[f"{role}.Arn"] = arn
+        boundary = iam.create_policy(
+            PolicyName=f"{STACK_NAME}-DestinationRoleBoundary",
+            PolicyDocument=json.dumps(
+                self._resolve(self.template["Resources"]["DestinationRoleBoundary"]["Properties"]["PolicyDocument"])
+            ),
+        )["Policy"]["Arn"]
+        self.resources["DestinationRoleBoundary"] = boundary
+
+        functions = archive_functions(self.template)
+        for spec in functions:
+            name = f"{STACK_NAME}-{spec.logical_id}"[:64]
+            self.resources[spec.logical_id] = name
+            self.resources[f"{spec.logical_id}.Arn"] = (
+                f"arn:aws:lambda:{self.region}:{self.archive_account}:function:{name}"
+            )
+        lambda_client = self.client("lambda")
+        for spec in functions:
+            environment = {key: str(self._resolve(value)) for key, value in spec.environment.items()}
+            environment.update(
+                {
+                    "AWS_REGION": self.region,
+                    "AWS_DEFAULT_REGION": self.region,
+                    "AWS_LAMBDA_FUNCTION_NAME": self.resources[spec.logical_id],
+                    "POWERTOOLS_TRACE_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "true",
+                }
+            )
+            lambda_client.create_function(
+                FunctionName=self.resources[spec.logical_id],
+                Runtime="python3.13",
+                Handler=spec.handler,
+                Role=self.resources["FunctionRole.Arn"],
+                Code={"ZipFile": _placeholder_zip()},
+            )
+            self.lambdas.register(
+                self.resources[spec.logical_id],
+                self.resources[f"{spec.logical_id}.Arn"],
+                spec.module,
+                spec.function_name,
+                environment,
+            )
+
+        definition = (ROOT / "statemachine" / "onboard.asl.json").read_text()
+        substitutions = {
+            key: self._resolve(value)
+            for key, value in state_machine_substitutions(self.template, "OnboardStateMachine").items()
+        }
+        definition = re.sub(r"\$\{(\w+)\}", lambda m: str(substitutions[m.group(1)]), definition)
+        self.resources["OnboardStateMachine"] = self.client("stepfunctions").create_state_machine(
+            name=f"{STACK_NAME}-onboard",
+            definition=definition,
+            roleArn=self.resources["StateMachineRole.Arn"],
+        )["stateMachineArn"]
+
+    def _deploy_source_stack(self, account: str) -> None:
+        template = load_template(SOURCE_TEMPLATE)
+        role = template["Resources"]["SourceRole"]["Properties"]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.archive_account}:root"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"sts:ExternalId": EXTERNAL_ID},
+                        "ArnEquals": {"aws:PrincipalArn": self.resources["SourceAccessRole.Arn"]},
+                    },
+                }
+            ],
+        }
+        iam = self.client("iam", account)
+        iam.create_role(RoleName=str(self.parameters["SourceRoleName"]), AssumeRolePolicyDocument=json.dumps(trust))
+        policy = role["Policies"][0]
+        pseudo = {"AWS::Partition": "aws", "AWS::AccountId": account}
+
+        def resolve(value: Any) -> Any:
+            if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+                return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo[m.group(1)], value["Fn::Sub"])
+            if isinstance(value, dict):
+                return {key: resolve(item) for key, item in value.items()}
+            return [resolve(item) for item in value] if isinstance(value, list) else value
+
+        iam.put_role_policy(
+            RoleName=str(self.parameters["SourceRoleName"]),
+            PolicyName=policy["PolicyName"],
+            PolicyDocument=json.dumps(resolve(policy["PolicyDocument"])),
+        )
+
+    # ------------------------------------------------------------------ clusters
+    def create_cluster(
+        self,
+        cluster_id: str,
+        *,
+        account: str | None = None,
+        engine: str = "aurora-postgresql",
+        engine_version: str = "15.4",
+        instances: int = 2,
+        parameter_group: str | None = None,
+        data_api: bool = True,
+        managed_secret: bool = True,
+        exports: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        rds = self.client("rds", account or self.source_accounts[0])
+        options: dict[str, Any] = {
+            "DBClusterIdentifier": cluster_id,
+            "Engine": engine,
+            "EngineVersion": engine_version,
+            "MasterUsername": "postgres",
+            "DatabaseName": "appdb",
+            "EnableHttpEndpoint": data_api,
+        }
+        if managed_secret:
+            options["ManageMasterUserPassword"] = True
+        else:
+            options["MasterUserPassword"] = "local-emulation-password"
+        if parameter_group:
+            options["DBClusterParameterGroupName"] = parameter_group
+        if exports:
+            options["EnableCloudwatchLogsExports"] = list(exports)
+        rds.create_db_cluster(**options)
+        for index in range(instances):
+            rds.create_db_instance(
+                DBInstanceIdentifier=f"{cluster_id}-instance-{index + 1}",
+                DBClusterIdentifier=cluster_id,
+                Engine=engine,
+                DBInstanceClass="db.r6g.large",
+            )
+        return rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+
+    def create_parameter_group(
+        self,
+        name: str,
+        *,
+        account: str | None = None,
+        family: str = "aurora-postgresql15",
+        values: dict[str, str] | None = None,
+    ) -> None:
+        rds = self.client("rds", account or self.source_accounts[0])
+        rds.create_db_cluster_parameter_group(
+            DBClusterParameterGroupName=name, DBParameterGroupFamily=family, Description=f"{name} (owner's)"
+        )
+        parameters = {"shared_preload_libraries": "pg_stat_statements", **(values or {})}
+        rds.modify_db_cluster_parameter_group(
+            DBClusterParameterGroupName=name,
+            Parameters=[
+                {"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
+                for key, value in parameters.items()
+            ],
+        )
+
+    # ------------------------------------------------------------------ onboarding
+    def request(self, cluster_id: str, account: str | None = None, **options: Any) -> dict[str, Any]:
+        return {
+            "account_id": account or self.source_accounts[0],
+            "region": self.region,
+            "cluster_id": cluster_id,
+            **options,
+        }
+
+    def start_onboarding(self, request: Any) -> str:
+        source = request if isinstance(request, dict) else {}
+        name = execution_name(
+            Source(
+                account_id=str(source.get("account_id", "unknown"))[:12] or "unknown",
+                region=self.region,
+                cluster_id=re.sub(r"[^a-zA-Z0-9-]", "-", str(source.get("cluster_id", "unknown")))[:63] or "unknown",
+            ),
+            uuid.uuid4().hex[:8],
+        )
+        return self.client("stepfunctions").start_execution(
+            stateMachineArn=self.resources["OnboardStateMachine"], name=name, input=json.dumps(request)
+        )["executionArn"]
+
+    def wait(self, execution_arn: str, timeout: float = 120) -> Execution:
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still running after {timeout}s")
+            time.sleep(0.02)
+        return Execution(
+            arn=execution_arn,
+            status=described["status"],
+            output=json.loads(described["output"]) if described.get("output") else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            states=self.states_of(execution_arn),
+        )
+
+    def onboard(self, request: Any, timeout: float = 120) -> Execution:
+        return self.wait(self.start_onboarding(request), timeout)
+
+    def states_of(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Each state entered, as the Step Functions console lists them: name, type, status, duration."""
+        events = self.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)[
+            "events"
+        ]
+        states: list[dict[str, Any]] = []
+        for event in events:
+            kind = event["type"]
+            if kind.endswith("StateEntered"):
+                states.append(
+                    {
+                        "name": event["stateEnteredEventDetails"]["name"],
+                        "type": kind.removesuffix("StateEntered"),
+                        "status": "Running",
+                        "started": event["timestamp"],
+                    }
+                )
+            elif kind.endswith("StateExited") and states:
+                states[-1].update(status="Succeeded", ended=event["timestamp"])
+            elif kind.endswith("Failed") and states:
+                states[-1].update(
+                    status="Caught error" if states[-1]["type"] == "Task" else "Failed", ended=event["timestamp"]
+                )
+            elif kind == "ExecutionFailed" and states:
+                states[-1].update(status="Failed", ended=event["timestamp"])
+        for state in states:
+            ended = state.pop("ended", state["started"])
+            state["duration_ms"] = int((ended - state.pop("started")).total_seconds() * 1000)
+        return states
+
+    # ------------------------------------------------------------------ archive
+    def archived_objects(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+        s3 = self.client("s3")
+        bucket = self.resources["ArchiveBucket"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"], s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+
+    def archived_records(self, prefix: str = "pgaudit/") -> list[dict[str, Any]]:
+        records = []
+        for key, body in self.archived_objects(prefix):
+            text = gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
+            records += [{"_key": key, **json.loads(line)} for line in text.splitlines() if line]
+        return records
+
+
+def _placeholder_zip() -> bytes:
+    # moto stores the code; the emulation runs the handler from the repository instead.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    raise NotImplementedError\n")
+    return buffer.getvalue()

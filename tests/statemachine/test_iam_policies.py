@@ -1,0 +1,84 @@
+"""Every IAM policy of both templates and of the roles the code creates: no wildcard action; cross-account
+trust only with a condition; Resource "*" only on the read-only or unscopable actions that need it."""
+
+import pytest
+
+from local.template import ARCHIVE_TEMPLATE, SOURCE_TEMPLATE, load_template
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.steps.destination import access_policy
+from pgaudit_archiver.steps.destination_role import permissions_policy, trust_policy
+
+# Actions that offer no resource-level permission (Service Authorization Reference), each commented in the template.
+STAR_RESOURCE_ALLOWED = {
+    "logs:DescribeDestinations",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+def statements_in(node, found=None):
+    found = [] if found is None else found
+    if isinstance(node, dict):
+        if "Statement" in node and isinstance(node["Statement"], list):
+            found += node["Statement"]
+        for value in node.values():
+            statements_in(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            statements_in(value, found)
+    return found
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def runtime_policies():
+    settings = load_settings({"AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16})
+    source = Source(account_id="111122223333", region="eu-west-1", cluster_id="orders")
+    return [
+        trust_policy(settings, source),
+        permissions_policy("arn:aws:firehose:eu-west-1:123456789012:deliverystream/x"),
+        access_policy(settings, source, "pgaudit-x"),
+    ]
+
+
+ALL_STATEMENTS = [
+    *statements_in(load_template(ARCHIVE_TEMPLATE)),
+    *statements_in(load_template(SOURCE_TEMPLATE)),
+    *statements_in(runtime_policies()),
+]
+
+
+def test_policies_were_found():
+    assert len(ALL_STATEMENTS) > 25
+
+
+@pytest.mark.parametrize("statement", ALL_STATEMENTS, ids=lambda s: s.get("Sid") or str(s.get("Action"))[:60])
+def test_no_wildcard_action(statement):
+    for action in as_list(statement.get("Action", [])):
+        assert isinstance(action, str) and "*" not in action, action
+    assert "NotAction" not in statement
+
+
+@pytest.mark.parametrize("statement", ALL_STATEMENTS, ids=lambda s: s.get("Sid") or str(s.get("Action"))[:60])
+def test_star_resource_only_where_no_narrower_resource_exists(statement):
+    if statement.get("Effect") == "Allow" and "*" in as_list(statement.get("Resource", [])):
+        assert set(as_list(statement["Action"])) <= STAR_RESOURCE_ALLOWED
+
+
+@pytest.mark.parametrize("statement", ALL_STATEMENTS, ids=lambda s: s.get("Sid") or str(s.get("Action"))[:60])
+def test_trust_of_another_account_or_service_has_a_condition(statement):
+    if "sts:AssumeRole" not in as_list(statement.get("Action", [])) or "Principal" not in statement:
+        return
+    principal = statement["Principal"]
+    if principal == {"Service": "lambda.amazonaws.com"}:
+        return  # a function's own execution role
+    assert statement.get("Condition"), statement

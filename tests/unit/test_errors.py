@@ -1,0 +1,54 @@
+import json
+
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.errors import (
+    AwsRequestError,
+    AwsServiceUnavailableError,
+    ClusterNotEligibleError,
+    ThrottledError,
+    from_client_error,
+)
+from pgaudit_archiver.steps.failure import describe_failure
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": "nope"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "DescribeDBClusters",
+    )
+
+
+def test_throttling_in_each_service_spelling_is_transient():
+    for code in ("Throttling", "ThrottlingException", "TooManyRequestsException"):
+        assert isinstance(from_client_error(client_error(code)), ThrottledError)
+
+
+def test_server_errors_are_transient_and_validation_errors_are_not():
+    assert isinstance(from_client_error(client_error("InternalFailure", 500)), AwsServiceUnavailableError)
+    error = from_client_error(client_error("InvalidParameterValue"))
+    assert type(error) is AwsRequestError
+    assert "InvalidParameterValue" in str(error)
+
+
+def test_error_message_names_step_source_code_and_remedy():
+    error = ClusterNotEligibleError("the cluster is stopped", aws_error_code="X1", remedy="start it")
+    error.add_context(step="Validate Request", source="cluster c in account 1 (r)")
+    assert str(error) == (
+        "Validate Request failed for cluster c in account 1 (r): the cluster is stopped (AWS error code: X1). "
+        "What to do: start it"
+    )
+
+
+def test_failure_of_a_crash_names_the_step_from_history_and_the_cluster():
+    request = {"account_id": "111122223333", "region": "eu-west-1", "cluster_id": "orders"}
+    cause = json.dumps({"errorType": "KeyError", "errorMessage": "'DBClusterArn'"})
+    described = describe_failure(request, {"Error": "KeyError", "Cause": cause}, "Configure Parameter Group")
+    assert described.cause.startswith("Configure Parameter Group failed for cluster orders in account 111122223333")
+    assert "'DBClusterArn'" in described.cause
+
+
+def test_failure_of_our_error_keeps_its_message():
+    cause = json.dumps({"errorType": "ClusterNotEligibleError", "errorMessage": "Validate Request failed for x: y"})
+    described = describe_failure({}, {"Error": "ClusterNotEligibleError", "Cause": cause}, "Validate Request")
+    assert described.cause == "Validate Request failed for x: y"

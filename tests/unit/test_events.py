@@ -1,0 +1,52 @@
+"""The sample events in events/ (used with `sam local invoke -e`) stay valid for the code that reads them."""
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from pgaudit_archiver import events
+from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.steps.summary import OnboardingState
+from pgaudit_archiver.steps.validate import parse_request
+from pgaudit_archiver.transform import transform
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+MODELS = {
+    "validate_request": events.ValidateEvent,
+    "ensure_delivery_stream": events.StepEvent,
+    "ensure_destination_role": events.DestinationRoleEvent,
+    "ensure_destination": events.DestinationEvent,
+    "configure_parameter_group": events.ParameterGroupEvent,
+    "reboot_instances": events.RebootEvent,
+    "create_extension": events.ExtensionEvent,
+    "enable_log_export": events.StepEvent,
+    "ensure_subscription_filter": events.SubscriptionFilterEvent,
+    "summarize_onboarding": OnboardingState,
+    "record_failure": events.FailureEvent,
+}
+
+
+def test_every_function_has_a_sample_event():
+    functions = {path.name for path in (EVENTS.parent / "functions").iterdir()} - {"transform_records"}
+    assert functions == set(MODELS)
+
+
+@pytest.mark.parametrize("function", sorted(MODELS))
+def test_sample_event_parses_into_the_handlers_model(function):
+    for path in (EVENTS / function).glob("*.json"):
+        MODELS[function].model_validate(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("path", sorted((EVENTS / "onboard").glob("*.json")), ids=lambda p: p.name)
+def test_sample_onboarding_requests_are_valid(path):
+    settings = load_settings({"AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16})
+    assert parse_request(json.loads(path.read_text()), settings).account_id == "111122223333"
+
+
+def test_sample_firehose_event_gives_two_audit_lines_and_drops_the_control_message():
+    result = transform(json.loads((EVENTS / "transform_records" / "cloudwatch-logs.json").read_text()))["records"]
+    assert [record["result"] for record in result] == ["Ok", "Dropped"]
+    lines = base64.b64decode(result[0]["data"]).decode().splitlines()
+    assert [json.loads(line)["message"].split("AUDIT: ")[1].split(",")[3] for line in lines] == ["DDL", "WRITE"]

@@ -1,0 +1,35 @@
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.naming import delivery_stream_name, destination_role_name, execution_name
+
+
+def source(cluster: str, account: str = "111122223333") -> Source:
+    return Source(account_id=account, region="eu-west-1", cluster_id=cluster)
+
+
+def test_short_names_are_readable():
+    assert delivery_stream_name(source("orders")) == "pgaudit-111122223333-orders"
+
+
+def test_long_names_fit_in_64_characters_and_are_deterministic():
+    long_id = "a" * 63
+    name = delivery_stream_name(source(long_id))
+    assert len(name) == 64
+    assert name == delivery_stream_name(source(long_id))
+
+
+def test_long_names_sharing_a_prefix_do_not_collide():
+    first, second = source("a" * 62 + "b"), source("a" * 62 + "c")
+    assert delivery_stream_name(first) != delivery_stream_name(second)
+    assert destination_role_name(first) != destination_role_name(second)
+
+
+def test_same_cluster_in_two_accounts_gets_two_streams():
+    assert delivery_stream_name(source("orders", "111122223333")) != delivery_stream_name(
+        source("orders", "444455556666")
+    )
+
+
+def test_execution_name_identifies_the_cluster_within_80_characters():
+    name = execution_name(source("x" * 63), "abcd1234")
+    assert len(name) <= 80
+    assert name.startswith("111122223333-xxx") and name.endswith("-abcd1234")
