@@ -280,7 +280,7 @@ class Fidelity:
         instance = backend.describe_db_instances(db_instance_identifier)[0]
         if instance.status != "available":
             raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is not available")
-        instance._pgaudit_archiver_rebooting = 1
+        instance._pgaudit_archiver_rebooting = 2  # the reboot response and the next look say "rebooting"
         instance._pgaudit_archiver_parameter_status = "in-sync"
         cluster = backend.clusters.get(getattr(instance, "db_cluster_identifier", None) or "")
         if cluster is not None and instance.is_cluster_writer:

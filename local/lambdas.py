@@ -10,15 +10,17 @@ Retry and Catch on that errorType, as on AWS.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
+import sys
 import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TextIO
 from unittest import mock
 
 from moto.awslambda.models import LambdaBackend
@@ -30,6 +32,31 @@ _running = threading.local()
 def product_code_running() -> bool:
     """True while a handler of the product runs in this thread (AWS calls then count as the product's)."""
     return getattr(_running, "depth", 0) > 0
+
+
+class _FunctionOutput(io.TextIOBase):
+    """sys.stdout and sys.stderr: what a handler prints goes to its function's log, as on Lambda (where it
+    lands in CloudWatch Logs), not to the terminal of whoever invoked it."""
+
+    def __init__(self, terminal: TextIO) -> None:
+        self.terminal = terminal
+
+    def write(self, text: str) -> int:
+        function = getattr(_running, "function", None)
+        if function is not None and product_code_running():
+            function.log.append(text)
+            return len(text)
+        return self.terminal.write(text)
+
+    def flush(self) -> None:
+        self.terminal.flush()
+
+    def isatty(self) -> bool:
+        return self.terminal.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.terminal, "encoding", "utf-8")
 
 
 @dataclass
@@ -53,6 +80,7 @@ class InProcessFunction:
     handler: Callable[[Any, Any], Any]
     environment: dict[str, str]
     invocations: int = 0
+    log: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -84,9 +112,12 @@ class InProcessLambdas:
 
     def start(self) -> None:
         self._patch.start()
+        self._saved_streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _FunctionOutput(sys.stdout), _FunctionOutput(sys.stderr)
 
     def stop(self) -> None:
         self._patch.stop()
+        sys.stdout, sys.stderr = self._saved_streams
 
     def lookup(self, name_or_arn: str) -> InProcessFunction | None:
         # A name, or an ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]).
@@ -104,6 +135,7 @@ class InProcessLambdas:
         )
         with _ENVIRONMENT_LOCK, _environment(function.environment):
             _running.depth = getattr(_running, "depth", 0) + 1
+            outer, _running.function = getattr(_running, "function", None), function
             try:
                 injected = self.fault(function.name)
                 if injected is not None:
@@ -117,6 +149,7 @@ class InProcessLambdas:
                 }, True
             finally:
                 _running.depth -= 1
+                _running.function = outer
 
     def _invoke_patch(self) -> Callable[..., Any]:
         registry = self

@@ -23,9 +23,12 @@ from botocore.config import Config
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.models import get_account_id_from
+from moto.rds.models import rds_backends
 
-from local.fidelity import ClusterHooks, Fidelity
+from local.clusters import RealPostgresClusters
+from local.fidelity import Fidelity
 from local.lambdas import InProcessLambdas, product_code_running
+from local.postgres import available as postgres_available
 from local.template import (
     ARCHIVE_TEMPLATE,
     ROOT,
@@ -43,12 +46,23 @@ SOURCE_ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 EXTERNAL_ID = "local-emulation-external-id"
 STACK_NAME = "pgaudit-archiver"
-READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole")
+READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole", "ExecuteStatement(read-only)")
+READ_ONLY_SQL = re.compile(r"^\s*(SELECT|SHOW)\b", re.IGNORECASE)
 _ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
 
 
 def is_read_call(operation: str) -> bool:
     return operation.startswith(READ_PREFIXES)
+
+
+def operation_of(event_name: str, body: Any) -> tuple[str, str]:
+    """(service, operation) of a request; a Data API statement that only reads is recorded as a read."""
+    _, service, operation = event_name.split(".", 2)
+    if service == "rds-data" and operation == "ExecuteStatement":
+        sql = json.loads(body or b"{}").get("sql", "")
+        if READ_ONLY_SQL.match(sql):
+            operation = "ExecuteStatement(read-only)"
+    return service, operation
 
 
 @dataclass
@@ -98,7 +112,7 @@ class World:
         source_accounts: tuple[str, ...] = (SOURCE_ACCOUNT,),
         region: str = REGION,
         parameters: dict[str, Any] | None = None,
-        hooks: ClusterHooks | None = None,
+        postgres: bool = False,
         log_level: str = "WARNING",
     ) -> None:
         self.archive_account = ARCHIVE_ACCOUNT
@@ -113,7 +127,13 @@ class World:
             **(parameters or {}),
         }
         self.lambdas = InProcessLambdas()
-        self.fidelity = Fidelity(self.lambdas, hooks)
+        self.postgres: RealPostgresClusters | None = None
+        if postgres:
+            missing = postgres_available()
+            if missing:
+                raise RuntimeError(f"cannot start the real PostgreSQL behind the emulated clusters: {missing}")
+            self.postgres = RealPostgresClusters(self)
+        self.fidelity = Fidelity(self.lambdas, self.postgres)
         self.calls = CallLog()
         self.resources: dict[str, str] = {}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -147,6 +167,8 @@ class World:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.postgres is not None:
+            self.postgres.close()
         self.fidelity.stop()
         self.lambdas.stop()
         self._mock.stop()
@@ -158,7 +180,7 @@ class World:
 
         def call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
             if product_code_running():
-                _, service, operation = event_name.split(".", 2)
+                service, operation = operation_of(event_name, request.body)
                 match = _ACCESS_KEY.search(
                     request.headers.get("Authorization", b"").decode()
                     if isinstance(request.headers.get("Authorization"), bytes)
@@ -255,7 +277,6 @@ class World:
                     "AWS_DEFAULT_REGION": self.region,
                     "AWS_LAMBDA_FUNCTION_NAME": self.resources[spec.logical_id],
                     "POWERTOOLS_TRACE_DISABLED": "true",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
                 }
             )
             lambda_client.create_function(
@@ -359,7 +380,35 @@ class World:
                 Engine=engine,
                 DBInstanceClass="db.r6g.large",
             )
-        return rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        if self.postgres is not None and engine == "aurora-postgresql":
+            account_id = account or self.source_accounts[0]
+            backend = rds_backends[account_id][self.region]
+            parameters = Fidelity.parameter_values(backend, cluster["DBClusterParameterGroup"])
+            self.postgres.attach(account_id, cluster_id, f"{cluster_id}-instance-1", "appdb", parameters)
+        return cluster
+
+    def sql(
+        self,
+        cluster_id: str,
+        statement: str,
+        *,
+        user: str = "postgres",
+        database: str = "appdb",
+        account: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Run SQL on the real PostgreSQL behind a cluster, as a client of the database would."""
+        if self.postgres is None:
+            raise RuntimeError("this world has no real PostgreSQL: World(postgres=True)")
+        server = self.postgres.server(account or self.source_accounts[0], cluster_id)
+        with server.connect(database, user) as connection, connection.cursor() as cursor:
+            cursor.execute(statement.encode())
+            return cursor.fetchall() if cursor.description else []
+
+    def flush_logs(self) -> None:
+        """Ship every log line written so far (what RDS does within seconds)."""
+        if self.postgres is not None:
+            self.postgres.flush_logs()
 
     def create_parameter_group(
         self,

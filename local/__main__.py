@@ -1,0 +1,28 @@
+"""python -m local demo [--json] | bench"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from local.bench import run_bench
+from local.demo import run_demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description="pgaudit-archiver on the local emulation")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")
+    demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
+    commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
+    arguments = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the PostgreSQL servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if arguments.command == "demo":
+        return run_demo(arguments.json)
+    return run_bench()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

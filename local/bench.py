@@ -1,0 +1,60 @@
+"""`make bench`: wall time of onboardings on the emulation, one alone and 20 at once, and AWS call counts."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+
+from local.world import SOURCE_ACCOUNT, World
+
+CONCURRENT = 20
+REPEATS = 3
+
+
+def _one(world: World, cluster_id: str) -> float:
+    started = time.perf_counter()
+    execution = world.onboard(world.request(cluster_id), timeout=600)
+    if execution.status != "SUCCEEDED":
+        raise RuntimeError(f"{cluster_id}: {execution.error}: {execution.cause}")
+    return time.perf_counter() - started
+
+
+def run_bench() -> int:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    print("pgaudit-archiver bench (local emulation; ASL interpreted by moto, handlers in-process, poll interval 0 s)")
+    with World() as world:
+        singles = []
+        for index in range(REPEATS):
+            world.create_cluster(f"single-{index}", instances=2)
+            mark = world.calls.mark()
+            singles.append(_one(world, f"single-{index}"))
+        first = world.calls.summary(mark)
+        mark = world.calls.mark()
+        rerun_seconds = _one(world, f"single-{REPEATS - 1}")
+        rerun = world.calls.summary(mark)
+        operations = world.calls.operations()
+
+        for index in range(CONCURRENT):
+            world.create_cluster(f"fleet-{index:02d}", instances=2)
+        started = time.perf_counter()
+        arns = [world.start_onboarding(world.request(f"fleet-{index:02d}")) for index in range(CONCURRENT)]
+        results = [world.wait(arn, timeout=600) for arn in arns]
+        concurrent_seconds = time.perf_counter() - started
+        failed = [r.arn for r in results if r.status != "SUCCEEDED"]
+
+    single = statistics.median(singles)
+    print(f"one onboarding (median of {REPEATS}):        {single * 1000:8.0f} ms")
+    print(f"rerun of an onboarded cluster:          {rerun_seconds * 1000:8.0f} ms")
+    print(
+        f"{CONCURRENT} onboardings started at once:      {concurrent_seconds * 1000:8.0f} ms"
+        f"  ({concurrent_seconds / single:.1f}x one; {(failed and f'{len(failed)} failed') or 'all succeeded'})"
+    )
+    for label, counts in (("first onboarding", first), ("identical rerun", rerun)):
+        for account, name in ((world.archive_account, "archive"), (SOURCE_ACCOUNT, "source")):
+            c = counts.get(account, {"mutating": 0, "read": 0})
+            print(f"AWS calls, {label:<17} {name:>7} account: {c['mutating']:3d} changing, {c['read']:3d} read-only")
+    print("calls by operation over the whole run:")
+    for operation, count in sorted(operations.items()):
+        print(f"  {operation:<55} {count:5d}")
+    return 1 if failed else 0

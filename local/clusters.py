@@ -1,0 +1,108 @@
+"""The real PostgreSQL servers behind the emulated Aurora PostgreSQL clusters, plugged into the RDS emulation."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import TYPE_CHECKING, Any
+
+from moto.rds.models import DBCluster, rds_backends
+from moto.rdsdata.models import QueryResults
+
+from local.fidelity import ClusterHooks
+from local.postgres import LogShipper, PostgresServer
+from pgaudit_archiver.naming import log_group_name
+
+if TYPE_CHECKING:
+    from local.world import World
+
+LOG_TYPE = "postgresql"
+
+
+def data_api_field(value: Any) -> dict[str, Any]:
+    """One value as the RDS Data API returns it in `records`."""
+    if value is None:
+        return {"isNull": True}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        return {"longValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, bytes | memoryview):
+        return {"blobValue": bytes(value)}
+    if isinstance(value, decimal.Decimal | datetime.date | datetime.time):
+        return {"stringValue": str(value)}
+    return {"stringValue": str(value)}
+
+
+class RealPostgresClusters(ClusterHooks):
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.servers: dict[tuple[str, str], PostgresServer] = {}
+        self.shippers: dict[tuple[str, str], LogShipper] = {}
+
+    def attach(
+        self, account: str, cluster_id: str, writer: str, database: str, parameters: dict[str, str | None]
+    ) -> None:
+        server = PostgresServer(cluster_id, databases=(database,))
+        server.start(parameters)
+        self.servers[(account, cluster_id)] = server
+        logs = self.world.client("logs", account)
+        group = log_group_name(cluster_id)
+
+        def deliver(events: list[dict[str, Any]]) -> None:
+            # RDS creates the group when it is missing, and one stream per instance.
+            if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+                logs.create_log_group(logGroupName=group)
+            if not logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=writer)["logStreams"]:
+                logs.create_log_stream(logGroupName=group, logStreamName=writer)
+            logs.put_log_events(logGroupName=group, logStreamName=writer, logEvents=events)
+
+        shipper = LogShipper(server.log_path, deliver)
+        shipper.enabled = lambda: LOG_TYPE in self._cluster(account, cluster_id).enabled_cloudwatch_logs_exports
+        shipper.start()
+        self.shippers[(account, cluster_id)] = shipper
+
+    def flush_logs(self) -> None:
+        for shipper in self.shippers.values():
+            shipper.flush()
+
+    def server(self, account: str, cluster_id: str) -> PostgresServer:
+        return self.servers[(account, cluster_id)]
+
+    def close(self) -> None:
+        for shipper in self.shippers.values():
+            shipper.stop()
+        for server in self.servers.values():
+            server.stop()
+        self.shippers.clear()
+        self.servers.clear()
+
+    def _cluster(self, account: str, cluster_id: str) -> DBCluster:
+        return rds_backends[account][self.world.region].clusters[cluster_id]
+
+    @staticmethod
+    def _key(cluster: DBCluster) -> tuple[str, str]:
+        return cluster.account_id, cluster.db_cluster_identifier
+
+    # ------------------------------------------------------------------ hooks called by the RDS emulation
+    def restart(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None:
+        server = self.servers.get(self._key(cluster))
+        if server is not None:
+            server.restart(parameters)
+
+    def apply_dynamic(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None:
+        server = self.servers.get(self._key(cluster))
+        if server is not None:
+            server.reload(parameters)
+
+    def execute(self, cluster: DBCluster, database: str, sql: str) -> QueryResults | None:
+        server = self.servers.get(self._key(cluster))
+        if server is None:
+            return None
+        rows, affected = server.execute(database, sql)
+        return QueryResults(
+            records=[[data_api_field(value) for value in row] for row in rows],
+            number_of_records_updated=0 if rows else max(affected, 0),
+        )

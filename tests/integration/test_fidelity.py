@@ -1,0 +1,217 @@
+"""Each AWS-fidelity extension of the emulation, shown on behaviour plain moto does not have."""
+
+import base64
+import gzip
+import json
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local import SOURCE_ACCOUNT
+from local.fidelity import filter_pattern_matches
+
+DESTINATION_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": SOURCE_ACCOUNT}, "Action": "logs:PutSubscriptionFilter"}],
+}
+
+
+def make_destination(world, name="dest", policy_for=SOURCE_ACCOUNT):
+    firehose = world.client("firehose")
+    stream_arn = firehose.create_delivery_stream(
+        DeliveryStreamName=f"pgaudit-{name}",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": world.resources["FirehoseDeliveryRole.Arn"],
+            "BucketARN": world.resources["ArchiveBucket.Arn"],
+            "Prefix": "pgaudit/x/date=!{partitionKeyFromLambda:event_date}/",
+            "ErrorOutputPrefix": "errors/x/!{firehose:error-output-type}/",
+            "CompressionFormat": "GZIP",
+            "FileExtension": ".gz",
+            "ProcessingConfiguration": {
+                "Enabled": True,
+                "Processors": [
+                    {
+                        "Type": "Lambda",
+                        "Parameters": [
+                            {
+                                "ParameterName": "LambdaArn",
+                                "ParameterValue": world.resources["FirehoseTransformFunction.Arn"],
+                            }
+                        ],
+                    }
+                ],
+            },
+            "DynamicPartitioningConfiguration": {"Enabled": True},
+        },
+    )["DeliveryStreamARN"]
+    logs = world.client("logs")
+    destination = logs.put_destination(
+        destinationName=name, targetArn=stream_arn, roleArn=world.resources["FirehoseDeliveryRole.Arn"]
+    )["destination"]
+    if policy_for:
+        statement = {
+            **DESTINATION_POLICY["Statement"][0],
+            "Principal": {"AWS": policy_for},
+            "Resource": destination["arn"],
+        }
+        logs.put_destination_policy(
+            destinationName=name, accessPolicy=json.dumps({**DESTINATION_POLICY, "Statement": [statement]})
+        )
+    return destination["arn"]
+
+
+def source_group(world, name="/aws/rds/cluster/c/postgresql"):
+    logs = world.client("logs", SOURCE_ACCOUNT)
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="c-instance-1")
+    return logs
+
+
+def test_subscription_to_a_destination_needs_its_access_policy(world):
+    arn = make_destination(world, policy_for="444455556666")
+    logs = source_group(world)
+    with pytest.raises(ClientError) as refused:
+        logs.put_subscription_filter(
+            logGroupName="/aws/rds/cluster/c/postgresql", filterName="f", filterPattern="", destinationArn=arn
+        )
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_subscription_to_a_destination_in_another_region_is_refused(world):
+    arn = make_destination(world).replace(":eu-west-1:", ":us-east-1:")
+    logs = source_group(world)
+    with pytest.raises(ClientError) as refused:
+        logs.put_subscription_filter(
+            logGroupName="/aws/rds/cluster/c/postgresql", filterName="f", filterPattern="", destinationArn=arn
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_matching_events_reach_the_archive_through_the_transform_as_gzip_under_the_prefix(world):
+    arn = make_destination(world)
+    logs = source_group(world)
+    group = "/aws/rds/cluster/c/postgresql"
+    logs.put_subscription_filter(logGroupName=group, filterName="f", filterPattern='"AUDIT:"', destinationArn=arn)
+    now = datetime.now(tz=UTC)  # CloudWatch Logs refuses events older than 14 days
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="c-instance-1",
+        logEvents=[
+            {
+                "timestamp": int(now.timestamp() * 1000),
+                "message": "LOG:  AUDIT: SESSION,1,1,DDL,CREATE TABLE,,,x,<not logged>",
+            },
+            {"timestamp": int(now.timestamp() * 1000), "message": "LOG:  connection received: host=10.0.0.1"},
+        ],
+    )
+
+    [(key, body)] = list(world.archived_objects("pgaudit/"))
+    assert key.startswith(f"pgaudit/x/date={now:%Y-%m-%d}/pgaudit-dest-1-") and key.endswith(".gz")
+    [line] = gzip.decompress(body).decode().splitlines()
+    record = json.loads(line)
+    assert (record["account"], record["cluster"], record["instance"]) == (SOURCE_ACCOUNT, "c", "c-instance-1")
+    assert record["message"].endswith("CREATE TABLE,,,x,<not logged>")
+
+
+def test_records_the_transform_cannot_read_land_under_the_error_prefix(world):
+    arn = make_destination(world)
+    stream = arn.rsplit(":", 1)[1]
+    world.client("firehose").put_record(DeliveryStreamName=f"pgaudit-{stream}", Record={"Data": b"not a gzip envelope"})
+    [(key, body)] = list(world.archived_objects("errors/"))
+    assert key.startswith("errors/x/processing-failed/")
+    assert base64.b64decode(json.loads(body)["rawData"]) == b"not a gzip envelope"
+
+
+def test_aurora_postgresql_default_parameter_group_exists_with_aurora_defaults(world):
+    cluster = world.create_cluster("c", instances=1)
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    assert cluster["DBClusterParameterGroup"] == "default.aurora-postgresql15"
+    [group] = rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName="default.aurora-postgresql15")[
+        "DBClusterParameterGroups"
+    ]
+    assert group["DBParameterGroupFamily"] == "aurora-postgresql15"
+    values = {
+        p["ParameterName"]: p.get("ParameterValue")
+        for p in rds.describe_db_cluster_parameters(DBClusterParameterGroupName="default.aurora-postgresql15")[
+            "Parameters"
+        ]
+    }
+    assert values["shared_preload_libraries"] == "pg_stat_statements"
+    with pytest.raises(ClientError) as refused:
+        rds.modify_db_cluster_parameter_group(
+            DBClusterParameterGroupName="default.aurora-postgresql15",
+            Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "all", "ApplyMethod": "immediate"}],
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_log_export_configuration_updates_enabled_exports(world):
+    world.create_cluster("c", instances=1, exports=("instance",))
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    rds.modify_db_cluster(
+        DBClusterIdentifier="c",
+        CloudwatchLogsExportConfiguration={"EnableLogTypes": ["postgresql"], "DisableLogTypes": ["instance"]},
+    )
+    assert rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]["EnabledCloudwatchLogsExports"] == [
+        "postgresql"
+    ]
+
+
+def test_static_parameter_change_leaves_members_pending_reboot_until_rebooted(world):
+    world.create_parameter_group("owners")
+    world.create_cluster("c", instances=2, parameter_group="owners")
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="owners",
+        Parameters=[
+            {"ParameterName": "shared_preload_libraries", "ParameterValue": "pgaudit", "ApplyMethod": "pending-reboot"}
+        ],
+    )
+
+    def statuses():
+        members = rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]["DBClusterMembers"]
+        return {m["DBInstanceIdentifier"]: m["DBClusterParameterGroupStatus"] for m in members}
+
+    assert statuses() == {"c-instance-1": "pending-reboot", "c-instance-2": "pending-reboot"}
+    rds.reboot_db_instance(DBInstanceIdentifier="c-instance-2")
+    assert (
+        rds.describe_db_instances(DBInstanceIdentifier="c-instance-2")["DBInstances"][0]["DBInstanceStatus"]
+        == "rebooting"
+    )
+    assert statuses() == {"c-instance-1": "pending-reboot", "c-instance-2": "in-sync"}
+
+
+def test_assume_role_needs_the_role_and_its_external_id(world):
+    sts = world.client("sts")
+    role = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/pgaudit-archiver-source"
+    for external_id in ("wrong-external-id", None):
+        options = {"ExternalId": external_id} if external_id else {}
+        with pytest.raises(ClientError) as refused:
+            sts.assume_role(RoleArn=role, RoleSessionName="probe", **options)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError):
+        sts.assume_role(RoleArn="arn:aws:iam::999988887777:role/pgaudit-archiver-source", RoleSessionName="probe")
+
+
+def test_execution_history_honours_reverse_order_and_max_results(world):
+    world.create_cluster("c", instances=1)
+    execution = world.onboard(world.request("c"))
+    sfn = world.client("stepfunctions")
+    newest = sfn.get_execution_history(executionArn=execution.arn, reverseOrder=True, maxResults=2)["events"]
+    assert len(newest) == 2
+    assert newest[0]["type"] == "ExecutionSucceeded"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message", "matches"),
+    [
+        ('"AUDIT:"', "LOG:  AUDIT: SESSION", True),
+        ('"AUDIT:"', "LOG:  audit: session", False),
+        ("", "anything", True),
+        ("ERROR timeout", "ERROR: statement timeout", True),
+        ("ERROR timeout", "ERROR: x", False),
+    ],
+)
+def test_filter_pattern_terms(pattern, message, matches):
+    assert filter_pattern_matches(pattern, message) is matches

@@ -1,0 +1,82 @@
+"""The emulated Aurora cluster backed by a real PostgreSQL 15 with the real pgaudit: what onboarding does to
+the database itself, and the audit lines it writes reaching the archive bucket."""
+
+import pytest
+
+from local import World
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def world():
+    with World(postgres=True) as emulated:
+        yield emulated
+
+
+def archived_audit_messages(world):
+    world.flush_logs()
+    return [record["message"] for record in world.archived_records() if "AUDIT: " in record["message"]]
+
+
+def test_immediate_onboarding_loads_pgaudit_and_archives_what_the_database_audits(world):
+    world.create_cluster("orders", instances=2)
+    assert world.sql("orders", "SHOW shared_preload_libraries") == [("pg_stat_statements",)]
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert world.sql("orders", "SHOW shared_preload_libraries") == [("pg_stat_statements,pgaudit",)]
+    assert world.sql("orders", "SHOW pgaudit.log") == [("ddl,role,write",)]
+    assert world.sql("orders", "SELECT extname FROM pg_extension WHERE extname = 'pgaudit'") == [("pgaudit",)]
+
+    world.sql("orders", "CREATE TABLE invoices (id int, note text)")
+    world.sql("orders", "INSERT INTO invoices VALUES (1, 'a, \"quoted\" note')")
+    world.sql("orders", "SELECT * FROM invoices")  # the read class is not in ddl,role,write
+    world.sql("orders", "CREATE ROLE reporter PASSWORD 'hunter2'")
+    messages = archived_audit_messages(world)
+
+    audited = [message.split("AUDIT: ", 1)[1] for message in messages]
+    assert audited == [
+        'SESSION,1,1,DDL,CREATE TABLE,TABLE,public.invoices,"CREATE TABLE invoices (id int, note text)",<not logged>',
+        'SESSION,1,1,WRITE,INSERT,,,"INSERT INTO invoices VALUES (1, \'a, ""quoted"" note\')",<not logged>',
+        "SESSION,1,1,ROLE,CREATE ROLE,,,CREATE ROLE reporter PASSWORD <REDACTED>,<not logged>",
+    ]
+    assert all(":postgres@appdb:[" in message for message in messages)  # RDS's log_line_prefix
+
+
+def test_multi_line_statement_arrives_as_one_event_with_its_tab_continuations(world):
+    world.create_cluster("orders", instances=1)
+    assert world.onboard(world.request("orders", reboot="immediate")).status == "SUCCEEDED"
+
+    world.sql("orders", "CREATE TABLE t (\n  id int,\n  note text\n)")
+
+    [message] = archived_audit_messages(world)
+    assert message.endswith('"CREATE TABLE t (\n\t  id int,\n\t  note text\n\t)",<not logged>')
+
+
+def test_lines_that_are_not_audit_lines_are_filtered_out_by_the_subscription(world):
+    world.create_cluster("orders", instances=1)
+    assert world.onboard(world.request("orders", reboot="immediate")).status == "SUCCEEDED"
+
+    with pytest.raises(Exception, match="division by zero"):
+        world.sql("orders", "SELECT 1 / 0")
+
+    assert archived_audit_messages(world) == []
+    world.flush_logs()
+    assert not any("division by zero" in record["message"] for record in world.archived_records())
+
+
+def test_deferred_onboarding_changes_nothing_in_the_running_database_until_the_reboot(world):
+    world.create_cluster("orders", instances=1)
+
+    execution = world.onboard(world.request("orders"))
+
+    assert execution.output["status"] == "pending-reboot"
+    assert world.sql("orders", "SHOW shared_preload_libraries") == [("pg_stat_statements",)]
+    world.sql("orders", "CREATE TABLE before_reboot (id int)")
+    assert archived_audit_messages(world) == []
+
+    world.client("rds", world.source_accounts[0]).reboot_db_instance(DBInstanceIdentifier="orders-instance-1")
+    world.sql("orders", "CREATE TABLE after_reboot (id int)")
+    assert [m.split("AUDIT: ")[1].split(",")[4] for m in archived_audit_messages(world)] == ["CREATE TABLE"]
