@@ -6,6 +6,7 @@ import logging
 import statistics
 import time
 
+from local.transform_bench import print_transform_bench
 from local.world import SOURCE_ACCOUNT, World
 
 CONCURRENT = 20
@@ -57,4 +58,6 @@ def run_bench() -> int:
     print("calls by operation over the whole run:")
     for operation, count in sorted(operations.items()):
         print(f"  {operation:<55} {count:5d}")
+    targets_met = print_transform_bench()
+    print("transform targets met" if targets_met else "transform targets NOT met (see the figures above)")
     return 1 if failed else 0

@@ -153,9 +153,14 @@ def run_demo(as_json: bool) -> int:
         bucket = world.resources["ArchiveBucket"]
         for key in sorted({record["_key"] for record in records}):
             story.say(f"  s3://{bucket}/{key}")
+        story.say(f"  {'time':<12} {'user':<9} {'class':<6} {'command':<13} {'object':<18} statement")
         for record in records:
-            shown = {k: v for k, v in record.items() if k in {"instance", "event_time", "message"}}
-            story.say("  " + json.dumps(shown, ensure_ascii=False))
+            time_of_day = record["event_time"][11:23]
+            statement = record["statement"].replace("\n", " ")
+            story.say(f"  {time_of_day:<12} {record['user']:<9} {record['class']:<6} {record['command']:<13} "
+                      f"{record['object_name'] or '':<18} {statement}")  # fmt: skip
+        story.say("  one record in full:")
+        story.say("  " + json.dumps({k: v for k, v in records[-1].items() if k != "_key"}, ensure_ascii=False))
 
         story.title("The same onboarding again (idempotent)")
         mark = world.calls.mark()
@@ -172,7 +177,7 @@ def run_demo(as_json: bool) -> int:
 
 def _audited(statement: str, records: list[dict[str, Any]]) -> bool:
     first_line = statement.split("\n", 1)[0]
-    return any("AUDIT: " in record["message"] and first_line[:24] in record["message"] for record in records)
+    return any(first_line[:24] in record["statement"] for record in records)
 
 
 def _wait_for_records(world: World, story: Story) -> list[dict[str, Any]]:
@@ -181,7 +186,7 @@ def _wait_for_records(world: World, story: Story) -> list[dict[str, Any]]:
     with story.progress("waiting for the audit lines: PostgreSQL log -> CloudWatch Logs -> Firehose -> S3"):
         while True:
             world.flush_logs()
-            records = [record for record in world.archived_records() if "AUDIT: " in record["message"]]
+            records = [record for record in world.archived_records() if "audit_type" in record]
             if all(_audited(statement, records) for _, statement in APP_STATEMENTS) or time.monotonic() > deadline:
                 return records
             time.sleep(0.2)

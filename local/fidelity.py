@@ -61,7 +61,8 @@ def _logs_access_denied(message: str) -> Exception:
 
 
 def filter_pattern_matches(pattern: str, message: str) -> bool:
-    """CloudWatch Logs term patterns: every term must occur; a quoted term is matched exactly, case-sensitively."""
+    """CloudWatch Logs term patterns: every term must occur, or with `?term ?term` any one of them; a quoted
+    term is matched exactly, case-sensitively. (JSON and space-delimited patterns are not emulated.)"""
     terms, current, quoted = [], "", False
     for char in pattern.strip():
         if char == '"':
@@ -75,6 +76,8 @@ def filter_pattern_matches(pattern: str, message: str) -> bool:
         current += char
     if current:
         terms.append(current)
+    if terms and all(term.startswith("?") for term in terms):
+        return any(term[1:].strip('"') in message for term in terms)
     return all(term in message for term in terms)
 
 

@@ -49,7 +49,8 @@ class _FunctionOutput(io.TextIOBase):
         return self.terminal.write(text)
 
     def flush(self) -> None:
-        self.terminal.flush()
+        if not self.terminal.closed:
+            self.terminal.flush()
 
     def isatty(self) -> bool:
         return self.terminal.isatty()

@@ -211,6 +211,9 @@ def test_execution_history_honours_reverse_order_and_max_results(world):
         ("", "anything", True),
         ("ERROR timeout", "ERROR: statement timeout", True),
         ("ERROR timeout", "ERROR: x", False),
+        ('?"AUDIT:" ?"ERROR:"', "LOG:  AUDIT: x", True),
+        ('?"AUDIT:" ?"ERROR:"', "ERROR:  y", True),
+        ('?"AUDIT:" ?"ERROR:"', "LOG:  checkpoint", False),
     ],
 )
 def test_filter_pattern_terms(pattern, message, matches):

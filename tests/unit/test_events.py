@@ -49,4 +49,4 @@ def test_sample_firehose_event_gives_two_audit_lines_and_drops_the_control_messa
     result = transform(json.loads((EVENTS / "transform_records" / "cloudwatch-logs.json").read_text()))["records"]
     assert [record["result"] for record in result] == ["Ok", "Dropped"]
     lines = base64.b64decode(result[0]["data"]).decode().splitlines()
-    assert [json.loads(line)["message"].split("AUDIT: ")[1].split(",")[3] for line in lines] == ["DDL", "WRITE"]
+    assert [json.loads(line)["class"] for line in lines] == ["DDL", "WRITE"]

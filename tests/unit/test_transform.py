@@ -38,8 +38,10 @@ def test_transform_writes_one_json_line_per_event_with_the_source():
     [record] = run(envelope(events=events))
     assert record["result"] == "Ok"
     lines = [json.loads(line) for line in base64.b64decode(record["data"]).decode().splitlines()]
-    assert [line["message"] for line in lines] == [message, "m2"]
-    assert lines[0] | {"message": None, "event_id": None} == {
+    assert [line["raw"] for line in lines] == [message, "m2"]
+    assert (lines[0]["class"], lines[0]["command"], lines[1]["message"]) == ("DDL", "CREATE TABLE", "m2")
+    source_fields = ("account", "region", "cluster", "instance", "log_group", "event_timestamp", "event_time")
+    assert {key: lines[0][key] for key in source_fields} == {
         "account": "111122223333",
         "region": "eu-west-1",
         "cluster": "orders",
@@ -47,8 +49,6 @@ def test_transform_writes_one_json_line_per_event_with_the_source():
         "log_group": "/aws/rds/cluster/orders/postgresql",
         "event_timestamp": 1764064800000,
         "event_time": "2025-11-25T10:00:00.000+00:00",
-        "message": None,
-        "event_id": None,
     }
     assert record["metadata"]["partitionKeys"] == {"event_date": "2025-11-25"}
 
@@ -65,3 +65,80 @@ def test_transform_marks_undecodable_records_failed_and_keeps_every_record_id():
     )
     assert [r["result"] for r in results] == ["ProcessingFailed", "ProcessingFailed", "Ok"]
     assert [r["recordId"] for r in results] == ["0", "1", "2"]
+
+
+def audit_event(index: int, timestamp: int, size: int = 0) -> dict:
+    statement = f"INSERT INTO t VALUES ({index}, '{'x' * size}')"
+    prefix = "2025-11-25 10:00:00 UTC:10.0.0.5(5432):app@orders:[42]:LOG:  AUDIT: "
+    return {
+        "id": str(index),
+        "timestamp": timestamp,
+        "message": f"{prefix}SESSION,{index},1,WRITE,INSERT,,,{statement},<none>",
+    }
+
+
+def test_events_of_two_dates_keep_the_first_and_reingest_the_second_as_its_own_envelope():
+    before, after = 1764115199000, 1764115200000  # 2025-11-25 23:59:59 and 2025-11-26 00:00:00 UTC
+    reingested: list[bytes] = []
+    data = envelope(events=[audit_event(1, before), audit_event(2, after)])
+    event = {"deliveryStreamArn": STREAM, "region": "eu-west-1", "records": [{"recordId": "r", "data": data}]}
+
+    [record] = transform(event, reingested.extend)["records"]
+
+    assert record["metadata"]["partitionKeys"] == {"event_date": "2025-11-25"}
+    assert [json.loads(line)["statement_id"] for line in base64.b64decode(record["data"]).decode().splitlines()] == [1]
+    [again] = [json.loads(gzip.decompress(piece)) for piece in reingested]
+    assert [e["id"] for e in again["logEvents"]] == ["2"]
+    [second] = transform(
+        {
+            **event,
+            "records": [
+                {"recordId": "s", "data": base64.b64encode(gzip.compress(json.dumps(again).encode())).decode()}
+            ],
+        }
+    )["records"]
+    assert second["metadata"]["partitionKeys"] == {"event_date": "2025-11-26"}
+
+
+def test_response_stays_under_6_mb_by_reingesting_and_nothing_is_lost():
+    # 12 envelopes of 40 events with 20 kB statements: about 13 MB of output for one invocation.
+    now = 1764064800000
+    records = [
+        {"recordId": str(r), "data": envelope(events=[audit_event(r * 100 + i, now, 20_000) for i in range(40)])}
+        for r in range(12)
+    ]
+    reingested: list[bytes] = []
+    result = transform({"deliveryStreamArn": STREAM, "region": "eu-west-1", "records": records}, reingested.extend)
+
+    response_size = len(json.dumps(result))
+    assert response_size < 6 * 1024 * 1024
+    kept = {
+        json.loads(line)["statement_id"]
+        for r in result["records"]
+        if r["result"] == "Ok"
+        for line in base64.b64decode(r["data"]).decode().splitlines()
+    }
+    again = {int(e["id"]) for piece in reingested for e in json.loads(gzip.decompress(piece))["logEvents"]}
+    assert kept | again == {r * 100 + i for r in range(12) for i in range(40)}
+    assert not kept & again
+    assert all(len(piece) <= 1000 * 1024 for piece in reingested)
+    assert {r["result"] for r in result["records"]} == {"Ok", "Dropped"}
+
+
+def test_failed_reingestion_keeps_the_record_under_the_error_prefix():
+    before, after = 1764115199000, 1764115200000
+    data = envelope(events=[audit_event(1, before), audit_event(2, after)])
+
+    def refuse(records: list[bytes]) -> None:
+        raise RuntimeError("throttled")
+
+    [record] = transform({"deliveryStreamArn": STREAM, "records": [{"recordId": "r", "data": data}]}, refuse)["records"]
+    assert (record["result"], record["data"]) == ("ProcessingFailed", data)
+
+
+def test_audit_only_drops_lines_that_are_not_pgaudit():
+    events = [audit_event(1, 1764064800000), {"id": "2", "timestamp": 1764064800000, "message": "not audit"}]
+    [record] = transform(
+        {"deliveryStreamArn": STREAM, "records": [{"recordId": "r", "data": envelope(events=events)}]}, audit_only=True
+    )["records"]
+    assert [json.loads(line)["statement_id"] for line in base64.b64decode(record["data"]).decode().splitlines()] == [1]

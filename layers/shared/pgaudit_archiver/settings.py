@@ -33,6 +33,19 @@ class Settings(BaseModel):
         return partition_of(self.region)
 
 
+class TransformSettings(BaseModel):
+    """What the Firehose transform function reads from its environment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str = Field(alias="AWS_REGION")
+    audit_only: bool = Field(alias="AUDIT_ONLY", default=False)
+
+
+def load_transform_settings() -> TransformSettings:
+    return TransformSettings.model_validate(dict(os.environ))
+
+
 def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"

@@ -1,7 +1,16 @@
 """Firehose data transformation: CloudWatch Logs subscription envelopes in, one JSON line per log event out.
 
-Contract (Firehose developer guide, data transformation): every input recordId comes back exactly once with
-result Ok, Dropped or ProcessingFailed; failed records land under the stream's error prefix, nothing is lost.
+Contract (Firehose developer guide, data transformation): every input recordId comes back exactly once, with
+result Ok, Dropped or ProcessingFailed; ProcessingFailed records land under the stream's error prefix.
+
+Two things do not fit in one output record, and are put back into the stream as new, smaller envelopes (as
+the AWS CloudWatch Logs processor blueprint re-ingests), the original being answered Dropped:
+- events of more than one UTC date: the partition key is one date per record, so each further date goes
+  back as an envelope of its own;
+- output beyond the 6 MB Lambda response limit: whole records, or halves of a record's events, go back until
+  the response fits.
+A record whose re-ingestion fails is answered ProcessingFailed instead, so its data is kept under the error
+prefix: nothing is ever lost.
 """
 
 from __future__ import annotations
@@ -12,66 +21,187 @@ import gzip
 import json
 import re
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+
+from pgaudit_archiver.logline import parse_entry
+
+try:  # orjson (in the layer) decodes and encodes several times faster than the standard library
+    import orjson
+
+    _json_loads = orjson.loads
+
+    def _json_line(record: dict[str, Any]) -> bytes:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+except ImportError:  # pragma: no cover - the standard library gives the same result, slower
+    _json_loads = json.loads
+
+    def _json_line(record: dict[str, Any]) -> bytes:
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
 
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
 PARTITION_KEY = "event_date"
+# Lambda's synchronous response limit is 6 MB; stay under it with room for the JSON around the records.
+MAX_RESPONSE_BYTES = 6_000_000
+RECORD_OVERHEAD_BYTES = 200
+# A Firehose record is at most 1,000 KiB; re-ingested envelopes are halved until they fit.
+MAX_REINGEST_RECORD_BYTES = 1_000 * 1024
+
+Reingest = Callable[[list[bytes]], None]
 
 
-def _envelope(data: str) -> dict[str, Any]:
-    return json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
+def _decode_envelope(data: str) -> dict[str, Any]:
+    return _json_loads(gzip.decompress(base64.b64decode(data, validate=True)))
 
 
-def _event_date(timestamp_ms: int) -> str:
-    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+def _encode_envelope(envelope: dict[str, Any]) -> bytes:
+    return gzip.compress(json.dumps(envelope, separators=(",", ":")).encode(), compresslevel=6)
 
 
-def records_of(envelope: dict[str, Any], region: str) -> list[dict[str, Any]]:
-    """One archive record per log event of a DATA_MESSAGE envelope."""
+@lru_cache(maxsize=4096)
+def _date_of_day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
+
+
+def _date_of(timestamp_ms: int) -> str:
+    return _date_of_day(timestamp_ms // 86_400_000)
+
+
+@lru_cache(maxsize=4096)
+def _second_of(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def event_time(timestamp_ms: int) -> str:
+    """ISO 8601 in UTC with milliseconds; events of one second share the formatting work."""
+    second, millisecond = divmod(timestamp_ms, 1000)
+    return f"{_second_of(second)}.{millisecond:03d}+00:00"
+
+
+def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    timestamp = event["timestamp"]
+    record = source.copy()
+    record["event_id"] = event.get("id")
+    record["event_time"] = event_time(timestamp)
+    record["event_timestamp"] = timestamp
+    record.update(parse_entry(event["message"]))
+    record["raw"] = event["message"]
+    return record
+
+
+@dataclass
+class _Transformed:
+    record_id: str
+    result: str
+    data: str = ""
+    date: str | None = None
+    extra_envelopes: list[dict[str, Any]] = field(default_factory=list)  # further dates, to re-ingest
+    envelope: dict[str, Any] | None = None  # the events this record's output holds
+    original: str = ""  # the input data, kept under the error prefix if re-ingestion fails
+
+    @property
+    def size(self) -> int:
+        return len(self.data) + RECORD_OVERHEAD_BYTES
+
+    def response(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"recordId": self.record_id, "result": self.result, "data": self.data}
+        if self.date:
+            answer["metadata"] = {"partitionKeys": {PARTITION_KEY: self.date}}
+        return answer
+
+
+def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
     log_group = envelope["logGroup"]
     match = LOG_GROUP_PATTERN.match(log_group)
-    cluster = match.group("cluster") if match else None
-    return [
-        {
-            "account": envelope["owner"],
-            "region": region,
-            "cluster": cluster,
-            "instance": envelope["logStream"],
-            "log_group": log_group,
-            "event_id": event.get("id"),
-            "event_timestamp": event["timestamp"],
-            "event_time": datetime.fromtimestamp(event["timestamp"] / 1000, tz=UTC).isoformat(timespec="milliseconds"),
-            "message": event["message"],
-        }
-        for event in envelope["logEvents"]
-    ]
-
-
-def transform_record(record: dict[str, Any], region: str) -> dict[str, Any]:
-    record_id = record["recordId"]
-    try:
-        envelope = _envelope(record["data"])
-    except (binascii.Error, OSError, EOFError, zlib.error, ValueError, KeyError):
-        return {"recordId": record_id, "result": "ProcessingFailed", "data": record.get("data", "")}
-    if envelope.get("messageType") == "CONTROL_MESSAGE":
-        return {"recordId": record_id, "result": "Dropped", "data": record["data"]}
-    try:
-        lines = records_of(envelope, region)
-    except (KeyError, TypeError, ValueError):
-        return {"recordId": record_id, "result": "ProcessingFailed", "data": record["data"]}
-    if not lines:
-        return {"recordId": record_id, "result": "Dropped", "data": record["data"]}
-    body = "".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
-    # One partition key per output record: the date of the envelope's first event (UTC).
     return {
-        "recordId": record_id,
-        "result": "Ok",
-        "data": base64.b64encode(body.encode()).decode(),
-        "metadata": {"partitionKeys": {PARTITION_KEY: _event_date(lines[0]["event_timestamp"])}},
+        "account": envelope["owner"],
+        "region": region,
+        "cluster": match.group("cluster") if match else None,
+        "instance": envelope["logStream"],
+        "log_group": log_group,
     }
 
 
-def transform(event: dict[str, Any]) -> dict[str, Any]:
+def _transform_one(record: dict[str, Any], region: str, audit_only: bool) -> _Transformed:
+    record_id = record["recordId"]
+    try:
+        envelope = _decode_envelope(record["data"])
+        if envelope.get("messageType") == "CONTROL_MESSAGE":
+            return _Transformed(record_id, "Dropped", record["data"])
+        source = _source_of(envelope, region)
+        events = envelope["logEvents"]
+        by_date: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            by_date.setdefault(_date_of(event["timestamp"]), []).append(event)
+        if not by_date:
+            return _Transformed(record_id, "Dropped", record["data"])
+        first_date, *other_dates = sorted(by_date)
+        lines = [archive_record(event, source) for event in by_date[first_date]]
+    except (binascii.Error, OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, AttributeError):
+        # (orjson.JSONDecodeError is a ValueError)
+        return _Transformed(record_id, "ProcessingFailed", record.get("data", ""))
+    if audit_only:
+        lines = [line for line in lines if "audit_type" in line]
+    extra = [{**envelope, "logEvents": by_date[date]} for date in other_dates]
+    if not lines:
+        return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
+    data = base64.b64encode(b"".join(map(_json_line, lines))).decode()
+    kept = {**envelope, "logEvents": by_date[first_date]}
+    return _Transformed(record_id, "Ok", data, first_date, extra, kept, original=record["data"])
+
+
+def split_for_reingest(envelope: dict[str, Any]) -> list[bytes]:
+    """The envelope's events as gzip envelopes of at most MAX_REINGEST_RECORD_BYTES each."""
+    encoded = _encode_envelope(envelope)
+    events = envelope["logEvents"]
+    if len(encoded) <= MAX_REINGEST_RECORD_BYTES or len(events) <= 1:
+        return [encoded]
+    half = len(events) // 2
+    return [
+        *split_for_reingest({**envelope, "logEvents": events[:half]}),
+        *split_for_reingest({**envelope, "logEvents": events[half:]}),
+    ]
+
+
+def _halves(envelope: dict[str, Any]) -> list[bytes]:
+    """Events that did not fit in this response go back as two envelopes, each re-split to fit a record."""
+    events = envelope["logEvents"]
+    half = max(len(events) // 2, 1)
+    parts = [events[:half], events[half:]] if len(events) > 1 else [events]
+    return [piece for part in parts for piece in split_for_reingest({**envelope, "logEvents": part})]
+
+
+def transform(event: dict[str, Any], reingest: Reingest | None = None, audit_only: bool = False) -> dict[str, Any]:
     region = event.get("region") or event["deliveryStreamArn"].split(":")[3]
-    return {"records": [transform_record(record, region) for record in event["records"]]}
+    results = [_transform_one(record, region, audit_only) for record in event["records"]]
+
+    pending: list[tuple[_Transformed, list[bytes]]] = []
+    for result in results:
+        if result.extra_envelopes:
+            pending.append((result, [piece for e in result.extra_envelopes for piece in split_for_reingest(e)]))
+
+    total = 0
+    for result in results:
+        if result.result == "Ok" and result.envelope and total + result.size > MAX_RESPONSE_BYTES:
+            pending.append((result, _halves(result.envelope)))
+            result.result, result.data, result.date = "Dropped", "", None
+        total += result.size
+
+    if pending:
+        _reingest_or_fail(pending, reingest)
+    return {"records": [result.response() for result in results]}
+
+
+def _reingest_or_fail(pending: list[tuple[_Transformed, list[bytes]]], reingest: Reingest | None) -> None:
+    for result, pieces in pending:
+        try:
+            if reingest is None:
+                raise RuntimeError("no stream to re-ingest into")
+            reingest(pieces)
+        except Exception:
+            result.result, result.data, result.date = "ProcessingFailed", result.original, None

@@ -8,7 +8,12 @@ import boto3
 from botocore.exceptions import ClientError
 
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
-from pgaudit_archiver.errors import error_code
+from pgaudit_archiver.errors import ThrottledError, error_code
+
+# PutRecordBatch takes at most 500 records and 4 MiB per call (Firehose API reference).
+MAX_BATCH_RECORDS = 500
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+PUT_ATTEMPTS = 3
 
 
 class ArchiveFirehose:
@@ -31,6 +36,30 @@ class ArchiveFirehose:
             DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"},
             Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
         )["DeliveryStreamARN"]
+
+    def put_records(self, name: str, records: list[bytes]) -> None:
+        """PutRecordBatch in calls of at most 500 records and 4 MiB, retrying the records Firehose refused."""
+        batches: list[list[bytes]] = [[]]
+        size = 0
+        for record in records:
+            if len(batches[-1]) == MAX_BATCH_RECORDS or size + len(record) > MAX_BATCH_BYTES:
+                batches.append([])
+                size = 0
+            batches[-1].append(record)
+            size += len(record)
+        for batch in batches:
+            remaining = batch
+            for _ in range(PUT_ATTEMPTS):
+                if not remaining:
+                    break
+                answer = self._firehose.put_record_batch(
+                    DeliveryStreamName=name, Records=[{"Data": record} for record in remaining]
+                )
+                remaining = [
+                    r for r, a in zip(remaining, answer["RequestResponses"], strict=True) if a.get("ErrorCode")
+                ]
+            if remaining:
+                raise ThrottledError(f"Firehose refused {len(remaining)} re-ingested records to {name}")
 
     def update_destination(self, name: str, version_id: str, destination_id: str, update: dict[str, Any]) -> None:
         self._firehose.update_destination(

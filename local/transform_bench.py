@@ -1,0 +1,155 @@
+"""Throughput and memory of the Firehose transform against the CloudWatch Logs processor blueprint's work
+(decompress, drop control messages, join the messages), on generated envelopes of realistic pgaudit lines."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import random
+import time
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
+
+from pgaudit_archiver.transform import transform
+
+STREAM = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders-db"
+EVENTS_PER_ENVELOPE = 200
+# The Lambda processor buffer Ensure Delivery Stream configures (0.2 MB): about that much input per call.
+BATCH_INPUT_BYTES = 200_000
+TOTAL_UNCOMPRESSED_BYTES = 55_000_000
+
+
+def _line(rng: random.Random, n: int) -> str:
+    """One realistic RDS log line: pgaudit lines of every shape (parameters, multi-line, quotes) and others."""
+    client = f"10.0.{rng.randrange(255)}.{rng.randrange(255)}({rng.randrange(1024, 65535)})"
+    logged_at = f"2026-11-25 10:{rng.randrange(60):02d}:{rng.randrange(60):02d} UTC"
+    prefix = f"{logged_at}:{client}:app@orders:[{rng.randrange(99999)}]:LOG:  "
+    kind = rng.randrange(6)
+    if kind == 0:
+        statement = '"INSERT INTO shop.orders (id, customer, note) VALUES ($1, $2, $3)"'
+        parameters = f'"{n},""Zoë, O\'\'Brien"",""said """"hi"""""""'
+        return f"{prefix}AUDIT: SESSION,{n},1,WRITE,INSERT,TABLE,shop.orders,{statement},{parameters}"
+    if kind == 1:
+        where = "\n\t".join(f"  AND column_{c} = {rng.randrange(1000)}" for c in range(rng.randrange(2, 12)))
+        statement = f'"SELECT o.id, o.total\n\tFROM shop.orders o\n\tWHERE o.total > 10\n\t{where}"'
+        return f"{prefix}AUDIT: SESSION,{n},1,READ,SELECT,TABLE,shop.orders,{statement},<none>,{rng.randrange(500)}"
+    if kind == 2:
+        statement = f"CREATE TABLE shop.t{n} (id bigint primary key)"
+        return f"{prefix}AUDIT: SESSION,{n},1,DDL,CREATE TABLE,TABLE,shop.t{n},{statement},<not logged>"
+    if kind == 3:
+        return f"{prefix}AUDIT: SESSION,{n},1,ROLE,ALTER ROLE,,,ALTER ROLE app PASSWORD <REDACTED>,<not logged>"
+    if kind == 4:
+        name, statement = '"shop.""odd, name"""', '"UPDATE shop.""odd, name"" SET note = \'a, b\' WHERE id = 7"'
+        return f"{prefix}AUDIT: OBJECT,{n},2,WRITE,UPDATE,TABLE,{name},{statement},<previously logged>"
+    return f"{prefix}duration: {rng.random() * 100:.3f} ms  statement: SELECT {n}"
+
+
+def generate_batches(seed: int = 7) -> Iterator[tuple[dict[str, Any], int, int]]:
+    """Firehose transformation events: (event, log events, uncompressed message bytes)."""
+    rng = random.Random(seed)
+    produced, statement_id = 0, 0
+    while produced < TOTAL_UNCOMPRESSED_BYTES:
+        records, size, events_in_batch, message_bytes = [], 0, 0, 0
+        while size < BATCH_INPUT_BYTES and produced + message_bytes < TOTAL_UNCOMPRESSED_BYTES:
+            events = []
+            for _ in range(EVENTS_PER_ENVELOPE):
+                statement_id += 1
+                message = _line(rng, statement_id)
+                events.append({"id": str(statement_id), "timestamp": 1795600000000 + statement_id, "message": message})
+                message_bytes += len(message.encode())
+            envelope = {
+                "messageType": "DATA_MESSAGE",
+                "owner": "111122223333",
+                "logGroup": "/aws/rds/cluster/orders-db/postgresql",
+                "logStream": "orders-db-instance-1",
+                "subscriptionFilters": ["pgaudit-archiver"],
+                "logEvents": events,
+            }
+            data = base64.b64encode(gzip.compress(json.dumps(envelope).encode())).decode()
+            records.append({"recordId": str(len(records)), "approximateArrivalTimestamp": 0, "data": data})
+            size += len(data)
+            events_in_batch += len(events)
+        produced += message_bytes
+        yield (
+            {"invocationId": "bench", "deliveryStreamArn": STREAM, "region": "eu-west-1", "records": records},
+            events_in_batch,
+            message_bytes,
+        )
+
+
+def blueprint_baseline(event: dict[str, Any]) -> dict[str, Any]:
+    """What the AWS CloudWatch Logs processor blueprint does: decompress, drop control messages, join messages."""
+    output = []
+    for record in event["records"]:
+        envelope = json.loads(gzip.decompress(base64.b64decode(record["data"])))
+        if envelope["messageType"] != "DATA_MESSAGE":
+            output.append({"recordId": record["recordId"], "result": "Dropped"})
+            continue
+        joined = "".join(log_event["message"] + "\n" for log_event in envelope["logEvents"])
+        output.append(
+            {"recordId": record["recordId"], "result": "Ok", "data": base64.b64encode(joined.encode()).decode()}
+        )
+    return {"records": output}
+
+
+def _time(function: Any, batches: list[tuple[dict[str, Any], int, int]]) -> float:
+    started = time.perf_counter()
+    for event, _, _ in batches:
+        function(event)
+    return time.perf_counter() - started
+
+
+def run_transform_bench() -> dict[str, float]:
+    batches = list(generate_batches())
+    events = sum(b[1] for b in batches)
+    megabytes = sum(b[2] for b in batches) / 1_000_000
+    reingested: list[bytes] = []
+    # Interleave the two, twice, and keep each one's best run: the figures compare like with like.
+    baseline = min(_time(blueprint_baseline, batches), _time(blueprint_baseline, batches))
+    parsed = min(
+        _time(lambda e: transform(e, reingested.extend), batches),
+        _time(lambda e: transform(e, reingested.extend), batches),
+    )
+
+    largest = max(batches, key=lambda b: sum(len(r["data"]) for r in b[0]["records"]))[0]
+    input_bytes = sum(len(r["data"]) for r in largest["records"])
+    decompressed_bytes = sum(len(gzip.decompress(base64.b64decode(r["data"]))) for r in largest["records"])
+    peaks = {}
+    for name, function in (("parsed", lambda e: transform(e, reingested.extend)), ("baseline", blueprint_baseline)):
+        tracemalloc.start()
+        function(largest)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return {
+        "batches": len(batches),
+        "events": events,
+        "megabytes": megabytes,
+        "parsed_seconds": parsed,
+        "baseline_seconds": baseline,
+        "largest_batch_input_bytes": input_bytes,
+        "largest_batch_decompressed_bytes": decompressed_bytes,
+        "parsed_peak_bytes": peaks["parsed"],
+        "baseline_peak_bytes": peaks["baseline"],
+    }
+
+
+def print_transform_bench() -> bool:
+    figures = run_transform_bench()
+    events, megabytes = figures["events"], figures["megabytes"]
+    parsed, baseline = figures["parsed_seconds"], figures["baseline_seconds"]
+    batches = figures["batches"]
+    print(f"\nFirehose transform: {batches:.0f} invocations, {events:,.0f} log events, {megabytes:.1f} MB of log lines")
+    print(f"  full parsing:          {events / parsed:10,.0f} records/s  {megabytes / parsed:6.1f} MB/s")
+    print(f"  blueprint (no parsing):{events / baseline:10,.0f} records/s  {megabytes / baseline:6.1f} MB/s")
+    ratio = baseline / parsed
+    print(f"  parsing throughput / blueprint throughput: {ratio:.2f}x (target >= 0.5x)")
+    batch_in, batch_out = figures["largest_batch_input_bytes"], figures["largest_batch_decompressed_bytes"]
+    peak = figures["parsed_peak_bytes"]
+    print(f"  largest invocation: {batch_in / 1e6:.2f} MB as received, {batch_out / 1e6:.2f} MB decompressed")
+    print(
+        f"  peak memory (tracemalloc): parsing {peak / 1e6:.2f} MB = {peak / batch_out:.2f}x the decompressed batch"
+        f" (target < 2x); blueprint {figures['baseline_peak_bytes'] / 1e6:.2f} MB"
+    )
+    return ratio >= 0.5 and peak < 2 * batch_out

@@ -1,0 +1,79 @@
+"""Real pgaudit output, from the PostgreSQL + pgaudit of the emulation, through the whole pipeline: every
+archived record's fields equal what pgaudit wrote (the statements, parameters and rows this test caused)."""
+
+import pytest
+
+from local import SOURCE_ACCOUNT, World
+
+pytestmark = pytest.mark.postgres
+
+STATEMENT_MULTILINE = "SELECT id,\n       note\nFROM shop.\"odd, name\"\nWHERE note <> 'x'"
+
+
+@pytest.fixture(scope="module")
+def archived():
+    with World(postgres=True) as world:
+        world.create_cluster("orders", instances=1)
+        assert world.onboard(world.request("orders", reboot="immediate", pgaudit_log="all,-misc")).status == "SUCCEEDED"
+        world.client("rds", SOURCE_ACCOUNT).modify_db_cluster_parameter_group(
+            DBClusterParameterGroupName="pgaudit-orders",
+            Parameters=[
+                {"ParameterName": name, "ParameterValue": value, "ApplyMethod": "immediate"}
+                for name, value in (
+                    ("pgaudit.log_parameter", "on"),
+                    ("pgaudit.log_rows", "on"),
+                    ("pgaudit.role", "auditor"),
+                    ("pgaudit.log_relation", "on"),
+                )
+            ],
+        )
+        world.sql("orders", "CREATE ROLE auditor")
+        world.sql("orders", 'CREATE SCHEMA shop; CREATE TABLE shop."odd, name" (id int, note text)')
+        world.sql("orders", 'GRANT SELECT ON shop."odd, name" TO auditor')
+        server = world.postgres.server(SOURCE_ACCOUNT, "orders")
+        with server.connect("appdb") as connection:
+            connection.execute(
+                'INSERT INTO shop."odd, name" VALUES (%s, %s), (%s, %s)',
+                (1, 'comma, "quote" and Zoë', 2, "line\nbreak"),
+            )
+            connection.execute(STATEMENT_MULTILINE)
+        world.flush_logs()
+        yield [r for r in world.archived_records() if "audit_type" in r]
+
+
+def find(records, **fields):
+    return [r for r in records if all(r.get(k) == v for k, v in fields.items())]
+
+
+def test_every_archived_audit_record_keeps_the_raw_line_and_its_fields_agree_with_it(archived):
+    assert len(archived) >= 6
+    for record in archived:
+        assert "AUDIT: " + record["audit_type"] + "," in record["raw"]
+        assert record["user"] == "postgres" and record["database"] == "appdb" and record["client_addr"] == "127.0.0.1"
+        assert record["raw"].startswith(record["log_time"] + ":127.0.0.1(")
+
+
+def test_create_with_quoted_object_name_with_a_comma(archived):
+    [create] = find(archived, command="CREATE TABLE")
+    assert (create["class"], create["object_type"], create["object_name"]) == ("DDL", "TABLE", 'shop."odd, name"')
+    assert create["statement"] == 'CREATE SCHEMA shop; CREATE TABLE shop."odd, name" (id int, note text)'
+
+
+def test_insert_parameters_are_recovered_from_csv_inside_csv(archived):
+    [insert] = find(archived, command="INSERT", audit_type="SESSION")
+    assert insert["statement"] == 'INSERT INTO shop."odd, name" VALUES ($1, $2), ($3, $4)'
+    assert insert["parameters"] == ["1", 'comma, "quote" and Zoë', "2", "line\nbreak"]
+    assert insert["rows"] == 2
+
+
+def test_multi_line_select_has_its_statement_without_postgres_tabs_and_its_rows(archived):
+    selects = find(archived, command="SELECT", statement=STATEMENT_MULTILINE)
+    assert {r["audit_type"] for r in selects} == {"SESSION", "OBJECT"}  # pgaudit.role grants object auditing
+    assert all(r["rows"] == 2 and r["parameters"] is None for r in selects)
+    assert "\n\t" in selects[0]["raw"]
+
+
+def test_role_statement_and_parameter_marker(archived):
+    [grant] = find(archived, command="GRANT")
+    assert (grant["class"], grant["statement"]) == ("ROLE", 'GRANT SELECT ON shop."odd, name" TO auditor')
+    assert grant["parameters"] is None  # <none>: log_parameter is on, the statement had none
