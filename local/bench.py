@@ -53,8 +53,9 @@ def run_bench() -> int:
     )
     for label, counts in (("first onboarding", first), ("identical rerun", rerun)):
         for account, name in ((world.archive_account, "archive"), (SOURCE_ACCOUNT, "source")):
-            c = counts.get(account, {"mutating": 0, "read": 0})
-            print(f"AWS calls, {label:<17} {name:>7} account: {c['mutating']:3d} changing, {c['read']:3d} read-only")
+            c = counts.get(account, {"mutating": 0, "read": 0, "bookkeeping": 0})
+            print(f"AWS calls, {label:<17} {name:>7} account: {c['mutating']:3d} changing, {c['read']:3d} read-only, "
+                  f"{c['bookkeeping']:3d} registry writes")  # fmt: skip
     print("calls by operation over the whole run:")
     for operation, count in sorted(operations.items()):
         print(f"  {operation:<55} {count:5d}")

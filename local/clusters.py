@@ -60,7 +60,7 @@ class RealPostgresClusters(ClusterHooks):
             logs.put_log_events(logGroupName=group, logStreamName=writer, logEvents=events)
 
         shipper = LogShipper(server.log_path, deliver)
-        shipper.enabled = lambda: LOG_TYPE in self._cluster(account, cluster_id).enabled_cloudwatch_logs_exports
+        shipper.set_export(LOG_TYPE in self._cluster(account, cluster_id).enabled_cloudwatch_logs_exports)
         shipper.start()
         self.shippers[(account, cluster_id)] = shipper
 
@@ -91,6 +91,11 @@ class RealPostgresClusters(ClusterHooks):
         server = self.servers.get(self._key(cluster))
         if server is not None:
             server.restart(parameters)
+
+    def exports_changed(self, cluster: DBCluster, log_types: list[str]) -> None:
+        shipper = self.shippers.get(self._key(cluster))
+        if shipper is not None:
+            shipper.set_export(LOG_TYPE in log_types)
 
     def apply_dynamic(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None:
         server = self.servers.get(self._key(cluster))

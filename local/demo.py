@@ -76,7 +76,7 @@ def _calls(world: World, since: int) -> dict[str, dict[str, int]]:
     summary = world.calls.summary(since)
     names = {world.archive_account: "archive", SOURCE_ACCOUNT: "source"}
     return {
-        names.get(account, account): summary.get(account, {"mutating": 0, "read": 0})
+        names.get(account, account): summary.get(account, {"mutating": 0, "read": 0, "bookkeeping": 0})
         for account in (world.archive_account, SOURCE_ACCOUNT)
     }
 
@@ -137,7 +137,8 @@ def run_demo(as_json: bool) -> int:
             story.say(f"  - {change}")
         for account, counts in first_calls.items():
             story.say(
-                f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only"
+                f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only, "
+                f"{counts['bookkeeping']} registry writes"
             )
         version = world.sql(CLUSTER, "SELECT extversion FROM pg_extension WHERE extname = 'pgaudit'")
         preload = world.sql(CLUSTER, "SHOW shared_preload_libraries")[0][0]
@@ -169,7 +170,8 @@ def run_demo(as_json: bool) -> int:
         story.say(f"  status {rerun.status}, changes: {rerun.output['changes'] if rerun.output else None}")
         for account, counts in rerun_calls.items():
             story.say(
-                f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only"
+                f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only, "
+                f"{counts['bookkeeping']} registry writes"
             )
 
         return _finish(as_json, execution, first_calls, records, rerun, rerun_calls, story, started)

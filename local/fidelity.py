@@ -86,6 +86,7 @@ class ClusterHooks:
 
     def restart(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None: ...
     def apply_dynamic(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None: ...
+    def exports_changed(self, cluster: DBCluster, log_types: list[str]) -> None: ...
     def execute(self, cluster: DBCluster, database: str, sql: str) -> QueryResults | None:
         return None
 
@@ -220,6 +221,8 @@ class Fidelity:
                 for log_type in exports.get("EnableLogTypes", []):
                     if log_type not in enabled:
                         enabled.append(log_type)
+                if exports:
+                    self.hooks.exports_changed(cluster, list(enabled))
                 if group_changed:
                     self._mark_pending_reboot(backend, cluster)
                 result.enabled_cloudwatch_logs_exports = list(enabled)

@@ -166,9 +166,10 @@ class LogShipper:
         self.path = path
         self.deliver = deliver
         self.interval = interval
-        self.enabled: Callable[[], bool] = lambda: False
+        self.enabled = False
         self._offset = 0
         self._pending = b""
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"log-shipper-{path.parent.name}", daemon=True)
 
@@ -183,6 +184,19 @@ class LogShipper:
         """Ship what the log holds now, including an entry that nothing has followed yet."""
         self._poll(final=True)
 
+    def set_export(self, enabled: bool) -> None:
+        """The cluster's postgresql export changed: RDS ships only what is logged while it is on."""
+        if enabled == self.enabled:
+            return
+        if enabled:
+            with self._lock:
+                self._offset = self.path.stat().st_size
+                self._pending = b""
+                self.enabled = True
+        else:
+            self.flush()
+            self.enabled = False
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
@@ -191,11 +205,15 @@ class LogShipper:
                 continue
 
     def _poll(self, final: bool) -> None:
+        with self._lock:
+            self._read_and_ship(final)
+
+    def _read_and_ship(self, final: bool) -> None:
         with self.path.open("rb") as log:
             log.seek(self._offset)
             chunk = log.read()
         self._offset += len(chunk)
-        if not self.enabled():
+        if not self.enabled:
             self._pending = b""  # RDS exports only what is logged while the export is on
             return
         data = self._pending + chunk

@@ -19,6 +19,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
@@ -55,6 +56,12 @@ def is_read_call(operation: str) -> bool:
     return operation.startswith(READ_PREFIXES)
 
 
+def call_kind(service: str, operation: str) -> str:
+    if is_read_call(operation):
+        return "read"
+    return "bookkeeping" if service == "dynamodb" else "mutating"
+
+
 def operation_of(event_name: str, body: Any) -> tuple[str, str]:
     """(service, operation) of a request; a Data API statement that only reads is recorded as a read."""
     _, service, operation = event_name.split(".", 2)
@@ -80,17 +87,19 @@ class CallLog:
         return len(self.calls)
 
     def summary(self, since: int = 0) -> dict[str, dict[str, int]]:
+        """Per account: `mutating` calls change what onboarding manages, `read` calls change nothing, and
+        `bookkeeping` calls write the registry (the record of each execution, written on every run)."""
         counts: dict[str, dict[str, int]] = {}
-        for account, _, operation in self.calls[since:]:
-            kind = "read" if is_read_call(operation) else "mutating"
-            counts.setdefault(account, {"mutating": 0, "read": 0})[kind] += 1
+        for account, service, operation in self.calls[since:]:
+            kind = call_kind(service, operation)
+            counts.setdefault(account, {"mutating": 0, "read": 0, "bookkeeping": 0})[kind] += 1
         return counts
 
     def operations(self, since: int = 0) -> Counter[str]:
         return Counter(f"{service}:{operation}" for _, service, operation in self.calls[since:])
 
     def mutating(self, since: int = 0) -> list[str]:
-        return [f"{a}:{s}:{o}" for a, s, o in self.calls[since:] if not is_read_call(o)]
+        return [f"{a}:{s}:{o}" for a, s, o in self.calls[since:] if call_kind(s, o) == "mutating"]
 
 
 @dataclass
@@ -123,6 +132,7 @@ class World:
             **parameter_defaults(self.template),
             "ExternalId": EXTERNAL_ID,
             "PollIntervalSeconds": 0,
+            "FlushWaitSeconds": 0,  # the emulated Firehose delivers at once
             "LogLevel": log_level,
             **(parameters or {}),
         }
@@ -260,6 +270,7 @@ class World:
             ),
         )["Policy"]["Arn"]
         self.resources["DestinationRoleBoundary"] = boundary
+        self._create_tables()
 
         functions = archive_functions(self.template)
         for spec in functions:
@@ -294,17 +305,36 @@ class World:
                 environment,
             )
 
-        definition = (ROOT / "statemachine" / "onboard.asl.json").read_text()
-        substitutions = {
-            key: self._resolve(value)
-            for key, value in state_machine_substitutions(self.template, "OnboardStateMachine").items()
-        }
-        definition = re.sub(r"\$\{(\w+)\}", lambda m: str(substitutions[m.group(1)]), definition)
-        self.resources["OnboardStateMachine"] = self.client("stepfunctions").create_state_machine(
-            name=f"{STACK_NAME}-onboard",
-            definition=definition,
-            roleArn=self.resources["StateMachineRole.Arn"],
-        )["stateMachineArn"]
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::StateMachine":
+                continue
+            properties = resource["Properties"]
+            definition = (ROOT / properties["DefinitionUri"]).read_text()
+            substitutions = {
+                key: self._resolve(value)
+                for key, value in state_machine_substitutions(self.template, logical_id).items()
+            }
+            definition = re.sub(r"\$\{(\w+)\}", lambda m, values=substitutions: str(values[m.group(1)]), definition)
+            self.resources[logical_id] = self.client("stepfunctions").create_state_machine(
+                name=self._resolve(properties["Name"]),
+                definition=definition,
+                roleArn=self.resources["StateMachineRole.Arn"],
+            )["stateMachineArn"]
+
+    def _create_tables(self) -> None:
+        dynamodb = self.client("dynamodb")
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] != "AWS::DynamoDB::Table":
+                continue
+            properties = resource["Properties"]
+            name = f"{STACK_NAME}-{logical_id}"
+            options = {key: properties[key] for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
+                       if key in properties}  # fmt: skip
+            arn = dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **options)["TableDescription"][
+                "TableArn"
+            ]
+            self.resources[logical_id] = name
+            self.resources[f"{logical_id}.Arn"] = arn
 
     def _deploy_source_stack(self, account: str) -> None:
         template = load_template(SOURCE_TEMPLATE)
@@ -476,6 +506,26 @@ class World:
     def onboard(self, request: Any, timeout: float = 120) -> Execution:
         return self.wait(self.start_onboarding(request), timeout)
 
+    def offboard(
+        self, cluster_id: str, account: str | None = None, restore: bool = False, timeout: float = 120
+    ) -> Execution:
+        request = {"account_id": account or self.source_accounts[0], "region": self.region, "cluster_id": cluster_id,
+                   "restore": restore}  # fmt: skip
+        arn = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.resources["OffboardStateMachine"],
+            name=execution_name(Source(account_id=request["account_id"], region=self.region, cluster_id=cluster_id),
+                                "off-" + uuid.uuid4().hex[:8]),
+            input=json.dumps(request),
+        )["executionArn"]  # fmt: skip
+        return self.wait(arn, timeout)
+
+    def registry_item(self, cluster_id: str, account: str | None = None) -> dict[str, Any] | None:
+        key = f"{account or self.source_accounts[0]}#{self.region}#{cluster_id}"
+        item = self.client("dynamodb").get_item(
+            TableName=self.resources["RegistryTable"], Key={"source_id": {"S": key}}
+        )
+        return _plain_item(item["Item"]) if "Item" in item else None
+
     def states_of(self, execution_arn: str) -> list[dict[str, Any]]:
         """Each state entered, as the Step Functions console lists them: name, type, status, duration."""
         events = self.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)[
@@ -520,6 +570,11 @@ class World:
             text = gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
             records += [{"_key": key, **json.loads(line)} for line in text.splitlines() if line]
         return records
+
+
+def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    deserializer = TypeDeserializer()
+    return json.loads(json.dumps({key: deserializer.deserialize(value) for key, value in item.items()}, default=str))
 
 
 def _placeholder_zip() -> bytes:

@@ -8,7 +8,7 @@ from pgaudit_archiver.aws.accounts import ArchiveAccount
 from pgaudit_archiver.events import FailureEvent
 from pgaudit_archiver.observability import logger, metrics, tracer
 from pgaudit_archiver.settings import load_settings
-from pgaudit_archiver.steps.failure import describe_failure
+from pgaudit_archiver.steps.failure import describe_failure, record_failure
 
 
 @logger.inject_lambda_context(correlation_id_path="request.cluster_id")
@@ -17,9 +17,11 @@ from pgaudit_archiver.steps.failure import describe_failure
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load_settings()
     failure = FailureEvent.model_validate(event)
+    archive = ArchiveAccount(settings)
     # The execution history names the failed state even when the Lambda crashed or timed out.
-    step = ArchiveAccount(settings).stepfunctions.last_entered_state_before(failure.execution_arn, failure.state_name)
+    step = archive.stepfunctions.last_entered_state_before(failure.execution_arn, failure.state_name)
     described = describe_failure(failure.request, failure.failure, step)
-    logger.error("onboarding failed", extra=described.model_dump())
-    metrics.add_metric(name="OnboardingFailures", unit="Count", value=1)
+    record_failure(archive.registry, failure.request, described)
+    logger.error("workflow failed", extra=described.model_dump())
+    metrics.add_metric(name="WorkflowFailures", unit="Count", value=1)
     return described.model_dump(mode="json")

@@ -1,15 +1,15 @@
 """The whole onboarding workflow on the two-account emulation: the state machine from the ASL file, the real
 handlers, moto with its AWS-fidelity extensions."""
 
-import io
 import json
-import zipfile
 
 import pytest
 
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT
+from tests.integration.helpers import foreign_function
 
 ONBOARDED_STATES = [
+    "Register Execution",
     "Validate Request",
     "Cluster Available?",
     "Ensure Delivery Stream",
@@ -123,16 +123,17 @@ def test_second_identical_onboarding_makes_no_changing_call(world):
     assert world.calls.summary(mark)[SOURCE_ACCOUNT]["read"] > 0
 
 
-def test_custom_group_keeps_pg_stat_statements_and_other_owner_settings(world):
+def test_custom_group_is_copied_keeping_pg_stat_statements_and_every_owner_setting(world):
     world.create_parameter_group("owners-group", values={"log_min_duration_statement": "500"})
     world.create_cluster("orders", parameter_group="owners-group")
 
     execution = world.onboard(world.request("orders"))
 
     assert execution.status == "SUCCEEDED", execution.cause
-    values = parameters(world, "owners-group")
+    values = parameters(world, "pgaudit-orders")
     assert values["shared_preload_libraries"] == "pg_stat_statements,pgaudit"
     assert values["log_min_duration_statement"] == "500"
+    assert parameters(world, "owners-group")["shared_preload_libraries"] == "pg_stat_statements"
 
 
 def test_shared_group_is_copied_and_the_other_cluster_is_untouched(world):
@@ -226,7 +227,7 @@ def test_full_filter_slots_fail_listing_the_filters_and_leave_them_alone(world):
     group = "/aws/rds/cluster/orders/postgresql"
     logs.create_log_group(logGroupName=group)
     world.client("logs", SOURCE_ACCOUNT)
-    lambda_arn = _foreign_function(world)
+    lambda_arn = foreign_function(world)
     for name in ("siem-forwarder", "ops-alerts"):
         logs.put_subscription_filter(logGroupName=group, filterName=name, filterPattern="", destinationArn=lambda_arn)
 
@@ -284,7 +285,12 @@ def test_refused_requests_fail_in_the_first_state_and_create_nothing(world, setu
     assert execution.error in {"ClusterNotEligibleError", "InvalidRequestError"}
     assert message in execution.cause
     assert execution.cause.startswith("Validate Request failed")
-    assert [s["name"] for s in execution.states] == ["Validate Request", "Record Failure", "Onboarding Failed"]
+    assert [s["name"] for s in execution.states] == [
+        "Register Execution",
+        "Validate Request",
+        "Record Failure",
+        "Onboarding Failed",
+    ]
     assert world.calls.mutating(mark) == []
 
 
@@ -293,14 +299,3 @@ def test_source_account_without_the_role_fails_saying_what_to_deploy(world):
     assert execution.status == "FAILED"
     assert execution.error == "SourceAccessDeniedError"
     assert "deploy source-account/template.yaml in account 999988887777" in execution.cause
-
-
-def _foreign_function(world):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("f.py", "def h(e, c):\n    return None\n")
-    iam = world.client("iam", SOURCE_ACCOUNT)
-    role = iam.create_role(RoleName="foreign", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    return world.client("lambda", SOURCE_ACCOUNT).create_function(
-        FunctionName="foreign", Runtime="python3.13", Handler="f.h", Role=role, Code={"ZipFile": buffer.getvalue()}
-    )["FunctionArn"]

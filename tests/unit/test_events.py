@@ -25,6 +25,13 @@ MODELS = {
     "ensure_subscription_filter": events.SubscriptionFilterEvent,
     "summarize_onboarding": OnboardingState,
     "record_failure": events.FailureEvent,
+    "register_execution": events.RegisterEvent,
+    "validate_offboarding": events.ValidateEvent,
+    "remove_subscription_filter": events.OffboardStepEvent,
+    "restore_cluster": events.RestoreEvent,
+    "delete_destination": events.OffboardStepEvent,
+    "delete_delivery_stream": events.OffboardStepEvent,
+    "summarize_offboarding": events.OffboardSummaryEvent,
 }
 
 

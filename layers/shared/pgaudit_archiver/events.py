@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from pgaudit_archiver.models import ClusterFacts, Model, ResolvedRequest
+from pgaudit_archiver.models import ClusterFacts, Model, OffboardRequest, ResolvedRequest, StepResult
 
 
 class ValidateEvent(Model):
@@ -54,3 +54,29 @@ class FailureEvent(Model):
     failure: dict[str, Any]
     execution_arn: str
     state_name: str
+
+
+class RegisterEvent(Model):
+    request: Any
+    operation: Literal["onboard", "offboard"]
+    execution_arn: str
+
+
+class OffboardStepEvent(Model):
+    request: OffboardRequest
+    polls: int = 0
+
+
+class RestoreEvent(OffboardStepEvent):
+    original_parameter_group: str | None = None
+    changes: tuple[str, ...] = ()
+
+
+class OffboardSummaryEvent(Model):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    request: OffboardRequest
+    subscription_filter: StepResult
+    restore: StepResult
+    destination: StepResult
+    delivery_stream: StepResult

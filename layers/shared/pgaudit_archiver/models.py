@@ -69,6 +69,19 @@ def normalize_pgaudit_log(value: str) -> str:
     return ",".join(classes)
 
 
+class OffboardRequest(Model):
+    """Stop archiving a cluster's audit logs; archived objects always stay."""
+
+    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit id of the source AWS account")
+    region: str = Field(pattern=REGION_PATTERN, description="region of the cluster; must be this stack's region")
+    cluster_id: str = Field(pattern=CLUSTER_ID_PATTERN, description="DB cluster identifier")
+    restore: bool = Field(default=False, description="also disable the export and re-attach the original group")
+
+    @property
+    def source(self) -> Source:
+        return Source(account_id=self.account_id, region=self.region, cluster_id=self.cluster_id.lower())
+
+
 class Source(Model):
     """One source of audit logs: a cluster in an account and region."""
 

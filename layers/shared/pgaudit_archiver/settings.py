@@ -21,12 +21,14 @@ class Settings(BaseModel):
     firehose_role_arn: str = Field(alias="FIREHOSE_ROLE_ARN", default="")
     transform_function_arn: str = Field(alias="TRANSFORM_FUNCTION_ARN", default="")
     destination_role_boundary_arn: str = Field(alias="DESTINATION_ROLE_BOUNDARY_ARN", default="")
+    registry_table: str = Field(alias="REGISTRY_TABLE", default="")
     default_pgaudit_log: str = Field(alias="DEFAULT_PGAUDIT_LOG", default="ddl,role,write")
     default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT", default="deferred")
     default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS", default=30)
     default_filter_pattern: str = Field(alias="DEFAULT_FILTER_PATTERN", default='"AUDIT:"')
     poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", default=30, ge=0, le=3600)
     max_polls: int = Field(alias="MAX_POLLS", default=60, ge=1, le=1000)
+    flush_wait_seconds: int = Field(alias="FLUSH_WAIT_SECONDS", default=600, ge=0, le=3600)
 
     @property
     def partition(self) -> str:

@@ -11,6 +11,7 @@ from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
+from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.sessions import archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.models import Source
@@ -45,6 +46,7 @@ class ArchiveAccount:
     """This account, through the function's own role."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self.session = archive_session(settings.region)
 
     @cached_property
@@ -62,3 +64,7 @@ class ArchiveAccount:
     @cached_property
     def stepfunctions(self) -> ArchiveStepFunctions:
         return ArchiveStepFunctions(self.session)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.session, self._settings.registry_table)

@@ -37,6 +37,9 @@ class ArchiveFirehose:
             Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
         )["DeliveryStreamARN"]
 
+    def delete_stream(self, name: str) -> None:
+        self._firehose.delete_delivery_stream(DeliveryStreamName=name, AllowForceDelete=False)
+
     def put_records(self, name: str, records: list[bytes]) -> None:
         """PutRecordBatch in calls of at most 500 records and 4 MiB, retrying the records Firehose refused."""
         batches: list[list[bytes]] = [[]]

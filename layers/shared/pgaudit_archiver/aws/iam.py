@@ -57,5 +57,17 @@ class ArchiveIam:
             raise
         return _as_document(document)
 
+    def delete_role(self, name: str) -> bool:
+        """Delete the role and its inline policies; False when there was no such role."""
+        try:
+            for policy in self._iam.list_role_policies(RoleName=name)["PolicyNames"]:
+                self._iam.delete_role_policy(RoleName=name, PolicyName=policy)
+            self._iam.delete_role(RoleName=name)
+        except ClientError as error:
+            if error_code(error) == "NoSuchEntity":
+                return False
+            raise
+        return True
+
     def put_inline_policy(self, role_name: str, policy_name: str, document: dict[str, Any]) -> None:
         self._iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(document))

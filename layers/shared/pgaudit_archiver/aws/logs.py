@@ -31,7 +31,16 @@ class SourceLogs:
         self._logs.put_retention_policy(logGroupName=name, retentionInDays=days)
 
     def subscription_filters(self, log_group: str) -> list[dict[str, Any]]:
-        return self._logs.describe_subscription_filters(logGroupName=log_group).get("subscriptionFilters", [])
+        """The log group's filters; none when the group does not exist."""
+        try:
+            return self._logs.describe_subscription_filters(logGroupName=log_group).get("subscriptionFilters", [])
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return []
+            raise
+
+    def delete_subscription_filter(self, log_group: str, name: str) -> None:
+        self._logs.delete_subscription_filter(logGroupName=log_group, filterName=name)
 
     def put_subscription_filter(self, log_group: str, name: str, pattern: str, destination_arn: str) -> None:
         # No roleArn: a cross-account logical destination carries its own role.
@@ -52,6 +61,9 @@ class ArchiveLogs:
         return self._logs.put_destination(destinationName=name, targetArn=target_arn, roleArn=role_arn, tags=tags)[
             "destination"
         ]
+
+    def delete_destination(self, name: str) -> None:
+        self._logs.delete_destination(destinationName=name)
 
     def put_destination_policy(self, name: str, policy: dict[str, Any]) -> None:
         self._logs.put_destination_policy(destinationName=name, accessPolicy=json.dumps(policy), forceUpdate=True)

@@ -27,14 +27,6 @@ class SourceRds:
             raise
         return clusters[0] if clusters else None
 
-    def clusters_using_parameter_group(self, group_name: str) -> list[str]:
-        users = []
-        for page in self._rds.get_paginator("describe_db_clusters").paginate():
-            users += [
-                c["DBClusterIdentifier"] for c in page["DBClusters"] if c["DBClusterParameterGroup"] == group_name
-            ]
-        return users
-
     def describe_parameter_group(self, group_name: str) -> dict[str, Any] | None:
         try:
             groups = self._rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=group_name)
@@ -90,6 +82,25 @@ class SourceRds:
             CloudwatchLogsExportConfiguration={"EnableLogTypes": [log_type]},
             ApplyImmediately=True,
         )
+
+    def disable_log_export(self, cluster_id: str, log_type: str) -> None:
+        self._rds.modify_db_cluster(
+            DBClusterIdentifier=cluster_id,
+            CloudwatchLogsExportConfiguration={"DisableLogTypes": [log_type]},
+            ApplyImmediately=True,
+        )
+
+    def delete_parameter_group(self, group_name: str) -> bool:
+        """False when the group is still in use (RDS refuses to delete it then)."""
+        try:
+            self._rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName=group_name)
+        except ClientError as error:
+            if error_code(error) == "InvalidDBParameterGroupState":
+                return False
+            if error_code(error) == "DBParameterGroupNotFound":
+                return True
+            raise
+        return True
 
     def describe_instance(self, instance_id: str) -> dict[str, Any]:
         return self._rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pgaudit_archiver import errors
+from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.models import Model
+from pgaudit_archiver.steps.register import source_of
 
 OUR_ERRORS = {cls.__name__ for cls in (*errors.TRANSIENT_ERRORS, *errors.PERMANENT_ERRORS)}
+
+
+AWS_ERROR_CODE = re.compile(r"\(AWS error code: ([A-Za-z0-9.]+)\)")
 
 
 class FailureDescription(Model):
@@ -16,6 +22,7 @@ class FailureDescription(Model):
     cause: str
     step: str
     source: str
+    aws_error_code: str | None = None
 
 
 def _lambda_error(cause: str) -> tuple[str | None, str]:
@@ -49,4 +56,16 @@ def describe_failure(raw_request: Any, failure: dict[str, Any], failed_step: str
             f"{step} failed for {source}: unexpected {error}: {kind}{message}. What to do: read the step's "
             "log in CloudWatch Logs, then onboard again; every step is safe to rerun"
         )
-    return FailureDescription(error=error, cause=cause, step=step, source=source)
+    code = AWS_ERROR_CODE.search(cause)
+    return FailureDescription(
+        error=error, cause=cause, step=step, source=source, aws_error_code=code.group(1) if code else None
+    )
+
+
+def record_failure(registry: Registry, raw_request: Any, failure: FailureDescription) -> None:
+    source = source_of(raw_request)
+    if source is None:
+        return  # the request named no source: nothing to record against
+    last_error = {"step": failure.step, "error": failure.error, "aws_error_code": failure.aws_error_code,
+                  "message": failure.cause}  # fmt: skip
+    registry.finish(source, "failed", {"last_error": last_error})

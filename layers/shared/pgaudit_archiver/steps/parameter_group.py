@@ -1,4 +1,10 @@
-"""Configure Parameter Group: pgaudit in shared_preload_libraries and pgaudit.log, in a group of this cluster's own."""
+"""Configure Parameter Group: pgaudit in shared_preload_libraries and pgaudit.log, in a group of this cluster's own.
+
+The workflow never modifies a group it did not create: a default group cannot be modified, a custom one may be
+shared with other clusters or managed by its owner's tooling, and the source role may modify only pgaudit-*
+groups. The cluster gets `pgaudit-<cluster>`, created from the family's defaults or copied from its custom
+group (keeping every setting), and offboarding re-attaches the original.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ def with_library(libraries: str | None, library: str = LIBRARY) -> str:
 
 
 def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -> tuple[str, list[str]]:
-    """The group to configure: the cluster's own custom group, or a new one (from a default or shared group)."""
+    """The group to configure: `pgaudit-<cluster>`, made now from the cluster's current group if need be."""
     ours = parameter_group_name(request.cluster_id)
     if current == ours:
         return current, []
@@ -27,11 +33,8 @@ def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -
         copy_from = None  # a default group cannot be modified; start from the family's defaults
         reason = f"{current} cannot be modified"
     else:
-        sharing = [cluster for cluster in rds.clusters_using_parameter_group(current) if cluster != request.cluster_id]
-        if not sharing:
-            return current, []
-        copy_from = current  # keep the owner's settings without changing the other clusters
-        reason = f"{', '.join(sharing)} also use {current}"
+        copy_from = current  # every setting of the owner's group, which itself stays as it is
+        reason = f"{current} stays as its owner set it"
 
     changes = []
     existing = rds.describe_parameter_group(ours)

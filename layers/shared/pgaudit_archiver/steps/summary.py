@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.models import (
     ExtensionResult,
     Model,
@@ -65,4 +66,27 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         changes=tuple(changes),
         pending=tuple(pending),
         actions_required=tuple(actions),
+    )
+
+
+def record_summary(registry: Registry, state: OnboardingState, summary: OnboardingSummary) -> None:
+    group = state.parameter_group
+    registry.finish(
+        state.request.source,
+        summary.status,
+        {
+            "resources": summary.resources,
+            "pending": list(summary.pending),
+            "actions_required": list(summary.actions_required),
+            "last_changes": list(summary.changes),
+            "request": state.request.model_dump(mode="json"),
+        },
+        # What the cluster had before pgaudit-archiver touched it, for offboarding to restore.
+        keep_first={
+            "original": {
+                "parameter_group": group.original_parameter_group,
+                "shared_preload_libraries": group.original_shared_preload_libraries,
+                "pgaudit_log": group.original_pgaudit_log,
+            }
+        },
     )

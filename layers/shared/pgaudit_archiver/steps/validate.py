@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -12,6 +12,7 @@ from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError
 from pgaudit_archiver.models import (
     ClusterFacts,
     ClusterMember,
+    OffboardRequest,
     OnboardRequest,
     ResolvedRequest,
     Source,
@@ -20,6 +21,7 @@ from pgaudit_archiver.models import (
 )
 from pgaudit_archiver.settings import Settings
 
+SourceRequest = TypeVar("SourceRequest", OnboardRequest, OffboardRequest)
 ENGINE = "aurora-postgresql"
 READY_STATUSES = frozenset({"available"})
 # Statuses a cluster passes through on its own; the workflow waits for them to end.
@@ -45,23 +47,29 @@ def describe_validation_errors(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def parse_request(raw: Any, settings: Settings) -> ResolvedRequest:
-    """Validate the raw execution input and fill in the deployment's defaults."""
+def parse_source_request(model: type[SourceRequest], raw: Any, settings: Settings, action: str) -> SourceRequest:
+    """A request for one cluster of this stack's region, or InvalidRequestError naming each bad field."""
     if not isinstance(raw, dict):
-        raise InvalidRequestError("the request must be a JSON object", remedy="see events/onboard/request.json")
+        raise InvalidRequestError(f"the {action} request must be a JSON object", remedy="see events/")
     try:
-        request = OnboardRequest.model_validate(raw)
+        request = model.model_validate(raw)
     except ValidationError as error:
         raise InvalidRequestError(
-            f"invalid onboarding request: {describe_validation_errors(error)}",
+            f"invalid {action} request: {describe_validation_errors(error)}",
             remedy="correct the named fields and start a new execution",
         ) from error
     if request.region != settings.region:
         raise InvalidRequestError(
             f"region is {request.region} but this stack runs in {settings.region}; a CloudWatch Logs "
             "destination must be in the log group's region",
-            remedy=f"start the onboarding in the pgaudit-archiver stack deployed in {request.region}",
+            remedy=f"start the {action} in the pgaudit-archiver stack deployed in {request.region}",
         )
+    return request
+
+
+def parse_request(raw: Any, settings: Settings) -> ResolvedRequest:
+    """Validate the raw execution input and fill in the deployment's defaults."""
+    request = parse_source_request(OnboardRequest, raw, settings, "onboarding")
     return ResolvedRequest(
         account_id=request.account_id,
         region=request.region,

@@ -1,0 +1,167 @@
+"""The registry: one DynamoDB item per source (account, region, cluster), the truth about where each stands."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.errors import error_code
+from pgaudit_archiver.models import Source
+
+RUNNING_STATUSES = ("onboarding", "offboarding")
+BY_ACCOUNT_INDEX = "by-account"
+
+
+def source_key(source: Source) -> str:
+    return f"{source.account_id}#{source.region}#{source.cluster_id}"
+
+
+def now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="seconds")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the API and the workflow want JSON numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _token(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _key_of(token: str | None) -> dict[str, Any] | None:
+    return json.loads(base64.urlsafe_b64decode(token.encode())) if token else None
+
+
+class Registry:
+    def __init__(self, session: boto3.Session, table_name: str) -> None:
+        self._table = session.resource("dynamodb", config=CLIENT_CONFIG).Table(table_name)
+
+    def get(self, source: Source) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"source_id": source_key(source)}, ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def claim(
+        self, source: Source, operation: str, request: dict[str, Any], stale_execution: str | None = None
+    ) -> bool:
+        """Mark the source as being onboarded or offboarded unless an execution already runs for it.
+
+        `stale_execution`: an execution that is known to have ended though the item still says it runs
+        (its entry point died after claiming); it may be claimed over.
+        """
+        condition = Attr("source_id").not_exists() | ~Attr("status").is_in(list(RUNNING_STATUSES))
+        if stale_execution:
+            condition = condition | Attr("execution_arn").eq(stale_execution)
+        try:
+            self._table.update_item(
+                Key={"source_id": source_key(source)},
+                UpdateExpression=(
+                    "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, "
+                    "#request = :request, updated_at = :now, created_at = if_not_exists(created_at, :now) "
+                    "REMOVE execution_arn, console_url, last_error"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request"},
+                ExpressionAttributeValues=_dynamo(_running_values(source, operation, request)),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_execution(
+        self, source: Source, operation: str, execution_arn: str, console_url: str, request: dict[str, Any]
+    ) -> None:
+        """The workflow's first state: which execution works on the source (also for executions started
+        without the API)."""
+        self._table.update_item(
+            Key={"source_id": source_key(source)},
+            UpdateExpression=(
+                "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, "
+                "execution_arn = :arn, console_url = :url, #request = if_not_exists(#request, :request), "
+                "updated_at = :now, created_at = if_not_exists(created_at, :now) REMOVE last_error"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request"},
+            ExpressionAttributeValues=_dynamo(
+                {**_running_values(source, operation, request), ":arn": execution_arn, ":url": console_url}
+            ),
+        )
+
+    def release(self, source: Source) -> None:
+        """Undo a claim whose execution could not be started."""
+        self._table.update_item(
+            Key={"source_id": source_key(source)},
+            UpdateExpression="SET #status = :failed, updated_at = :now",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":failed": "failed", ":now": now()},
+        )
+
+    def finish(
+        self, source: Source, status: str, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
+    ) -> None:
+        """The workflow's end: the status and what it found; `keep_first` fields are written only once (the
+        original settings offboarding restores)."""
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":status": status, ":now": now()}
+        sets = ["#status = :status", "updated_at = :now"]
+        for index, (name, value) in enumerate(fields.items()):
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            sets.append(f"#f{index} = :f{index}")
+        for index, (name, value) in enumerate((keep_first or {}).items()):
+            names[f"#k{index}"] = name
+            values[f":k{index}"] = value
+            sets.append(f"#k{index} = if_not_exists(#k{index}, :k{index})")
+        self._table.update_item(
+            Key={"source_id": source_key(source)},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_dynamo(values),
+        )
+
+    def list(
+        self, account_id: str | None, status: str | None, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        options: dict[str, Any] = {"Limit": limit}
+        if token:
+            options["ExclusiveStartKey"] = _key_of(token)
+        if status:
+            options["FilterExpression"] = Attr("status").eq(status)
+        if account_id:
+            page = self._table.query(
+                IndexName=BY_ACCOUNT_INDEX, KeyConditionExpression=Key("account_id").eq(account_id), **options
+            )
+        else:
+            page = self._table.scan(**options)
+        return [_plain(item) for item in page.get("Items", [])], _token(page.get("LastEvaluatedKey"))
+
+
+def _running_values(source: Source, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    return {
+        ":status": "onboarding" if operation == "onboard" else "offboarding",
+        ":account": source.account_id,
+        ":region": source.region,
+        ":cluster": source.cluster_id,
+        ":request": request,
+        ":now": now(),
+    }
+
+
+def _dynamo(value: Any) -> Any:
+    """Floats are not DynamoDB numbers; JSON round-trips them into Decimals."""
+    return json.loads(json.dumps(value), parse_float=Decimal)

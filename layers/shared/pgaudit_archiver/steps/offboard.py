@@ -1,0 +1,147 @@
+"""The offboarding steps: undo what onboarding made, in reverse, never touching the archived objects.
+
+Every step is idempotent: what is already gone counts as done, so a failed offboarding can be run again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.aws.firehose import ArchiveFirehose
+from pgaudit_archiver.aws.iam import ArchiveIam
+from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
+from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.errors import WaitTimeoutError, error_code
+from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
+from pgaudit_archiver.naming import (
+    SUBSCRIPTION_FILTER_NAME,
+    delivery_stream_name,
+    destination_name,
+    destination_role_name,
+    log_group_name,
+    parameter_group_name,
+)
+from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.steps.destination import destination_arn
+from pgaudit_archiver.steps.validate import parse_source_request
+
+LOG_TYPE = "postgresql"
+
+
+class OffboardPlan(Model):
+    request: OffboardRequest
+    original_parameter_group: str | None
+    workflow: dict[str, int]
+
+
+def plan_offboarding(raw: Any, settings: Settings, registry: Registry) -> OffboardPlan:
+    request = parse_source_request(OffboardRequest, raw, settings, "offboarding")
+    item = registry.get(request.source) or {}
+    return OffboardPlan(
+        request=request,
+        original_parameter_group=(item.get("original") or {}).get("parameter_group"),
+        workflow={
+            "poll_interval_seconds": settings.poll_interval_seconds,
+            "max_polls": settings.max_polls,
+            "flush_wait_seconds": settings.flush_wait_seconds,
+        },
+    )
+
+
+def remove_subscription_filter(logs: SourceLogs, settings: Settings, source: Source) -> StepResult:
+    """Ours is the filter with our name or our destination; every other filter stays."""
+    group = log_group_name(source.cluster_id)
+    ours = destination_arn(settings, destination_name(source))
+    removed = []
+    for found in logs.subscription_filters(group):
+        if found["filterName"] == SUBSCRIPTION_FILTER_NAME or found.get("destinationArn") == ours:
+            logs.delete_subscription_filter(group, found["filterName"])
+            removed.append(f"removed subscription filter {found['filterName']} from {group}")
+    return StepResult(changes=tuple(removed))
+
+
+def restore_cluster(
+    rds: SourceRds, source: Source, original_group: str | None, done: tuple[str, ...], polls: int, max_polls: int
+) -> StepResult:
+    """Disable the postgresql export and put the cluster back on its original parameter group, one modification
+    per call (`done`: what earlier calls changed; the state machine waits between calls)."""
+    result = _restore_next(rds, source, original_group, polls, max_polls)
+    return result.model_copy(update={"changes": (*done, *result.changes)})
+
+
+def _restore_next(rds: SourceRds, source: Source, original_group: str | None, polls: int, max_polls: int) -> StepResult:
+    cluster = rds.describe_cluster(source.cluster_id)
+    if cluster is None:
+        return StepResult(changes=(f"cluster {source.cluster_id} no longer exists: nothing to restore",))
+    if cluster["Status"] != "available":
+        if polls + 1 > max_polls:
+            raise WaitTimeoutError(f"the cluster stayed {cluster['Status']} for {max_polls} polls")
+        return StepResult(ready=False, polls=polls + 1)
+    changes = []
+    if LOG_TYPE in cluster.get("EnabledCloudwatchLogsExports", []):
+        rds.disable_log_export(source.cluster_id, LOG_TYPE)
+        changes.append(f"disabled the {LOG_TYPE} log export of {source.cluster_id}")
+        return StepResult(ready=False, changes=tuple(changes), polls=polls)  # one modification at a time
+    ours = parameter_group_name(source.cluster_id)
+    if cluster["DBClusterParameterGroup"] == ours:
+        original = original_group or _based_on(rds, ours)
+        if original is None:
+            return StepResult(changes=(f"kept {ours}: the original parameter group is not known",))
+        rds.attach_parameter_group(source.cluster_id, original)
+        return StepResult(
+            ready=False,
+            changes=(f"re-attached {original} to {source.cluster_id}; pgaudit unloads at the instances' next reboot",),
+            polls=polls,
+        )
+    if rds.describe_parameter_group(ours) is not None:
+        deleted = rds.delete_parameter_group(ours)
+        changes.append(f"deleted parameter group {ours}" if deleted else f"kept parameter group {ours}: still in use")
+    return StepResult(changes=tuple(changes), polls=polls)
+
+
+def _based_on(rds: SourceRds, ours: str) -> str | None:
+    """Our group's description names the group it was made from: `pgaudit-archiver: <cluster>, based on <group>`."""
+    description = (rds.describe_parameter_group(ours) or {}).get("Description", "")
+    return description.rsplit("based on ", 1)[1].strip() if "based on " in description else None
+
+
+def delete_destination(logs: ArchiveLogs, iam: ArchiveIam, source: Source) -> StepResult:
+    changes = []
+    name = destination_name(source)
+    if logs.describe_destination(name) is not None:
+        logs.delete_destination(name)
+        changes.append(f"deleted destination {name}")
+    role = destination_role_name(source)
+    if iam.delete_role(role):
+        changes.append(f"deleted role {role}")
+    return StepResult(changes=tuple(changes))
+
+
+def delete_delivery_stream(firehose: ArchiveFirehose, source: Source) -> StepResult:
+    name = delivery_stream_name(source)
+    stream = firehose.describe_stream(name)
+    if stream is None:
+        return StepResult()
+    if stream["DeliveryStreamStatus"] in {"DELETING", "DELETING_FAILED"}:
+        return StepResult(changes=(f"delivery stream {name} is already {stream['DeliveryStreamStatus']}",))
+    try:
+        firehose.delete_stream(name)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            raise
+    return StepResult(changes=(f"deleted delivery stream {name} (its archived objects stay)",))
+
+
+class OffboardingSummary(Model):
+    source: Source
+    status: str
+    changes: tuple[str, ...]
+
+
+def summarize_offboarding(registry: Registry, request: OffboardRequest, steps: list[StepResult]) -> OffboardingSummary:
+    changes = tuple(change for step in steps for change in step.changes)
+    registry.finish(request.source, "offboarded", {"last_changes": list(changes), "resources": {}, "pending": []})
+    return OffboardingSummary(source=request.source, status="offboarded", changes=changes)

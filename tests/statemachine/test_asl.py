@@ -1,0 +1,117 @@
+"""Static checks of every state machine in template.yaml against its ASL file, the code and the template."""
+
+import json
+import re
+
+import pytest
+
+from local.template import ARCHIVE_TEMPLATE, ROOT, load_template, state_machine_substitutions
+from pgaudit_archiver import errors
+
+TEMPLATE = load_template(ARCHIVE_TEMPLATE)
+MACHINES = {
+    logical_id: ROOT / resource["Properties"]["DefinitionUri"]
+    for logical_id, resource in TEMPLATE["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::StateMachine"
+}
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+TRANSIENT = {cls.__name__ for cls in errors.TRANSIENT_ERRORS}
+PERMANENT = {cls.__name__ for cls in errors.PERMANENT_ERRORS}
+
+
+def asl(machine: str) -> dict:
+    return json.loads(MACHINES[machine].read_text())
+
+
+def tasks(machine: str) -> list[tuple[str, str, dict]]:
+    return [(machine, name, state) for name, state in asl(machine)["States"].items() if state["Type"] == "Task"]
+
+
+ALL_TASKS = [task for machine in MACHINES for task in tasks(machine)]
+TASK_IDS = [f"{machine}:{name}" for machine, name, _ in ALL_TASKS]
+
+
+def successors(state: dict) -> set[str]:
+    found = {state.get("Next"), state.get("Default")}
+    found |= {choice["Next"] for choice in state.get("Choices", [])}
+    found |= {catch["Next"] for catch in state.get("Catch", [])}
+    return {name for name in found if name}
+
+
+def test_both_workflows_are_in_the_template():
+    assert set(MACHINES) == {"OnboardStateMachine", "OffboardStateMachine"}
+
+
+@pytest.mark.parametrize("machine", sorted(MACHINES))
+def test_every_next_names_an_existing_state(machine):
+    states = asl(machine)["States"]
+    for name, state in states.items():
+        assert successors(state) <= set(states), name
+
+
+@pytest.mark.parametrize("machine", sorted(MACHINES))
+def test_every_state_is_reachable_from_the_start(machine):
+    definition = asl(machine)
+    seen, todo = set(), [definition["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += successors(definition["States"][name])
+    assert seen == set(definition["States"])
+
+
+@pytest.mark.parametrize("machine", sorted(MACHINES))
+def test_state_names_are_title_case_phrases(machine):
+    for name in asl(machine)["States"]:
+        assert re.fullmatch(r"([A-Z][a-z]*|[A-Z]+)( [A-Z][a-z]*)*\??", name), name
+
+
+@pytest.mark.parametrize(("machine", "name", "state"), ALL_TASKS, ids=TASK_IDS)
+def test_task_retries_only_transient_errors(machine, name, state):
+    retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
+    assert retried <= LAMBDA_SERVICE_ERRORS | TRANSIENT
+    assert {"ThrottledError", "AwsServiceUnavailableError"} <= retried
+    for retry in state["Retry"]:
+        assert retry["BackoffRate"] > 1 and retry.get("JitterStrategy") == "FULL", name
+
+
+@pytest.mark.parametrize(
+    ("machine", "name", "state"),
+    [task for task in ALL_TASKS if task[1] != "Record Failure"],
+    ids=[i for i in TASK_IDS if not i.endswith("Record Failure")],
+)
+def test_task_catches_permanent_errors_by_name_and_routes_them_to_record_failure(machine, name, state):
+    catches = state["Catch"]
+    assert set(catches[0]["ErrorEquals"]) == PERMANENT
+    assert catches[-1]["ErrorEquals"] == ["States.ALL"]
+    assert {catch["Next"] for catch in catches} == {"Record Failure"}
+
+
+def test_every_transient_error_is_retried_somewhere():
+    retried = {error for _, _, task in ALL_TASKS for retry in task["Retry"] for error in retry["ErrorEquals"]}
+    assert retried >= TRANSIENT
+
+
+@pytest.mark.parametrize("machine", sorted(MACHINES))
+def test_every_substitution_is_defined_in_the_template_and_used(machine):
+    used = set(re.findall(r"\$\{(\w+)\}", MACHINES[machine].read_text()))
+    assert used == set(state_machine_substitutions(TEMPLATE, machine))
+
+
+@pytest.mark.parametrize("machine", sorted(MACHINES))
+def test_waits_are_bounded_polls_not_sleeps(machine):
+    states = asl(machine)["States"]
+    for name, state in states.items():
+        if state["Type"] != "Wait":
+            continue
+        if state["SecondsPath"] == "$.workflow.flush_wait_seconds":
+            continue  # a single wait for Firehose's buffer, not a poll
+        assert state["SecondsPath"] == "$.workflow.poll_interval_seconds", name
+        # a poll goes back to a Task that counts polls against MaxPolls
+        assert "polls.$" in json.dumps(states[state["Next"]]["Parameters"]), name
