@@ -6,8 +6,12 @@ import argparse
 import signal
 import sys
 
+from functions.api.app import openapi_document
 from local.bench import run_bench
 from local.demo import run_demo
+from local.template import ROOT
+
+OPENAPI_PATH = ROOT / "api" / "openapi.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,11 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
+    commands.add_parser("openapi", help="write api/openapi.json from the API's routes")
     arguments = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the PostgreSQL servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if arguments.command == "demo":
         return run_demo(arguments.json)
+    if arguments.command == "openapi":
+        OPENAPI_PATH.write_text(openapi_document() + "\n")
+        return 0
     return run_bench()
 
 

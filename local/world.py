@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
+from urllib.parse import unquote
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -103,6 +104,13 @@ class CallLog:
 
 
 @dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
 class Execution:
     arn: str
     status: str
@@ -133,6 +141,7 @@ class World:
             "ExternalId": EXTERNAL_ID,
             "PollIntervalSeconds": 0,
             "FlushWaitSeconds": 0,  # the emulated Firehose delivers at once
+            "AllowedAccountIds": ",".join(source_accounts),
             "LogLevel": log_level,
             **(parameters or {}),
         }
@@ -231,6 +240,9 @@ class World:
                 return self.resources[argument]
             if key == "Fn::GetAtt":
                 return self.resources[f"{argument[0]}.{argument[1]}"]
+            if key == "Fn::Join":
+                separator, values = argument[0], self._resolve(argument[1])
+                return separator.join(values if isinstance(values, list) else [str(values)])
             if key == "Fn::Sub":
                 return re.sub(
                     r"\$\{([^}]+)\}",
@@ -272,6 +284,10 @@ class World:
         self.resources["DestinationRoleBoundary"] = boundary
         self._create_tables()
 
+        machines = {k: r for k, r in self.template["Resources"].items() if r["Type"] == "AWS::Serverless::StateMachine"}
+        for logical_id, resource in machines.items():  # ARNs are known before creation, as in CloudFormation
+            name = self._resolve(resource["Properties"]["Name"])
+            self.resources[logical_id] = f"arn:aws:states:{self.region}:{self.archive_account}:stateMachine:{name}"
         functions = archive_functions(self.template)
         for spec in functions:
             name = f"{STACK_NAME}-{spec.logical_id}"[:64]
@@ -305,9 +321,7 @@ class World:
                 environment,
             )
 
-        for logical_id, resource in self.template["Resources"].items():
-            if resource["Type"] != "AWS::Serverless::StateMachine":
-                continue
+        for logical_id, resource in machines.items():
             properties = resource["Properties"]
             definition = (ROOT / properties["DefinitionUri"]).read_text()
             substitutions = {
@@ -315,11 +329,13 @@ class World:
                 for key, value in state_machine_substitutions(self.template, logical_id).items()
             }
             definition = re.sub(r"\$\{(\w+)\}", lambda m, values=substitutions: str(values[m.group(1)]), definition)
-            self.resources[logical_id] = self.client("stepfunctions").create_state_machine(
+            created = self.client("stepfunctions").create_state_machine(
                 name=self._resolve(properties["Name"]),
                 definition=definition,
                 roleArn=self.resources["StateMachineRole.Arn"],
             )["stateMachineArn"]
+            if created != self.resources[logical_id]:
+                raise RuntimeError(f"{logical_id}: expected {self.resources[logical_id]}, moto made {created}")
 
     def _create_tables(self) -> None:
         dynamodb = self.client("dynamodb")
@@ -556,6 +572,45 @@ class World:
             state["duration_ms"] = int((ended - state.pop("started")).total_seconds() * 1000)
         return states
 
+    # ------------------------------------------------------------------ API
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        caller_account: str,
+        caller_arn: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        """Call the API as API Gateway would deliver it: resource policy, routing, then ApiFunction with the
+        signed caller in requestContext.identity (SigV4 itself is API Gateway's to check, not emulated)."""
+        allowed = {self.archive_account, *filter(None, str(self.parameters["AllowedAccountIds"]).split(","))}
+        if caller_account not in allowed:
+            message = f"User: {caller_arn or caller_account} is not authorized to perform: execute-api:Invoke"
+            return ApiResponse(403, {"Message": message}, {})
+        route = _route_of(method, path, self._api_routes())
+        if route is None:
+            return ApiResponse(403, {"message": "Missing Authentication Token"}, {})  # API Gateway's unknown route
+        resource, parameters = route
+        caller = caller_arn or f"arn:aws:iam::{caller_account}:user/caller"
+        event = rest_api_event(method, path, resource, parameters, body, headers, query, caller_account, caller)
+        name = self.resources["ApiFunction"]
+        payload, errored = self.lambdas.call(name, event)
+        if errored:
+            return ApiResponse(502, {"message": "Internal server error", "function_error": payload}, {})
+        response_body = payload.get("body")
+        try:
+            parsed = json.loads(response_body) if response_body else None
+        except ValueError:
+            parsed = response_body
+        return ApiResponse(payload["statusCode"], parsed, payload.get("headers") or {})
+
+    def _api_routes(self) -> list[tuple[str, str]]:
+        function = self.template["Resources"]["ApiFunction"]["Properties"]
+        return [(e["Properties"]["Method"].upper(), e["Properties"]["Path"]) for e in function["Events"].values()]
+
     # ------------------------------------------------------------------ archive
     def archived_objects(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
         s3 = self.client("s3")
@@ -570,6 +625,54 @@ class World:
             text = gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
             records += [{"_key": key, **json.loads(line)} for line in text.splitlines() if line]
         return records
+
+
+def rest_api_event(
+    method: str,
+    path: str,
+    resource: str,
+    parameters: dict[str, str],
+    body: Any,
+    headers: dict[str, str] | None,
+    query: dict[str, str] | None,
+    caller_account: str,
+    caller_arn: str,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event with IAM authorization, as ApiFunction receives it."""
+    return {
+        "resource": resource, "path": path, "httpMethod": method, "headers": headers or {},
+        "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": parameters or None, "stageVariables": None,
+        "body": body if isinstance(body, str | None) else json.dumps(body), "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": resource, "httpMethod": method, "path": f"/v1{path}", "stage": "v1",
+            "requestId": str(uuid.uuid4()), "accountId": ARCHIVE_ACCOUNT,
+            "identity": {"accountId": caller_account, "userArn": caller_arn, "caller": caller_arn,
+                         "sourceIp": "127.0.0.1"},
+        },
+    }  # fmt: skip
+
+
+def _route_of(method: str, path: str, routes: list[tuple[str, str]]) -> tuple[str, dict[str, str]] | None:
+    """API Gateway routing: a {param} matches one path segment, which it hands over URL-decoded."""
+    segments = path.split("?", 1)[0].strip("/").split("/")
+    for route_method, resource in routes:
+        pattern = resource.strip("/").split("/")
+        if route_method != method or len(pattern) != len(segments):
+            continue
+        parameters = {}
+        for expected, actual in zip(pattern, segments, strict=True):
+            if expected.startswith("{"):
+                if not actual:
+                    break
+                parameters[expected.strip("{}")] = unquote(actual)
+            elif expected != actual:
+                break
+        else:
+            return resource, parameters
+    return None
 
 
 def _plain_item(item: dict[str, Any]) -> dict[str, Any]:

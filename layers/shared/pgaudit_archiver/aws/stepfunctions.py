@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import boto3
 
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
@@ -12,6 +15,14 @@ HISTORY_WINDOW = 50  # the failed state is among the last few events
 class ArchiveStepFunctions:
     def __init__(self, session: boto3.Session) -> None:
         self._sfn = session.client("stepfunctions", config=CLIENT_CONFIG)
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
+        return self._sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+
+    def status(self, execution_arn: str) -> str:
+        return self._sfn.describe_execution(executionArn=execution_arn)["status"]
 
     def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
         """The name of the state entered most recently before `current_state` (newest events first)."""

@@ -1,0 +1,147 @@
+"""What the API and the automatic onboarding do: authorize the caller, keep one execution per source, start the
+workflows, and read the registry."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import Field
+
+from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
+from pgaudit_archiver.errors import ArchiverError
+from pgaudit_archiver.models import Model, OffboardRequest, OnboardRequest, Source
+from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.steps.register import console_url
+
+
+class ForbiddenError(ArchiverError):
+    """The caller may not act on this source."""
+
+
+class NotFoundError(ArchiverError):
+    """No such source in the registry."""
+
+
+class Caller(Model):
+    """Who signed the request (API Gateway's IAM authorization fills requestContext.identity)."""
+
+    account_id: str
+    principal_arn: str
+
+    @property
+    def role_arn(self) -> str:
+        """arn:aws:sts::A:assumed-role/R/session -> arn:aws:iam::A:role/R, the form AdminPrincipalArns lists."""
+        parts = self.principal_arn.split(":")
+        if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+            role = parts[5].split("/")[1]
+            return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+        return self.principal_arn
+
+
+class Started(Model):
+    operation: Literal["onboard", "offboard"]
+    source: Source
+    execution_arn: str | None
+    console_url: str | None
+    already_running: bool
+    status_path: str
+
+
+class ClusterPage(Model):
+    items: list[dict[str, Any]]
+    next_token: str | None = None
+
+
+class ClusterQuery(Model):
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    status: str | None = None
+    limit: int = Field(default=25, ge=1, le=100)
+    next_token: str | None = Field(default=None, max_length=2048)
+
+
+def _role_without_path(arn: str) -> str:
+    """arn:aws:iam::A:role/some/path/R -> arn:aws:iam::A:role/R (assumed-role ARNs carry no path)."""
+    head, _, resource = arn.partition(":role/")
+    return f"{head}:role/{resource.rsplit('/', 1)[-1]}" if resource else arn
+
+
+class ClusterService:
+    def __init__(
+        self,
+        registry: Registry,
+        stepfunctions: ArchiveStepFunctions,
+        onboard_state_machine: str,
+        offboard_state_machine: str,
+        admin_principals: tuple[str, ...],
+    ) -> None:
+        self._registry = registry
+        self._stepfunctions = stepfunctions
+        self._machines = {"onboard": onboard_state_machine, "offboard": offboard_state_machine}
+        self._admins = {_role_without_path(arn) for arn in admin_principals if arn}
+
+    # ------------------------------------------------------------------ authorization
+    def is_admin(self, caller: Caller) -> bool:
+        return _role_without_path(caller.role_arn) in self._admins
+
+    def authorize(self, caller: Caller, account_id: str) -> None:
+        if caller.account_id != account_id and not self.is_admin(caller):
+            raise ForbiddenError(
+                f"caller account {caller.account_id} may act only on its own clusters, not on account {account_id}",
+                remedy="call with credentials of that account, or be listed in AdminPrincipalArns",
+            )
+
+    # ------------------------------------------------------------------ operations
+    def onboard(self, caller: Caller, request: OnboardRequest) -> Started:
+        self.authorize(caller, request.account_id)
+        source = Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id)
+        return self.start("onboard", source, request.model_dump(mode="json", exclude_none=True))
+
+    def offboard(self, caller: Caller, request: OffboardRequest) -> Started:
+        self.authorize(caller, request.account_id)
+        return self.start("offboard", request.source, request.model_dump(mode="json"))
+
+    def start(self, operation: Literal["onboard", "offboard"], source: Source, payload: dict[str, Any]) -> Started:
+        """Start the workflow unless one already runs for the source; then answer with the running one."""
+        status_path = f"/clusters/{source.account_id}/{source.region}/{source.cluster_id}"
+        if not self._registry.claim(source, operation, payload):
+            current = self._registry.get(source) or {}
+            running_arn = current.get("execution_arn")
+            if running_arn and self._stepfunctions.status(running_arn) == "RUNNING":
+                running: Literal["onboard", "offboard"] = (
+                    "offboard" if current["status"] == "offboarding" else "onboard"
+                )
+                return Started(operation=running, source=source, execution_arn=running_arn,
+                               console_url=current.get("console_url"), already_running=True,
+                               status_path=status_path)  # fmt: skip
+            if not running_arn or not self._registry.claim(source, operation, payload, stale_execution=running_arn):
+                # Claimed a moment ago by another request that has not started its execution yet.
+                return Started(operation=operation, source=source, execution_arn=None, console_url=None,
+                               already_running=True, status_path=status_path)  # fmt: skip
+        name = execution_name(source, uuid.uuid4().hex[:8])
+        try:
+            arn = self._stepfunctions.start(self._machines[operation], name, payload)
+        except Exception:
+            self._registry.release(source)
+            raise
+        url = console_url(arn)
+        self._registry.record_execution(source, operation, arn, url, payload)
+        return Started(operation=operation, source=source, execution_arn=arn, console_url=url, already_running=False,
+                       status_path=status_path)  # fmt: skip
+
+    def get(self, caller: Caller, source: Source) -> dict[str, Any]:
+        self.authorize(caller, source.account_id)
+        item = self._registry.get(source)
+        if item is None:
+            raise NotFoundError(f"{source} is not in the registry", remedy="onboard it with POST /clusters")
+        return item
+
+    def list(self, caller: Caller, query: ClusterQuery) -> ClusterPage:
+        account_id = query.account_id
+        if not self.is_admin(caller):
+            if account_id and account_id != caller.account_id:
+                self.authorize(caller, account_id)
+            account_id = caller.account_id  # a caller sees only its own account's clusters
+        items, token = self._registry.list(account_id, query.status, query.limit, query.next_token)
+        return ClusterPage(items=items, next_token=token)

@@ -1,0 +1,212 @@
+"""The self-service API on the emulation: who may do what, what is refused and that a refusal changes nothing."""
+
+import json
+
+import pytest
+
+from moto.rds.models import rds_backends
+
+from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
+from local.template import ROOT
+
+OTHER_ACCOUNT = "444455556666"
+ADMIN = f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/platform-admin"
+ADMIN_SESSION = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/platform-admin/alice"
+SOURCE_CALLER = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/team-deployer/bob"
+OTHER_CALLER = f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/team-deployer/eve"
+CLUSTER_PATH = f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/orders"
+
+
+@pytest.fixture
+def world():
+    parameters = {"AdminPrincipalArns": ADMIN, "AllowedAccountIds": f"{SOURCE_ACCOUNT},{OTHER_ACCOUNT}"}
+    with World(source_accounts=(SOURCE_ACCOUNT, OTHER_ACCOUNT), parameters=parameters) as emulated:
+        emulated.create_cluster("orders")
+        emulated.create_cluster("billing", account=OTHER_ACCOUNT)
+        yield emulated
+
+
+def as_source(world, method, path, **options):
+    return world.api(method, path, caller_account=SOURCE_ACCOUNT, caller_arn=SOURCE_CALLER, **options)
+
+
+def test_source_account_onboards_its_cluster_and_get_shows_it_truthfully(world):
+    response = as_source(world, "POST", "/clusters", body=world.request("orders"))
+
+    assert response.status == 202, response.body
+    assert response.body["status_path"] == CLUSTER_PATH
+    assert as_source(world, "GET", CLUSTER_PATH).body["status"] in {"onboarding", "pending-reboot"}
+    execution = world.wait(response.body["execution_arn"])
+    assert execution.status == "SUCCEEDED", execution.cause
+    item = as_source(world, "GET", CLUSTER_PATH).body
+    assert (item["status"], item["execution_arn"]) == ("pending-reboot", execution.arn)
+
+
+def test_another_account_gets_403_naming_the_rule_and_nothing_changes(world):
+    mark = world.calls.mark()
+    for method, path, body in (
+        ("POST", "/clusters", world.request("orders")),
+        ("GET", CLUSTER_PATH, None),
+        ("DELETE", CLUSTER_PATH, None),
+        ("GET", "/clusters", None),
+    ):
+        query = {"account_id": SOURCE_ACCOUNT} if path == "/clusters" and method == "GET" else None
+        response = world.api(
+            method, path, caller_account=OTHER_ACCOUNT, caller_arn=OTHER_CALLER, body=body, query=query
+        )
+        assert response.status == 403, (method, path, response.body)
+        assert f"caller account {OTHER_ACCOUNT} may act only on its own clusters" in response.body["message"]
+    assert world.calls.mutating(mark) == []
+    assert (
+        world.client("stepfunctions").list_executions(stateMachineArn=world.resources["OnboardStateMachine"])[
+            "executions"
+        ]
+        == []
+    )
+
+
+def test_admin_principal_may_act_on_any_account(world):
+    response = world.api("POST", "/clusters", caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION,
+                         body=world.request("billing", account=OTHER_ACCOUNT))  # fmt: skip
+    assert response.status == 202, response.body
+    assert world.wait(response.body["execution_arn"]).status == "SUCCEEDED"
+
+
+def test_list_shows_only_the_callers_account_and_filters_by_status(world):
+    for account, cluster in ((SOURCE_ACCOUNT, "orders"), (OTHER_ACCOUNT, "billing")):
+        started = world.api("POST", "/clusters", caller_account=account, caller_arn=f"arn:aws:iam::{account}:user/u",
+                            body=world.request(cluster, account=account))  # fmt: skip
+        world.wait(started.body["execution_arn"])
+    mine = as_source(world, "GET", "/clusters").body["items"]
+    assert [item["cluster_id"] for item in mine] == ["orders"]
+    everyone = world.api("GET", "/clusters", caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION).body["items"]
+    assert sorted(item["cluster_id"] for item in everyone) == ["billing", "orders"]
+    assert as_source(world, "GET", "/clusters", query={"status": "active"}).body["items"] == []
+
+
+def test_list_pages(world):
+    for index in range(3):
+        world.create_cluster(f"page-{index}")
+        world.wait(as_source(world, "POST", "/clusters", body=world.request(f"page-{index}")).body["execution_arn"])
+    seen, token = [], None
+    while True:
+        query = {"limit": "1", **({"next_token": token} if token else {})}
+        page = as_source(world, "GET", "/clusters", query=query).body
+        seen += [item["cluster_id"] for item in page["items"]]
+        token = page["next_token"]
+        if not token:
+            break
+    assert sorted(seen) == ["page-0", "page-1", "page-2"]
+
+
+def test_second_request_while_one_runs_returns_the_running_execution():
+    with World(parameters={"PollIntervalSeconds": 1}) as world:
+        world.create_cluster("orders")
+        cluster = rds_backends[SOURCE_ACCOUNT][world.region].clusters["orders"]
+        cluster.status = "modifying"  # the first execution waits in its poll loop until this ends
+        first = as_source(world, "POST", "/clusters", body=world.request("orders"))
+        second = as_source(world, "POST", "/clusters", body=world.request("orders", reboot="immediate"))
+        assert (second.status, second.body["already_running"]) == (202, True)
+        assert second.body["execution_arn"] == first.body["execution_arn"]
+        cluster.status = "available"
+        assert world.wait(first.body["execution_arn"]).status == "SUCCEEDED"
+        executions = world.client("stepfunctions").list_executions(
+            stateMachineArn=world.resources["OnboardStateMachine"]
+        )
+        assert len(executions["executions"]) == 1
+        third = as_source(world, "POST", "/clusters", body=world.request("orders"))
+        assert third.body["already_running"] is False  # once it ended, a new request starts a new execution
+
+
+def test_idempotency_key_returns_the_same_execution_and_refuses_another_body(world):
+    headers = {"Idempotency-Key": "deploy-42"}
+    first = as_source(world, "POST", "/clusters", body=world.request("orders"), headers=headers)
+    world.wait(first.body["execution_arn"])
+    again = as_source(world, "POST", "/clusters", body=world.request("orders"), headers=headers)
+    assert (again.status, again.body["execution_arn"]) == (202, first.body["execution_arn"])
+    other = as_source(world, "POST", "/clusters", body=world.request("orders", reboot="immediate"), headers=headers)
+    assert other.status == 422 and "Idempotency-Key" in other.body["message"]
+
+
+def test_delete_offboards_and_keeps_the_archived_objects(world):
+    world.wait(as_source(world, "POST", "/clusters", body=world.request("orders")).body["execution_arn"])
+    response = as_source(world, "DELETE", CLUSTER_PATH, query={"restore": "true"})
+    assert response.status == 202, response.body
+    assert response.body["operation"] == "offboard"
+    assert world.wait(response.body["execution_arn"]).status == "SUCCEEDED"
+    assert as_source(world, "GET", CLUSTER_PATH).body["status"] == "offboarded"
+
+
+HOSTILE = [
+    ("POST", "/clusters", {"region": "eu-west-1", "cluster_id": "orders"}, None, 422, "body.account_id"),
+    ("POST", "/clusters", {**{"account_id": "1111", "region": "eu-west-1", "cluster_id": "o"}}, None, 422, "body.account_id"),
+    ("POST", "/clusters", {"account_id": 111122223333, "region": "eu-west-1", "cluster_id": "o"}, None, 422, "body.account_id"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "Europe", "cluster_id": "o"}, None, 422, "body.region"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "us-east-1", "cluster_id": "o"}, None, 400, "us-east-1"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "9lives"}, None, 422, "body.cluster_id"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "a--b"}, None, 422, "body.cluster_id"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "x" * 64}, None, 422, "body.cluster_id"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o'; DROP"}, None, 422, "body.cluster_id"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "admin": True}, None, 422, "body.admin"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "pgaudit_log": "everything"}, None, 422, "body.pgaudit_log"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "reboot": "now"}, None, 422, "body.reboot"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "log_retention_days": 42}, None, 422, "body.log_retention_days"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "log_retention_days": "lots"}, None, 422, "body.log_retention_days"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "filter_pattern": ""}, None, 422, "body.filter_pattern"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "filter_pattern": "x" * 1025}, None, 422, "body.filter_pattern"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "secret_arn": "arn:aws:s3:::bucket"}, None, 422, "body.secret_arn"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "database": "x; drop"}, None, 422, "body.database"),
+    ("POST", "/clusters", "not json", None, 422, "body"),
+    ("POST", "/clusters", "[1, 2]", None, 422, "body"),
+    ("POST", "/clusters", None, None, 422, "body"),
+    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "pad": "x" * 9000}, None, 413, "at most 8192"),
+    ("POST", "/clusters", {"account_id": OTHER_ACCOUNT, "region": "eu-west-1", "cluster_id": "billing"}, None, 403, "may act only on its own"),
+    ("GET", f"/clusters/{OTHER_ACCOUNT}/eu-west-1/billing", None, None, 403, "may act only on its own"),
+    ("DELETE", f"/clusters/{OTHER_ACCOUNT}/eu-west-1/billing", None, None, 403, "may act only on its own"),
+    ("GET", "/clusters", None, {"account_id": OTHER_ACCOUNT}, 403, "may act only on its own"),
+    ("GET", "/clusters", None, {"account_id": "12"}, 422, "account_id"),
+    ("GET", "/clusters", None, {"limit": "0"}, 422, "limit"),
+    ("GET", "/clusters", None, {"limit": "1000"}, 422, "limit"),
+    ("GET", "/clusters", None, {"limit": "ten"}, 422, "limit"),
+    ("GET", "/clusters", None, {"status": "hacked"}, 422, "status"),
+    ("GET", "/clusters/111122223333/eu-west-1/..%2F..%2Fetc", None, None, 422, "cluster_id"),
+    ("GET", "/clusters/1111222233334/eu-west-1/orders", None, None, 422, "account_id"),
+    ("GET", "/clusters/111122223333/EU/orders", None, None, 422, "region"),
+    ("GET", f"{CLUSTER_PATH}/extra", None, None, 403, "Missing Authentication Token"),
+    ("PUT", "/clusters", None, None, 403, "Missing Authentication Token"),
+    ("DELETE", f"/clusters/{SOURCE_ACCOUNT}/us-east-1/orders", None, None, 400, "us-east-1"),
+    ("DELETE", CLUSTER_PATH, None, {"restore": "maybe"}, 422, "restore"),
+    ("GET", f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/never-onboarded", None, None, 404, "is not in the registry"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "query", "status", "named"), HOSTILE, ids=[f"{h[0]} {h[1][:40]} {h[4]}" for h in HOSTILE]
+)
+def test_malformed_or_hostile_request_gets_4xx_naming_the_problem_and_changes_nothing(
+    world, method, path, body, query, status, named
+):
+    mark = world.calls.mark()
+    response = as_source(world, method, path, body=body, query=query)
+    assert response.status == status, response.body
+    assert named in json.dumps(response.body)
+    assert world.calls.mutating(mark) == []
+    assert world.calls.summary(mark).get(ARCHIVE_ACCOUNT, {}).get("bookkeeping", 0) == 0
+
+
+def test_more_than_thirty_hostile_requests_are_covered():
+    assert len(HOSTILE) >= 30
+
+
+def test_caller_outside_the_organization_and_listed_accounts_is_refused_by_the_resource_policy(world):
+    response = world.api("POST", "/clusters", caller_account="999988887777", body=world.request("orders"))
+    assert response.status == 403 and "execute-api:Invoke" in response.body["Message"]
+
+
+@pytest.mark.parametrize(("sample", "status"), [("onboard", 202), ("list", 200), ("get", 404), ("offboard", 202)])
+def test_sample_api_events_work_with_the_function(world, sample, status):
+    event = json.loads((ROOT / "events" / "api" / f"{sample}.json").read_text())
+    event["body"] = event["body"] and event["body"].replace("orders-db", "orders")
+    world.create_cluster("orders-db")
+    payload, errored = world.lambdas.call(world.resources["ApiFunction"], event)
+    assert not errored and payload["statusCode"] == status, payload

@@ -1,0 +1,50 @@
+"""The command line against the emulation's API, as a caller of the source account."""
+
+import io
+
+from local import SOURCE_ACCOUNT
+from local.cli import LocalApi
+from pgaudit_archiver.cli import main
+
+
+def cli(world, *argv, account=SOURCE_ACCOUNT):
+    out = io.StringIO()
+    api = LocalApi(world, account, f"arn:aws:sts::{account}:assumed-role/deployer/cli")
+    code = main(["--region", world.region, *argv], transport=api, out=out)
+    return code, out.getvalue()
+
+
+def test_onboard_wait_prints_progress_and_the_summary(world):
+    world.create_cluster("orders")
+    code, output = cli(world, "onboard", SOURCE_ACCOUNT, "orders", "--reboot", "immediate", "--wait")
+    assert code == 0, output
+    assert "onboard of orders started: arn:aws:states:" in output
+    assert "status: active" in output
+    assert "  - rebooted orders-instance-1" in output
+    assert "  delivery_stream_arn: arn:aws:firehose:" in output
+
+
+def test_status_list_and_offboard(world):
+    world.create_cluster("orders")
+    cli(world, "onboard", SOURCE_ACCOUNT, "orders", "--wait")
+    code, output = cli(world, "status", SOURCE_ACCOUNT, "orders")
+    assert code == 0 and '"status": "pending-reboot"' in output
+    code, output = cli(world, "list")
+    assert code == 0 and "orders" in output and "1 cluster(s)" in output
+    code, output = cli(world, "offboard", SOURCE_ACCOUNT, "orders", "--restore", "--wait")
+    assert code == 0, output
+    assert "status: offboarded" in output
+
+
+def test_errors_are_printed_with_their_message_and_exit_non_zero(world):
+    code, output = cli(world, "onboard", "999988887777", "orders")
+    assert code == 1
+    assert "error 403" in output and "may act only on its own clusters" in output
+    code, output = cli(world, "status", SOURCE_ACCOUNT, "never-onboarded")
+    assert (code, "error 404" in output) == (1, True)
+
+
+def test_failed_onboarding_wait_shows_where_it_failed(world):
+    code, output = cli(world, "onboard", SOURCE_ACCOUNT, "missing", "--wait")
+    assert code == 1
+    assert "failed at Validate Request: Validate Request failed for cluster missing" in output

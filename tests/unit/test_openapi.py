@@ -1,0 +1,16 @@
+import json
+
+from functions.api.app import openapi_document
+from local.__main__ import OPENAPI_PATH
+
+
+def test_committed_openapi_document_is_up_to_date():
+    # regenerate with: python -m local openapi
+    assert json.loads(OPENAPI_PATH.read_text()) == json.loads(openapi_document())
+
+
+def test_openapi_document_has_every_route():
+    paths = json.loads(openapi_document())["paths"]
+    assert set(paths) == {"/clusters", "/clusters/{account_id}/{region}/{cluster_id}"}
+    assert set(paths["/clusters"]) == {"get", "post"}
+    assert set(paths["/clusters/{account_id}/{region}/{cluster_id}"]) == {"get", "delete"}
