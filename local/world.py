@@ -270,7 +270,7 @@ class World:
                 {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
             ],
         }
-        for role in ("FirehoseDeliveryRole", "SourceAccessRole", "FunctionRole", "StateMachineRole"):
+        for role in ("FirehoseDeliveryRole", "SourceAccessRole", "AutoOnboardRole", "FunctionRole", "StateMachineRole"):
             arn = iam.create_role(RoleName=f"{STACK_NAME}-{role}", AssumeRolePolicyDocument=json.dumps(lambda_trust))[
                 "Role"
             ]["Arn"]
@@ -364,7 +364,12 @@ class World:
                     "Action": "sts:AssumeRole",
                     "Condition": {
                         "StringEquals": {"sts:ExternalId": EXTERNAL_ID},
-                        "ArnEquals": {"aws:PrincipalArn": self.resources["SourceAccessRole.Arn"]},
+                        "ArnEquals": {
+                            "aws:PrincipalArn": [
+                                self.resources["SourceAccessRole.Arn"],
+                                self.resources["AutoOnboardRole.Arn"],
+                            ]
+                        },
                     },
                 }
             ],
@@ -400,6 +405,7 @@ class World:
         data_api: bool = True,
         managed_secret: bool = True,
         exports: tuple[str, ...] = (),
+        tags: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         rds = self.client("rds", account or self.source_accounts[0])
         options: dict[str, Any] = {
@@ -418,6 +424,8 @@ class World:
             options["DBClusterParameterGroupName"] = parameter_group
         if exports:
             options["EnableCloudwatchLogsExports"] = list(exports)
+        if tags:
+            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
         rds.create_db_cluster(**options)
         for index in range(instances):
             rds.create_db_instance(
@@ -571,6 +579,39 @@ class World:
             ended = state.pop("ended", state["started"])
             state["duration_ms"] = int((ended - state.pop("started")).total_seconds() * 1000)
         return states
+
+    # ------------------------------------------------------------------ events
+    def send_cluster_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Deliver a source account's forwarded event to the archive bus: refused (None) unless the bus policy
+        allows the account, then the rule's target function runs as EventBridge would invoke it."""
+        allowed = {self.archive_account, *filter(None, str(self.parameters["AllowedAccountIds"]).split(","))}
+        if event["account"] not in allowed:
+            return None
+        payload, errored = self.lambdas.call(self.resources["NewClusterEventFunction"], event)
+        if errored:
+            raise RuntimeError(f"NewClusterEventFunction failed: {payload}")
+        return payload
+
+    def cluster_created_event(self, cluster_id: str, account: str | None = None) -> dict[str, Any]:
+        account = account or self.source_accounts[0]
+        arn = f"arn:aws:rds:{self.region}:{account}:cluster:{cluster_id}"
+        return {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": "RDS DB Cluster Event", "source": "aws.rds",
+            "account": account, "time": "2026-11-25T10:00:00Z", "region": self.region, "resources": [arn],
+            "detail": {"EventCategories": ["creation"], "SourceType": "CLUSTER", "SourceArn": arn,
+                       "Date": "2026-11-25T10:00:00.000Z", "Message": "DB cluster created",
+                       "SourceIdentifier": cluster_id, "EventID": "RDS-EVENT-0170"},
+        }  # fmt: skip
+
+    def tag_change_event(self, cluster_id: str, tags: dict[str, str], account: str | None = None) -> dict[str, Any]:
+        account = account or self.source_accounts[0]
+        return {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Tag Change on Resource", "source": "aws.tag",
+            "account": account, "time": "2026-11-25T10:00:00Z", "region": self.region,
+            "resources": [f"arn:aws:rds:{self.region}:{account}:cluster:{cluster_id}"],
+            "detail": {"changed-tag-keys": list(tags), "service": "rds", "resource-type": "cluster", "version": 2,
+                       "tags": tags},
+        }  # fmt: skip
 
     # ------------------------------------------------------------------ API
     def api(

@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pgaudit_archiver.aws.accounts import ArchiveAccount
 from pgaudit_archiver.errors import InvalidRequestError
 from pgaudit_archiver.models import CLUSTER_ID_PATTERN, REGION_PATTERN, OffboardRequest, OnboardRequest, Source
 from pgaudit_archiver.observability import logger, metrics, tracer
@@ -26,10 +25,10 @@ from pgaudit_archiver.service import (
     Caller,
     ClusterPage,
     ClusterQuery,
-    ClusterService,
     ForbiddenError,
     NotFoundError,
     Started,
+    cluster_service,
 )
 from pgaudit_archiver.settings import Settings, load_settings
 
@@ -57,17 +56,6 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _service(settings: Settings) -> ClusterService:
-    archive = ArchiveAccount(settings)
-    return ClusterService(
-        archive.registry,
-        archive.stepfunctions,
-        settings.onboard_state_machine_arn,
-        settings.offboard_state_machine_arn,
-        tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
-    )
-
-
 def _caller() -> Caller:
     identity = app.current_event.request_context.identity
     if not identity.account_id or not identity.user_arn:
@@ -91,7 +79,7 @@ def _accepted(started: Started) -> Response[Started]:
 def onboard(request: OnboardRequest) -> Response[Started]:
     settings = _settings()
     _in_this_region(settings, request.region)
-    service, caller = _service(settings), _caller()
+    service, caller = cluster_service(settings), _caller()
     key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
     if not key:
         return _accepted(service.onboard(caller, request))
@@ -124,13 +112,13 @@ def list_clusters(
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ClusterPage:
     query = ClusterQuery(account_id=account_id, status=status, limit=limit, next_token=next_token)
-    return _service(_settings()).list(_caller(), query)
+    return cluster_service(_settings()).list(_caller(), query)
 
 
 @app.get("/clusters/<account_id>/<region>/<cluster_id>", summary="One cluster's registry item")
 def get_cluster(account_id: Account, region: Region, cluster_id: Cluster) -> dict[str, Any]:
     source = Source(account_id=account_id, region=region, cluster_id=cluster_id.lower())
-    return _service(_settings()).get(_caller(), source)
+    return cluster_service(_settings()).get(_caller(), source)
 
 
 @app.delete("/clusters/<account_id>/<region>/<cluster_id>", summary="Offboard a cluster")
@@ -140,7 +128,7 @@ def offboard(
     settings = _settings()
     _in_this_region(settings, region)
     request = OffboardRequest(account_id=account_id, region=region, cluster_id=cluster_id, restore=restore)
-    return _accepted(_service(settings).offboard(_caller(), request))
+    return _accepted(cluster_service(settings).offboard(_caller(), request))
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from moto.rds.models import rds_backends
 
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
@@ -137,30 +136,34 @@ def test_delete_offboards_and_keeps_the_archived_objects(world):
     assert as_source(world, "GET", CLUSTER_PATH).body["status"] == "offboarded"
 
 
+def body(**fields):
+    return {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", **fields}
+
+
 HOSTILE = [
-    ("POST", "/clusters", {"region": "eu-west-1", "cluster_id": "orders"}, None, 422, "body.account_id"),
-    ("POST", "/clusters", {**{"account_id": "1111", "region": "eu-west-1", "cluster_id": "o"}}, None, 422, "body.account_id"),
-    ("POST", "/clusters", {"account_id": 111122223333, "region": "eu-west-1", "cluster_id": "o"}, None, 422, "body.account_id"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "Europe", "cluster_id": "o"}, None, 422, "body.region"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "us-east-1", "cluster_id": "o"}, None, 400, "us-east-1"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "9lives"}, None, 422, "body.cluster_id"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "a--b"}, None, 422, "body.cluster_id"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "x" * 64}, None, 422, "body.cluster_id"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o'; DROP"}, None, 422, "body.cluster_id"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "admin": True}, None, 422, "body.admin"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "pgaudit_log": "everything"}, None, 422, "body.pgaudit_log"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "reboot": "now"}, None, 422, "body.reboot"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "log_retention_days": 42}, None, 422, "body.log_retention_days"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "log_retention_days": "lots"}, None, 422, "body.log_retention_days"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "filter_pattern": ""}, None, 422, "body.filter_pattern"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "filter_pattern": "x" * 1025}, None, 422, "body.filter_pattern"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "secret_arn": "arn:aws:s3:::bucket"}, None, 422, "body.secret_arn"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "database": "x; drop"}, None, 422, "body.database"),
+    ("POST", "/clusters", {"region": "eu-west-1", "cluster_id": "o"}, None, 422, "body.account_id"),
+    ("POST", "/clusters", body(account_id="1111"), None, 422, "body.account_id"),
+    ("POST", "/clusters", body(account_id=111122223333), None, 422, "body.account_id"),
+    ("POST", "/clusters", body(region="Europe"), None, 422, "body.region"),
+    ("POST", "/clusters", body(region="us-east-1"), None, 400, "us-east-1"),
+    ("POST", "/clusters", body(cluster_id="9lives"), None, 422, "body.cluster_id"),
+    ("POST", "/clusters", body(cluster_id="a--b"), None, 422, "body.cluster_id"),
+    ("POST", "/clusters", body(cluster_id="x" * 64), None, 422, "body.cluster_id"),
+    ("POST", "/clusters", body(cluster_id="o'; DROP"), None, 422, "body.cluster_id"),
+    ("POST", "/clusters", body(admin=True), None, 422, "body.admin"),
+    ("POST", "/clusters", body(pgaudit_log="everything"), None, 422, "body.pgaudit_log"),
+    ("POST", "/clusters", body(reboot="now"), None, 422, "body.reboot"),
+    ("POST", "/clusters", body(log_retention_days=42), None, 422, "body.log_retention_days"),
+    ("POST", "/clusters", body(log_retention_days="lots"), None, 422, "body.log_retention_days"),
+    ("POST", "/clusters", body(filter_pattern=""), None, 422, "body.filter_pattern"),
+    ("POST", "/clusters", body(filter_pattern="x" * 1025), None, 422, "body.filter_pattern"),
+    ("POST", "/clusters", body(secret_arn="arn:aws:s3:::bucket"), None, 422, "body.secret_arn"),
+    ("POST", "/clusters", body(database="x; drop"), None, 422, "body.database"),
     ("POST", "/clusters", "not json", None, 422, "body"),
     ("POST", "/clusters", "[1, 2]", None, 422, "body"),
     ("POST", "/clusters", None, None, 422, "body"),
-    ("POST", "/clusters", {"account_id": SOURCE_ACCOUNT, "region": "eu-west-1", "cluster_id": "o", "pad": "x" * 9000}, None, 413, "at most 8192"),
-    ("POST", "/clusters", {"account_id": OTHER_ACCOUNT, "region": "eu-west-1", "cluster_id": "billing"}, None, 403, "may act only on its own"),
+    ("POST", "/clusters", body(pad="x" * 9000), None, 413, "at most 8192"),
+    ("POST", "/clusters", body(account_id=OTHER_ACCOUNT, cluster_id="billing"), None, 403, "may act only on its own"),
     ("GET", f"/clusters/{OTHER_ACCOUNT}/eu-west-1/billing", None, None, 403, "may act only on its own"),
     ("DELETE", f"/clusters/{OTHER_ACCOUNT}/eu-west-1/billing", None, None, 403, "may act only on its own"),
     ("GET", "/clusters", None, {"account_id": OTHER_ACCOUNT}, 403, "may act only on its own"),

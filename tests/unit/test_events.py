@@ -8,6 +8,7 @@ import pytest
 
 from pgaudit_archiver import events
 from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.steps.auto_onboard import source_of_event
 from pgaudit_archiver.steps.summary import OnboardingState
 from pgaudit_archiver.steps.validate import parse_request
 from pgaudit_archiver.transform import transform
@@ -36,7 +37,13 @@ MODELS = {
 
 
 def test_every_function_has_a_sample_event():
-    functions = {path.name for path in (EVENTS.parent / "functions").iterdir()} - {"transform_records"}
+    # the transform, the API and the cluster events have samples of their own kinds (events/transform_records, api,
+    # cluster_events)
+    functions = {path.name for path in (EVENTS.parent / "functions").iterdir()} - {
+        "transform_records",
+        "api",
+        "handle_cluster_event",
+    }
     assert functions == set(MODELS)
 
 
@@ -57,3 +64,16 @@ def test_sample_firehose_event_gives_two_audit_lines_and_drops_the_control_messa
     assert [record["result"] for record in result] == ["Ok", "Dropped"]
     lines = base64.b64decode(result[0]["data"]).decode().splitlines()
     assert [json.loads(line)["class"] for line in lines] == ["DDL", "WRITE"]
+
+
+@pytest.mark.parametrize("name", ["cluster-created.json", "tag-change.json"])
+def test_sample_cluster_events_name_their_cluster(name):
+    event = json.loads((EVENTS / "cluster_events" / name).read_text())
+    source = source_of_event(event)
+    assert (source.account_id, source.region, source.cluster_id) == ("111122223333", "eu-west-1", "orders-db")
+
+
+def test_other_rds_events_are_not_cluster_creations():
+    event = json.loads((EVENTS / "cluster_events" / "cluster-created.json").read_text())
+    event["detail"]["EventID"] = "RDS-EVENT-0171"  # DB cluster deleted
+    assert source_of_event(event) is None

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlencode
 
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
 RUNNING = {"onboarding", "offboarding"}
 API_URL_ENV = "PGAUDIT_ARCHIVER_API_URL"
 
@@ -29,8 +33,6 @@ class SignedHttp:
     """HTTPS to the API with a SigV4 signature from the caller's credentials (botocore's default chain)."""
 
     def __init__(self, api_url: str, region: str) -> None:
-        import boto3  # only the HTTP transport needs credentials
-
         self.api_url = api_url.rstrip("/")
         self.region = region
         self.credentials = boto3.Session(region_name=region).get_credentials()
@@ -41,9 +43,6 @@ class SignedHttp:
         self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:  # fmt: skip
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
         url = self.api_url + path + (f"?{urlencode(query)}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
         request = AWSRequest(
@@ -52,7 +51,7 @@ class SignedHttp:
         SigV4Auth(self.credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
         prepared = urllib.request.Request(url, data=data, method=method, headers=dict(request.headers.items()))
         try:
-            with urllib.request.urlopen(prepared, timeout=30) as response:  # noqa: S310 - https URL from the stack
+            with urllib.request.urlopen(prepared, timeout=30) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             text = error.read()
@@ -63,8 +62,6 @@ class SignedHttp:
 
 
 def api_url_from_stack(stack: str, region: str) -> str:
-    import boto3
-
     outputs = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0][
         "Outputs"
     ]
@@ -141,8 +138,8 @@ def run(
             break
         query["next_token"] = answer["next_token"]
     for item in items:
-        print(f"{item['account_id']}  {item['region']}  {item['cluster_id']:<30} {item['status']:<15} {item.get('updated_at', '')}",
-              file=out)  # fmt: skip
+        where = f"{item['account_id']}  {item['region']}  {item['cluster_id']:<30}"
+        print(f"{where} {item['status']:<15} {item.get('updated_at', '')}", file=out)
     print(f"{len(items)} cluster(s)", file=out)
     return 0
 

@@ -8,11 +8,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from pgaudit_archiver.aws.accounts import ArchiveAccount
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.models import Model, OffboardRequest, OnboardRequest, Source
 from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.settings import Settings
 from pgaudit_archiver.steps.register import console_url
 
 
@@ -65,6 +67,17 @@ def _role_without_path(arn: str) -> str:
     """arn:aws:iam::A:role/some/path/R -> arn:aws:iam::A:role/R (assumed-role ARNs carry no path)."""
     head, _, resource = arn.partition(":role/")
     return f"{head}:role/{resource.rsplit('/', 1)[-1]}" if resource else arn
+
+
+def cluster_service(settings: Settings) -> ClusterService:
+    archive = ArchiveAccount(settings)
+    return ClusterService(
+        archive.registry,
+        archive.stepfunctions,
+        settings.onboard_state_machine_arn,
+        settings.offboard_state_machine_arn,
+        tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
+    )
 
 
 class ClusterService:

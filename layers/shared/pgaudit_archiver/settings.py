@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +27,7 @@ class Settings(BaseModel):
     onboard_state_machine_arn: str = Field(alias="ONBOARD_STATE_MACHINE_ARN", default="")
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", default="")
     admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS", default="")
+    auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD", default="tagged")
     default_pgaudit_log: str = Field(alias="DEFAULT_PGAUDIT_LOG", default="ddl,role,write")
     default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT", default="deferred")
     default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS", default=30)

@@ -116,9 +116,15 @@ class Registry:
     ) -> None:
         """The workflow's end: the status and what it found; `keep_first` fields are written only once (the
         original settings offboarding restores)."""
-        names = {"#status": "status"}
-        values: dict[str, Any] = {":status": status, ":now": now()}
-        sets = ["#status = :status", "updated_at = :now"]
+        names = {"#status": "status", "#region": "region"}
+        values: dict[str, Any] = {
+            ":status": status, ":now": now(), ":account": source.account_id, ":region": source.region,
+            ":cluster": source.cluster_id,
+        }  # fmt: skip
+        sets = [
+            "#status = :status", "updated_at = :now", "created_at = if_not_exists(created_at, :now)",
+            "account_id = :account", "#region = :region", "cluster_id = :cluster",
+        ]  # fmt: skip
         for index, (name, value) in enumerate(fields.items()):
             names[f"#f{index}"] = name
             values[f":f{index}"] = value

@@ -1,0 +1,97 @@
+"""Automatic onboarding: RDS "DB cluster created" and cluster tag-change events forwarded by source accounts.
+
+AutoOnboard `all` onboards every new Aurora PostgreSQL cluster, `tagged` only those tagged
+pgaudit-archiver=enabled, `off` none; a cluster tagged pgaudit-archiver=disabled is never onboarded
+automatically. The workflow started is the API's, with the same registry and one-execution guarantee.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
+from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, Source
+from pgaudit_archiver.service import ClusterService
+from pgaudit_archiver.steps.validate import ENGINE
+
+AutoOnboard = Literal["all", "tagged", "off"]
+TAG_KEY = "pgaudit-archiver"
+CLUSTER_CREATED = "RDS-EVENT-0170"
+ONBOARDED = {"active", "pending-reboot"}
+
+
+class Decision(Model):
+    action: Literal["started", "already-running", "skipped", "failed"]
+    reason: str
+    source: Source | None = None
+    execution_arn: str | None = None
+
+
+def source_of_event(event: dict[str, Any]) -> Source | None:
+    """The cluster an RDS or tag-change event is about."""
+    detail = event.get("detail") or {}
+    if event.get("source") == "aws.rds":
+        if detail.get("EventID") != CLUSTER_CREATED:
+            return None
+        cluster_id = detail.get("SourceIdentifier", "")
+    elif (
+        event.get("source") == "aws.tag" and detail.get("service") == "rds" and detail.get("resource-type") == "cluster"
+    ):
+        resources = event.get("resources") or [""]
+        cluster_id = resources[0].rsplit(":cluster:", 1)[-1] if ":cluster:" in resources[0] else ""
+    else:
+        return None
+    account, region = str(event.get("account", "")), str(event.get("region", ""))
+    if not (account.isdigit() and len(account) == 12 and re.fullmatch(CLUSTER_ID_PATTERN, cluster_id or "")):
+        return None
+    return Source(account_id=account, region=region, cluster_id=cluster_id.lower())
+
+
+def decide(
+    event: dict[str, Any],
+    policy: AutoOnboard,
+    region: str,
+    rds_for: Callable[[Source], SourceRds],
+    registry: Registry,
+    service: ClusterService,
+) -> Decision:
+    source = source_of_event(event)
+    if source is None:
+        return Decision(action="skipped", reason="not a DB cluster creation or cluster tag change")
+    if policy == "off":
+        return Decision(action="skipped", reason="AutoOnboard is off", source=source)
+    if source.region != region:
+        return Decision(action="skipped", reason=f"the cluster is in {source.region}; this stack serves {region}",
+                        source=source)  # fmt: skip
+    try:
+        cluster = rds_for(source).describe_cluster(source.cluster_id)
+    except SourceAccessDeniedError as error:
+        # A source that sends events but has not deployed the role: say so in the registry, do not drop it.
+        last_error = {"step": "Automatic Onboarding", "error": type(error).__name__,
+                      "aws_error_code": error.aws_error_code, "message": str(error)}  # fmt: skip
+        registry.finish(source, "failed", {"last_error": last_error})
+        return Decision(action="failed", reason=str(error), source=source)
+    if cluster is None:
+        return Decision(action="skipped", reason="the cluster no longer exists", source=source)
+    if cluster.get("Engine") != ENGINE:
+        return Decision(action="skipped", reason=f"engine {cluster.get('Engine')} is not {ENGINE}", source=source)
+    tag = next((t.get("Value") for t in cluster.get("TagList", []) if t.get("Key") == TAG_KEY), None)
+    if tag == "disabled":
+        return Decision(action="skipped", reason=f"tagged {TAG_KEY}=disabled", source=source)
+    if policy == "tagged" and tag != "enabled":
+        reason = f"AutoOnboard is tagged and the cluster is not tagged {TAG_KEY}=enabled"
+        return Decision(action="skipped", reason=reason, source=source)
+    current = registry.get(source) or {}
+    if current.get("status") in ONBOARDED:
+        return Decision(action="skipped", reason=f"already {current['status']}", source=source)
+    request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
+    try:
+        started = service.start("onboard", source, request)
+    except ArchiverError as error:
+        return Decision(action="failed", reason=str(error), source=source)
+    action: Literal["started", "already-running"] = "already-running" if started.already_running else "started"
+    return Decision(action=action, reason="onboarding", source=source, execution_arn=started.execution_arn)

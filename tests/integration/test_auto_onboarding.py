@@ -1,0 +1,91 @@
+"""Automatic onboarding from the source accounts' forwarded cluster events."""
+
+import pytest
+
+from local import SOURCE_ACCOUNT, World
+
+UNDEPLOYED_ACCOUNT = "777788889999"
+
+
+def executions(world):
+    arn = world.resources["OnboardStateMachine"]
+    return world.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
+
+
+@pytest.fixture
+def tagged_world():
+    parameters = {"AutoOnboard": "tagged", "AllowedAccountIds": f"{SOURCE_ACCOUNT},{UNDEPLOYED_ACCOUNT}"}
+    with World(parameters=parameters) as world:
+        yield world
+
+
+def test_created_event_onboards_a_tagged_cluster_and_skips_an_untagged_one(tagged_world):
+    world = tagged_world
+    world.create_cluster("tagged", tags={"pgaudit-archiver": "enabled"})
+    world.create_cluster("untagged")
+
+    started = world.send_cluster_event(world.cluster_created_event("tagged"))
+    skipped = world.send_cluster_event(world.cluster_created_event("untagged"))
+
+    assert started["action"] == "started"
+    assert world.wait(started["execution_arn"]).status == "SUCCEEDED"
+    assert world.registry_item("tagged")["status"] == "pending-reboot"
+    assert skipped == {**skipped, "action": "skipped", "execution_arn": None}
+    assert "not tagged pgaudit-archiver=enabled" in skipped["reason"]
+    assert world.registry_item("untagged") is None
+
+
+def test_tagging_a_cluster_enabled_later_onboards_it(tagged_world):
+    world = tagged_world
+    world.create_cluster("later")
+    world.client("rds", SOURCE_ACCOUNT).add_tags_to_resource(
+        ResourceName=f"arn:aws:rds:{world.region}:{SOURCE_ACCOUNT}:cluster:later",
+        Tags=[{"Key": "pgaudit-archiver", "Value": "enabled"}],
+    )
+    decision = world.send_cluster_event(world.tag_change_event("later", {"pgaudit-archiver": "enabled"}))
+    assert decision["action"] == "started"
+
+
+def test_duplicate_events_start_one_execution(tagged_world):
+    world = tagged_world
+    world.create_cluster("tagged", tags={"pgaudit-archiver": "enabled"})
+    event = world.cluster_created_event("tagged")
+
+    first = world.send_cluster_event(event)
+    second = world.send_cluster_event(event)
+
+    assert second == first
+    assert len(executions(world)) == 1
+
+
+def test_disabled_tag_and_other_engines_are_never_onboarded():
+    with World(parameters={"AutoOnboard": "all"}) as world:
+        world.create_cluster("opted-out", tags={"pgaudit-archiver": "disabled"})
+        world.create_cluster("mysql", engine="aurora-mysql", engine_version="8.0.mysql_aurora.3.05.2")
+        world.create_cluster("plain")
+        decisions = {name: world.send_cluster_event(world.cluster_created_event(name))
+                     for name in ("opted-out", "mysql", "plain")}  # fmt: skip
+        assert decisions["opted-out"]["reason"] == "tagged pgaudit-archiver=disabled"
+        assert decisions["mysql"]["reason"] == "engine aurora-mysql is not aurora-postgresql"
+        assert decisions["plain"]["action"] == "started"  # AutoOnboard all: no tag needed
+        assert len(executions(world)) == 1
+
+
+def test_off_onboards_nothing():
+    with World(parameters={"AutoOnboard": "off"}) as world:
+        world.create_cluster("orders", tags={"pgaudit-archiver": "enabled"})
+        assert world.send_cluster_event(world.cluster_created_event("orders"))["reason"] == "AutoOnboard is off"
+        assert executions(world) == []
+
+
+def test_event_from_an_account_without_the_source_role_ends_failed_in_the_registry(tagged_world):
+    decision = tagged_world.send_cluster_event(tagged_world.cluster_created_event("orders", account=UNDEPLOYED_ACCOUNT))
+    assert decision["action"] == "failed"
+    item = tagged_world.registry_item("orders", account=UNDEPLOYED_ACCOUNT)
+    assert item["status"] == "failed"
+    assert item["last_error"]["aws_error_code"] == "AccessDenied"
+    assert f"deploy source-account/template.yaml in account {UNDEPLOYED_ACCOUNT}" in item["last_error"]["message"]
+
+
+def test_event_from_an_account_the_bus_does_not_accept_is_refused(tagged_world):
+    assert tagged_world.send_cluster_event(tagged_world.cluster_created_event("x", account="123412341234")) is None
