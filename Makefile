@@ -9,7 +9,10 @@ export PATH := $(abspath $(VENV))/bin:$(if $(PYTHON313),$(dir $(PYTHON313)):,)$(
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv system-deps lint format validate build unit pytest test demo bench clean
+SCAN_VENV := .venv-scan
+CHECKOV_VERSION := 3.3.30
+
+.PHONY: venv system-deps lint format validate scan build unit pytest test demo bench openapi clean
 
 venv: $(VENV)/.installed
 
@@ -34,6 +37,18 @@ validate: venv
 	sam validate --lint --template template.yaml
 	sam validate --lint --template source-account/template.yaml
 
+# checkov lives in a virtualenv of its own: its dependencies pin versions the project's need not share.
+$(SCAN_VENV)/.installed:
+	$(PYTHON_FOR_VENV) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	touch $@
+
+scan: venv $(SCAN_VENV)/.installed
+	@mkdir -p .aws-sam
+	$(SCAN_VENV)/bin/checkov --file template.yaml --file source-account/template.yaml --framework cloudformation --skip-download \
+		--output json > .aws-sam/checkov.json || true
+	python local/scan_summary.py .aws-sam/checkov.json
+
 build: venv
 	@test -n "$(PYTHON313)" || { echo "sam build needs python3.13 on PATH (the Lambda runtime)"; exit 1; }
 	sam build --template template.yaml --build-dir .aws-sam/build
@@ -41,7 +56,7 @@ build: venv
 pytest: venv system-deps
 	python -m pytest
 
-test: lint validate build pytest
+test: lint validate scan build pytest
 
 demo: venv system-deps
 	python -m local demo
@@ -49,5 +64,8 @@ demo: venv system-deps
 bench: venv system-deps
 	python -m local bench
 
+openapi: venv
+	python -m local openapi
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .pytest_cache .ruff_cache

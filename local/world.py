@@ -21,11 +21,14 @@ from urllib.parse import unquote
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.models import get_account_id_from
 from moto.rds.models import rds_backends
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
@@ -104,6 +107,22 @@ class CallLog:
 
 
 @dataclass
+class Fault:
+    """An AWS error the emulation returns instead of calling the service (at most `times` times)."""
+
+    service: str
+    operation: str
+    code: str
+    times: int
+    account: str | None = None
+    hits: int = 0
+
+
+THROTTLING_STATUS = 400
+ACCESS_DENIED_STATUS = 403
+
+
+@dataclass
 class ApiResponse:
     status: int
     body: Any
@@ -131,6 +150,7 @@ class World:
         parameters: dict[str, Any] | None = None,
         postgres: bool = False,
         log_level: str = "WARNING",
+        retry_sleep_scale: float = 0.001,
     ) -> None:
         self.archive_account = ARCHIVE_ACCOUNT
         self.source_accounts = source_accounts
@@ -157,6 +177,9 @@ class World:
         self.resources: dict[str, str] = {}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._patches: list[Any] = []
+        self.faults: list[Fault] = []
+        self.crashes: dict[str, int] = {}
+        self.retry_sleep_scale = retry_sleep_scale
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> World:
@@ -174,6 +197,14 @@ class World:
         count_patch = mock.patch.object(BotocoreStubber, "__call__", self._counting_stubber(BotocoreStubber.__call__))
         count_patch.start()
         self._patches.append(count_patch)
+        for patcher in (
+            mock.patch.object(BaseClient, "_make_api_call", self._faulty_api_call(BaseClient._make_api_call)),
+            # Retry delays of the ASL interpreter, scaled like the poll intervals: a run takes seconds.
+            mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_sleep_scale)),
+        ):
+            patcher.start()
+            self._patches.append(patcher)
+        self.lambdas.fault = self._crash_for
         self.lambdas.start()
         self.fidelity.start()
         try:
@@ -193,6 +224,52 @@ class World:
         self._mock.stop()
         while self._patches:
             self._patches.pop().stop()
+
+    # ------------------------------------------------------------------ fault injection
+    def inject(self, service: str, operation: str, code: str, *, times: int = 1, account: str | None = None) -> Fault:
+        """Make the product's next `times` calls of `operation` (in `account`, or any) fail with `code`."""
+        fault = Fault(service, operation, code, times, account)
+        self.faults.append(fault)
+        return fault
+
+    def crash(self, logical_id: str, times: int = 1) -> None:
+        """Make the function crash (an unexpected exception) on its next `times` invocations."""
+        self.crashes[self.resources[logical_id]] = times
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self.crashes.clear()
+
+    def _crash_for(self, function_name: str) -> Exception | None:
+        if self.crashes.get(function_name, 0) > 0:
+            self.crashes[function_name] -= 1
+            return RuntimeError(f"injected crash in {function_name}")
+        return None
+
+    def _faulty_api_call(self, original: Any) -> Any:
+        world = self
+
+        def call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+            if product_code_running():
+                service = client.meta.service_model.service_name
+                key = client._request_signer._credentials.access_key if client._request_signer._credentials else ""
+                account = get_account_id_from(key) if key else world.archive_account
+                for fault in world.faults:
+                    if (
+                        (fault.service, fault.operation) == (service, operation_name)
+                        and fault.hits < fault.times
+                        and (fault.account in (None, account))
+                    ):
+                        fault.hits += 1
+                        status = ACCESS_DENIED_STATUS if fault.code.startswith("AccessDenied") else THROTTLING_STATUS
+                        raise ClientError(
+                            {"Error": {"Code": fault.code, "Message": f"injected {fault.code}"},
+                             "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "injected"}},
+                            operation_name,
+                        )  # fmt: skip
+            return original(client, operation_name, api_params)
+
+        return call
 
     def _counting_stubber(self, original: Any) -> Any:
         calls = self.calls
@@ -714,6 +791,16 @@ def _route_of(method: str, path: str, routes: list[tuple[str, str]]) -> tuple[st
         else:
             return resource, parameters
     return None
+
+
+class _ScaledTime:
+    """Stands for the `time` module in the ASL interpreter's retrier: sleeps a fraction of each delay."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self.scale)
 
 
 def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
