@@ -52,6 +52,8 @@ REGION = "eu-west-1"
 EXTERNAL_ID = "local-emulation-external-id"
 STACK_NAME = "pgaudit-archiver"
 READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole", "ExecuteStatement(read-only)")
+# botocore names some services differently in its events than boto3 does in client(): use boto3's names.
+EVENT_SERVICE_NAMES = {"cloudwatch-logs": "logs", "sfn": "stepfunctions"}
 READ_ONLY_SQL = re.compile(r"^\s*(SELECT|SHOW)\b", re.IGNORECASE)
 _ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
 
@@ -68,7 +70,8 @@ def call_kind(service: str, operation: str) -> str:
 
 def operation_of(event_name: str, body: Any) -> tuple[str, str]:
     """(service, operation) of a request; a Data API statement that only reads is recorded as a read."""
-    _, service, operation = event_name.split(".", 2)
+    _, event_service, operation = event_name.split(".", 2)
+    service = EVENT_SERVICE_NAMES.get(event_service, event_service)
     if service == "rds-data" and operation == "ExecuteStatement":
         sql = json.loads(body or b"{}").get("sql", "")
         if READ_ONLY_SQL.match(sql):

@@ -1,6 +1,7 @@
 """Fake credentials and region before any handler import; nothing here reaches AWS."""
 
 import os
+import sys
 
 os.environ.update(
     {
@@ -16,3 +17,11 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "PgauditArchiver",
     }
 )
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the fault-injection matrix's size and how many cases held (tests/integration/test_fault_matrix.py)."""
+    matrix = sys.modules.get("tests.integration.test_fault_matrix")
+    summary = matrix.matrix_summary() if matrix else None
+    if summary:
+        terminalreporter.write_line(summary)

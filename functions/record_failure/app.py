@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from pgaudit_archiver.aws.accounts import ArchiveAccount
 from pgaudit_archiver.events import FailureEvent
@@ -18,8 +19,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = load_settings()
     failure = FailureEvent.model_validate(event)
     archive = ArchiveAccount(settings)
-    # The execution history names the failed state even when the Lambda crashed or timed out.
-    step = archive.stepfunctions.last_entered_state_before(failure.execution_arn, failure.state_name)
+    # The execution history names the failed state even when the Lambda crashed or timed out; our own errors
+    # name it too, so a refused history lookup must not keep the failure from being recorded.
+    try:
+        step = archive.stepfunctions.last_entered_state_before(failure.execution_arn, failure.state_name)
+    except ClientError as error:
+        logger.warning("execution history unavailable", extra={"error": str(error)})
+        step = None
     described = describe_failure(failure.request, failure.failure, step)
     record_failure(archive.registry, failure.request, described)
     logger.error("workflow failed", extra=described.model_dump())
