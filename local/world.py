@@ -623,6 +623,16 @@ class World:
         )["executionArn"]  # fmt: skip
         return self.wait(arn, timeout)
 
+    def reconcile(self, cluster_id: str | None = None, account: str | None = None, timeout: float = 120) -> Execution:
+        """Run the reconciliation workflow, for one cluster or for every onboarded one."""
+        source = {"account_id": account or self.source_accounts[0], "region": self.region, "cluster_id": cluster_id}
+        arn = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.resources["ReconcileStateMachine"],
+            name=f"reconcile-{uuid.uuid4().hex[:12]}",
+            input=json.dumps({"source": source} if cluster_id else {}),
+        )["executionArn"]
+        return self.wait(arn, timeout)
+
     def registry_item(self, cluster_id: str, account: str | None = None) -> dict[str, Any] | None:
         key = f"{account or self.source_accounts[0]}#{self.region}#{cluster_id}"
         item = self.client("dynamodb").get_item(

@@ -34,7 +34,7 @@ from pgaudit_archiver.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 8 * 1024  # an onboarding request is a few hundred bytes
 IDEMPOTENCY_SECONDS = 24 * 3600
-Status = Literal["onboarding", "active", "pending-reboot", "failed", "offboarding", "offboarded"]
+Status = Literal["onboarding", "active", "pending-reboot", "drifted", "failed", "offboarding", "offboarded"]
 Account = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit source account id")]
 Region = Annotated[str, Path(pattern=REGION_PATTERN, description="the cluster's region")]
 Cluster = Annotated[str, Path(pattern=CLUSTER_ID_PATTERN, max_length=63, description="DB cluster identifier")]
@@ -129,6 +129,14 @@ def offboard(
     _in_this_region(settings, region)
     request = OffboardRequest(account_id=account_id, region=region, cluster_id=cluster_id, restore=restore)
     return _accepted(cluster_service(settings).offboard(_caller(), request))
+
+
+@app.post("/clusters/<account_id>/<region>/<cluster_id>/verify", summary="Check a cluster for drift now")
+def verify(account_id: Account, region: Region, cluster_id: Cluster) -> Response[Started]:
+    settings = _settings()
+    _in_this_region(settings, region)
+    source = Source(account_id=account_id, region=region, cluster_id=cluster_id.lower())
+    return _accepted(cluster_service(settings).verify(_caller(), source, settings.reconcile_state_machine_arn))
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

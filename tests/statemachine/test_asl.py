@@ -28,8 +28,20 @@ def asl(machine: str) -> dict:
     return json.loads(MACHINES[machine].read_text())
 
 
+def all_states(states: dict) -> dict:
+    """States, including those inside Map and Parallel states."""
+    found = dict(states)
+    for state in states.values():
+        if state["Type"] == "Map":
+            found |= all_states(state["ItemProcessor"]["States"])
+        for branch in state.get("Branches", []):
+            found |= all_states(branch["States"])
+    return found
+
+
 def tasks(machine: str) -> list[tuple[str, str, dict]]:
-    return [(machine, name, state) for name, state in asl(machine)["States"].items() if state["Type"] == "Task"]
+    states = all_states(asl(machine)["States"])
+    return [(machine, name, state) for name, state in states.items() if state["Type"] == "Task"]
 
 
 ALL_TASKS = [task for machine in MACHINES for task in tasks(machine)]
@@ -43,8 +55,8 @@ def successors(state: dict) -> set[str]:
     return {name for name in found if name}
 
 
-def test_both_workflows_are_in_the_template():
-    assert set(MACHINES) == {"OnboardStateMachine", "OffboardStateMachine"}
+def test_every_workflow_is_in_the_template():
+    assert set(MACHINES) == {"OnboardStateMachine", "OffboardStateMachine", "ReconcileStateMachine"}
 
 
 @pytest.mark.parametrize("machine", sorted(MACHINES))
@@ -81,16 +93,29 @@ def test_task_retries_only_transient_errors(machine, name, state):
         assert retry["BackoffRate"] > 1 and retry.get("JitterStrategy") == "FULL", name
 
 
+CLUSTER_WORKFLOW_TASKS = [t for t in ALL_TASKS if t[0] != "ReconcileStateMachine" and t[1] != "Record Failure"]
+
+
 @pytest.mark.parametrize(
-    ("machine", "name", "state"),
-    [task for task in ALL_TASKS if task[1] != "Record Failure"],
-    ids=[i for i in TASK_IDS if not i.endswith("Record Failure")],
+    ("machine", "name", "state"), CLUSTER_WORKFLOW_TASKS, ids=[f"{m}:{n}" for m, n, _ in CLUSTER_WORKFLOW_TASKS]
 )
 def test_task_catches_permanent_errors_by_name_and_routes_them_to_record_failure(machine, name, state):
     catches = state["Catch"]
     assert set(catches[0]["ErrorEquals"]) == PERMANENT
     assert catches[-1]["ErrorEquals"] == ["States.ALL"]
     assert {catch["Next"] for catch in catches} == {"Record Failure"}
+
+
+@pytest.mark.parametrize(
+    ("machine", "name", "state"),
+    [t for t in ALL_TASKS if t[0] == "ReconcileStateMachine"],
+    ids=[n for m, n, _ in ALL_TASKS if m == "ReconcileStateMachine"],
+)
+def test_reconciliation_tasks_catch_everything_into_a_recorded_outcome(machine, name, state):
+    states = all_states(asl(machine)["States"])
+    [catch] = state["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"]
+    assert states[catch["Next"]]["Type"] in {"Fail", "Pass"}
 
 
 def test_every_transient_error_is_retried_somewhere():

@@ -33,6 +33,9 @@ MODELS = {
     "delete_destination": events.OffboardStepEvent,
     "delete_delivery_stream": events.OffboardStepEvent,
     "summarize_offboarding": events.OffboardSummaryEvent,
+    "list_sources": events.SourceEvent,
+    "verify_source": events.SourceEvent,
+    "publish_drift": events.DriftCountEvent,
 }
 
 

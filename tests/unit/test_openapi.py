@@ -11,6 +11,11 @@ def test_committed_openapi_document_is_up_to_date():
 
 def test_openapi_document_has_every_route():
     paths = json.loads(openapi_document())["paths"]
-    assert set(paths) == {"/clusters", "/clusters/{account_id}/{region}/{cluster_id}"}
+    assert set(paths) == {
+        "/clusters",
+        "/clusters/{account_id}/{region}/{cluster_id}",
+        "/clusters/{account_id}/{region}/{cluster_id}/verify",
+    }
     assert set(paths["/clusters"]) == {"get", "post"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}"]) == {"get", "delete"}
+    assert set(paths["/clusters/{account_id}/{region}/{cluster_id}/verify"]) == {"post"}

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from pgaudit_archiver.models import ClusterFacts, Model, OffboardRequest, ResolvedRequest, StepResult
+from pgaudit_archiver.models import ClusterFacts, Model, OffboardRequest, ResolvedRequest, Source, StepResult
 
 
 class ValidateEvent(Model):
@@ -80,3 +80,11 @@ class OffboardSummaryEvent(Model):
     restore: StepResult
     destination: StepResult
     delivery_stream: StepResult
+
+
+class SourceEvent(Model):
+    source: Source
+
+
+class DriftCountEvent(Model):
+    results: list[dict[str, Any]]

@@ -43,7 +43,7 @@ class Caller(Model):
 
 
 class Started(Model):
-    operation: Literal["onboard", "offboard"]
+    operation: Literal["onboard", "offboard", "verify"]
     source: Source
     execution_arn: str | None
     console_url: str | None
@@ -142,6 +142,17 @@ class ClusterService:
         self._registry.record_execution(source, operation, arn, url, payload)
         return Started(operation=operation, source=source, execution_arn=arn, console_url=url, already_running=False,
                        status_path=status_path)  # fmt: skip
+
+    def verify(self, caller: Caller, source: Source, reconcile_state_machine: str) -> Started:
+        """Start the reconciliation workflow for one onboarded source."""
+        self.get(caller, source)  # authorized, and in the registry
+        arn = self._stepfunctions.start(
+            reconcile_state_machine, execution_name(source, "verify-" + uuid.uuid4().hex[:8]),
+            {"source": source.model_dump(mode="json")},
+        )  # fmt: skip
+        return Started(operation="verify", source=source, execution_arn=arn, console_url=console_url(arn),
+                       already_running=False,
+                       status_path=f"/clusters/{source.account_id}/{source.region}/{source.cluster_id}")  # fmt: skip
 
     def get(self, caller: Caller, source: Source) -> dict[str, Any]:
         self.authorize(caller, source.account_id)

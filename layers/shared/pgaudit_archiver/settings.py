@@ -28,6 +28,8 @@ class Settings(BaseModel):
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", default="")
     admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS", default="")
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD", default="tagged")
+    auto_repair: bool = Field(alias="AUTO_REPAIR", default=True)
+    reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", default="")
     default_pgaudit_log: str = Field(alias="DEFAULT_PGAUDIT_LOG", default="ddl,role,write")
     default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT", default="deferred")
     default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS", default=30)
