@@ -6,7 +6,6 @@ import argparse
 import signal
 import sys
 
-from functions.api.app import openapi_document
 from local.bench import run_bench
 from local.demo import run_demo
 from local.template import ROOT
@@ -27,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "demo":
         return run_demo(arguments.json)
     if arguments.command == "openapi":
+        # Imported here, not at the top: a handler module must first be imported under its function's
+        # environment (Powertools reads its settings at import), which the emulation sets up for demo and bench.
+        from functions.api.app import openapi_document  # noqa: PLC0415
+
         OPENAPI_PATH.write_text(openapi_document() + "\n")
         return 0
     return run_bench()

@@ -21,7 +21,7 @@ APP_STATEMENTS = [  # (user, statement): what an application and an administrato
     ("postgres", "CREATE ROLE auditor LOGIN PASSWORD 'not-this-one'"),
     ("postgres", "GRANT SELECT ON shop.orders TO auditor"),
 ]
-REQUEST_OPTIONS = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read"}
+REQUEST_OPTIONS = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read", "canary": True}
 ARCHIVE_WAIT_SECONDS = 20
 
 
@@ -34,7 +34,7 @@ class Story:
 
     def title(self, text: str) -> None:
         self.step += 1
-        self.say(f"\n[{self.step}/6] {text}")
+        self.say(f"\n[{self.step}/7] {text}")
 
     def say(self, text: str = "") -> None:
         if self.out:
@@ -128,21 +128,10 @@ def run_demo(as_json: bool) -> int:
             f"  status {execution.status}" + (f": {execution.error}: {execution.cause}" if execution.error else "")
         )
         if execution.status != "SUCCEEDED":
-            return _finish(as_json, execution, first_calls, [], None, None, story, started)
+            return _finish(as_json, execution, first_calls, [], None, None, story, started, {})
 
         story.title("What the execution created and changed")
-        for name, value in execution.output["resources"].items():
-            story.say(f"  {name:<22} {value}")
-        for change in execution.output["changes"]:
-            story.say(f"  - {change}")
-        for account, counts in first_calls.items():
-            story.say(
-                f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only, "
-                f"{counts['bookkeeping']} registry writes"
-            )
-        version = world.sql(CLUSTER, "SELECT extversion FROM pg_extension WHERE extname = 'pgaudit'")
-        preload = world.sql(CLUSTER, "SHOW shared_preload_libraries")[0][0]
-        story.say(f"  on the database: shared_preload_libraries = {preload}; pgaudit extension {version[0][0]}")
+        _show_changes(world, story, execution, first_calls)
 
         story.title(f"Statements on {CLUSTER} (database appdb)")
         for user, statement in APP_STATEMENTS:
@@ -151,30 +140,71 @@ def run_demo(as_json: bool) -> int:
 
         story.title("Audit records in the archive bucket")
         records = _wait_for_records(world, story)
-        bucket = world.resources["ArchiveBucket"]
-        for key in sorted({record["_key"] for record in records}):
-            story.say(f"  s3://{bucket}/{key}")
-        story.say(f"  {'time':<12} {'user':<9} {'class':<6} {'command':<13} {'object':<18} statement")
-        for record in records:
-            time_of_day = record["event_time"][11:23]
-            statement = record["statement"].replace("\n", " ")
-            story.say(f"  {time_of_day:<12} {record['user']:<9} {record['class']:<6} {record['command']:<13} "
-                      f"{record['object_name'] or '':<18} {statement}")  # fmt: skip
-        story.say("  one record in full:")
-        story.say("  " + json.dumps({k: v for k, v in records[-1].items() if k != "_key"}, ensure_ascii=False))
+        _show_records(world, story, records)
+
+        story.title("Delivery canary: reconciliation checks the pipeline and times a marked SELECT end to end")
+        canary = _run_canary(world, story)
 
         story.title("The same onboarding again (idempotent)")
         mark = world.calls.mark()
         rerun = _run_onboarding(world, story, request)
         rerun_calls = _calls(world, mark)
         story.say(f"  status {rerun.status}, changes: {rerun.output['changes'] if rerun.output else None}")
-        for account, counts in rerun_calls.items():
-            story.say(
-                f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only, "
-                f"{counts['bookkeeping']} registry writes"
-            )
+        _show_calls(story, rerun_calls)
 
-        return _finish(as_json, execution, first_calls, records, rerun, rerun_calls, story, started)
+        return _finish(as_json, execution, first_calls, records, rerun, rerun_calls, story, started, canary)
+
+
+def _show_calls(story: Story, calls: dict[str, dict[str, int]]) -> None:
+    for account, counts in calls.items():
+        story.say(
+            f"  AWS calls in the {account} account: {counts['mutating']} changing, {counts['read']} read-only, "
+            f"{counts['bookkeeping']} registry writes"
+        )
+
+
+def _show_changes(world: World, story: Story, execution: Execution, calls: dict[str, dict[str, int]]) -> None:
+    for name, value in execution.output["resources"].items():
+        story.say(f"  {name:<22} {value}")
+    for change in execution.output["changes"]:
+        story.say(f"  - {change}")
+    _show_calls(story, calls)
+    version = world.sql(CLUSTER, "SELECT extversion FROM pg_extension WHERE extname = 'pgaudit'")
+    preload = world.sql(CLUSTER, "SHOW shared_preload_libraries")[0][0]
+    story.say(f"  on the database: shared_preload_libraries = {preload}; pgaudit extension {version[0][0]}")
+
+
+def _show_records(world: World, story: Story, records: list[dict[str, Any]]) -> None:
+    bucket = world.resources["ArchiveBucket"]
+    for key in sorted({record["_key"] for record in records}):
+        story.say(f"  s3://{bucket}/{key}")
+    story.say(f"  {'time':<12} {'user':<9} {'class':<6} {'command':<13} {'object':<18} statement")
+    for record in records:
+        statement = record["statement"].replace("\n", " ")
+        story.say(
+            f"  {record['event_time'][11:23]:<12} {record['user']:<9} {record['class']:<6} {record['command']:<13} "
+            f"{record['object_name'] or '':<18} {statement}"
+        )
+    if records:
+        story.say("  one record in full:")
+        story.say("  " + json.dumps({k: v for k, v in records[-1].items() if k != "_key"}, ensure_ascii=False))
+
+
+def _run_canary(world: World, story: Story) -> dict[str, Any]:
+    with story.progress("reconciling"):
+        reconciliation = world.reconcile(CLUSTER)
+        world.flush_logs()
+    canary = (world.registry_item(CLUSTER) or {}).get("canary") or {}
+    summary = reconciliation.output.get("summary", {}) if reconciliation.output else {}
+    story.say(f"  reconciliation {reconciliation.status}: {summary}")
+    if canary.get("arrived_at"):
+        story.say(
+            f"  canary {canary['id']} sent {canary['sent_at']}, in the archive {canary['arrived_at']}: "
+            f"{canary['delay_seconds']:.3f} s end to end"
+        )
+    else:
+        story.say(f"  canary not arrived: {canary or 'not sent'}")
+    return canary
 
 
 def _audited(statement: str, records: list[dict[str, Any]]) -> bool:
@@ -203,6 +233,7 @@ def _finish(
     rerun_calls: dict[str, Any] | None,
     story: Story,
     started: float,
+    canary: dict[str, Any],
 ) -> int:
     ok = (
         execution.status == "SUCCEEDED"
@@ -210,6 +241,7 @@ def _finish(
         and rerun is not None
         and rerun.status == "SUCCEEDED"
         and all(counts["mutating"] == 0 for counts in (rerun_calls or {}).values())
+        and bool(canary.get("arrived_at"))
     )
     if as_json:
         document = {
@@ -224,6 +256,7 @@ def _finish(
             },
             "calls": calls,
             "archived_records": records,
+            "canary": canary,
             "rerun": {
                 "execution": {"status": rerun.status, "output": rerun.output} if rerun else None,
                 "calls": rerun_calls,

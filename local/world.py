@@ -817,8 +817,15 @@ class _ScaledTime:
 
 
 def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as JSON values (numbers as int or float, as the API returns them)."""
     deserializer = TypeDeserializer()
-    return json.loads(json.dumps({key: deserializer.deserialize(value) for key, value in item.items()}, default=str))
+    values = {key: deserializer.deserialize(value) for key, value in item.items()}
+    return json.loads(json.dumps(values, default=float), parse_float=_number)
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def _placeholder_zip() -> bytes:

@@ -1,13 +1,16 @@
 """FirehoseTransformFunction: CloudWatch Logs envelopes from a source's stream into parsed archive records."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
+from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.observability import logger, metrics, tracer
 from pgaudit_archiver.settings import load_transform_settings
+from pgaudit_archiver.steps.canary import record_arrivals
 from pgaudit_archiver.transform import transform
 
 
@@ -18,7 +21,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = load_transform_settings()
     stream_name = event["deliveryStreamArn"].rsplit("/", 1)[1]
     firehose = ArchiveFirehose(archive_session(settings.region))
-    result = transform(event, lambda records: firehose.put_records(stream_name, records), settings.audit_only)
+    canaries: list[dict[str, Any]] = []
+    result = transform(event, lambda records: firehose.put_records(stream_name, records), settings.audit_only, canaries)
+    if canaries and settings.registry_table:
+        registry = Registry(archive_session(settings.region), settings.registry_table)
+        for delay in record_arrivals(registry, canaries, datetime.now(tz=UTC)):
+            metrics.add_metric(name="CanaryDelaySeconds", unit="Seconds", value=delay)
     counts = {kind: 0 for kind in ("Ok", "Dropped", "ProcessingFailed")}
     for record in result["records"]:
         counts[record["result"]] += 1

@@ -11,6 +11,7 @@ from pgaudit_archiver.models import Source
 from pgaudit_archiver.observability import logger, metrics, tracer
 from pgaudit_archiver.service import cluster_service
 from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.steps.canary import send_canary
 from pgaudit_archiver.steps.reconcile import find_drift, reconcile_source
 
 
@@ -26,7 +27,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def find(checked: Source, request: dict[str, Any]) -> list[str]:
         return find_drift(checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose)
 
-    result = reconcile_source(source, settings, archive.registry, cluster_service(settings), find, settings.auto_repair)
+    def canary(request: dict[str, Any]) -> str | None:
+        cluster = account.rds.describe_cluster(source.cluster_id) or {}
+        return send_canary(account.rds_data, archive.registry, source, request, cluster) if cluster else "no cluster"
+
+    service = cluster_service(settings)
+    result = reconcile_source(source, settings, archive.registry, service, find, settings.auto_repair, canary)
     if result.drift:
         logger.warning("drift found", extra=result.model_dump(mode="json"))
     return result.model_dump(mode="json")

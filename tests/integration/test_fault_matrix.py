@@ -236,8 +236,8 @@ def _check(world, scenario, cluster, execution, service, operation, code, kind, 
 WORKFLOW_FUNCTIONS = sorted(
     {
         value.get("Fn::GetAtt", [""])[0]
-        for resource in load_template(ARCHIVE_TEMPLATE)["Resources"].values()
-        if resource["Type"] == "AWS::Serverless::StateMachine"
+        for logical_id, resource in load_template(ARCHIVE_TEMPLATE)["Resources"].items()
+        if logical_id in {"OnboardStateMachine", "OffboardStateMachine"}
         for value in resource["Properties"]["DefinitionSubstitutions"].values()
     }
     - {"RecordFailureFunction"}

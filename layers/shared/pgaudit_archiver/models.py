@@ -36,6 +36,9 @@ class OnboardRequest(Model):
     filter_pattern: str | None = Field(default=None, min_length=1, max_length=1024)
     secret_arn: str | None = Field(default=None, pattern=SECRET_ARN_PATTERN, description="secret for the Data API")
     database: str | None = Field(default=None, pattern=DATABASE_NAME_PATTERN, description="database for pgaudit")
+    canary: bool = Field(
+        default=False, description="reconciliation runs a marked SELECT through the Data API and times its arrival"
+    )
 
     @field_validator("cluster_id")
     @classmethod
@@ -105,6 +108,7 @@ class ResolvedRequest(Model):
     filter_pattern: str
     secret_arn: str | None = None
     database: str | None = None
+    canary: bool = False
 
     @property
     def source(self) -> Source:

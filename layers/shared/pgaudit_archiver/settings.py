@@ -29,6 +29,7 @@ class Settings(BaseModel):
     admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS", default="")
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD", default="tagged")
     auto_repair: bool = Field(alias="AUTO_REPAIR", default=True)
+    canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", default=1800, ge=60)
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", default="")
     default_pgaudit_log: str = Field(alias="DEFAULT_PGAUDIT_LOG", default="ddl,role,write")
     default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT", default="deferred")
@@ -50,6 +51,7 @@ class TransformSettings(BaseModel):
 
     region: str = Field(alias="AWS_REGION")
     audit_only: bool = Field(alias="AUDIT_ONLY", default=False)
+    registry_table: str = Field(alias="REGISTRY_TABLE", default="")
 
 
 def load_transform_settings() -> TransformSettings:

@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - the standard library gives the same re
 
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
 PARTITION_KEY = "event_date"
+CANARY_MARK = "pgaudit-archiver canary "
 # Lambda's synchronous response limit is 6 MB; stay under it with room for the JSON around the records.
 MAX_RESPONSE_BYTES = 6_000_000
 RECORD_OVERHEAD_BYTES = 200
@@ -127,7 +128,9 @@ def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
-def _transform_one(record: dict[str, Any], region: str, audit_only: bool) -> _Transformed:
+def _transform_one(
+    record: dict[str, Any], region: str, audit_only: bool, canaries: list[dict[str, Any]] | None
+) -> _Transformed:
     record_id = record["recordId"]
     try:
         envelope = _decode_envelope(record["data"])
@@ -147,6 +150,8 @@ def _transform_one(record: dict[str, Any], region: str, audit_only: bool) -> _Tr
         return _Transformed(record_id, "ProcessingFailed", record.get("data", ""))
     if audit_only:
         lines = [line for line in lines if "audit_type" in line]
+    if canaries is not None:
+        canaries += [line for line in lines if CANARY_MARK in line["raw"]]
     extra = [{**envelope, "logEvents": by_date[date]} for date in other_dates]
     if not lines:
         return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
@@ -176,9 +181,15 @@ def _halves(envelope: dict[str, Any]) -> list[bytes]:
     return [piece for part in parts for piece in split_for_reingest({**envelope, "logEvents": part})]
 
 
-def transform(event: dict[str, Any], reingest: Reingest | None = None, audit_only: bool = False) -> dict[str, Any]:
+def transform(
+    event: dict[str, Any],
+    reingest: Reingest | None = None,
+    audit_only: bool = False,
+    canaries: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`canaries`, when given, collects the delivery canaries' records passing through."""
     region = event.get("region") or event["deliveryStreamArn"].split(":")[3]
-    results = [_transform_one(record, region, audit_only) for record in event["records"]]
+    results = [_transform_one(record, region, audit_only, canaries) for record in event["records"]]
 
     pending: list[tuple[_Transformed, list[bytes]]] = []
     for result in results:

@@ -140,6 +140,28 @@ class Registry:
             ExpressionAttributeValues=_dynamo(values),
         )
 
+    def finish_fields(self, source: Source, fields: dict[str, Any]) -> None:
+        """Set fields without changing the status."""
+        names = {f"#f{index}": name for index, name in enumerate(fields)}
+        values = {f":f{index}": value for index, value in enumerate(fields.values())}
+        self._table.update_item(
+            Key={"source_id": source_key(source)},
+            UpdateExpression="SET " + ", ".join(f"#f{index} = :f{index}" for index in range(len(fields))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_dynamo(values),
+        )
+
+    def canary_arrived(self, source: Source, canary_id: str, arrived: datetime) -> float | None:
+        """Record the canary's arrival if it is the source's current one; returns its delay in seconds."""
+        item = self.get(source) or {}
+        canary = item.get("canary") or {}
+        if canary.get("id") != canary_id or canary.get("arrived_at"):
+            return None
+        delay = (arrived - datetime.fromisoformat(canary["sent_at"])).total_seconds()
+        arrived_at = arrived.isoformat(timespec="milliseconds")
+        self.finish_fields(source, {"canary": {**canary, "arrived_at": arrived_at, "delay_seconds": delay}})
+        return delay
+
     def list(
         self, account_id: str | None, status: str | None, limit: int, token: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:

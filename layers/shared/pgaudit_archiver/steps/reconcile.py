@@ -11,6 +11,8 @@ Repair is the onboarding workflow itself (every step is an idempotent ensure), s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
@@ -22,6 +24,7 @@ from pgaudit_archiver.models import Model, Source
 from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, delivery_stream_name, destination_name, log_group_name
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD
@@ -113,9 +116,15 @@ def find_drift(
 
 
 def reconcile_source(
-    source: Source, settings: Settings, registry: Registry, service: ClusterService, find: Any, auto_repair: bool
+    source: Source,
+    settings: Settings,
+    registry: Registry,
+    service: ClusterService,
+    find: Any,
+    auto_repair: bool,
+    send_canary: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> Verification:
-    """Check one source; repair by onboarding again, or record it as drifted."""
+    """Check one source; repair by onboarding again, or record it as drifted; then send its next canary."""
     item = registry.get(source) or {}
     request = item.get("request") or {"account_id": source.account_id, "region": source.region,
                                       "cluster_id": source.cluster_id}  # fmt: skip
@@ -123,9 +132,17 @@ def reconcile_source(
         drift = find(source, request)
     except ArchiverError as error:
         drift = [f"cannot verify: {error}"]
+    if request.get("canary"):
+        late = overdue(item.get("canary"), settings.canary_bound_seconds, datetime.now(tz=UTC))
+        if late:
+            drift.append(late)
     if item.get("status") == "pending-reboot":  # known and reported at onboarding: not drift
         drift = [entry for entry in drift if not entry.startswith("pgaudit is not loaded")]
-    verification = {"checked_at": now(), "drift": drift}
+    verification: dict[str, Any] = {"checked_at": now(), "drift": drift}
+    if request.get("canary") and send_canary is not None:
+        not_sent = send_canary(request)
+        if not_sent:
+            verification["canary_not_sent"] = not_sent
     if not drift:
         status = "pending-reboot" if item.get("status") == "pending-reboot" else "active"
         registry.finish(source, status, {"last_verification": verification})

@@ -80,6 +80,7 @@ def parse_request(raw: Any, settings: Settings) -> ResolvedRequest:
         filter_pattern=request.filter_pattern or settings.default_filter_pattern,
         secret_arn=request.secret_arn,
         database=request.database,
+        canary=request.canary,
     )
 
 

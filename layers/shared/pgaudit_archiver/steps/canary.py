@@ -1,0 +1,75 @@
+"""The delivery canary: a marked, harmless statement run on the source, timed until its audit record arrives.
+
+Reconciliation sends one per run to each source that asked for it (`canary: true`) and whose cluster has the
+RDS Data API and a secret; the transform notices the marked record on its way to the bucket and records when
+it arrived. A canary still missing after the bound counts as drift. pgaudit logs the SELECT only when
+pgaudit.log covers the read class.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pgaudit_archiver.aws.rds_data import SourceRdsData
+from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.errors import error_code
+from pgaudit_archiver.models import Source
+
+MARK = "pgaudit-archiver canary "
+CANARY_IN_STATEMENT = re.compile(r"pgaudit-archiver canary ([0-9a-f]{32})")
+DEFAULT_DATABASE = "postgres"
+
+
+def read_class_logged(pgaudit_log: str | None) -> bool:
+    classes = [item.strip() for item in (pgaudit_log or "").split(",")]
+    return "-read" not in classes and ("read" in classes or "all" in classes)
+
+
+def overdue(canary: dict[str, Any] | None, bound_seconds: int, now: datetime) -> str | None:
+    """Drift when the last canary was sent longer than the bound ago and has not arrived."""
+    if not canary or canary.get("arrived_at"):
+        return None
+    sent = datetime.fromisoformat(canary["sent_at"])
+    waited = (now - sent).total_seconds()
+    if waited <= bound_seconds:
+        return None
+    return f"canary {canary['id']} sent at {canary['sent_at']} has not reached the archive after {int(waited)} s"
+
+
+def send_canary(
+    rds_data: SourceRdsData, registry: Registry, source: Source, request: dict[str, Any], cluster: dict[str, Any]
+) -> str | None:
+    """Run the marked SELECT; returns why it was not sent, or None."""
+    if not read_class_logged(request.get("pgaudit_log")):
+        return "pgaudit.log does not cover the read class, so pgaudit would not log the canary's SELECT"
+    secret = request.get("secret_arn") or (cluster.get("MasterUserSecret") or {}).get("SecretArn")
+    if not cluster.get("HttpEndpointEnabled") or not secret:
+        return "the cluster has no RDS Data API or no secret for it"
+    canary_id = uuid.uuid4().hex
+    sent_at = datetime.now(tz=UTC).isoformat(timespec="milliseconds")
+    database = request.get("database") or cluster.get("DatabaseName") or DEFAULT_DATABASE
+    try:
+        rds_data.execute(cluster["DBClusterArn"], secret, database, f"SELECT '{MARK}{canary_id}'")
+    except ClientError as error:
+        return f"the Data API refused the canary ({error_code(error)})"
+    registry.finish_fields(source, {"canary": {"id": canary_id, "sent_at": sent_at}})
+    return None
+
+
+def record_arrivals(registry: Registry, records: list[dict[str, Any]], arrived: datetime) -> list[float]:
+    """The transform's part: canary records passing through mark their canary arrived; returns the delays."""
+    delays = []
+    for record in records:
+        match = CANARY_IN_STATEMENT.search(record.get("statement") or "")
+        if match is None or not record.get("account"):
+            continue
+        source = Source(account_id=record["account"], region=record["region"], cluster_id=record["cluster"])
+        delay = registry.canary_arrived(source, match.group(1), arrived)
+        if delay is not None:
+            delays.append(delay)
+    return delays
