@@ -457,7 +457,7 @@ class World:
         iam = self.client("iam", account)
         iam.create_role(RoleName=str(self.parameters["SourceRoleName"]), AssumeRolePolicyDocument=json.dumps(trust))
         policy = role["Policies"][0]
-        pseudo = {"AWS::Partition": "aws", "AWS::AccountId": account}
+        pseudo = {"AWS::Partition": "aws", "AWS::AccountId": account, "ArchiveAccountId": self.archive_account}
 
         def resolve(value: Any) -> Any:
             if isinstance(value, dict) and set(value) == {"Fn::Sub"}:

@@ -57,8 +57,10 @@ class ArchiveLogs:
         found = self._logs.describe_destinations(DestinationNamePrefix=name).get("destinations", [])
         return next((destination for destination in found if destination["destinationName"] == name), None)
 
-    def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str]) -> dict[str, Any]:
-        return self._logs.put_destination(destinationName=name, targetArn=target_arn, roleArn=role_arn, tags=tags)[
+    def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str] | None) -> dict[str, Any]:
+        """Creates or updates the destination; `tags` only when creating (PutDestination takes them only then)."""
+        options = {"tags": tags} if tags else {}
+        return self._logs.put_destination(destinationName=name, targetArn=target_arn, roleArn=role_arn, **options)[
             "destination"
         ]
 

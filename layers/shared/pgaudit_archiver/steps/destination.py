@@ -44,7 +44,7 @@ def ensure_destination(
     current = logs.describe_destination(name)
     if current is None or current.get("targetArn") != stream_arn or current.get("roleArn") != role_arn:
         try:
-            logs.put_destination(name, stream_arn, role_arn, source_tags(source))
+            logs.put_destination(name, stream_arn, role_arn, source_tags(source) if current is None else None)
         except ClientError as error:
             if role_changed and error_code(error) in ROLE_NOT_READY_CODES:
                 raise RoleNotReadyError(
