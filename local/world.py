@@ -674,13 +674,17 @@ class World:
     def send_cluster_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """Deliver a source account's forwarded event to the archive bus: refused (None) unless the bus policy
         allows the account, then the rule's target function runs as EventBridge would invoke it."""
-        allowed = {self.archive_account, *filter(None, str(self.parameters["AllowedAccountIds"]).split(","))}
+        allowed = self._allowed_accounts()
         if event["account"] not in allowed:
             return None
         payload, errored = self.lambdas.call(self.resources["NewClusterEventFunction"], event)
         if errored:
             raise RuntimeError(f"NewClusterEventFunction failed: {payload}")
         return payload
+
+    def _allowed_accounts(self) -> set[str]:
+        """Who the API's resource policy and the event bus policy admit (organizations are not emulated)."""
+        return {self.archive_account, *filter(None, str(self.parameters["AllowedAccountIds"]).split(","))}
 
     def cluster_created_event(self, cluster_id: str, account: str | None = None) -> dict[str, Any]:
         account = account or self.source_accounts[0]
@@ -717,7 +721,7 @@ class World:
     ) -> ApiResponse:
         """Call the API as API Gateway would deliver it: resource policy, routing, then ApiFunction with the
         signed caller in requestContext.identity (SigV4 itself is API Gateway's to check, not emulated)."""
-        allowed = {self.archive_account, *filter(None, str(self.parameters["AllowedAccountIds"]).split(","))}
+        allowed = self._allowed_accounts()
         if caller_account not in allowed:
             message = f"User: {caller_arn or caller_account} is not authorized to perform: execute-api:Invoke"
             return ApiResponse(403, {"Message": message}, {})

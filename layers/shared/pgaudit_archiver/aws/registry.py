@@ -125,14 +125,13 @@ class Registry:
             "#status = :status", "updated_at = :now", "created_at = if_not_exists(created_at, :now)",
             "account_id = :account", "#region = :region", "cluster_id = :cluster",
         ]  # fmt: skip
-        for index, (name, value) in enumerate(fields.items()):
-            names[f"#f{index}"] = name
-            values[f":f{index}"] = value
-            sets.append(f"#f{index} = :f{index}")
-        for index, (name, value) in enumerate((keep_first or {}).items()):
-            names[f"#k{index}"] = name
-            values[f":k{index}"] = value
-            sets.append(f"#k{index} = if_not_exists(#k{index}, :k{index})")
+        for clauses, clause_names, clause_values in (
+            _set_clauses(fields, "f"),
+            _set_clauses(keep_first or {}, "k", only_if_absent=True),
+        ):
+            sets += clauses
+            names |= clause_names
+            values |= clause_values
         self._table.update_item(
             Key={"source_id": source_key(source)},
             UpdateExpression="SET " + ", ".join(sets),
@@ -140,13 +139,12 @@ class Registry:
             ExpressionAttributeValues=_dynamo(values),
         )
 
-    def finish_fields(self, source: Source, fields: dict[str, Any]) -> None:
+    def set_fields(self, source: Source, fields: dict[str, Any]) -> None:
         """Set fields without changing the status."""
-        names = {f"#f{index}": name for index, name in enumerate(fields)}
-        values = {f":f{index}": value for index, value in enumerate(fields.values())}
+        sets, names, values = _set_clauses(fields, "f")
         self._table.update_item(
             Key={"source_id": source_key(source)},
-            UpdateExpression="SET " + ", ".join(f"#f{index} = :f{index}" for index in range(len(fields))),
+            UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_dynamo(values),
         )
@@ -159,7 +157,7 @@ class Registry:
             return None
         delay = (arrived - datetime.fromisoformat(canary["sent_at"])).total_seconds()
         arrived_at = arrived.isoformat(timespec="milliseconds")
-        self.finish_fields(source, {"canary": {**canary, "arrived_at": arrived_at, "delay_seconds": delay}})
+        self.set_fields(source, {"canary": {**canary, "arrived_at": arrived_at, "delay_seconds": delay}})
         return delay
 
     def list(
@@ -177,6 +175,19 @@ class Registry:
         else:
             page = self._table.scan(**options)
         return [_plain(item) for item in page.get("Items", [])], _token(page.get("LastEvaluatedKey"))
+
+
+def _set_clauses(
+    fields: dict[str, Any], prefix: str, only_if_absent: bool = False
+) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """`SET` clauses for arbitrary attribute names, with placeholders (names may be reserved words)."""
+    sets, names, values = [], {}, {}
+    for index, (name, value) in enumerate(fields.items()):
+        key = f"{prefix}{index}"
+        names[f"#{key}"] = name
+        values[f":{key}"] = value
+        sets.append(f"#{key} = if_not_exists(#{key}, :{key})" if only_if_absent else f"#{key} = :{key}")
+    return sets, names, values
 
 
 def _running_values(source: Source, operation: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def send_canary(
         rds_data.execute(cluster["DBClusterArn"], secret, database, f"SELECT '{MARK}{canary_id}'")
     except ClientError as error:
         return f"the Data API refused the canary ({error_code(error)})"
-    registry.finish_fields(source, {"canary": {"id": canary_id, "sent_at": sent_at}})
+    registry.set_fields(source, {"canary": {"id": canary_id, "sent_at": sent_at}})
     return None
 
 
