@@ -21,13 +21,14 @@ PREFIX_PATTERN = (
     r"(?P<user>[^@:]*)@(?P<database>[^:]*):\[(?P<pid>\d*)\]:"
     r"(?P<level>[A-Z]+\d?):  "
 )
-PREFIX = re.compile(PREFIX_PATTERN)
+# re.ASCII: RDS writes ASCII digits and spaces; `\d` and `\s` must not take other scripts' digits or spaces.
+PREFIX = re.compile(PREFIX_PATTERN, re.ASCII)
 # The common case in one match: an audit line none of whose fields needed quoting.
 UNQUOTED_AUDIT_LINE = re.compile(
     PREFIX_PATTERN + r"AUDIT: (?P<audit_type>SESSION|OBJECT),(?P<statement_id>\d+),(?P<substatement_id>\d+),"
     r"(?P<class>[^,]*),(?P<command>[^,]*),(?P<object_type>[^,]*),(?P<object_name>[^,]*),(?P<statement>[^,]*),"
     r"(?P<parameter><not logged>|<none>|[^,]*)(?:,(?P<rows>\d*))?",
-    re.DOTALL,
+    re.DOTALL | re.ASCII,
 )
 AUDIT_MARKER = "AUDIT: "
 AUDIT_FIELDS = (
@@ -42,26 +43,30 @@ def _csv_fields(text: str) -> list[str]:
     return next(csv.reader([text], strict=True))
 
 
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # int() would also take "+1", " 1", "1_0" and other scripts' digits
+
+
 def parse_audit(payload: str) -> dict[str, Any] | None:
     """The audit fields of the text after `AUDIT: `, or None when it is not pgaudit's CSV."""
     try:
         fields = _csv_fields(payload)
+        if len(fields) not in (9, 10) or fields[0] not in ("SESSION", "OBJECT"):
+            return None
+        if not (_is_number(fields[1]) and _is_number(fields[2])):
+            return None
+        parameter = fields[8]
+        parameters = None if parameter in PARAMETERS_NOT_LOGGED else _csv_fields(parameter)
     except (csv.Error, StopIteration):
         return None
-    if len(fields) not in (9, 10) or fields[0] not in ("SESSION", "OBJECT"):
-        return None
     record: dict[str, Any] = dict(zip(AUDIT_FIELDS, fields, strict=False))
-    try:
-        record["statement_id"] = int(fields[1])
-        record["substatement_id"] = int(fields[2])
-    except ValueError:
-        return None
+    record["statement_id"] = int(fields[1])
+    record["substatement_id"] = int(fields[2])
     record["object_type"] = fields[5] or None
     record["object_name"] = fields[6] or None
-    parameter = fields[8]
-    record["parameters"] = None if parameter in PARAMETERS_NOT_LOGGED else _csv_fields(parameter)
+    record["parameters"] = parameters
     if len(fields) == 10:
-        record["rows"] = int(fields[9]) if fields[9].isdigit() else None
+        record["rows"] = int(fields[9]) if _is_number(fields[9]) else None
     return record
 
 
