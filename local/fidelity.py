@@ -6,7 +6,7 @@
   on provisioned Aurora PostgreSQL and runs SQL on the cluster's real PostgreSQL when it has one.
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
-  events then reach the destination's Firehose stream as gzip envelopes.
+  events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids.
 - Firehose: the Lambda processor runs (in-process, with the Firehose event contract), dynamic-partitioning
   and timestamp prefix expressions and the error prefix are honoured, GZIP and FileExtension are applied.
 """
@@ -407,7 +407,7 @@ class Fidelity:
                 "logGroup": stream.log_group.name,
                 "logStream": stream.log_stream_name,
                 "subscriptionFilters": [filter_name],
-                "logEvents": matching,
+                "logEvents": [{**event, "id": _aws_event_id(event)} for event in matching],
             }
             data = gzip.compress(json.dumps(envelope, separators=(",", ":")).encode())
             firehose = firehose_backends[account][region]
@@ -492,6 +492,11 @@ class Fidelity:
             s3.put_object(bucket, f"{prefix}{name}-{uuid.uuid4()}{extension}", body)
         for prefix, chunks in errors.items():
             s3.put_object(bucket, f"{prefix}{name}-{uuid.uuid4()}", b"".join(chunks))
+
+
+def _aws_event_id(event: dict[str, Any]) -> str:
+    """CloudWatch Logs event ids are 56-digit decimal strings; moto's are integer counters."""
+    return f"{event['timestamp']:020d}{int(event['id']):036d}"
 
 
 def _as_bytes(data: Any) -> bytes:

@@ -3,6 +3,7 @@
 import base64
 import gzip
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -112,6 +113,7 @@ def test_matching_events_reach_the_archive_through_the_transform_as_gzip_under_t
     record = json.loads(line)
     assert (record["account"], record["cluster"], record["instance"]) == (SOURCE_ACCOUNT, "c", "c-instance-1")
     assert record["message"].endswith("CREATE TABLE,,,x,<not logged>")
+    assert isinstance(record["event_id"], str) and re.fullmatch(r"\d{56}", record["event_id"])
 
 
 def test_records_the_transform_cannot_read_land_under_the_error_prefix(world):
