@@ -131,3 +131,26 @@ def test_fast_path_for_unquoted_lines_agrees_with_the_csv_parser(payload):
     fast.pop("user")
     assert with_quote.pop("user") == 'a"p'
     assert fast == with_quote
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "SESSION,\u0661,1,READ,SELECT,,,s,<none>",  # ARABIC-INDIC DIGIT ONE: int() would take it
+        'SESSION,1,1,READ,SELECT,,,s,"a,""b"x"',  # PARAMETER's own CSV is malformed
+    ],
+)
+def test_audit_payload_pgaudit_cannot_have_written_is_kept_as_a_message(payload):
+    entry = audit(payload)
+    assert "audit_type" not in entry and entry["message"] == "AUDIT: " + payload
+
+
+def test_rows_that_are_not_ascii_digits_are_null():
+    assert audit("SESSION,1,1,READ,SELECT,,,s,<none>,\u00b2")["rows"] is None  # SUPERSCRIPT TWO: isdigit() is true
+
+
+def test_pid_in_another_script_is_not_a_prefix():
+    assert parse_entry("2026-11-25 10:00:02 UTC::@:[\u0661]:LOG:  x") == {
+        "level": None,
+        "message": "2026-11-25 10:00:02 UTC::@:[\u0661]:LOG:  x",
+    }
