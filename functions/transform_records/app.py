@@ -11,7 +11,10 @@ from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.observability import logger, metrics, tracer
 from pgaudit_archiver.settings import load_transform_settings
 from pgaudit_archiver.steps.canary import record_arrivals
-from pgaudit_archiver.transform import transform
+from pgaudit_archiver.transform import NATIVE_ENCODER, transform
+
+if not NATIVE_ENCODER:  # the LineCodecLayer is missing: still correct, several times slower
+    logger.warning("pgaudit_linecodec not found: transforming with the pure-Python reference")
 
 
 @logger.inject_lambda_context

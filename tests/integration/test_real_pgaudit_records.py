@@ -1,9 +1,13 @@
 """Real pgaudit output, from the PostgreSQL + pgaudit of the emulation, through the whole pipeline: every
 archived record's fields equal what pgaudit wrote (the statements, parameters and rows this test caused)."""
 
+import contextlib
+
+import psycopg
 import pytest
 
 from local import SOURCE_ACCOUNT, World
+from tests.differential import native, reference
 
 pytestmark = pytest.mark.postgres
 
@@ -11,10 +15,13 @@ STATEMENT_MULTILINE = "SELECT id,\n       note\nFROM shop.\"odd, name\"\nWHERE n
 
 
 @pytest.fixture(scope="module")
-def archived():
+def every_archived_record():
     with World(postgres=True) as world:
         world.create_cluster("orders", instances=1)
-        assert world.onboard(world.request("orders", reboot="immediate", pgaudit_log="all,-misc")).status == "SUCCEEDED"
+        request = world.request(
+            "orders", reboot="immediate", pgaudit_log="all,-misc", filter_pattern='?"AUDIT:" ?"ERROR:" ?"STATEMENT:"'
+        )
+        assert world.onboard(request).status == "SUCCEEDED"
         world.client("rds", SOURCE_ACCOUNT).modify_db_cluster_parameter_group(
             DBClusterParameterGroupName="pgaudit-orders",
             Parameters=[
@@ -37,8 +44,15 @@ def archived():
                 (1, 'comma, "quote" and Zoë', 2, "line\nbreak"),
             )
             connection.execute(STATEMENT_MULTILINE)
+        with server.connect("appdb") as connection, contextlib.suppress(psycopg.errors.UndefinedTable):
+            connection.execute("DROP TABLE shop.missing")  # an ERROR and a STATEMENT line, no AUDIT line
         world.flush_logs()
-        yield [r for r in world.archived_records() if "audit_type" in r]
+        yield world.archived_records()
+
+
+@pytest.fixture
+def archived(every_archived_record):
+    return [r for r in every_archived_record if "audit_type" in r]
 
 
 def find(records, **fields):
@@ -77,3 +91,14 @@ def test_role_statement_and_parameter_marker(archived):
     [grant] = find(archived, command="GRANT")
     assert (grant["class"], grant["statement"]) == ("ROLE", 'GRANT SELECT ON shop."odd, name" TO auditor')
     assert grant["parameters"] is None  # <none>: log_parameter is on, the statement had none
+
+
+def test_the_c_encoder_reads_every_real_line_itself_and_as_the_reference_does(every_archived_record):
+    events = [
+        {"id": record["event_id"], "timestamp": record["event_timestamp"], "message": record["raw"]}
+        for record in every_archived_record
+    ]
+    records, handed_over = native(events)
+    assert handed_over == 0
+    assert records == reference(events)
+    assert {r["level"] for r in records} == {"LOG", "ERROR", "STATEMENT"}
