@@ -755,11 +755,12 @@ class World:
                 yield item["Key"], s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
 
     def archived_records(self, prefix: str = "pgaudit/") -> list[dict[str, Any]]:
+        """The archived JSON lines in the order the events happened: object names are only to the second."""
         records = []
         for key, body in self.archived_objects(prefix):
             text = gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
             records += [{"_key": key, **json.loads(line)} for line in text.splitlines() if line]
-        return records
+        return sorted(records, key=lambda record: (record.get("event_timestamp", 0), record.get("event_id") or ""))
 
 
 def rest_api_event(
