@@ -23,7 +23,7 @@ BATCH_INPUT_BYTES = 200_000
 TOTAL_UNCOMPRESSED_BYTES = 55_000_000
 
 
-def _line(rng: random.Random, n: int) -> str:
+def generated_line(rng: random.Random, n: int) -> str:
     """One realistic RDS log line: pgaudit lines of every shape (parameters, multi-line, quotes) and others."""
     client = f"10.0.{rng.randrange(255)}.{rng.randrange(255)}({rng.randrange(1024, 65535)})"
     logged_at = f"2026-11-25 10:{rng.randrange(60):02d}:{rng.randrange(60):02d} UTC"
@@ -58,7 +58,7 @@ def generate_batches(seed: int = 7) -> Iterator[tuple[dict[str, Any], int, int]]
             events = []
             for _ in range(EVENTS_PER_ENVELOPE):
                 statement_id += 1
-                message = _line(rng, statement_id)
+                message = generated_line(rng, statement_id)
                 events.append({"id": str(statement_id), "timestamp": 1795600000000 + statement_id, "message": message})
                 message_bytes += len(message.encode())
             envelope = {

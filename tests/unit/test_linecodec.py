@@ -11,16 +11,18 @@ from hypothesis import strategies as st
 from pgaudit_linecodec import base64_text
 
 from local.template import load_template
-from local.transform_bench import _line
+from local.transform_bench import generated_line
 from tests.differential import native, reference
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "2026-11-25 10:00:02 UTC:10.0.0.5(57617):app@orders:[1703]:LOG:  "
 
 
+EVENT_ID = "37952891235608231000000000000000000000000000000000000000"  # 56 digits, as CloudWatch Logs writes
+
+
 def event(message: str, **fields) -> dict:
-    return {"id": "37952891235608231000000000000000000000000000000000000000", "timestamp": 1795600000123,
-            "message": message, **fields}  # fmt: skip
+    return {"id": EVENT_ID, "timestamp": 1795600000123, "message": message, **fields}
 
 
 def assert_same(events: list[dict], handed_over: int, audit_only: bool = False) -> None:
@@ -41,7 +43,7 @@ def test_the_transform_function_is_deployed_with_the_c_encoder_built_for_its_arc
 
 def test_benchmark_lines_are_all_encoded_in_c_and_equal_the_reference():
     rng = random.Random(1)
-    assert_same([event(_line(rng, n)) for n in range(3000)], handed_over=0)
+    assert_same([event(generated_line(rng, n)) for n in range(3000)], handed_over=0)
 
 
 @pytest.mark.parametrize(
