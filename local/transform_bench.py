@@ -139,7 +139,6 @@ def run_transform_bench() -> dict[str, Any]:
         "parsed_seconds": parsing,
         "reference_seconds": reference,
         "baseline_seconds": baseline,
-        "reingested_pieces": len(reingested),
         "largest_batch_input_bytes": sum(len(r["data"]) for r in largest["records"]),
         "largest_batch_decompressed_bytes": sum(
             len(gzip.decompress(base64.b64decode(r["data"]))) for r in largest["records"]

@@ -19,12 +19,7 @@ SOURCE = {
 
 
 def reference_lines(events: list[dict[str, Any]], audit_only: bool = False) -> bytes:
-    lines = []
-    for event in events:
-        record = transform.archive_record(event, SOURCE)
-        if not audit_only or "audit_type" in record:
-            lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-    return b"".join(lines)
+    return b"".join(transform.reference_line(event, SOURCE, audit_only) for event in events)
 
 
 def native(events: list[dict[str, Any]], audit_only: bool = False) -> tuple[list[Any], int]:

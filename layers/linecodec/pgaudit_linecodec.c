@@ -604,8 +604,8 @@ static int encode_event(Encoder *encoder, PyObject *event)
     if (!read_prefix(&cursor, &prefix)) {
         return NOT_MINE;
     }
-    static const char AUDIT_MARKER[] = "AUDIT: ";
-    int is_audit = text.length - cursor.at >= 7 && memcmp(text.start + cursor.at, AUDIT_MARKER, 7) == 0;
+    Py_ssize_t message_start = cursor.at;
+    int is_audit = take_literal(&cursor, "AUDIT: ");
     if (encoder->audit_only && !is_audit) {
         return WRITTEN; /* left out, as the reference leaves it out */
     }
@@ -634,10 +634,10 @@ static int encode_event(Encoder *encoder, PyObject *event)
     }
     int result;
     if (is_audit) {
-        result = put_audit_fields(out, &encoder->parameter, text.start + cursor.at + 7, text.length - cursor.at - 7);
+        result = put_audit_fields(out, &encoder->parameter, text.start + cursor.at, text.length - cursor.at);
     }
     else {
-        Span rest = {text.start + cursor.at, text.length - cursor.at, 0};
+        Span rest = {text.start + message_start, text.length - message_start, 0};
         result = put_span_field(out, ",\"message\":", rest, 0) == 0 ? WRITTEN : FAILED;
     }
     if (result == WRITTEN &&

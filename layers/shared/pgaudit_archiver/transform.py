@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from pgaudit_archiver.logline import parse_entry
@@ -119,22 +119,28 @@ def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, A
     return record
 
 
+def _archived(record: dict[str, Any], audit_only: bool) -> bool:
+    return not audit_only or "audit_type" in record
+
+
+def reference_line(event: dict[str, Any], source: dict[str, Any], audit_only: bool) -> bytes:
+    """The event's archive line from the pure-Python parser; b"" when audit_only leaves it out."""
+    record = archive_record(event, source)
+    return _json_line(record) if _archived(record, audit_only) else b""
+
+
 def archive_lines(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> bytes:
     """The events' archive records as JSON lines (only pgaudit's when audit_only)."""
-
-    def reference_line(event: dict[str, Any]) -> bytes:
-        record = archive_record(event, source)
-        return _json_line(record) if not audit_only or "audit_type" in record else b""
-
+    fallback = partial(reference_line, source=source, audit_only=audit_only)
     if _encode_events_in_c is None:
-        return b"".join(map(reference_line, events))
+        return b"".join(map(fallback, events))
     head = _json_line(source)[: -len(b"}\n")] + b","
-    return _encode_events_in_c(events, head, audit_only, reference_line)
+    return _encode_events_in_c(events, head, audit_only, fallback)
 
 
 def _canary_records(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> list[dict[str, Any]]:
     records = [archive_record(event, source) for event in events if CANARY_MARK in event["message"]]
-    return [record for record in records if not audit_only or "audit_type" in record]
+    return [record for record in records if _archived(record, audit_only)]
 
 
 @dataclass
