@@ -1,4 +1,4 @@
-"""python -m local demo [--json] | bench"""
+"""python -m local demo [--json] | bench | openapi | cli ..."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 
+from local import cli
 from local.bench import run_bench
 from local.demo import run_demo
 from local.template import ROOT
@@ -20,9 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
     commands.add_parser("openapi", help="write api/openapi.json from the API's routes")
-    arguments = parser.parse_args(argv)
+    commands.add_parser("cli", add_help=False, help="pgaudit-archiver's command line on the emulation (cli --help)")
     # SIGTERM unwinds like Ctrl-C, so the PostgreSQL servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cli"]:
+        # Everything after `cli` belongs to the product's own parser, --help included.
+        return cli.main(argv[1:])
+    arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         return run_demo(arguments.json)
     if arguments.command == "openapi":

@@ -1,13 +1,14 @@
-"""`pgaudit-archiver --local ...`: the command line against the emulation, with the named cluster created in it."""
+"""`python -m local cli ...`: the product's command line against the emulation, with the named cluster created in it."""
 
 from __future__ import annotations
 
-import argparse
 import logging
-from collections.abc import Callable
+import sys
+import time
 from typing import Any, TextIO
 
 from local.world import SOURCE_ACCOUNT, World
+from pgaudit_archiver_cli import build_parser, run
 
 
 class LocalApi:
@@ -25,7 +26,9 @@ class LocalApi:
         return response.status, response.body
 
 
-def run_locally(arguments: argparse.Namespace, run: Callable[..., int], out: TextIO) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Parses as the product does, then runs the command on a fresh World instead of over HTTPS."""
+    arguments = build_parser(prog="python -m local cli").parse_args(argv)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     account = getattr(arguments, "account_id", None) or SOURCE_ACCOUNT
     with World(source_accounts=(account,)) as world:
@@ -33,4 +36,5 @@ def run_locally(arguments: argparse.Namespace, run: Callable[..., int], out: Tex
         if getattr(arguments, "cluster_id", None):
             world.create_cluster(arguments.cluster_id, account=account)
         api = LocalApi(world, account, f"arn:aws:sts::{account}:assumed-role/local-user/cli")
-        return run(arguments, api, out, sleep=lambda _: None)
+        # The emulated workflow waits no real time: poll as World.wait does, not every 2 s.
+        return run(arguments, api, out or sys.stdout, sleep=lambda _: time.sleep(0.02))

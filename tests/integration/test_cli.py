@@ -1,10 +1,17 @@
 """The command line against the emulation's API, as a caller of the source account."""
 
 import io
+import os
+import subprocess
+import sys
+
+import pytest
 
 from local import SOURCE_ACCOUNT
+from local import cli as local_cli
 from local.cli import LocalApi
-from pgaudit_archiver.cli import main
+from local.template import ROOT
+from pgaudit_archiver_cli import main
 
 
 def cli(world, *argv, account=SOURCE_ACCOUNT):
@@ -48,3 +55,23 @@ def test_failed_onboarding_wait_shows_where_it_failed(world):
     code, output = cli(world, "onboard", SOURCE_ACCOUNT, "missing", "--wait")
     assert code == 1
     assert "failed at Validate Request: Validate Request failed for cluster missing" in output
+
+
+def test_local_cli_onboards_a_cluster_it_creates_in_a_fresh_emulation():
+    out = io.StringIO()
+    code = local_cli.main(["onboard", SOURCE_ACCOUNT, "orders", "--reboot", "immediate", "--wait"], out=out)
+    assert code == 0, out.getvalue()
+    assert "onboard of orders started" in out.getvalue() and "status: active" in out.getvalue()
+
+
+def test_python_m_local_cli_hands_its_arguments_to_the_product_parser():
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}  # pytest's pythonpath, not an install
+    command = [sys.executable, "-m", "local", "cli", "--help"]
+    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m local cli") and "{onboard,status,list,offboard}" in result.stdout
+
+
+def test_installed_cli_local_flag_says_to_use_python_m_local_cli():
+    with pytest.raises(SystemExit, match=r"python -m local cli"):
+        main(["--local", "list"])

@@ -1,4 +1,8 @@
-"""pgaudit-archiver: the command line of the self-service API (requests signed with the caller's AWS credentials)."""
+"""pgaudit-archiver: the command line of the self-service API (requests signed with the caller's AWS credentials).
+
+It knows nothing of the local emulation: `python -m local cli ...` (in a clone of the repository) parses with
+`build_parser()` and calls `run()` with a transport of its own.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlencode
 
@@ -18,8 +21,13 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+DESCRIPTION = "the command line of the self-service API (requests signed with the caller's AWS credentials)"
 RUNNING = {"onboarding", "offboarding"}
 API_URL_ENV = "PGAUDIT_ARCHIVER_API_URL"
+LOCAL_HINT = (
+    "--local is not part of the installed command: in a clone of the repository run `python -m local cli ...` "
+    "(the same arguments, against the local emulation)"
+)
 
 
 class Transport(Protocol):
@@ -68,14 +76,15 @@ def api_url_from_stack(stack: str, region: str) -> str:
     return next(output["OutputValue"] for output in outputs if output["OutputKey"] == "ApiUrl")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pgaudit-archiver", description=__doc__)
+def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     parser.add_argument(
         "--api-url", default=os.environ.get(API_URL_ENV), help=f"the stack's ApiUrl (or ${API_URL_ENV})"
     )
     parser.add_argument("--stack", help="read ApiUrl from this CloudFormation stack's outputs")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-    parser.add_argument("--local", action="store_true", help="run against the local emulation (creates the cluster)")
+    # Kept only to say where --local went (the emulation stays in the repository, out of the product).
+    parser.add_argument("--local", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
 
     onboard = commands.add_parser("onboard", help="onboard a cluster")
@@ -192,22 +201,14 @@ def _summary(item: dict[str, Any], out: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None, transport: Transport | None = None, out: TextIO = sys.stdout) -> int:
-    arguments = _parser().parse_args(argv)
+    arguments = build_parser().parse_args(argv)
+    if arguments.local:
+        raise SystemExit(LOCAL_HINT)
     if transport is not None:
         return run(arguments, transport, out)
-    if arguments.local:
-        # The emulation lives in the repository beside this package (installed editable), not in the package.
-        sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-        from local.cli import run_locally  # noqa: PLC0415
-
-        return run_locally(arguments, run, out)
     if not arguments.region:
         raise SystemExit("no region: pass --region or set AWS_REGION")
     api_url = arguments.api_url or (api_url_from_stack(arguments.stack, arguments.region) if arguments.stack else None)
     if not api_url:
         raise SystemExit(f"no API URL: pass --api-url or --stack, or set {API_URL_ENV}")
     return run(arguments, SignedHttp(api_url, arguments.region), out)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
