@@ -6,7 +6,8 @@ routed to the failure path. A test checks that each Retry and Catch in the ASL n
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 # Error codes AWS services use for throttling; each service spells it its own way.
 THROTTLING_CODES = frozenset(
@@ -129,12 +130,23 @@ PERMANENT_ERRORS: tuple[type[ArchiverError], ...] = (
 )
 
 
-def error_code(error: ClientError) -> str:
+class AwsRefusal(Protocol):
+    """What a botocore ClientError carries. Only the data-access layer (aws/) catches ClientError; this module
+    reads the error without importing botocore."""
+
+    @property
+    def response(self) -> Mapping[str, Any]: ...
+
+    @property
+    def operation_name(self) -> str: ...
+
+
+def error_code(error: AwsRefusal) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
-def from_client_error(error: ClientError) -> ArchiverError:
-    """Map a boto3 ClientError nobody handled to the project error the state machine understands."""
+def from_client_error(error: AwsRefusal) -> ArchiverError:
+    """The project error the state machine understands for AWS's refusal of a call (aws/ translates every one)."""
     code = error_code(error)
     operation = error.operation_name
     detail = error.response.get("Error", {}).get("Message", "")

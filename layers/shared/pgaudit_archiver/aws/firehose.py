@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
+from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
-from pgaudit_archiver.errors import ThrottledError, error_code
+from pgaudit_archiver.errors import ThrottledError
 
 # PutRecordBatch takes at most 500 records and 4 MiB per call (Firehose API reference).
 MAX_BATCH_RECORDS = 500
@@ -18,27 +18,32 @@ PUT_ATTEMPTS = 3
 
 class ArchiveFirehose:
     def __init__(self, session: boto3.Session) -> None:
-        self._firehose = session.client("firehose", config=CLIENT_CONFIG)
+        self._firehose = guarded(session.client("firehose", config=CLIENT_CONFIG))
 
     def describe_stream(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self._firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return None
-            raise
+        with refused("ResourceNotFoundException"):
+            description: dict[str, Any] = self._firehose.describe_delivery_stream(DeliveryStreamName=name)[
+                "DeliveryStreamDescription"
+            ]
+            return description
+        return None
 
     def create_stream(self, name: str, destination: dict[str, Any], tags: dict[str, str]) -> str:
-        return self._firehose.create_delivery_stream(
+        arn: str = self._firehose.create_delivery_stream(
             DeliveryStreamName=name,
             DeliveryStreamType="DirectPut",
             ExtendedS3DestinationConfiguration=destination,
             DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"},
             Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
         )["DeliveryStreamARN"]
+        return arn
 
-    def delete_stream(self, name: str) -> None:
-        self._firehose.delete_delivery_stream(DeliveryStreamName=name, AllowForceDelete=False)
+    def delete_stream(self, name: str) -> bool:
+        """False when there was no such stream (deleted meanwhile)."""
+        with refused("ResourceNotFoundException"):
+            self._firehose.delete_delivery_stream(DeliveryStreamName=name, AllowForceDelete=False)
+            return True
+        return False
 
     def put_records(self, name: str, records: list[bytes]) -> None:
         """PutRecordBatch in calls of at most 500 records and 4 MiB, retrying the records Firehose refused."""

@@ -6,63 +6,70 @@ import json
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
+from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
-from pgaudit_archiver.errors import error_code
+
+# PutSubscriptionFilter's answer when the log group has no free filter slot.
+SLOTS_FULL_CODE = "LimitExceededException"
 
 
 class SourceLogs:
     def __init__(self, session: boto3.Session) -> None:
-        self._logs = session.client("logs", config=CLIENT_CONFIG)
+        self._logs = guarded(session.client("logs", config=CLIENT_CONFIG))
 
     def describe_log_group(self, name: str) -> dict[str, Any] | None:
-        groups = self._logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        groups: list[dict[str, Any]] = self._logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
         return next((group for group in groups if group["logGroupName"] == name), None)
 
     def create_log_group(self, name: str, tags: dict[str, str]) -> None:
-        try:
+        with refused("ResourceAlreadyExistsException"):  # created meanwhile, by RDS or a rerun
             self._logs.create_log_group(logGroupName=name, tags=tags)
-        except ClientError as error:
-            if error_code(error) != "ResourceAlreadyExistsException":  # created meanwhile, by RDS or a rerun
-                raise
 
     def put_retention(self, name: str, days: int) -> None:
         self._logs.put_retention_policy(logGroupName=name, retentionInDays=days)
 
     def subscription_filters(self, log_group: str) -> list[dict[str, Any]]:
         """The log group's filters; none when the group does not exist."""
-        try:
-            return self._logs.describe_subscription_filters(logGroupName=log_group).get("subscriptionFilters", [])
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return []
-            raise
+        with refused("ResourceNotFoundException"):
+            filters: list[dict[str, Any]] = self._logs.describe_subscription_filters(logGroupName=log_group).get(
+                "subscriptionFilters", []
+            )
+            return filters
+        return []
 
     def delete_subscription_filter(self, log_group: str, name: str) -> None:
         self._logs.delete_subscription_filter(logGroupName=log_group, filterName=name)
 
-    def put_subscription_filter(self, log_group: str, name: str, pattern: str, destination_arn: str) -> None:
+    def put_subscription_filter(self, log_group: str, name: str, pattern: str, destination_arn: str) -> bool:
+        """Create or update the filter; False when the log group has no free filter slot (AWS's limit, read
+        from its refusal rather than assumed: it has changed over time)."""
         # No roleArn: a cross-account logical destination carries its own role.
-        self._logs.put_subscription_filter(
-            logGroupName=log_group, filterName=name, filterPattern=pattern, destinationArn=destination_arn
-        )
+        with refused(SLOTS_FULL_CODE):
+            self._logs.put_subscription_filter(
+                logGroupName=log_group, filterName=name, filterPattern=pattern, destinationArn=destination_arn
+            )
+            return True
+        return False
 
 
 class ArchiveLogs:
     def __init__(self, session: boto3.Session) -> None:
-        self._logs = session.client("logs", config=CLIENT_CONFIG)
+        self._logs = guarded(session.client("logs", config=CLIENT_CONFIG))
 
     def describe_destination(self, name: str) -> dict[str, Any] | None:
-        found = self._logs.describe_destinations(DestinationNamePrefix=name).get("destinations", [])
+        found: list[dict[str, Any]] = self._logs.describe_destinations(DestinationNamePrefix=name).get(
+            "destinations", []
+        )
         return next((destination for destination in found if destination["destinationName"] == name), None)
 
     def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str] | None) -> dict[str, Any]:
         """Creates or updates the destination; `tags` only when creating (PutDestination takes them only then)."""
         options = {"tags": tags} if tags else {}
-        return self._logs.put_destination(destinationName=name, targetArn=target_arn, roleArn=role_arn, **options)[
-            "destination"
-        ]
+        destination: dict[str, Any] = self._logs.put_destination(
+            destinationName=name, targetArn=target_arn, roleArn=role_arn, **options
+        )["destination"]
+        return destination
 
     def delete_destination(self, name: str) -> None:
         self._logs.delete_destination(destinationName=name)

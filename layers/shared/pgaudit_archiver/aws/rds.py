@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
+from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
-from pgaudit_archiver.errors import error_code
 
 # ModifyDBClusterParameterGroup takes at most 20 parameters per call (RDS API reference).
 MAX_PARAMETERS_PER_MODIFY = 20
@@ -16,25 +15,23 @@ MAX_PARAMETERS_PER_MODIFY = 20
 
 class SourceRds:
     def __init__(self, session: boto3.Session) -> None:
-        self._rds = session.client("rds", config=CLIENT_CONFIG)
+        self._rds = guarded(session.client("rds", config=CLIENT_CONFIG))
 
     def describe_cluster(self, cluster_id: str) -> dict[str, Any] | None:
-        try:
-            clusters = self._rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
-        except ClientError as error:
-            if error_code(error) == "DBClusterNotFoundFault":
-                return None
-            raise
-        return clusters[0] if clusters else None
+        with refused("DBClusterNotFoundFault"):
+            clusters: list[dict[str, Any]] = self._rds.describe_db_clusters(DBClusterIdentifier=cluster_id)[
+                "DBClusters"
+            ]
+            return clusters[0] if clusters else None
+        return None
 
     def describe_parameter_group(self, group_name: str) -> dict[str, Any] | None:
-        try:
-            groups = self._rds.describe_db_cluster_parameter_groups(DBClusterParameterGroupName=group_name)
-        except ClientError as error:
-            if error_code(error) == "DBParameterGroupNotFound":
-                return None
-            raise
-        return groups["DBClusterParameterGroups"][0]
+        with refused("DBParameterGroupNotFound"):
+            groups: list[dict[str, Any]] = self._rds.describe_db_cluster_parameter_groups(
+                DBClusterParameterGroupName=group_name
+            )["DBClusterParameterGroups"]
+            return groups[0]
+        return None
 
     def create_parameter_group(self, group_name: str, family: str, description: str, tags: dict[str, str]) -> None:
         self._rds.create_db_cluster_parameter_group(
@@ -92,18 +89,13 @@ class SourceRds:
 
     def delete_parameter_group(self, group_name: str) -> bool:
         """False when the group is still in use (RDS refuses to delete it then)."""
-        try:
+        with refused("InvalidDBParameterGroupState", "DBParameterGroupNotFound") as refusal:
             self._rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName=group_name)
-        except ClientError as error:
-            if error_code(error) == "InvalidDBParameterGroupState":
-                return False
-            if error_code(error) == "DBParameterGroupNotFound":
-                return True
-            raise
-        return True
+        return refusal.code != "InvalidDBParameterGroupState"
 
     def describe_instance(self, instance_id: str) -> dict[str, Any]:
-        return self._rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
+        instance: dict[str, Any] = self._rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
+        return instance
 
     def reboot_instance(self, instance_id: str) -> None:
         self._rds.reboot_db_instance(DBInstanceIdentifier=instance_id)

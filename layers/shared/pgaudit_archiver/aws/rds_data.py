@@ -6,16 +6,20 @@ from typing import Any
 
 import boto3
 
+from pgaudit_archiver.aws.client_errors import guarded
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
 
 
 class SourceRdsData:
     def __init__(self, session: boto3.Session) -> None:
-        self._rds_data = session.client("rds-data", config=CLIENT_CONFIG)
+        self._rds_data = guarded(session.client("rds-data", config=CLIENT_CONFIG))
 
     def execute(self, cluster_arn: str, secret_arn: str, database: str, sql: str) -> list[Any]:
-        """Run one statement; returns its rows (empty for statements that return none)."""
+        """Run one statement; returns its rows (empty for statements that return none). A refused statement
+        raises AwsRequestError naming the Data API's error code; throttling and a resuming database raise
+        transient errors."""
         response = self._rds_data.execute_statement(
             resourceArn=cluster_arn, secretArn=secret_arn, database=database, sql=sql
         )
-        return response.get("records", [])
+        records: list[Any] = response.get("records", [])
+        return records

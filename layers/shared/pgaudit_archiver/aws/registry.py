@@ -10,10 +10,9 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
+from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
-from pgaudit_archiver.errors import error_code
 from pgaudit_archiver.models import Source
 
 RUNNING_STATUSES = ("onboarding", "offboarding")
@@ -49,11 +48,12 @@ def _key_of(token: str | None) -> dict[str, Any] | None:
 
 class Registry:
     def __init__(self, session: boto3.Session, table_name: str) -> None:
-        self._table = session.resource("dynamodb", config=CLIENT_CONFIG).Table(table_name)
+        self._table = guarded(session.resource("dynamodb", config=CLIENT_CONFIG).Table(table_name))
 
     def get(self, source: Source) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"source_id": source_key(source)}, ConsistentRead=True).get("Item")
-        return _plain(item) if item else None
+        plain: dict[str, Any] | None = _plain(item) if item else None
+        return plain
 
     def claim(
         self, source: Source, operation: str, request: dict[str, Any], stale_execution: str | None = None
@@ -66,7 +66,7 @@ class Registry:
         condition = Attr("source_id").not_exists() | ~Attr("status").is_in(list(RUNNING_STATUSES))
         if stale_execution:
             condition = condition | Attr("execution_arn").eq(stale_execution)
-        try:
+        with refused("ConditionalCheckFailedException"):
             self._table.update_item(
                 Key={"source_id": source_key(source)},
                 UpdateExpression=(
@@ -78,11 +78,8 @@ class Registry:
                 ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request"},
                 ExpressionAttributeValues=_dynamo(_running_values(source, operation, request)),
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            return True
+        return False
 
     def record_execution(
         self, source: Source, operation: str, execution_arn: str, console_url: str, request: dict[str, Any]

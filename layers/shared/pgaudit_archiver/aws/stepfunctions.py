@@ -7,30 +7,40 @@ from typing import Any
 
 import boto3
 
+from pgaudit_archiver.aws.client_errors import guarded
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.errors import ArchiverError
+from pgaudit_archiver.observability import logger
 
 HISTORY_WINDOW = 50  # the failed state is among the last few events
 
 
 class ArchiveStepFunctions:
     def __init__(self, session: boto3.Session) -> None:
-        self._sfn = session.client("stepfunctions", config=CLIENT_CONFIG)
+        self._sfn = guarded(session.client("stepfunctions", config=CLIENT_CONFIG))
 
     def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-        return self._sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[
+        arn: str = self._sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))[
             "executionArn"
         ]
+        return arn
 
     def status(self, execution_arn: str) -> str:
-        return self._sfn.describe_execution(executionArn=execution_arn)["status"]
+        status: str = self._sfn.describe_execution(executionArn=execution_arn)["status"]
+        return status
 
     def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
-        """The name of the state entered most recently before `current_state` (newest events first)."""
-        events = self._sfn.get_execution_history(
-            executionArn=execution_arn, reverseOrder=True, maxResults=HISTORY_WINDOW
-        )["events"]
+        """The name of the state entered most recently before `current_state` (newest events first); None when
+        there is none or the history cannot be read (a failure is recorded without it, and says so)."""
+        try:
+            events: list[dict[str, Any]] = self._sfn.get_execution_history(
+                executionArn=execution_arn, reverseOrder=True, maxResults=HISTORY_WINDOW
+            )["events"]
+        except ArchiverError as error:  # any refusal, throttling included: the failure matters more
+            logger.warning("execution history unavailable", extra={"error": str(error)})
+            return None
         for event in events:
             name = (event.get("stateEnteredEventDetails") or {}).get("name")
             if name and name != current_state:
-                return name
+                return str(name)
         return None

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
-from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
+from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
 from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, Source
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.steps.validate import ENGINE
@@ -91,6 +91,8 @@ def decide(
     request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
     try:
         started = service.start("onboard", source, request)
+    except TransientError:
+        raise  # the event is delivered again (the function fails), as when AWS's refusal reached it unchanged
     except ArchiverError as error:
         return Decision(action="failed", reason=str(error), source=source)
     action: Literal["started", "already-running"] = "already-running" if started.already_running else "started"

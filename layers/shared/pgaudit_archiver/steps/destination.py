@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pgaudit_archiver.aws.logs import ArchiveLogs
-from pgaudit_archiver.errors import RoleNotReadyError, error_code
+from pgaudit_archiver.errors import AwsRequestError, RoleNotReadyError
 from pgaudit_archiver.models import Source, StepResult
 from pgaudit_archiver.naming import destination_name, source_tags
 from pgaudit_archiver.settings import Settings
@@ -45,11 +43,11 @@ def ensure_destination(
     if current is None or current.get("targetArn") != stream_arn or current.get("roleArn") != role_arn:
         try:
             logs.put_destination(name, stream_arn, role_arn, source_tags(source) if current is None else None)
-        except ClientError as error:
-            if role_changed and error_code(error) in ROLE_NOT_READY_CODES:
+        except AwsRequestError as error:
+            if role_changed and error.aws_error_code in ROLE_NOT_READY_CODES:
                 raise RoleNotReadyError(
-                    f"destination role {role_arn} is not usable yet: {error}",
-                    aws_error_code=error_code(error),
+                    f"destination role {role_arn} is not usable yet: {error.message}",
+                    aws_error_code=error.aws_error_code,
                     remedy="none; the workflow retries while IAM propagates the role",
                 ) from error
             raise

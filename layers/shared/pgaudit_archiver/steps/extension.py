@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from pgaudit_archiver.aws.rds_data import SourceRdsData
-from pgaudit_archiver.errors import THROTTLING_CODES, UNAVAILABLE_CODES, error_code
+from pgaudit_archiver.errors import AwsRequestError
 from pgaudit_archiver.models import ClusterFacts, ExtensionResult, ResolvedRequest
 
 CREATE_SQL = "CREATE EXTENSION IF NOT EXISTS pgaudit"
@@ -32,10 +30,7 @@ def ensure_extension(
         if rds_data.execute(cluster.arn, secret_arn, database, PRESENT_SQL):
             return ExtensionResult(status="present", database=database)
         rds_data.execute(cluster.arn, secret_arn, database, CREATE_SQL)
-    except ClientError as error:
-        code = error_code(error)
-        if code in THROTTLING_CODES or code in UNAVAILABLE_CODES:
-            raise
+    except AwsRequestError as error:  # throttling and a resuming database are transient: the workflow retries
         # The pipeline does not need the extension; say why it was not created instead of failing.
-        return _manual(database, f"the Data API refused the statement ({code}): {error}")
+        return _manual(database, f"the Data API refused the statement ({error.aws_error_code}): {error.message}")
     return ExtensionResult(status="created", database=database, changes=(f"created extension pgaudit in {database}",))

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
-from pgaudit_archiver.errors import WaitTimeoutError, error_code
+from pgaudit_archiver.errors import WaitTimeoutError
 from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
 from pgaudit_archiver.naming import (
     SUBSCRIPTION_FILTER_NAME,
@@ -127,11 +125,7 @@ def delete_delivery_stream(firehose: ArchiveFirehose, source: Source) -> StepRes
         return StepResult()
     if stream["DeliveryStreamStatus"] in {"DELETING", "DELETING_FAILED"}:
         return StepResult(changes=(f"delivery stream {name} is already {stream['DeliveryStreamStatus']}",))
-    try:
-        firehose.delete_stream(name)
-    except ClientError as error:
-        if error_code(error) != "ResourceNotFoundException":
-            raise
+    firehose.delete_stream(name)  # False when it went meanwhile: deleted all the same
     return StepResult(changes=(f"deleted delivery stream {name} (its archived objects stay)",))
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from pgaudit_archiver.aws.logs import SourceLogs
-from pgaudit_archiver.errors import SubscriptionSlotsFullError, error_code
+from pgaudit_archiver.aws.logs import SLOTS_FULL_CODE, SourceLogs
+from pgaudit_archiver.errors import SubscriptionSlotsFullError
 from pgaudit_archiver.models import ResolvedRequest, StepResult
 from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, log_group_name
 
@@ -26,18 +24,13 @@ def ensure_subscription_filter(logs: SourceLogs, request: ResolvedRequest, desti
         resources["subscription_filter"] = f"{log_group}:{ours['filterName']}"
         return StepResult(resources=resources)
     name = ours["filterName"] if ours else SUBSCRIPTION_FILTER_NAME
-    try:
-        logs.put_subscription_filter(log_group, name, request.filter_pattern, destination_arn)
-    except ClientError as error:
-        if error_code(error) != "LimitExceededException":
-            raise
-        # The limit is read from AWS's refusal, not assumed: it has changed over time.
+    if not logs.put_subscription_filter(log_group, name, request.filter_pattern, destination_arn):
         existing = "; ".join(f"{f['filterName']} -> {f.get('destinationArn', '?')}" for f in filters) or "none listed"
         raise SubscriptionSlotsFullError(
             f"log group {log_group} has no free subscription filter slot; its filters are: {existing}",
-            aws_error_code="LimitExceededException",
+            aws_error_code=SLOTS_FULL_CODE,
             remedy="remove a filter you no longer need from the log group (pgaudit-archiver never removes others')",
-        ) from error
+        )
     resources["subscription_filter"] = f"{log_group}:{name}"
     action = "updated" if ours else "created"
     return StepResult(resources=resources, changes=(f"{action} subscription filter {name} on {log_group}",))
