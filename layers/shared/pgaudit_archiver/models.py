@@ -186,3 +186,55 @@ class OnboardingSummary(Model):
     changes: tuple[str, ...]
     pending: tuple[str, ...]
     actions_required: tuple[str, ...]
+
+
+DriftKind = Literal[
+    "subscription-filter-missing",
+    "subscription-filter-destination",
+    "subscription-filter-pattern",
+    "cluster-missing",
+    "log-export-off",
+    "pgaudit-not-preloaded",
+    "pgaudit-not-loaded",
+    "pgaudit-log",
+    "destination-missing",
+    "destination-policy",
+    "delivery-stream-missing",
+    "delivery-stream-status",
+    "delivery-stream-settings",
+    "canary-late",
+    "unverifiable",
+]
+
+
+class Drift(Model):
+    """One way a source's pipeline differs from what onboarding made: which kind, on which resource, what it
+    should be and what it is (None where there is no value to show). `message` is what the registry shows."""
+
+    kind: DriftKind
+    resource: str
+    expected: str | None = None
+    actual: str | None = None
+
+    @property
+    def message(self) -> str:
+        resource, expected, actual = self.resource, self.expected, self.actual
+        messages: dict[DriftKind, str] = {
+            "subscription-filter-missing": f"subscription filter {expected} is missing from {resource}",
+            "subscription-filter-destination": f"the subscription filter on {resource} points at {actual}, "
+            f"not {expected}",
+            "subscription-filter-pattern": f"subscription filter pattern on {resource} is {actual!r}, not {expected!r}",
+            "cluster-missing": f"cluster {resource} no longer exists",
+            "log-export-off": f"the {expected} log export is off",
+            "pgaudit-not-preloaded": f"{expected} is not in shared_preload_libraries of {resource}",
+            "pgaudit-not-loaded": f"pgaudit is not loaded until the instances reboot ({actual})",
+            "pgaudit-log": f"pgaudit.log in {resource} is {actual!r}, not {expected!r}",
+            "destination-missing": f"destination {resource} is missing",
+            "destination-policy": f"the access policy of destination {resource} was changed",
+            "delivery-stream-missing": f"delivery stream {resource} is missing",
+            "delivery-stream-status": f"delivery stream {resource} is {actual}",
+            "delivery-stream-settings": f"delivery stream {resource} changed: {actual}",
+            "canary-late": f"canary {resource} has not reached the archive after {actual}",
+            "unverifiable": f"cannot verify: {actual}",
+        }
+        return messages[self.kind]

@@ -13,12 +13,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry
-from pgaudit_archiver.errors import error_code
-from pgaudit_archiver.models import Source
+from pgaudit_archiver.errors import ArchiverError
+from pgaudit_archiver.models import Drift, Source
 
 MARK = "pgaudit-archiver canary "
 CANARY_IN_STATEMENT = re.compile(r"pgaudit-archiver canary ([0-9a-f]{32})")
@@ -30,7 +28,7 @@ def read_class_logged(pgaudit_log: str | None) -> bool:
     return "-read" not in classes and ("read" in classes or "all" in classes)
 
 
-def overdue(canary: dict[str, Any] | None, bound_seconds: int, now: datetime) -> str | None:
+def overdue(canary: dict[str, Any] | None, bound_seconds: int, now: datetime) -> Drift | None:
     """Drift when the last canary was sent longer than the bound ago and has not arrived."""
     if not canary or canary.get("arrived_at"):
         return None
@@ -38,7 +36,12 @@ def overdue(canary: dict[str, Any] | None, bound_seconds: int, now: datetime) ->
     waited = (now - sent).total_seconds()
     if waited <= bound_seconds:
         return None
-    return f"canary {canary['id']} sent at {canary['sent_at']} has not reached the archive after {int(waited)} s"
+    return Drift(
+        kind="canary-late",
+        resource=str(canary["id"]),
+        expected=f"in the archive within {bound_seconds} s",
+        actual=f"{int(waited)} s (sent at {canary['sent_at']})",
+    )
 
 
 def send_canary(
@@ -55,8 +58,8 @@ def send_canary(
     database = request.get("database") or cluster.get("DatabaseName") or DEFAULT_DATABASE
     try:
         rds_data.execute(cluster["DBClusterArn"], secret, database, f"SELECT '{MARK}{canary_id}'")
-    except ClientError as error:
-        return f"the Data API refused the canary ({error_code(error)})"
+    except ArchiverError as error:  # throttled too: the next reconciliation sends the next canary
+        return f"the Data API refused the canary ({error.aws_error_code})"
     registry.set_fields(source, {"canary": {"id": canary_id, "sent_at": sent_at}})
     return None
 

@@ -19,8 +19,8 @@ from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry, now
-from pgaudit_archiver.errors import ArchiverError
-from pgaudit_archiver.models import Model, Source
+from pgaudit_archiver.errors import SourceAccessDeniedError
+from pgaudit_archiver.models import Drift, Model, Source
 from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, delivery_stream_name, destination_name, log_group_name
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import Settings
@@ -31,11 +31,14 @@ from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD
 
 VERIFIED_STATUSES = ("active", "pending-reboot", "drifted")
 MAX_SOURCES_PER_RUN = 500
+LOG_TYPE = "postgresql"
+
+FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
 
 
 class Verification(Model):
     source: Source
-    drift: tuple[str, ...]
+    drift: tuple[Drift, ...]
     status: str
     repair_execution_arn: str | None = None
 
@@ -62,8 +65,8 @@ def find_drift(
     source_logs: SourceLogs,
     archive_logs: ArchiveLogs,
     firehose: ArchiveFirehose,
-) -> list[str]:
-    drift: list[str] = []
+) -> list[Drift]:
+    drift: list[Drift] = []
     expected_destination = destination_arn(settings, destination_name(source))
     group = log_group_name(source.cluster_id)
     filters = source_logs.subscription_filters(group)
@@ -73,45 +76,75 @@ def find_drift(
         if f["filterName"] == SUBSCRIPTION_FILTER_NAME or f.get("destinationArn") == expected_destination
     ]
     if not ours:
-        drift.append(f"subscription filter {SUBSCRIPTION_FILTER_NAME} is missing from {group}")
+        drift.append(Drift(kind="subscription-filter-missing", resource=group, expected=SUBSCRIPTION_FILTER_NAME))
     elif ours[0].get("destinationArn") != expected_destination:
-        drift.append(f"subscription filter {ours[0]['filterName']} points at {ours[0].get('destinationArn')}")
+        drift.append(
+            Drift(
+                kind="subscription-filter-destination",
+                resource=group,
+                expected=expected_destination,
+                actual=ours[0].get("destinationArn"),
+            )
+        )
     elif request.get("filter_pattern") and ours[0].get("filterPattern") != request["filter_pattern"]:
         drift.append(
-            f"subscription filter pattern is {ours[0].get('filterPattern')!r}, not {request['filter_pattern']!r}"
+            Drift(
+                kind="subscription-filter-pattern",
+                resource=group,
+                expected=request["filter_pattern"],
+                actual=ours[0].get("filterPattern"),
+            )
         )
 
     cluster = rds.describe_cluster(source.cluster_id)
     if cluster is None:
-        return [*drift, f"cluster {source.cluster_id} no longer exists"]
-    if "postgresql" not in cluster.get("EnabledCloudwatchLogsExports", []):
-        drift.append("the postgresql log export is off")
-    values = rds.parameter_values(cluster["DBClusterParameterGroup"], {PRELOAD, PGAUDIT_LOG})
+        return [*drift, Drift(kind="cluster-missing", resource=source.cluster_id)]
+    if LOG_TYPE not in cluster.get("EnabledCloudwatchLogsExports", []):
+        drift.append(Drift(kind="log-export-off", resource=source.cluster_id, expected=LOG_TYPE))
+    group_name = cluster["DBClusterParameterGroup"]
+    values = rds.parameter_values(group_name, {PRELOAD, PGAUDIT_LOG})
     libraries = [item.strip() for item in (values[PRELOAD] or "").split(",")]
+    waiting = [
+        m["DBInstanceIdentifier"]
+        for m in cluster.get("DBClusterMembers", [])
+        if m.get("DBClusterParameterGroupStatus") == "pending-reboot"
+    ]
     if LIBRARY not in libraries:
-        drift.append(f"{LIBRARY} is not in shared_preload_libraries of {cluster['DBClusterParameterGroup']}")
-    elif any(m.get("DBClusterParameterGroupStatus") == "pending-reboot" for m in cluster.get("DBClusterMembers", [])):
-        drift.append("pgaudit is not loaded until the instances reboot")
+        drift.append(Drift(kind="pgaudit-not-preloaded", resource=group_name, expected=LIBRARY, actual=values[PRELOAD]))
+    elif waiting:
+        drift.append(
+            Drift(kind="pgaudit-not-loaded", resource=source.cluster_id, expected="in-sync", actual=", ".join(waiting))
+        )
     if request.get("pgaudit_log") and values[PGAUDIT_LOG] != request["pgaudit_log"]:
-        drift.append(f"pgaudit.log is {values[PGAUDIT_LOG]!r}, not {request['pgaudit_log']!r}")
+        drift.append(
+            Drift(kind="pgaudit-log", resource=group_name, expected=request["pgaudit_log"], actual=values[PGAUDIT_LOG])
+        )
 
     destination = archive_logs.describe_destination(destination_name(source))
     if destination is None:
-        drift.append(f"destination {destination_name(source)} is missing")
+        drift.append(Drift(kind="destination-missing", resource=destination_name(source)))
     elif json.loads(destination.get("accessPolicy") or "{}") != access_policy(
         settings, source, destination_name(source)
     ):
-        drift.append(f"the access policy of destination {destination_name(source)} was changed")
-    stream = firehose.describe_stream(delivery_stream_name(source))
+        drift.append(Drift(kind="destination-policy", resource=destination_name(source)))
+    stream_name = delivery_stream_name(source)
+    stream = firehose.describe_stream(stream_name)
     if stream is None:
-        drift.append(f"delivery stream {delivery_stream_name(source)} is missing")
+        drift.append(Drift(kind="delivery-stream-missing", resource=stream_name))
     elif stream["DeliveryStreamStatus"] != "ACTIVE":
-        drift.append(f"delivery stream {delivery_stream_name(source)} is {stream['DeliveryStreamStatus']}")
+        drift.append(
+            Drift(
+                kind="delivery-stream-status",
+                resource=stream_name,
+                expected="ACTIVE",
+                actual=stream["DeliveryStreamStatus"],
+            )
+        )
     else:
         current = stream["Destinations"][0].get("ExtendedS3DestinationDescription", {})
         changed = destination_drift(current, desired_destination(settings, source))
         if changed:
-            drift.append(f"delivery stream {delivery_stream_name(source)} changed: {', '.join(changed)}")
+            drift.append(Drift(kind="delivery-stream-settings", resource=stream_name, actual=", ".join(changed)))
     return drift
 
 
@@ -120,7 +153,7 @@ def reconcile_source(
     settings: Settings,
     registry: Registry,
     service: ClusterService,
-    find: Any,
+    find: FindDrift,
     auto_repair: bool,
     send_canary: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> Verification:
@@ -130,15 +163,19 @@ def reconcile_source(
                                       "cluster_id": source.cluster_id}  # fmt: skip
     try:
         drift = find(source, request)
-    except ArchiverError as error:
-        drift = [f"cannot verify: {error}"]
+    except SourceAccessDeniedError as error:  # the source took its role away; other errors fail the step
+        drift = [Drift(kind="unverifiable", resource=str(source), actual=str(error))]
     if request.get("canary"):
         late = overdue(item.get("canary"), settings.canary_bound_seconds, datetime.now(tz=UTC))
         if late:
             drift.append(late)
     if item.get("status") == "pending-reboot":  # known and reported at onboarding: not drift
-        drift = [entry for entry in drift if not entry.startswith("pgaudit is not loaded")]
-    verification: dict[str, Any] = {"checked_at": now(), "drift": drift}
+        drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
+    verification: dict[str, Any] = {
+        "checked_at": now(),
+        "drift": [entry.message for entry in drift],
+        "drift_details": [entry.model_dump(mode="json") for entry in drift],
+    }
     if request.get("canary") and send_canary is not None:
         not_sent = send_canary(request)
         if not_sent:
