@@ -1,0 +1,554 @@
+"""In-memory stand-ins for the data-access objects (aws/), answering as the AWS APIs do for what the steps use.
+
+Each fake keeps the state a test sets up and inspects, and records its mutating calls in `mutations`, so a test can
+say "a second run changes nothing" by asserting that list stays empty. AWS refusals are the project errors the real
+data-access layer raises (aws/client_errors.py); `refuse(operation, error)` makes a fake's next call of
+`operation` fail with `error`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from datetime import datetime
+from typing import Any
+
+from pgaudit_archiver.aws.firehose import ArchiveFirehose
+from pgaudit_archiver.aws.iam import ArchiveIam
+from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
+from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.aws.rds_data import SourceRdsData
+from pgaudit_archiver.aws.registry import Registry, now, source_key
+from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
+from pgaudit_archiver.errors import ArchiverError, AwsRequestError
+from pgaudit_archiver.models import ResolvedRequest, Source
+from pgaudit_archiver.settings import Settings, load_settings
+from pgaudit_archiver.steps.validate import parse_request
+
+ACCOUNT = "111122223333"
+ARCHIVE_ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+FAMILY = "aurora-postgresql16"
+DEFAULT_GROUP = f"default.{FAMILY}"
+
+
+def refusal(operation: str, code: str) -> AwsRequestError:
+    """What the data-access layer raises when AWS refuses `operation` with `code` (a validation error)."""
+    return AwsRequestError(f"{operation} was refused: injected", aws_error_code=code)
+
+
+class Recording:
+    """Mutating calls made, in order, as `Operation target` strings; refusals to raise on the next calls."""
+
+    def __init__(self) -> None:
+        self.mutations: list[str] = []
+        self._refusals: dict[str, ArchiverError] = {}
+
+    def refuse(self, operation: str, error: ArchiverError) -> None:
+        self._refusals[operation] = error
+
+    def _call(self, operation: str, target: str = "", *, mutates: bool = False) -> None:
+        error = self._refusals.pop(operation, None)
+        if error is not None:
+            raise error
+        if mutates:
+            self.mutations.append(f"{operation} {target}".strip())
+
+
+# ------------------------------------------------------------------------------------------------------------ RDS
+class FakeRds(Recording, SourceRds):
+    """Clusters, instances and cluster parameter groups; every cluster is `available` unless a test says not."""
+
+    def __init__(self) -> None:
+        Recording.__init__(self)
+        self.clusters: dict[str, dict[str, Any]] = {}
+        self.instances: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {
+            DEFAULT_GROUP: {
+                "family": FAMILY,
+                "description": f"Default cluster parameter group for {FAMILY}",
+                "parameters": {},
+            },
+        }
+
+    # -- set-up helpers
+    def add_cluster(
+        self,
+        cluster_id: str,
+        *,
+        instances: int = 1,
+        group: str = DEFAULT_GROUP,
+        engine: str = "aurora-postgresql",
+        status: str = "available",
+        data_api: bool = False,
+        tags: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        members = [f"{cluster_id}-{index}" for index in range(1, instances + 1)]
+        for member in members:
+            self.instances[member] = {"DBInstanceIdentifier": member, "DBInstanceStatus": "available"}
+        cluster: dict[str, Any] = {
+            "DBClusterIdentifier": cluster_id,
+            "DBClusterArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{cluster_id}",
+            "Engine": engine,
+            "EngineVersion": "16.4",
+            "Status": status,
+            "DBClusterParameterGroup": group,
+            "HttpEndpointEnabled": data_api,
+            "MasterUserSecret": {"SecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!{cluster_id}"},
+            "DatabaseName": "app",
+            "EnabledCloudwatchLogsExports": [],
+            "TagList": [{"Key": key, "Value": value} for key, value in (tags or {}).items()],
+            "DBClusterMembers": [
+                {
+                    "DBInstanceIdentifier": member,
+                    "IsClusterWriter": index == 0,
+                    "DBClusterParameterGroupStatus": "in-sync",
+                }
+                for index, member in enumerate(members)
+            ],
+        }
+        self.clusters[cluster_id] = cluster
+        return cluster
+
+    def add_group(self, name: str, parameters: dict[str, str] | None = None, description: str = "owner's") -> None:
+        self.groups[name] = {"family": FAMILY, "description": description, "parameters": dict(parameters or {})}
+
+    def _members_of_groups(self, group: str, status: str) -> None:
+        for cluster in self.clusters.values():
+            if cluster["DBClusterParameterGroup"] == group:
+                for member in cluster["DBClusterMembers"]:
+                    member["DBClusterParameterGroupStatus"] = status
+
+    # -- SourceRds
+    def describe_cluster(self, cluster_id: str) -> dict[str, Any] | None:
+        self._call("DescribeDBClusters")
+        cluster = self.clusters.get(cluster_id)
+        return copy.deepcopy(cluster) if cluster else None
+
+    def describe_parameter_group(self, group_name: str) -> dict[str, Any] | None:
+        self._call("DescribeDBClusterParameterGroups")
+        group = self.groups.get(group_name)
+        if group is None:
+            return None
+        return {
+            "DBClusterParameterGroupName": group_name,
+            "DBParameterGroupFamily": group["family"],
+            "Description": group["description"],
+        }
+
+    def create_parameter_group(self, group_name: str, family: str, description: str, tags: dict[str, str]) -> None:
+        self._call("CreateDBClusterParameterGroup", group_name, mutates=True)
+        if group_name in self.groups:
+            raise refusal("CreateDBClusterParameterGroup", "DBParameterGroupAlreadyExists")
+        self.groups[group_name] = {"family": family, "description": description, "parameters": {}, "tags": tags}
+
+    def copy_parameter_group(self, source_name: str, group_name: str, description: str, tags: dict[str, str]) -> None:
+        self._call("CopyDBClusterParameterGroup", group_name, mutates=True)
+        if group_name in self.groups:
+            raise refusal("CopyDBClusterParameterGroup", "DBParameterGroupAlreadyExists")
+        source = self.groups[source_name]
+        self.groups[group_name] = {
+            "family": source["family"],
+            "description": description,
+            "parameters": dict(source["parameters"]),
+            "tags": tags,
+        }
+
+    def parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
+        self._call("DescribeDBClusterParameters")
+        if group_name not in self.groups:
+            raise refusal("DescribeDBClusterParameters", "DBParameterGroupNotFound")
+        parameters = self.groups[group_name]["parameters"]
+        return {name: parameters.get(name) for name in names}
+
+    def modify_parameters(self, group_name: str, parameters: list[dict[str, str]]) -> None:
+        self._call("ModifyDBClusterParameterGroup", group_name, mutates=True)
+        if group_name.startswith("default."):
+            raise refusal("ModifyDBClusterParameterGroup", "InvalidParameterValue")
+        for parameter in parameters:
+            self.groups[group_name]["parameters"][parameter["ParameterName"]] = parameter["ParameterValue"]
+            if parameter["ApplyMethod"] == "pending-reboot":
+                self._members_of_groups(group_name, "pending-reboot")
+
+    def attach_parameter_group(self, cluster_id: str, group_name: str) -> None:
+        self._call("ModifyDBCluster", f"{cluster_id} group={group_name}", mutates=True)
+        self.clusters[cluster_id]["DBClusterParameterGroup"] = group_name
+        self._members_of_groups(group_name, "pending-reboot")
+
+    def enable_log_export(self, cluster_id: str, log_type: str) -> None:
+        self._call("ModifyDBCluster", f"{cluster_id} enable={log_type}", mutates=True)
+        exports = self.clusters[cluster_id]["EnabledCloudwatchLogsExports"]
+        if log_type not in exports:
+            exports.append(log_type)
+
+    def disable_log_export(self, cluster_id: str, log_type: str) -> None:
+        self._call("ModifyDBCluster", f"{cluster_id} disable={log_type}", mutates=True)
+        exports = self.clusters[cluster_id]["EnabledCloudwatchLogsExports"]
+        if log_type in exports:
+            exports.remove(log_type)
+
+    def delete_parameter_group(self, group_name: str) -> bool:
+        if any(cluster["DBClusterParameterGroup"] == group_name for cluster in self.clusters.values()):
+            return False  # RDS: InvalidDBParameterGroupState
+        self._call("DeleteDBClusterParameterGroup", group_name, mutates=True)
+        self.groups.pop(group_name, None)
+        return True
+
+    def describe_instance(self, instance_id: str) -> dict[str, Any]:
+        self._call("DescribeDBInstances")
+        return dict(self.instances[instance_id])
+
+    def reboot_instance(self, instance_id: str) -> None:
+        self._call("RebootDBInstance", instance_id, mutates=True)
+        for cluster in self.clusters.values():
+            for member in cluster["DBClusterMembers"]:
+                if member["DBInstanceIdentifier"] == instance_id:
+                    member["DBClusterParameterGroupStatus"] = "in-sync"
+
+
+# ------------------------------------------------------------------------------------------------ CloudWatch Logs
+class FakeLogs(Recording, SourceLogs):
+    """The source account's log groups and their subscription filters (two per group, as AWS allows today)."""
+
+    def __init__(self, filter_slots: int = 2) -> None:
+        Recording.__init__(self)
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.filters: dict[str, list[dict[str, Any]]] = {}
+        self.filter_slots = filter_slots
+
+    def add_group(self, name: str, retention: int | None = None) -> None:
+        self.groups[name] = {"logGroupName": name, **({"retentionInDays": retention} if retention else {})}
+        self.filters.setdefault(name, [])
+
+    def describe_log_group(self, name: str) -> dict[str, Any] | None:
+        self._call("DescribeLogGroups")
+        group = self.groups.get(name)
+        return dict(group) if group else None
+
+    def create_log_group(self, name: str, tags: dict[str, str]) -> None:
+        self._call("CreateLogGroup", name, mutates=True)
+        if name not in self.groups:
+            self.add_group(name)
+
+    def put_retention(self, name: str, days: int) -> None:
+        self._call("PutRetentionPolicy", f"{name} {days}", mutates=True)
+        self.groups[name]["retentionInDays"] = days
+
+    def subscription_filters(self, log_group: str) -> list[dict[str, Any]]:
+        self._call("DescribeSubscriptionFilters")
+        return [dict(found) for found in self.filters.get(log_group, [])]
+
+    def delete_subscription_filter(self, log_group: str, name: str) -> None:
+        self._call("DeleteSubscriptionFilter", f"{log_group}:{name}", mutates=True)
+        self.filters[log_group] = [f for f in self.filters[log_group] if f["filterName"] != name]
+
+    def put_subscription_filter(self, log_group: str, name: str, pattern: str, destination_arn: str) -> bool:
+        self._call("PutSubscriptionFilter", f"{log_group}:{name}", mutates=True)
+        if log_group not in self.groups:
+            raise refusal("PutSubscriptionFilter", "ResourceNotFoundException")
+        filters = self.filters[log_group]
+        existing = next((f for f in filters if f["filterName"] == name), None)
+        if existing is None and len(filters) >= self.filter_slots:
+            return False
+        if existing is None:
+            existing = {"filterName": name, "logGroupName": log_group}
+            filters.append(existing)
+        existing.update(filterPattern=pattern, destinationArn=destination_arn)
+        return True
+
+
+class FakeArchiveLogs(Recording, ArchiveLogs):
+    """The archive account's CloudWatch Logs destinations."""
+
+    def __init__(self) -> None:
+        Recording.__init__(self)
+        self.destinations: dict[str, dict[str, Any]] = {}
+
+    def describe_destination(self, name: str) -> dict[str, Any] | None:
+        self._call("DescribeDestinations")
+        destination = self.destinations.get(name)
+        return dict(destination) if destination else None
+
+    def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str] | None) -> dict[str, Any]:
+        self._call("PutDestination", name, mutates=True)
+        destination = self.destinations.setdefault(
+            name,
+            {
+                "destinationName": name,
+                "arn": f"arn:aws:logs:{REGION}:{ARCHIVE_ACCOUNT}:destination:{name}",
+                "tags": tags,
+            },
+        )
+        destination.update(targetArn=target_arn, roleArn=role_arn)
+        destination.pop("accessPolicy", None)  # PutDestination on an existing destination keeps it; be strict
+        return dict(destination)
+
+    def delete_destination(self, name: str) -> None:
+        self._call("DeleteDestination", name, mutates=True)
+        del self.destinations[name]
+
+    def put_destination_policy(self, name: str, policy: dict[str, Any]) -> None:
+        self._call("PutDestinationPolicy", name, mutates=True)
+        self.destinations[name]["accessPolicy"] = json.dumps(policy)
+
+
+# ------------------------------------------------------------------------------------------------------- Firehose
+class FakeFirehose(Recording, ArchiveFirehose):
+    """Delivery streams; a new stream is CREATING for `creating_polls` describes, then ACTIVE."""
+
+    def __init__(self, creating_polls: int = 1) -> None:
+        Recording.__init__(self)
+        self.streams: dict[str, dict[str, Any]] = {}
+        self.creating_polls = creating_polls
+        self._until_active: dict[str, int] = {}
+
+    def describe_stream(self, name: str) -> dict[str, Any] | None:
+        self._call("DescribeDeliveryStream")
+        stream = self.streams.get(name)
+        if stream is None:
+            return None
+        if stream["DeliveryStreamStatus"] == "CREATING":
+            self._until_active[name] -= 1
+            if self._until_active[name] < 0:
+                stream["DeliveryStreamStatus"] = "ACTIVE"
+        return copy.deepcopy(stream)
+
+    def create_stream(self, name: str, destination: dict[str, Any], tags: dict[str, str]) -> str:
+        self._call("CreateDeliveryStream", name, mutates=True)
+        arn = f"arn:aws:firehose:{REGION}:{ARCHIVE_ACCOUNT}:deliverystream/{name}"
+        self.streams[name] = {
+            "DeliveryStreamName": name,
+            "DeliveryStreamARN": arn,
+            "DeliveryStreamStatus": "CREATING",
+            "VersionId": "1",
+            "Destinations": [
+                {
+                    "DestinationId": "destinationId-000000000001",
+                    "ExtendedS3DestinationDescription": copy.deepcopy(destination),
+                }
+            ],
+            "Tags": tags,
+        }
+        self._until_active[name] = self.creating_polls
+        return arn
+
+    def delete_stream(self, name: str) -> bool:
+        self._call("DeleteDeliveryStream", name, mutates=True)
+        return self.streams.pop(name, None) is not None
+
+    def update_destination(self, name: str, version_id: str, destination_id: str, update: dict[str, Any]) -> None:
+        self._call("UpdateDestination", name, mutates=True)
+        stream = self.streams[name]
+        if version_id != stream["VersionId"]:
+            raise refusal("UpdateDestination", "ConcurrentModificationException")
+        stream["Destinations"][0]["ExtendedS3DestinationDescription"].update(copy.deepcopy(update))
+        stream["VersionId"] = str(int(version_id) + 1)
+
+
+# ------------------------------------------------------------------------------------------------------------ IAM
+class FakeIam(Recording, ArchiveIam):
+    def __init__(self) -> None:
+        Recording.__init__(self)
+        self.roles: dict[str, dict[str, Any]] = {}
+
+    def get_role(self, name: str) -> dict[str, Any] | None:
+        self._call("GetRole")
+        role = self.roles.get(name)
+        if role is None:
+            return None
+        return {"RoleName": name, "Arn": role["Arn"], "AssumeRolePolicyDocument": copy.deepcopy(role["trust"])}
+
+    def create_role(
+        self, name: str, path: str, trust: dict[str, Any], boundary_arn: str, description: str, tags: dict[str, str]
+    ) -> str:
+        self._call("CreateRole", name, mutates=True)
+        if name in self.roles:
+            raise refusal("CreateRole", "EntityAlreadyExists")
+        arn = f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role{path}{name}"
+        self.roles[name] = {
+            "Arn": arn,
+            "trust": copy.deepcopy(trust),
+            "boundary": boundary_arn,
+            "policies": {},
+            "tags": tags,
+        }
+        return arn
+
+    def update_trust(self, name: str, trust: dict[str, Any]) -> None:
+        self._call("UpdateAssumeRolePolicy", name, mutates=True)
+        self.roles[name]["trust"] = copy.deepcopy(trust)
+
+    def get_inline_policy(self, role_name: str, policy_name: str) -> dict[str, Any] | None:
+        self._call("GetRolePolicy")
+        role = self.roles.get(role_name)
+        policy = role["policies"].get(policy_name) if role else None
+        return copy.deepcopy(policy) if policy else None
+
+    def delete_role(self, name: str) -> bool:
+        if name not in self.roles:
+            return False  # IAM: NoSuchEntity
+        self._call("DeleteRole", name, mutates=True)
+        del self.roles[name]
+        return True
+
+    def put_inline_policy(self, role_name: str, policy_name: str, document: dict[str, Any]) -> None:
+        self._call("PutRolePolicy", f"{role_name}/{policy_name}", mutates=True)
+        self.roles[role_name]["policies"][policy_name] = copy.deepcopy(document)
+
+
+# ----------------------------------------------------------------------------------------------- RDS Data API
+class FakeRdsData(Recording, SourceRdsData):
+    """Statements run through the Data API; knows only whether the pgaudit extension exists."""
+
+    def __init__(self, extension_present: bool = False) -> None:
+        Recording.__init__(self)
+        self.extension_present = extension_present
+        self.statements: list[tuple[str, str]] = []  # (database, sql)
+
+    def execute(self, cluster_arn: str, secret_arn: str, database: str, sql: str) -> list[Any]:
+        self._call("ExecuteStatement")
+        self.statements.append((database, sql))
+        if sql.startswith("CREATE EXTENSION"):
+            self.mutations.append(f"ExecuteStatement {sql}")
+            self.extension_present = True
+            return []
+        if "pg_extension" in sql:
+            return [[{"longValue": 1}]] if self.extension_present else []
+        return [[{"stringValue": sql}]]
+
+
+# ------------------------------------------------------------------------------------------------------- registry
+class FakeRegistry(Recording, Registry):
+    """The registry table: one item per source, with the running-claim condition of the real one."""
+
+    def __init__(self) -> None:
+        Recording.__init__(self)
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def get(self, source: Source) -> dict[str, Any] | None:
+        self._call("GetItem")
+        item = self.items.get(source_key(source))
+        return copy.deepcopy(item) if item else None
+
+    def _item(self, source: Source) -> dict[str, Any]:
+        item = self.items.setdefault(source_key(source), {"source_id": source_key(source), "created_at": now()})
+        item.update(account_id=source.account_id, region=source.region, cluster_id=source.cluster_id, updated_at=now())
+        return item
+
+    def claim(
+        self, source: Source, operation: str, request: dict[str, Any], stale_execution: str | None = None
+    ) -> bool:
+        self._call("UpdateItem", f"claim {source.cluster_id}", mutates=True)
+        current = self.items.get(source_key(source))
+        running = current is not None and current.get("status") in ("onboarding", "offboarding")
+        if running and not (stale_execution and current and current.get("execution_arn") == stale_execution):
+            return False
+        item = self._item(source)
+        for field in ("execution_arn", "console_url", "last_error"):
+            item.pop(field, None)
+        item.update(status="onboarding" if operation == "onboard" else "offboarding", request=copy.deepcopy(request))
+        return True
+
+    def record_execution(
+        self, source: Source, operation: str, execution_arn: str, console_url: str, request: dict[str, Any]
+    ) -> None:
+        self._call("UpdateItem", f"record_execution {source.cluster_id}", mutates=True)
+        item = self._item(source)
+        item.pop("last_error", None)
+        item.setdefault("request", copy.deepcopy(request))
+        item.update(
+            status="onboarding" if operation == "onboard" else "offboarding",
+            execution_arn=execution_arn,
+            console_url=console_url,
+        )
+
+    def release(self, source: Source) -> None:
+        self._call("UpdateItem", f"release {source.cluster_id}", mutates=True)
+        self._item(source)["status"] = "failed"
+
+    def finish(
+        self, source: Source, status: str, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
+    ) -> None:
+        self._call("UpdateItem", f"finish {source.cluster_id} {status}", mutates=True)
+        item = self._item(source)
+        item["status"] = status
+        item.update(copy.deepcopy(fields))
+        for name, value in (keep_first or {}).items():
+            item.setdefault(name, copy.deepcopy(value))
+
+    def set_fields(self, source: Source, fields: dict[str, Any]) -> None:
+        self._call("UpdateItem", f"set {', '.join(fields)} of {source.cluster_id}", mutates=True)
+        self._item(source).update(copy.deepcopy(fields))
+
+    def canary_arrived(self, source: Source, canary_id: str, arrived: datetime) -> float | None:
+        return Registry.canary_arrived(self, source, canary_id, arrived)  # the real logic, over get and set_fields
+
+    def list(
+        self, account_id: str | None, status: str | None, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self._call("Scan")
+        matching = [
+            copy.deepcopy(item)
+            for item in self.items.values()
+            if (account_id is None or item.get("account_id") == account_id)
+            and (status is None or item.get("status") == status)
+        ]
+        start = int(base64.b64decode(token)) if token else 0
+        page = matching[start : start + limit]
+        more = start + limit < len(matching)
+        return page, base64.b64encode(str(start + limit).encode()).decode() if more else None
+
+
+# ------------------------------------------------------------------------------------------------ Step Functions
+class FakeStepFunctions(Recording, ArchiveStepFunctions):
+    def __init__(self) -> None:
+        Recording.__init__(self)
+        self.executions: dict[str, dict[str, Any]] = {}
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
+        self._call("StartExecution", name, mutates=True)
+        machine = state_machine_arn.rsplit(":", 1)[-1]
+        arn = f"arn:aws:states:{REGION}:{ARCHIVE_ACCOUNT}:execution:{machine}:{name}"
+        self.executions[arn] = {"status": "RUNNING", "input": copy.deepcopy(payload)}
+        return arn
+
+    def status(self, execution_arn: str) -> str:
+        self._call("DescribeExecution")
+        return str(self.executions[execution_arn]["status"])
+
+    def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
+        self._call("GetExecutionHistory")
+        return None
+
+
+# ------------------------------------------------------------------------------------------------------- settings
+STACK_ENVIRONMENT = {
+    "AWS_REGION": REGION,
+    "ARCHIVE_ACCOUNT_ID": ARCHIVE_ACCOUNT,
+    "EXTERNAL_ID": "an-external-id-1234",
+    "SOURCE_ROLE_NAME": "pgaudit-archiver-source",
+    "REGISTRY_TABLE": "pgaudit-archiver-registry",
+    "ARCHIVE_BUCKET": "pgaudit-archive",
+    "FIREHOSE_ROLE_ARN": f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/pgaudit-archiver-firehose",
+    "TRANSFORM_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:{ARCHIVE_ACCOUNT}:function:pgaudit-archiver-transform",
+    "DESTINATION_ROLE_BOUNDARY_ARN": f"arn:aws:iam::{ARCHIVE_ACCOUNT}:policy/pgaudit-archiver-boundary",
+    "ONBOARD_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ARCHIVE_ACCOUNT}:stateMachine:onboard",
+    "OFFBOARD_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ARCHIVE_ACCOUNT}:stateMachine:offboard",
+    "MAX_POLLS": "3",
+    "POLL_INTERVAL_SECONDS": "0",
+}
+
+
+def stack_settings(**overrides: str) -> Settings:
+    """The whole stack's settings, as `load_settings` reads them from a deployed function's environment."""
+    return load_settings({**STACK_ENVIRONMENT, **overrides})
+
+
+SOURCE = Source(account_id=ACCOUNT, region=REGION, cluster_id="orders")
+
+
+def resolved(cluster_id: str = "orders", **options: Any) -> ResolvedRequest:
+    """An onboarding request as Validate Request hands it on, the deployment's defaults filled in."""
+    raw = {"account_id": ACCOUNT, "region": REGION, "cluster_id": cluster_id, **options}
+    return parse_request(raw, stack_settings())

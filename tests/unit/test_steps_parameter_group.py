@@ -1,0 +1,107 @@
+"""Configure Parameter Group against an in-memory RDS: pgaudit in a group of the cluster's own."""
+
+import pytest
+
+from pgaudit_archiver.errors import ResourceConflictError
+from pgaudit_archiver.steps.parameter_group import configure_parameter_group, with_library
+from pgaudit_archiver.steps.validate import cluster_facts
+from tests.unit.fakes import DEFAULT_GROUP, FakeRds, resolved
+
+OURS = "pgaudit-orders"
+
+
+def configure(rds: FakeRds, **options):
+    return configure_parameter_group(rds, resolved(**options), cluster_facts(rds.clusters["orders"], 1))
+
+
+def test_configure_default_group_creates_our_group_from_the_family_and_attaches_it():
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2)
+
+    result = configure(rds)
+
+    assert result.changes == (
+        f"created parameter group {OURS} because {DEFAULT_GROUP} cannot be modified",
+        f"attached {OURS} to orders",
+        f"shared_preload_libraries = pgaudit in {OURS}",
+        f"pgaudit.log = ddl,role,write in {OURS}",
+    )
+    assert rds.clusters["orders"]["DBClusterParameterGroup"] == OURS
+    assert rds.groups[OURS]["parameters"] == {"shared_preload_libraries": "pgaudit", "pgaudit.log": "ddl,role,write"}
+    assert result.original_parameter_group == DEFAULT_GROUP
+    assert result.pending_reboot == ("orders-1", "orders-2")
+    assert rds.groups[DEFAULT_GROUP]["parameters"] == {}  # the default group is never modified
+
+
+def test_configure_custom_group_is_copied_with_its_settings_and_left_as_it_was():
+    rds = FakeRds()
+    rds.add_group("owners", {"shared_preload_libraries": "pg_stat_statements", "work_mem": "64MB"})
+    rds.add_cluster("orders", group="owners")
+
+    result = configure(rds, pgaudit_log="all")
+
+    assert result.changes[0] == f"created parameter group {OURS} because owners stays as its owner set it"
+    assert rds.groups[OURS]["parameters"] == {
+        "shared_preload_libraries": "pg_stat_statements,pgaudit",
+        "work_mem": "64MB",
+        "pgaudit.log": "all",
+    }
+    assert rds.groups["owners"]["parameters"]["shared_preload_libraries"] == "pg_stat_statements"
+    assert result.original_shared_preload_libraries == "pg_stat_statements"
+    assert "based on owners" in rds.groups[OURS]["description"]
+
+
+def test_configure_second_call_changes_nothing():
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    configure(rds)
+    for instance in rds.instances:
+        rds.reboot_instance(instance)
+    rds.mutations.clear()
+
+    again = configure(rds)
+
+    assert again.changes == ()
+    assert rds.mutations == []
+    assert again.pending_reboot == ()
+    assert not again.reboot_required
+
+
+def test_configure_rerun_before_the_reboot_still_reports_the_reboot_pending():
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    configure(rds)
+
+    again = configure(rds)
+
+    assert again.changes == ()
+    assert again.pending_reboot == ("orders-1",)
+
+
+def test_configure_group_with_our_name_not_made_by_us_is_a_conflict_naming_it():
+    rds = FakeRds()
+    rds.add_group(OURS, description="someone else's")
+    rds.add_cluster("orders")
+
+    with pytest.raises(ResourceConflictError, match=f"parameter group {OURS} exists and was not made by") as raised:
+        configure(rds)
+    assert raised.value.remedy == f"rename or delete {OURS}, or attach it to orders yourself"
+    assert rds.mutations == []
+
+
+def test_configure_changed_pgaudit_log_is_set_without_a_reboot():
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    configure(rds)
+    rds.reboot_instance("orders-1")
+
+    again = configure(rds, pgaudit_log="ddl,read")
+
+    assert again.changes == (f"pgaudit.log = ddl,read in {OURS}",)
+    assert again.pending_reboot == ()
+
+
+def test_with_library_keeps_every_library_in_order():
+    assert with_library("pg_stat_statements, auto_explain") == "pg_stat_statements,auto_explain,pgaudit"
+    assert with_library("pgaudit,pg_cron") == "pgaudit,pg_cron"
+    assert with_library(None) == "pgaudit"

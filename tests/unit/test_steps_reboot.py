@@ -1,0 +1,70 @@
+"""Reboot Instances against an in-memory RDS: one at a time, readers first, until every member is in sync."""
+
+import pytest
+
+from pgaudit_archiver.errors import ClusterNotEligibleError, WaitTimeoutError
+from pgaudit_archiver.models import RebootResult
+from pgaudit_archiver.steps.reboot import advance_reboot
+from tests.unit.fakes import SOURCE, FakeRds
+
+
+def pending_cluster(instances: int = 3) -> FakeRds:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=instances)
+    rds.attach_parameter_group("orders", "pgaudit-orders")  # every member now waits for a reboot
+    rds.mutations.clear()
+    return rds
+
+
+def run_to_end(rds: FakeRds, max_polls: int = 10, result: RebootResult | None = None) -> RebootResult:
+    expected = tuple(rds.instances)
+    result = result or advance_reboot(rds, SOURCE, expected, (), 0, max_polls)
+    while not result.ready:
+        result = advance_reboot(rds, SOURCE, expected, result.rebooted, result.polls, max_polls)
+    return result
+
+
+def test_advance_reboot_reboots_readers_before_the_writer_one_per_call():
+    rds = pending_cluster()
+
+    first = advance_reboot(rds, SOURCE, ("orders-1", "orders-2", "orders-3"), (), 0, 10)
+
+    assert first.changes == ("rebooted orders-2",)  # orders-1 is the writer
+    assert not first.ready
+    done = run_to_end(rds, result=first)
+    assert done.ready
+    assert done.rebooted == ("orders-2", "orders-3", "orders-1")
+    assert rds.mutations == ["RebootDBInstance orders-2", "RebootDBInstance orders-3", "RebootDBInstance orders-1"]
+
+
+def test_advance_reboot_waits_while_an_instance_is_rebooting():
+    rds = pending_cluster(instances=2)
+    rds.instances["orders-2"]["DBInstanceStatus"] = "rebooting"
+
+    result = advance_reboot(rds, SOURCE, ("orders-1", "orders-2"), (), 0, 10)
+
+    assert (result.ready, result.changes, result.polls) == (False, (), 1)
+    assert rds.mutations == []
+
+
+def test_advance_reboot_second_call_after_the_last_reboot_changes_nothing():
+    rds = pending_cluster(instances=2)
+    done = run_to_end(rds)
+    rds.mutations.clear()
+
+    again = advance_reboot(rds, SOURCE, ("orders-1", "orders-2"), done.rebooted, done.polls, 10)
+
+    assert again.ready and again.changes == ()
+    assert rds.mutations == []
+
+
+def test_advance_reboot_stuck_instance_times_out_naming_it():
+    rds = pending_cluster(instances=2)
+    rds.instances["orders-2"]["DBInstanceStatus"] = "rebooting"
+    with pytest.raises(WaitTimeoutError, match="instances orders-2 did not finish rebooting within 2 polls"):
+        advance_reboot(rds, SOURCE, ("orders-1", "orders-2"), (), 2, 2)
+
+
+def test_advance_reboot_missing_cluster_names_it():
+    with pytest.raises(ClusterNotEligibleError, match="the cluster orders disappeared while rebooting"):
+        advance_reboot(FakeRds(), SOURCE, (), (), 0, 10)
