@@ -7,20 +7,17 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.errors import InvalidRequestError
+from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.models import CLUSTER_ID_PATTERN, REGION_PATTERN, OffboardRequest, OnboardRequest, Source
-from pgaudit_archiver.observability import logger, metrics, tracer
 from pgaudit_archiver.service import (
     Caller,
     ClusterPage,
@@ -30,7 +27,7 @@ from pgaudit_archiver.service import (
     Started,
     cluster_service,
 )
-from pgaudit_archiver.settings import Settings, load_settings
+from pgaudit_archiver.settings import ApiSettings, get_settings
 
 MAX_BODY_BYTES = 8 * 1024  # an onboarding request is a few hundred bytes
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -52,8 +49,8 @@ def openapi_document() -> str:
     )
 
 
-def _settings() -> Settings:
-    return load_settings()
+def _settings() -> ApiSettings:
+    return get_settings(ApiSettings)
 
 
 def _caller() -> Caller:
@@ -63,7 +60,7 @@ def _caller() -> Caller:
     return Caller(account_id=identity.account_id, principal_arn=identity.user_arn)
 
 
-def _in_this_region(settings: Settings, region: str) -> None:
+def _in_this_region(settings: ApiSettings, region: str) -> None:
     if region != settings.region:
         raise InvalidRequestError(
             f"region is {region} but this API serves {settings.region}",
@@ -94,7 +91,7 @@ def onboard(request: OnboardRequest) -> Response[Started]:
 
     @idempotent_function(
         data_keyword_argument="call",
-        persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+        persistence_store=archive_account(settings).idempotency_store,
         config=config,
     )
     def start(call: dict[str, Any]) -> dict[str, Any]:
@@ -181,10 +178,8 @@ def key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response[dict[s
     return _error(409, "a request with this Idempotency-Key is still being processed; retry in a moment")
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@function_handler(ApiSettings, correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext, settings: ApiSettings) -> dict[str, Any]:
     body = event.get("body") or ""
     if len(body.encode()) > MAX_BODY_BYTES:
         return {

@@ -1,22 +1,13 @@
 """Delete Delivery Stream: the source's Firehose stream, once it has flushed; archived objects stay."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from pgaudit_archiver.aws.accounts import ArchiveAccount
+from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.events import OffboardStepEvent
-from pgaudit_archiver.handlers import workflow_step
-from pgaudit_archiver.observability import logger, metrics, tracer
-from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.handlers import workflow_handler
+from pgaudit_archiver.models import StepResult
+from pgaudit_archiver.settings import ArchiveStepSettings
 from pgaudit_archiver.steps.offboard import delete_delivery_stream
 
 
-@logger.inject_lambda_context(correlation_id_path="request.cluster_id")
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-@workflow_step("Delete Delivery Stream")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings()
-    source = OffboardStepEvent.model_validate(event).request.source
-    return delete_delivery_stream(ArchiveAccount(settings).firehose, source).model_dump(mode="json")
+@workflow_handler(OffboardStepEvent, ArchiveStepSettings)
+def lambda_handler(step: OffboardStepEvent, settings: ArchiveStepSettings) -> StepResult:
+    return delete_delivery_stream(archive_account(settings).firehose, step.request.source)

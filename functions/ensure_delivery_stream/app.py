@@ -1,23 +1,13 @@
 """Ensure Delivery Stream and Check Delivery Stream: the source's Firehose stream, as configured and active."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from pgaudit_archiver.aws.accounts import ArchiveAccount
+from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.events import StepEvent
-from pgaudit_archiver.handlers import workflow_step
-from pgaudit_archiver.observability import logger, metrics, tracer
-from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.handlers import workflow_handler
+from pgaudit_archiver.models import StepResult
+from pgaudit_archiver.settings import EnsureDeliveryStreamSettings
 from pgaudit_archiver.steps.delivery_stream import ensure_delivery_stream
 
 
-@logger.inject_lambda_context(correlation_id_path="request.cluster_id")
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-@workflow_step("Ensure Delivery Stream")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings()
-    step = StepEvent.model_validate(event)
-    result = ensure_delivery_stream(ArchiveAccount(settings).firehose, settings, step.request.source, step.polls)
-    return result.model_dump(mode="json")
+@workflow_handler(StepEvent, EnsureDeliveryStreamSettings)
+def lambda_handler(step: StepEvent, settings: EnsureDeliveryStreamSettings) -> StepResult:
+    return ensure_delivery_stream(archive_account(settings).firehose, settings, step.request.source, step.polls)

@@ -1,23 +1,13 @@
 """Ensure Destination Role: the role CloudWatch Logs uses to write the source's events into its stream."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from pgaudit_archiver.aws.accounts import ArchiveAccount
+from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.events import DestinationRoleEvent
-from pgaudit_archiver.handlers import workflow_step
-from pgaudit_archiver.observability import logger, metrics, tracer
-from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.handlers import workflow_handler
+from pgaudit_archiver.models import RoleResult
+from pgaudit_archiver.settings import EnsureDestinationRoleSettings
 from pgaudit_archiver.steps.destination_role import ensure_destination_role
 
 
-@logger.inject_lambda_context(correlation_id_path="request.cluster_id")
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-@workflow_step("Ensure Destination Role")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings()
-    step = DestinationRoleEvent.model_validate(event)
-    result = ensure_destination_role(ArchiveAccount(settings).iam, settings, step.request.source, step.stream_arn)
-    return result.model_dump(mode="json")
+@workflow_handler(DestinationRoleEvent, EnsureDestinationRoleSettings)
+def lambda_handler(step: DestinationRoleEvent, settings: EnsureDestinationRoleSettings) -> RoleResult:
+    return ensure_destination_role(archive_account(settings).iam, settings, step.request.source, step.stream_arn)

@@ -2,22 +2,22 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from pgaudit_archiver.aws.accounts import ArchiveAccount
-from pgaudit_archiver.handlers import workflow_step
-from pgaudit_archiver.models import Source
-from pgaudit_archiver.observability import logger, metrics, tracer
-from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.aws.accounts import archive_account
+from pgaudit_archiver.handlers import workflow_handler
+from pgaudit_archiver.models import Model, Source
+from pgaudit_archiver.settings import RegistryStepSettings
 from pgaudit_archiver.steps.reconcile import sources_to_verify
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-@workflow_step("List Sources")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings()
-    if event.get("source"):
-        return {"sources": [Source.model_validate(event["source"]).model_dump(mode="json")]}
-    return {"sources": sources_to_verify(ArchiveAccount(settings).registry)}
+class ListSourcesEvent(Model):
+    # {"source": {...}} from POST /clusters/.../verify; {} or EventBridge's scheduled event (whose "source" is
+    # "aws.events") for a scheduled run of every source.
+    execution_input: dict[str, Any]
+
+
+@workflow_handler(ListSourcesEvent, RegistryStepSettings, correlation_id_path=None)
+def lambda_handler(step: ListSourcesEvent, settings: RegistryStepSettings) -> dict[str, Any]:
+    requested = step.execution_input.get("source")
+    if isinstance(requested, dict):
+        return {"sources": [Source.model_validate(requested).model_dump(mode="json")]}
+    return {"sources": sources_to_verify(archive_account(settings).registry)}

@@ -2,19 +2,15 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pgaudit_archiver.events import DriftCountEvent
-from pgaudit_archiver.handlers import workflow_step
-from pgaudit_archiver.observability import logger, metrics, tracer
+from pgaudit_archiver.handlers import workflow_handler
+from pgaudit_archiver.observability import logger, metrics
+from pgaudit_archiver.settings import FunctionSettings
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-@workflow_step("Publish Drift Count")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    results = DriftCountEvent.model_validate(event).results
+@workflow_handler(DriftCountEvent, FunctionSettings, correlation_id_path=None)
+def lambda_handler(step: DriftCountEvent, settings: FunctionSettings) -> dict[str, Any]:
+    results = step.results
     drifted = sum(1 for result in results if result.get("status") == "drifted")
     repairing = sum(1 for result in results if result.get("repair_execution_arn"))
     unverified = sum(1 for result in results if result.get("status") == "unverified")

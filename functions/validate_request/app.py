@@ -1,23 +1,13 @@
 """Validate Request and Check Cluster Status: the request is valid and the cluster can be onboarded now."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from pgaudit_archiver.aws.accounts import SourceAccount
+from pgaudit_archiver.aws.accounts import source_account
 from pgaudit_archiver.events import ValidateEvent
-from pgaudit_archiver.handlers import workflow_step
-from pgaudit_archiver.observability import logger, metrics, tracer
-from pgaudit_archiver.settings import load_settings
+from pgaudit_archiver.handlers import workflow_handler
+from pgaudit_archiver.models import ValidationResult
+from pgaudit_archiver.settings import ValidateRequestSettings
 from pgaudit_archiver.steps.validate import validate
 
 
-@logger.inject_lambda_context(correlation_id_path="request.cluster_id")
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-@workflow_step("Validate Request")
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = load_settings()
-    step = ValidateEvent.model_validate(event)
-    result = validate(step.request, step.polls, settings, lambda source: SourceAccount(settings, source).rds)
-    return result.model_dump(mode="json")
+@workflow_handler(ValidateEvent, ValidateRequestSettings)
+def lambda_handler(step: ValidateEvent, settings: ValidateRequestSettings) -> ValidationResult:
+    return validate(step.request, step.polls, settings, lambda source: source_account(settings, source).rds)

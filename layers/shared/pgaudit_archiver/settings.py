@@ -1,61 +1,205 @@
-"""Deployment settings, read from the Lambda environment (set by template.yaml) when a handler runs."""
+"""Deployment settings: each function's own model, read from its Lambda environment (set by template.yaml).
+
+Every field is required: a function deployed without one of its variables fails at its first invocation with a
+ConfigurationError naming the variable, not later at an AWS call. The models are built from small groups of fields,
+one group per concern (the source role, the registry, the delivery stream, ...), so a step's logic can ask for the
+group it reads and every function whose model includes that group can call it.
+
+`get_settings(Model)` reads the environment when the handler runs and validates it once per container; the cache is
+keyed on the values the model reads, so a process that runs functions under several environments (the local
+emulation, tests) never gets the settings of another.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.models import LOG_RETENTION_DAYS, RebootPolicy, normalize_pgaudit_log
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class FunctionSettings(BaseModel):
+    """What a function reads from its environment (nothing, for this base); variables it does not read are ignored."""
 
-    region: str = Field(alias="AWS_REGION")
-    archive_account_id: str = Field(alias="ARCHIVE_ACCOUNT_ID", pattern=r"^\d{12}$")
-    source_role_name: str = Field(alias="SOURCE_ROLE_NAME", default="pgaudit-archiver-source")
-    external_id: str = Field(alias="EXTERNAL_ID", min_length=2)
-    archive_bucket: str = Field(alias="ARCHIVE_BUCKET", default="")
-    firehose_role_arn: str = Field(alias="FIREHOSE_ROLE_ARN", default="")
-    transform_function_arn: str = Field(alias="TRANSFORM_FUNCTION_ARN", default="")
-    destination_role_boundary_arn: str = Field(alias="DESTINATION_ROLE_BOUNDARY_ARN", default="")
-    registry_table: str = Field(alias="REGISTRY_TABLE", default="")
-    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", default="")
-    onboard_state_machine_arn: str = Field(alias="ONBOARD_STATE_MACHINE_ARN", default="")
-    offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", default="")
-    admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS", default="")
-    auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD", default="tagged")
-    auto_repair: bool = Field(alias="AUTO_REPAIR", default=True)
-    canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", default=1800, ge=60)
-    reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", default="")
-    default_pgaudit_log: str = Field(alias="DEFAULT_PGAUDIT_LOG", default="ddl,role,write")
-    default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT", default="deferred")
-    default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS", default=30)
-    default_filter_pattern: str = Field(alias="DEFAULT_FILTER_PATTERN", default='"AUDIT:"')
-    poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", default=30, ge=0, le=3600)
-    max_polls: int = Field(alias="MAX_POLLS", default=60, ge=1, le=1000)
-    flush_wait_seconds: int = Field(alias="FLUSH_WAIT_SECONDS", default=600, ge=0, le=3600)
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# ---------------------------------------------------------------------------------------------------- field groups
+class RegionSettings(FunctionSettings):
+    region: str = Field(alias="AWS_REGION", min_length=1)  # set by the Lambda service in every function
 
     @property
     def partition(self) -> str:
         return partition_of(self.region)
 
 
-class TransformSettings(BaseModel):
-    """What the Firehose transform function reads from its environment."""
-
-    model_config = ConfigDict(frozen=True)
-
-    region: str = Field(alias="AWS_REGION")
-    audit_only: bool = Field(alias="AUDIT_ONLY", default=False)
-    registry_table: str = Field(alias="REGISTRY_TABLE", default="")
+class ArchiveAccountSettings(RegionSettings):
+    archive_account_id: str = Field(alias="ARCHIVE_ACCOUNT_ID", pattern=r"^\d{12}$")
 
 
-def load_transform_settings() -> TransformSettings:
-    return TransformSettings.model_validate(dict(os.environ))
+class SourceAccessSettings(ArchiveAccountSettings):
+    """What assuming a source account's role takes."""
+
+    source_role_name: str = Field(alias="SOURCE_ROLE_NAME", min_length=1)
+    external_id: str = Field(alias="EXTERNAL_ID", min_length=2)
+
+
+class RegistrySettings(RegionSettings):
+    registry_table: str = Field(alias="REGISTRY_TABLE", min_length=1)
+
+
+class PollLimitSettings(FunctionSettings):
+    max_polls: int = Field(alias="MAX_POLLS", ge=1, le=1000)
+
+
+class PollingSettings(PollLimitSettings):
+    poll_interval_seconds: int = Field(alias="POLL_INTERVAL_SECONDS", ge=0, le=3600)
+
+
+class RequestDefaultsSettings(RegionSettings):
+    """The deployment's defaults for the options an onboarding request leaves out."""
+
+    default_pgaudit_log: str = Field(alias="DEFAULT_PGAUDIT_LOG")
+    default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT")
+    default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS")
+    default_filter_pattern: str = Field(alias="DEFAULT_FILTER_PATTERN", min_length=1, max_length=1024)
+
+    @field_validator("default_pgaudit_log")
+    @classmethod
+    def _pgaudit_log(cls, value: str) -> str:
+        normalize_pgaudit_log(value)  # raises ValueError naming the unknown class
+        return value
+
+    @field_validator("default_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch Logs retention")
+        return value
+
+
+class DeliveryStreamSettings(RegionSettings):
+    """What a source's Firehose stream is built from."""
+
+    archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=3)
+    firehose_role_arn: str = Field(alias="FIREHOSE_ROLE_ARN", pattern=r"^arn:")
+    transform_function_arn: str = Field(alias="TRANSFORM_FUNCTION_ARN", pattern=r"^arn:")
+
+
+class DestinationRoleSettings(ArchiveAccountSettings):
+    destination_role_boundary_arn: str = Field(alias="DESTINATION_ROLE_BOUNDARY_ARN", pattern=r"^arn:")
+
+
+class OnboardingStarterSettings(RegistrySettings):
+    """What starting the onboarding workflow takes (the registry claims the source first)."""
+
+    onboard_state_machine_arn: str = Field(alias="ONBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
+
+
+class IdempotencySettings(FunctionSettings):
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+
+
+# ---------------------------------------------------------------------------------------------------- per function
+class ValidateRequestSettings(SourceAccessSettings, RequestDefaultsSettings, PollingSettings):
+    pass
+
+
+class EnsureDeliveryStreamSettings(DeliveryStreamSettings, PollLimitSettings):
+    pass
+
+
+class EnsureDestinationRoleSettings(DestinationRoleSettings):
+    pass
+
+
+class EnsureDestinationSettings(ArchiveAccountSettings):
+    pass
+
+
+class SourceStepSettings(SourceAccessSettings):
+    """Configure Parameter Group, Create Extension, Ensure and Remove Subscription Filter."""
+
+
+class SourcePollingStepSettings(SourceAccessSettings, PollLimitSettings):
+    """Reboot Instances, Enable Log Export, Restore Cluster: steps that poll a source's cluster."""
+
+
+class RegistryStepSettings(RegistrySettings):
+    """Register Execution, Summarize Onboarding and Offboarding, Record Failure, List Sources."""
+
+
+class ArchiveStepSettings(RegionSettings):
+    """Delete Destination, Delete Delivery Stream: archive-account resources named after the source."""
+
+
+class ValidateOffboardingSettings(RegistrySettings, PollingSettings):
+    flush_wait_seconds: int = Field(alias="FLUSH_WAIT_SECONDS", ge=0, le=3600)
+
+
+class VerifySourceSettings(SourceAccessSettings, OnboardingStarterSettings, DeliveryStreamSettings):
+    auto_repair: bool = Field(alias="AUTO_REPAIR")
+    canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
+
+
+class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings, IdempotencySettings):
+    auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
+
+
+class ApiSettings(OnboardingStarterSettings, IdempotencySettings):
+    offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
+    reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
+    admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS")  # comma-separated; empty when none
+
+
+class TransformSettings(RegistrySettings):
+    """What the Firehose transform function reads (the registry records canary arrivals)."""
+
+    audit_only: bool = Field(alias="AUDIT_ONLY")
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+SettingsT = TypeVar("SettingsT", bound=FunctionSettings)
+
+
+def get_settings(model: type[SettingsT]) -> SettingsT:
+    """The function's settings from its environment now, validated once per distinct environment."""
+    values = tuple((name, os.environ.get(name)) for name in variables_of(model))
+    return cast(SettingsT, _validated(model, values))
+
+
+@functools.cache
+def variables_of(model: type[FunctionSettings]) -> tuple[str, ...]:
+    """The environment variables the model reads."""
+    return tuple(field.alias or name for name, field in model.model_fields.items())
+
+
+@functools.lru_cache(maxsize=64)
+def _validated(model: type[FunctionSettings], values: tuple[tuple[str, str | None], ...]) -> FunctionSettings:
+    try:
+        return model.model_validate({name: value for name, value in values if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(_problem(item) for item in error.errors())
+        raise ConfigurationError(
+            f"the function's environment is invalid: {problems}",
+            remedy="deploy the current template.yaml (it sets every variable a function reads), or fix the value",
+        ) from None
+
+
+def _problem(item: Any) -> str:
+    name = ".".join(str(part) for part in item.get("loc", ())) or "environment"
+    if item.get("type") == "missing":
+        return f"{name} is not set"
+    message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{name}={item.get('input')!r} is invalid ({message})"
+
+
+def clear_settings_cache() -> None:
+    _validated.cache_clear()
 
 
 def partition_of(region: str) -> str:
@@ -66,18 +210,51 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+# ---------------------------------------------------------------------------------------------------- the whole stack
+class Settings(
+    ValidateRequestSettings,
+    VerifySourceSettings,
+    ValidateOffboardingSettings,
+    DestinationRoleSettings,
+    HandleClusterEventSettings,
+    ApiSettings,
+    TransformSettings,
+):
+    """Every variable of the stack together: for tools and tests that stand in for several functions at once.
+
+    A handler never loads this model; it loads its own (above), in which nothing has a default.
+    """
+
+
+# The template's parameter defaults, for `load_settings` only: a deployed function gets every value from its
+# environment.
+STACK_DEFAULTS = {
+    "SOURCE_ROLE_NAME": "pgaudit-archiver-source",
+    "REGISTRY_TABLE": "pgaudit-archiver-registry",
+    "ARCHIVE_BUCKET": "pgaudit-archiver-archive",
+    "FIREHOSE_ROLE_ARN": "arn:aws:iam::123456789012:role/pgaudit-archiver-firehose",
+    "TRANSFORM_FUNCTION_ARN": "arn:aws:lambda:eu-west-1:123456789012:function:pgaudit-archiver-transform",
+    "DESTINATION_ROLE_BOUNDARY_ARN": "arn:aws:iam::123456789012:policy/pgaudit-archiver-destination-boundary",
+    "ONBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-onboard",
+    "OFFBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-offboard",
+    "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-reconcile",
+    "ADMIN_PRINCIPAL_ARNS": "",
+    "IDEMPOTENCY_TABLE": "pgaudit-archiver-idempotency",
+    "AUTO_ONBOARD": "tagged",
+    "AUDIT_ONLY": "false",
+    "AUTO_REPAIR": "true",
+    "CANARY_BOUND_SECONDS": "1800",
+    "DEFAULT_PGAUDIT_LOG": "ddl,role,write",
+    "DEFAULT_REBOOT": "deferred",
+    "DEFAULT_LOG_RETENTION_DAYS": "30",
+    "DEFAULT_FILTER_PATTERN": '"AUDIT:"',
+    "POLL_INTERVAL_SECONDS": "30",
+    "MAX_POLLS": "60",
+    "FLUSH_WAIT_SECONDS": "600",
+}
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    environ = dict(os.environ if environ is None else environ)
-    try:
-        settings = Settings.model_validate(environ)
-        normalize_pgaudit_log(settings.default_pgaudit_log)
-    except (ValidationError, ValueError) as error:
-        raise ConfigurationError(
-            f"the function environment is invalid: {error}", remedy="redeploy the stack"
-        ) from error
-    if settings.default_log_retention_days not in LOG_RETENTION_DAYS:
-        raise ConfigurationError(
-            f"DEFAULT_LOG_RETENTION_DAYS={settings.default_log_retention_days} is not a CloudWatch Logs retention",
-            remedy="redeploy with an allowed DefaultLogRetentionDays",
-        )
-    return settings
+    """The whole stack's settings from `environ` (default: this process's), the template's defaults filling gaps."""
+    merged = {**STACK_DEFAULTS, **(os.environ if environ is None else environ)}
+    return cast(Settings, _validated(Settings, tuple((name, merged.get(name)) for name in variables_of(Settings))))

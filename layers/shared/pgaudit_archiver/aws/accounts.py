@@ -1,10 +1,20 @@
-"""The two accounts as the steps see them: data-access objects, each built on first use."""
+"""The two accounts as the steps see them: data-access objects, each built on first use and kept by the container.
+
+`archive_account(settings)` and `source_account(settings, source)` give the same object to every invocation of a
+container, so its clients are created once. A source account's assumed-role credentials are kept until shortly
+before they expire, never beyond: then the next invocation assumes the role again.
+"""
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
@@ -12,22 +22,42 @@ from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry
-from pgaudit_archiver.aws.sessions import archive_session, source_session
+from pgaudit_archiver.aws.sessions import AssumedSession, archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
+from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.models import Source
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import (
+    FunctionSettings,
+    IdempotencySettings,
+    RegionSettings,
+    RegistrySettings,
+    SettingsT,
+    SourceAccessSettings,
+)
+
+# Longer than any function's timeout (template.yaml: at most 120 s), so credentials taken at the start of an
+# invocation last until its end.
+REFRESH_BEFORE_EXPIRY = timedelta(minutes=5)
+MAX_SOURCE_ACCOUNTS = 32  # a reconciliation run verifies many sources; each keeps a few clients
 
 
 class SourceAccount:
     """A source account, reached through its pgaudit-archiver role (assumed on first use)."""
 
-    def __init__(self, settings: Settings, source: Source) -> None:
+    def __init__(self, settings: SourceAccessSettings, source: Source) -> None:
         self._settings = settings
         self._source = source
+        self._assumed: AssumedSession | None = None
 
-    @cached_property
+    @property
     def session(self) -> boto3.Session:
-        return source_session(self._settings, self._source)
+        if self._assumed is None:
+            self._assumed = source_session(self._settings, self._source)
+        return self._assumed.session
+
+    def usable_at(self, moment: datetime) -> bool:
+        """Whether an invocation starting at `moment` may still use this account's credentials."""
+        return self._assumed is None or self._assumed.expires_at - moment > REFRESH_BEFORE_EXPIRY
 
     @cached_property
     def rds(self) -> SourceRds:
@@ -45,7 +75,7 @@ class SourceAccount:
 class ArchiveAccount:
     """This account, through the function's own role."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: RegionSettings) -> None:
         self._settings = settings
         self.session = archive_session(settings.region)
 
@@ -67,4 +97,49 @@ class ArchiveAccount:
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self.session, self._settings.registry_table)
+        return Registry(self.session, _having(self._settings, RegistrySettings).registry_table)
+
+    @cached_property
+    def idempotency_store(self) -> DynamoDBPersistenceLayer:
+        table = _having(self._settings, IdempotencySettings).idempotency_table
+        return DynamoDBPersistenceLayer(table_name=table, boto3_session=self.session)
+
+
+def _having(settings: FunctionSettings, group: type[SettingsT]) -> SettingsT:
+    if not isinstance(settings, group):
+        raise ConfigurationError(
+            f"{type(settings).__name__} does not include {group.__name__}", remedy=f"add {group.__name__} to it"
+        )
+    return settings
+
+
+@functools.lru_cache(maxsize=8)
+def archive_account(settings: RegionSettings) -> ArchiveAccount:
+    """The archive account for these settings, the same object for every invocation of the container."""
+    return ArchiveAccount(settings)
+
+
+_source_accounts: OrderedDict[tuple[SourceAccessSettings, Source], SourceAccount] = OrderedDict()
+_source_accounts_lock = threading.Lock()
+
+
+def source_account(settings: SourceAccessSettings, source: Source, now: datetime | None = None) -> SourceAccount:
+    """The source account for these settings and source: the one kept from an earlier invocation while its
+    credentials last (REFRESH_BEFORE_EXPIRY to spare), else a new one that assumes the role again."""
+    moment = now or datetime.now(tz=UTC)
+    key = (settings, source)
+    with _source_accounts_lock:
+        account = _source_accounts.get(key)
+        if account is None or not account.usable_at(moment):
+            account = _source_accounts[key] = SourceAccount(settings, source)
+        _source_accounts.move_to_end(key)
+        while len(_source_accounts) > MAX_SOURCE_ACCOUNTS:
+            _source_accounts.popitem(last=False)
+        return account
+
+
+def clear_account_caches() -> None:
+    """Forget every kept account (and so its clients and credentials)."""
+    archive_account.cache_clear()
+    with _source_accounts_lock:
+        _source_accounts.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -11,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from pgaudit_archiver.errors import SourceAccessDeniedError, error_code, from_client_error
 from pgaudit_archiver.models import Source
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import SourceAccessSettings
 
 # boto3 retries throttling a few times itself; what survives that is retried by the state machine.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, user_agent_extra="pgaudit-archiver")
@@ -27,11 +29,19 @@ def archive_client(service: str, region: str) -> Any:
     return archive_session(region).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
 
 
-def source_role_arn(settings: Settings, account_id: str) -> str:
+def source_role_arn(settings: SourceAccessSettings, account_id: str) -> str:
     return f"arn:{settings.partition}:iam::{account_id}:role/{settings.source_role_name}"
 
 
-def source_session(settings: Settings, source: Source) -> boto3.Session:
+@dataclass(frozen=True)
+class AssumedSession:
+    """A session on a source account's role; its credentials are good until `expires_at`."""
+
+    session: boto3.Session
+    expires_at: datetime
+
+
+def source_session(settings: SourceAccessSettings, source: Source) -> AssumedSession:
     """Assume the source account's role, with the deployment's ExternalId."""
     role_arn = source_role_arn(settings, source.account_id)
     sts = archive_client("sts", settings.region)  # botocore uses the regional STS endpoint by default
@@ -53,9 +63,10 @@ def source_session(settings: Settings, source: Source) -> boto3.Session:
                 ),
             ) from error
         raise from_client_error(error) from error
-    return boto3.Session(
+    session = boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
         region_name=source.region,
     )
+    return AssumedSession(session, credentials["Expiration"])
