@@ -84,6 +84,21 @@ def test_state_names_are_title_case_phrases(machine):
         assert re.fullmatch(r"([A-Z][a-z]*|[A-Z]+)( [A-Z][a-z]*)*\??", name), name
 
 
+LAMBDA_TASKS = [task for task in ALL_TASKS if task[2]["Resource"] == "arn:aws:states:::lambda:invoke"]
+
+
+def test_every_task_invokes_a_lambda_function():
+    assert LAMBDA_TASKS == ALL_TASKS
+
+
+@pytest.mark.parametrize(("machine", "name", "state"), LAMBDA_TASKS, ids=[f"{m}:{n}" for m, n, _ in LAMBDA_TASKS])
+def test_lambda_task_passes_its_state_name(machine, name, state):
+    # The handler skeleton names the failed step by it: a function serving two states names the right one.
+    payload = state["Parameters"].get("Payload")
+    assert isinstance(payload, dict), f"{name}: the Payload must be an object that carries the state name"
+    assert payload.get("state.$") == "$$.State.Name", name
+
+
 @pytest.mark.parametrize(("machine", "name", "state"), ALL_TASKS, ids=TASK_IDS)
 def test_task_retries_only_transient_errors(machine, name, state):
     retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}

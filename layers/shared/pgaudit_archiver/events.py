@@ -1,4 +1,8 @@
-"""What the state machine passes to each step's function (the Payload of each Task state)."""
+"""What the state machine passes to each step's function (the Payload of each Task state).
+
+Every Payload also carries `state` ($$.State.Name), which the handler skeleton (handlers.workflow_handler) names
+the step by. The models here accept it (StepPayload); the skeleton takes it off for a model that does not declare it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,16 @@ from pydantic import ConfigDict
 from pgaudit_archiver.models import ClusterFacts, Model, OffboardRequest, ResolvedRequest, Source, StepResult
 
 
-class ValidateEvent(Model):
+class StepPayload(Model):
+    state: str | None = None  # the Task state's name; None when the function is invoked directly
+
+
+class ValidateEvent(StepPayload):
     request: Any  # the raw execution input: validating it is the step's job
     polls: int = 0
 
 
-class StepEvent(Model):
+class StepEvent(StepPayload):
     request: ResolvedRequest
     polls: int = 0
 
@@ -47,22 +55,22 @@ class SubscriptionFilterEvent(StepEvent):
     destination_arn: str
 
 
-class FailureEvent(Model):
+class FailureEvent(StepPayload):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     request: Any
     failure: dict[str, Any]
     execution_arn: str
-    state_name: str
+    state: str  # this state's own name ($$.State.Name): the failed state is the one entered before it
 
 
-class RegisterEvent(Model):
+class RegisterEvent(StepPayload):
     request: Any
     operation: Literal["onboard", "offboard"]
     execution_arn: str
 
 
-class OffboardStepEvent(Model):
+class OffboardStepEvent(StepPayload):
     request: OffboardRequest
     polls: int = 0
 
@@ -72,7 +80,7 @@ class RestoreEvent(OffboardStepEvent):
     changes: tuple[str, ...] = ()
 
 
-class OffboardSummaryEvent(Model):
+class OffboardSummaryEvent(StepPayload):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     request: OffboardRequest
@@ -82,9 +90,9 @@ class OffboardSummaryEvent(Model):
     delivery_stream: StepResult
 
 
-class SourceEvent(Model):
+class SourceEvent(StepPayload):
     source: Source
 
 
-class DriftCountEvent(Model):
+class DriftCountEvent(StepPayload):
     results: list[dict[str, Any]]
