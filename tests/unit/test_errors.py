@@ -1,7 +1,10 @@
 import json
 
+import pytest
 from botocore.exceptions import ClientError
+from botocore.paginate import PageIterator, Paginator
 
+from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.errors import (
     AwsRequestError,
     AwsServiceUnavailableError,
@@ -52,3 +55,53 @@ def test_failure_of_our_error_keeps_its_message():
     cause = json.dumps({"errorType": "ClusterNotEligibleError", "errorMessage": "Validate Request failed for x: y"})
     described = describe_failure({}, {"Error": "ClusterNotEligibleError", "Cause": cause}, "Validate Request")
     assert described.cause == "Validate Request failed for x: y"
+
+
+class RefusedOnSecondPage(PageIterator):
+    def __init__(self) -> None:  # no botocore machinery: the pages are made up
+        pass
+
+    def __iter__(self):
+        yield {"Parameters": []}
+        raise client_error("AccessDenied")
+
+
+class StubPaginator(Paginator):
+    def __init__(self) -> None:
+        pass
+
+    def paginate(self, **_):
+        return RefusedOnSecondPage()
+
+
+class StubClient:
+    """Stands in for a boto3 client: one call refused, one paginated call refused on its second page."""
+
+    def describe_db_clusters(self, **_):
+        raise client_error("ThrottlingException")
+
+    def get_paginator(self, operation):
+        return StubPaginator()
+
+
+def test_guarded_client_raises_the_project_error_naming_the_code():
+    with pytest.raises(ThrottledError) as raised:
+        guarded(StubClient()).describe_db_clusters(DBClusterIdentifier="orders")
+    assert "(AWS error code: ThrottlingException)" in str(raised.value)
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_guarded_paginator_translates_a_refusal_while_iterating():
+    pages = (
+        guarded(StubClient()).get_paginator("describe_db_cluster_parameters").paginate(DBClusterParameterGroupName="g")
+    )
+    with pytest.raises(AwsRequestError, match="AccessDenied"):
+        list(pages)
+
+
+def test_refused_turns_only_the_named_codes_into_an_answer():
+    with refused("NoSuchEntity", "Gone") as refusal:
+        raise AwsRequestError("GetRole was refused", aws_error_code="Gone")
+    assert refusal.code == "Gone"
+    with pytest.raises(ThrottledError), refused("NoSuchEntity"):
+        raise ThrottledError("GetRole was refused", aws_error_code="Throttling")

@@ -1,0 +1,186 @@
+"""The offboarding steps against in-memory fakes: ours removed, everyone else's kept, every step rerunnable."""
+
+import pytest
+
+from pgaudit_archiver.errors import InvalidRequestError, WaitTimeoutError
+from pgaudit_archiver.models import OffboardRequest, StepResult
+from pgaudit_archiver.steps.offboard import (
+    delete_delivery_stream,
+    delete_destination,
+    plan_offboarding,
+    remove_subscription_filter,
+    restore_cluster,
+    summarize_offboarding,
+)
+from tests.unit.fakes import (
+    ACCOUNT,
+    DEFAULT_GROUP,
+    SOURCE,
+    FakeArchiveLogs,
+    FakeFirehose,
+    FakeIam,
+    FakeLogs,
+    FakeRds,
+    FakeRegistry,
+    stack_settings,
+)
+
+GROUP = "/aws/rds/cluster/orders/postgresql"
+NAME = "pgaudit-111122223333-orders"
+OURS = f"arn:aws:logs:eu-west-1:123456789012:destination:{NAME}"
+ROLE = "pgaudit-dest-111122223333-orders"
+OFFBOARD = {"account_id": ACCOUNT, "region": "eu-west-1", "cluster_id": "orders", "restore": True}
+
+
+def onboarded_rds() -> FakeRds:
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    rds.add_group(
+        "pgaudit-orders", {"shared_preload_libraries": "pgaudit"}, f"pgaudit-archiver: orders, based on {DEFAULT_GROUP}"
+    )
+    rds.attach_parameter_group("orders", "pgaudit-orders")
+    rds.enable_log_export("orders", "postgresql")
+    rds.mutations.clear()
+    return rds
+
+
+def restore_to_end(rds: FakeRds, original: str | None) -> StepResult:
+    result = restore_cluster(rds, SOURCE, original, (), 0, 10)
+    while not result.ready:
+        result = restore_cluster(rds, SOURCE, original, result.changes, result.polls, 10)
+    return result
+
+
+def test_plan_offboarding_reads_the_original_group_from_the_registry():
+    registry = FakeRegistry()
+    registry.finish(SOURCE, "active", {}, keep_first={"original": {"parameter_group": "owners"}})
+
+    plan = plan_offboarding(OFFBOARD, stack_settings(), registry)
+
+    assert plan.original_parameter_group == "owners"
+    assert plan.request.restore
+
+
+def test_plan_offboarding_invalid_request_names_the_field():
+    with pytest.raises(InvalidRequestError, match="invalid offboarding request: account_id has an invalid format"):
+        plan_offboarding({**OFFBOARD, "account_id": "1111"}, stack_settings(), FakeRegistry())
+
+
+def test_remove_subscription_filter_removes_ours_and_keeps_the_others():
+    logs = FakeLogs()
+    logs.add_group(GROUP)
+    logs.filters[GROUP] = [
+        {"filterName": "pgaudit-archiver", "destinationArn": OURS},
+        {"filterName": "siem", "destinationArn": "arn:aws:lambda:eu-west-1:1:function:siem"},
+    ]
+
+    result = remove_subscription_filter(logs, stack_settings(), SOURCE)
+
+    assert result.changes == (f"removed subscription filter pgaudit-archiver from {GROUP}",)
+    assert [f["filterName"] for f in logs.filters[GROUP]] == ["siem"]
+
+
+def test_remove_subscription_filter_second_call_changes_nothing():
+    logs = FakeLogs()
+    logs.add_group(GROUP)
+    logs.filters[GROUP] = [{"filterName": "pgaudit-archiver", "destinationArn": OURS}]
+    remove_subscription_filter(logs, stack_settings(), SOURCE)
+    logs.mutations.clear()
+
+    assert remove_subscription_filter(logs, stack_settings(), SOURCE).changes == ()
+    assert remove_subscription_filter(FakeLogs(), stack_settings(), SOURCE).changes == ()  # no group at all
+    assert logs.mutations == []
+
+
+def test_restore_cluster_disables_the_export_then_reattaches_the_original_then_deletes_ours():
+    rds = onboarded_rds()
+
+    result = restore_to_end(rds, "owners-group-that-was-there")
+
+    assert result.changes == (
+        "disabled the postgresql log export of orders",
+        "re-attached owners-group-that-was-there to orders; pgaudit unloads at the instances' next reboot",
+        "deleted parameter group pgaudit-orders",
+    )
+    assert rds.clusters["orders"]["DBClusterParameterGroup"] == "owners-group-that-was-there"
+    assert "pgaudit-orders" not in rds.groups
+
+
+def test_restore_cluster_unknown_original_is_read_from_our_groups_description():
+    rds = onboarded_rds()
+    restore_to_end(rds, None)
+    assert rds.clusters["orders"]["DBClusterParameterGroup"] == DEFAULT_GROUP
+
+
+def test_restore_cluster_second_call_changes_nothing():
+    rds = onboarded_rds()
+    restore_to_end(rds, DEFAULT_GROUP)
+    rds.mutations.clear()
+
+    again = restore_to_end(rds, DEFAULT_GROUP)
+
+    assert again.changes == ()
+    assert rds.mutations == []
+
+
+def test_restore_cluster_busy_cluster_is_waited_for_then_times_out():
+    rds = onboarded_rds()
+    rds.clusters["orders"]["Status"] = "modifying"
+    assert restore_cluster(rds, SOURCE, None, (), 0, 2).polls == 1
+    with pytest.raises(WaitTimeoutError, match="the cluster stayed modifying for 2 polls"):
+        restore_cluster(rds, SOURCE, None, (), 2, 2)
+    assert rds.mutations == []
+
+
+def test_restore_cluster_deleted_cluster_has_nothing_to_restore():
+    result = restore_cluster(FakeRds(), SOURCE, None, (), 0, 2)
+    assert result.changes == ("cluster orders no longer exists: nothing to restore",)
+
+
+def test_delete_destination_deletes_destination_and_role_then_nothing_more():
+    logs, iam = FakeArchiveLogs(), FakeIam()
+    logs.put_destination(NAME, "arn:stream", "arn:role", None)
+    iam.create_role(ROLE, "/pgaudit-archiver/", {}, "arn:boundary", "", {})
+    iam.put_inline_policy(ROLE, "put-records-to-source-stream", {"Statement": []})
+    logs.mutations.clear()
+    iam.mutations.clear()
+
+    assert delete_destination(logs, iam, SOURCE).changes == (f"deleted destination {NAME}", f"deleted role {ROLE}")
+    assert (logs.destinations, iam.roles) == ({}, {})
+    assert delete_destination(logs, iam, SOURCE).changes == ()
+    assert len(logs.mutations) == len(iam.mutations) == 1
+
+
+def test_delete_delivery_stream_keeps_archived_objects_and_a_rerun_changes_nothing():
+    firehose = FakeFirehose()
+    firehose.create_stream(NAME, {}, {})
+
+    assert delete_delivery_stream(firehose, SOURCE).changes == (
+        f"deleted delivery stream {NAME} (its archived objects stay)",
+    )
+    firehose.mutations.clear()
+    assert delete_delivery_stream(firehose, SOURCE).changes == ()
+    assert firehose.mutations == []
+
+
+def test_delete_delivery_stream_already_deleting_is_not_deleted_again():
+    firehose = FakeFirehose()
+    firehose.create_stream(NAME, {}, {})
+    firehose.streams[NAME]["DeliveryStreamStatus"] = "DELETING"
+    firehose.mutations.clear()
+
+    assert delete_delivery_stream(firehose, SOURCE).changes == (f"delivery stream {NAME} is already DELETING",)
+    assert firehose.mutations == []
+
+
+def test_summarize_offboarding_records_offboarded_with_every_change():
+    registry = FakeRegistry()
+    request = OffboardRequest.model_validate(OFFBOARD)
+    steps = [StepResult(changes=("a",)), StepResult(), StepResult(changes=("b", "c"))]
+
+    summary = summarize_offboarding(registry, request, steps)
+
+    assert (summary.status, summary.changes) == ("offboarded", ("a", "b", "c"))
+    item = registry.get(SOURCE)
+    assert item is not None
+    assert (item["status"], item["last_changes"], item["resources"]) == ("offboarded", ["a", "b", "c"], {})

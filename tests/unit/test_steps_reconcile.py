@@ -1,0 +1,227 @@
+"""Reconciliation against in-memory fakes: a source onboarded by the steps themselves, then tampered with."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pgaudit_archiver.errors import AwsRequestError, SourceAccessDeniedError
+from pgaudit_archiver.models import Drift, Source
+from pgaudit_archiver.service import ClusterService
+from pgaudit_archiver.steps.delivery_stream import ensure_delivery_stream
+from pgaudit_archiver.steps.destination import ensure_destination
+from pgaudit_archiver.steps.destination_role import ensure_destination_role
+from pgaudit_archiver.steps.log_export import enable_log_export
+from pgaudit_archiver.steps.parameter_group import configure_parameter_group
+from pgaudit_archiver.steps.reconcile import find_drift, reconcile_source, sources_to_verify
+from pgaudit_archiver.steps.subscription_filter import ensure_subscription_filter
+from pgaudit_archiver.steps.validate import cluster_facts
+from tests.unit.fakes import (
+    SOURCE,
+    FakeArchiveLogs,
+    FakeFirehose,
+    FakeIam,
+    FakeLogs,
+    FakeRds,
+    FakeRegistry,
+    FakeStepFunctions,
+    resolved,
+    stack_settings,
+)
+
+GROUP = "/aws/rds/cluster/orders/postgresql"
+NAME = "pgaudit-111122223333-orders"
+
+
+@dataclass
+class Pipeline:
+    rds: FakeRds = field(default_factory=FakeRds)
+    logs: FakeLogs = field(default_factory=FakeLogs)
+    archive_logs: FakeArchiveLogs = field(default_factory=FakeArchiveLogs)
+    firehose: FakeFirehose = field(default_factory=lambda: FakeFirehose(creating_polls=0))
+    registry: FakeRegistry = field(default_factory=FakeRegistry)
+    stepfunctions: FakeStepFunctions = field(default_factory=FakeStepFunctions)
+
+    def onboard(self, **options: Any) -> None:
+        """What the onboarding workflow does, step by step, for `orders`."""
+        settings, request = stack_settings(), resolved(**options)
+        self.rds.add_cluster("orders")
+        ensure_delivery_stream(self.firehose, settings, SOURCE, 0)
+        stream = ensure_delivery_stream(self.firehose, settings, SOURCE, 1).resources["delivery_stream_arn"]
+        role = ensure_destination_role(FakeIam(), settings, SOURCE, stream).resources["destination_role_arn"]
+        destination = ensure_destination(self.archive_logs, settings, SOURCE, stream, role, False)
+        configure_parameter_group(self.rds, request, cluster_facts(self.rds.clusters["orders"], 1))
+        self.rds.reboot_instance("orders-1")
+        enable_log_export(self.rds, self.logs, request, 0, 3)
+        ensure_subscription_filter(self.logs, request, destination.resources["destination_arn"])
+        self.registry.finish(SOURCE, "active", {"request": request.model_dump(mode="json")})
+
+    def find(self, source: Source, request: dict[str, Any]) -> list[Drift]:
+        return find_drift(source, request, stack_settings(), self.rds, self.logs, self.archive_logs, self.firehose)
+
+    def reconcile(self, auto_repair: bool = False, **settings: str):
+        service = ClusterService(self.registry, self.stepfunctions, "arn:aws:states:::stateMachine:onboard", "", ())
+        return reconcile_source(SOURCE, stack_settings(**settings), self.registry, service, self.find, auto_repair)
+
+    def item(self) -> dict[str, Any]:
+        item = self.registry.get(SOURCE)
+        assert item is not None
+        return item
+
+
+def onboarded(**options: Any) -> Pipeline:
+    pipeline = Pipeline()
+    pipeline.onboard(**options)
+    return pipeline
+
+
+def test_reconcile_untouched_pipeline_has_no_drift_and_stays_active():
+    pipeline = onboarded()
+
+    result = pipeline.reconcile()
+
+    assert (result.status, result.drift) == ("active", ())
+    assert pipeline.item()["last_verification"]["drift"] == []
+
+
+@pytest.mark.parametrize(
+    ("tamper", "kind", "message"),
+    [
+        (
+            lambda p: p.logs.filters[GROUP].clear(),
+            "subscription-filter-missing",
+            f"subscription filter pgaudit-archiver is missing from {GROUP}",
+        ),
+        (
+            lambda p: p.logs.filters[GROUP][0].update(filterPattern="ERROR"),
+            "subscription-filter-pattern",
+            f"subscription filter pattern on {GROUP} is 'ERROR', not '\"AUDIT:\"'",
+        ),
+        (
+            lambda p: p.rds.disable_log_export("orders", "postgresql"),
+            "log-export-off",
+            "the postgresql log export is off",
+        ),
+        (
+            lambda p: p.rds.groups["pgaudit-orders"]["parameters"].update(shared_preload_libraries="pg_cron"),
+            "pgaudit-not-preloaded",
+            "pgaudit is not in shared_preload_libraries of pgaudit-orders",
+        ),
+        (
+            lambda p: p.rds.groups["pgaudit-orders"]["parameters"].update({"pgaudit.log": "none"}),
+            "pgaudit-log",
+            "pgaudit.log in pgaudit-orders is 'none', not 'ddl,role,write'",
+        ),
+        (lambda p: p.archive_logs.destinations.clear(), "destination-missing", f"destination {NAME} is missing"),
+        (
+            lambda p: p.archive_logs.destinations[NAME].update(accessPolicy=json.dumps({"Statement": []})),
+            "destination-policy",
+            f"the access policy of destination {NAME} was changed",
+        ),
+        (lambda p: p.firehose.streams.clear(), "delivery-stream-missing", f"delivery stream {NAME} is missing"),
+        (
+            lambda p: p.firehose.streams[NAME].update(DeliveryStreamStatus="DELETING"),
+            "delivery-stream-status",
+            f"delivery stream {NAME} is DELETING",
+        ),
+        (
+            lambda p: p.firehose.streams[NAME]["Destinations"][0]["ExtendedS3DestinationDescription"].update(
+                Prefix="tampered/"
+            ),
+            "delivery-stream-settings",
+            f"delivery stream {NAME} changed: Prefix",
+        ),
+        (lambda p: p.rds.clusters.clear(), "cluster-missing", "cluster orders no longer exists"),
+    ],
+)
+def test_reconcile_tampered_pipeline_is_recorded_drifted_naming_what_changed(tamper, kind, message):
+    pipeline = onboarded()
+    tamper(pipeline)
+
+    result = pipeline.reconcile()
+
+    assert result.status == "drifted"
+    assert [(d.kind, d.message) for d in result.drift] == [(kind, message)]
+    verification = pipeline.item()["last_verification"]
+    assert verification["drift"] == [message]
+    assert verification["drift_details"][0]["kind"] == kind
+    assert pipeline.item()["status"] == "drifted"
+
+
+def test_reconcile_filter_to_another_destination_says_where_it_points():
+    pipeline = onboarded()
+    pipeline.logs.filters[GROUP][0]["filterName"] = "pgaudit-archiver"
+    pipeline.logs.filters[GROUP][0]["destinationArn"] = "arn:aws:logs:eu-west-1:9:destination:elsewhere"
+
+    [drift] = pipeline.reconcile().drift
+
+    assert drift.kind == "subscription-filter-destination"
+    assert drift.actual == "arn:aws:logs:eu-west-1:9:destination:elsewhere"
+    assert drift.expected == f"arn:aws:logs:eu-west-1:123456789012:destination:{NAME}"
+
+
+def test_reconcile_drift_is_repaired_by_onboarding_again_when_auto_repair_allows():
+    pipeline = onboarded()
+    pipeline.logs.filters[GROUP].clear()
+
+    result = pipeline.reconcile(auto_repair=True)
+
+    assert result.status == "onboarding"
+    assert result.repair_execution_arn in pipeline.stepfunctions.executions
+    started = pipeline.stepfunctions.executions[result.repair_execution_arn]["input"]
+    assert (started["cluster_id"], started["pgaudit_log"]) == ("orders", "ddl,role,write")
+    assert pipeline.item()["last_verification"]["repair"] == result.repair_execution_arn
+
+
+def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift():
+    pipeline = onboarded()
+    pipeline.rds.clusters["orders"]["DBClusterMembers"][0]["DBClusterParameterGroupStatus"] = "pending-reboot"
+    assert [d.kind for d in pipeline.reconcile().drift] == ["pgaudit-not-loaded"]
+
+    pipeline.registry.finish(SOURCE, "pending-reboot", {})
+    result = pipeline.reconcile()
+
+    assert (result.status, result.drift) == ("pending-reboot", ())
+
+
+def test_reconcile_source_that_took_its_role_away_is_drift_that_cannot_be_verified():
+    pipeline = onboarded()
+
+    def denied(source: Source, request: dict[str, Any]) -> list[Drift]:
+        raise SourceAccessDeniedError("cannot assume arn:aws:iam::111122223333:role/x", aws_error_code="AccessDenied")
+
+    service = ClusterService(pipeline.registry, pipeline.stepfunctions, "arn:onboard", "", ())
+    result = reconcile_source(SOURCE, stack_settings(), pipeline.registry, service, denied, False)
+
+    [drift] = result.drift
+    assert drift.kind == "unverifiable"
+    assert drift.message.startswith("cannot verify: cannot assume arn:aws:iam::111122223333:role/x")
+
+
+def test_reconcile_refused_aws_call_fails_the_step_instead_of_calling_it_drift():
+    pipeline = onboarded()
+    pipeline.rds.refuse("DescribeDBClusters", AwsRequestError("refused", aws_error_code="AccessDenied"))
+    with pytest.raises(AwsRequestError):
+        pipeline.reconcile()
+    assert "last_verification" not in pipeline.item()
+
+
+def test_reconcile_canary_missing_after_the_bound_is_drift():
+    pipeline = onboarded(canary=True, pgaudit_log="read")
+    sent = (datetime.now(tz=UTC) - timedelta(hours=2)).isoformat(timespec="milliseconds")
+    pipeline.registry.set_fields(SOURCE, {"canary": {"id": "c" * 32, "sent_at": sent}})
+
+    [drift] = pipeline.reconcile(CANARY_BOUND_SECONDS="1800").drift
+
+    assert drift.kind == "canary-late"
+    assert drift.message.startswith(f"canary {'c' * 32} has not reached the archive after 72")
+
+
+def test_sources_to_verify_lists_active_pending_and_drifted_sources_only():
+    registry = FakeRegistry()
+    for index, status in enumerate(["active", "pending-reboot", "drifted", "offboarded", "failed", "onboarding"]):
+        registry.finish(Source(account_id="111122223333", region="eu-west-1", cluster_id=f"c{index}"), status, {})
+
+    assert sorted(s["cluster_id"] for s in sources_to_verify(registry)) == ["c0", "c1", "c2"]

@@ -1,0 +1,61 @@
+"""Summarize Onboarding against an in-memory registry: resources, changes, what is pending and what to do."""
+
+from pgaudit_archiver.models import ExtensionResult, ParameterGroupResult, RebootResult, RoleResult, StepResult
+from pgaudit_archiver.steps.summary import OnboardingState, record_summary, summarize
+from tests.unit.fakes import SOURCE, FakeRegistry, resolved
+
+
+def state(pending_reboot: tuple[str, ...] = (), extension: str = "created") -> OnboardingState:
+    return OnboardingState(
+        request=resolved(),
+        delivery_stream=StepResult(resources={"delivery_stream_arn": "arn:stream"}, changes=("created stream",)),
+        destination_role=RoleResult(resources={"destination_role_arn": "arn:role"}),
+        destination=StepResult(resources={"destination_arn": "arn:destination"}),
+        parameter_group=ParameterGroupResult(
+            parameter_group="pgaudit-orders",
+            original_parameter_group="default.aurora-postgresql16",
+            original_shared_preload_libraries="pg_stat_statements",
+            pending_reboot=pending_reboot,
+        ),
+        reboot=RebootResult(rebooted=("orders-2",), pending_reboot=pending_reboot),
+        extension=ExtensionResult(status=extension, database="app", reason="no Data API"),  # type: ignore[arg-type]
+        log_export=StepResult(resources={"log_group": "/aws/rds/cluster/orders/postgresql"}),
+        subscription_filter=StepResult(changes=("created filter",)),
+    )
+
+
+def test_summarize_everything_done_is_active_with_every_resource_and_change():
+    summary = summarize(state())
+
+    assert summary.status == "active"
+    assert summary.resources["destination_arn"] == "arn:destination"
+    assert summary.changes == ("created stream", "created filter", "rebooted orders-2")
+    assert (summary.pending, summary.actions_required) == ((), ())
+
+
+def test_summarize_deferred_reboot_and_manual_extension_say_what_the_user_must_do():
+    summary = summarize(state(pending_reboot=("orders-1",), extension="manual"))
+
+    assert summary.status == "pending-reboot"
+    assert summary.pending == (
+        "reboot of orders-1 (pgaudit loads at the next reboot)",
+        "CREATE EXTENSION pgaudit in app: no Data API",
+    )
+    assert (
+        summary.actions_required[1]
+        == "run `CREATE EXTENSION IF NOT EXISTS pgaudit;` in database app as the master user"
+    )
+
+
+def test_record_summary_keeps_the_first_original_settings_for_offboarding():
+    registry = FakeRegistry()
+    record_summary(registry, state(), summarize(state()))
+    later = state().model_copy(
+        update={"parameter_group": state().parameter_group.model_copy(update={"original_parameter_group": "ours"})}
+    )
+    record_summary(registry, later, summarize(later))
+
+    item = registry.get(SOURCE)
+    assert item is not None
+    assert item["original"]["parameter_group"] == "default.aurora-postgresql16"
+    assert item["status"] == "active"

@@ -1,0 +1,73 @@
+"""Validate Request / Check Cluster Status against an in-memory RDS."""
+
+import pytest
+
+from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError, WaitTimeoutError
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.steps.validate import validate
+from tests.unit.fakes import ACCOUNT, FakeRds, stack_settings
+
+REQUEST = {"account_id": ACCOUNT, "region": "eu-west-1", "cluster_id": "Orders"}
+
+
+def rds_for(rds: FakeRds):
+    def source_rds(source: Source) -> FakeRds:
+        assert source == Source(account_id=ACCOUNT, region="eu-west-1", cluster_id="orders")
+        return rds
+
+    return source_rds
+
+
+def test_validate_available_cluster_gives_the_request_with_defaults_and_its_facts():
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2, data_api=True)
+
+    result = validate(REQUEST, 0, stack_settings(), rds_for(rds))
+
+    assert result.request.cluster_id == "orders"
+    assert (result.request.pgaudit_log, result.request.reboot) == ("ddl,role,write", "deferred")
+    assert result.cluster.ready and result.cluster.http_endpoint_enabled
+    assert [m.instance_id for m in result.cluster.members if m.is_writer] == ["orders-1"]
+    assert result.workflow.max_polls == 3
+    assert rds.mutations == []
+
+
+def test_validate_bad_fields_are_each_named_and_nothing_is_called():
+    rds = FakeRds()
+    with pytest.raises(InvalidRequestError) as raised:
+        validate({**REQUEST, "account_id": "123", "colour": "red"}, 0, stack_settings(), rds_for(rds))
+    assert "account_id has an invalid format ('123')" in str(raised.value)
+    assert "colour is not a known field" in str(raised.value)
+
+
+def test_validate_other_region_says_which_stack_to_use():
+    with pytest.raises(InvalidRequestError, match="start the onboarding in the pgaudit-archiver stack deployed in us"):
+        validate({**REQUEST, "region": "us-east-1"}, 0, stack_settings(), rds_for(FakeRds()))
+
+
+def test_validate_missing_cluster_names_cluster_account_and_region():
+    with pytest.raises(ClusterNotEligibleError) as raised:
+        validate(REQUEST, 0, stack_settings(), rds_for(FakeRds()))
+    assert "no DB cluster named orders exists in account 111122223333, region eu-west-1" in str(raised.value)
+    assert raised.value.aws_error_code == "DBClusterNotFoundFault"
+
+
+@pytest.mark.parametrize(
+    ("engine", "status", "message"),
+    [("aurora-mysql", "available", "engine is aurora-mysql"), ("aurora-postgresql", "stopped", "cluster is stopped")],
+)
+def test_validate_ineligible_cluster_says_why(engine, status, message):
+    rds = FakeRds()
+    rds.add_cluster("orders", engine=engine, status=status)
+    with pytest.raises(ClusterNotEligibleError, match=message):
+        validate(REQUEST, 0, stack_settings(), rds_for(rds))
+
+
+def test_validate_busy_cluster_is_polled_then_times_out():
+    rds = FakeRds()
+    rds.add_cluster("orders", status="modifying")
+
+    first = validate(REQUEST, 0, stack_settings(), rds_for(rds))
+    assert (first.cluster.ready, first.cluster.polls) == (False, 1)
+    with pytest.raises(WaitTimeoutError, match="the cluster stayed modifying for 3 polls"):
+        validate(REQUEST, 3, stack_settings(), rds_for(rds))
