@@ -7,8 +7,9 @@
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
   events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids.
-- Firehose: the Lambda processor runs (in-process, with the Firehose event contract), dynamic-partitioning
-  and timestamp prefix expressions and the error prefix are honoured, GZIP and FileExtension are applied.
+- Firehose: 5,000 streams per region, AWS's default quota (moto stops at 50); the Lambda processor runs
+  (in-process, with the Firehose event contract), dynamic-partitioning and timestamp prefix expressions and the
+  error prefix are honoured, GZIP and FileExtension are applied.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from moto.core.exceptions import JsonRESTError
-from moto.firehose.models import FirehoseBackend, firehose_backends
+from moto.firehose.models import DeliveryStream, FirehoseBackend, firehose_backends
 from moto.iam.models import iam_backends
 from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
 from moto.logs.models import LogGroup, LogsBackend, LogStream, logs_backends
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from local.lambdas import InProcessLambdas
 
 AURORA_POSTGRESQL = "aurora-postgresql"
+FIREHOSE_STREAMS_PER_REGION = 5_000  # Amazon Data Firehose quotas page: default, adjustable
 # What Aurora PostgreSQL's default cluster parameter groups hold for the parameters pgaudit-archiver reads,
 # plus a few others so that a copy carries more than the two we touch.
 AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
@@ -129,6 +131,7 @@ class Fidelity:
             ),
             (LogStream, "_send_log_events"): self._send_log_events(LogStream._send_log_events),
             (FirehoseBackend, "put_record_batch"): self._put_record_batch(FirehoseBackend.put_record_batch),
+            (DeliveryStream, "MAX_STREAMS_PER_REGION"): FIREHOSE_STREAMS_PER_REGION,
         }
         for (target, attribute), replacement in patches.items():
             patcher = mock.patch.object(target, attribute, replacement, create=True)

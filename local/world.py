@@ -3,6 +3,7 @@ source-account/template.yaml, and the onboarding state machine executed by moto'
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -20,15 +21,19 @@ from unittest import mock
 from urllib.parse import unquote
 
 import boto3
+import botocore.session
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.loaders import create_loader
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.models import get_account_id_from
 from moto.rds.models import rds_backends
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
@@ -183,6 +188,7 @@ class World:
         self.faults: list[Fault] = []
         self.crashes: dict[str, int] = {}
         self.retry_sleep_scale = retry_sleep_scale
+        self._clients: dict[tuple[str, str], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> World:
@@ -204,6 +210,10 @@ class World:
             mock.patch.object(BaseClient, "_make_api_call", self._faulty_api_call(BaseClient._make_api_call)),
             # Retry delays of the ASL interpreter, scaled like the poll intervals: a run takes seconds.
             mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_sleep_scale)),
+            # Speed only: every botocore session reads the same service models once, not once per client; and
+            # the interpreter reuses one Lambda client instead of building one per task.
+            mock.patch.object(botocore.session, "create_loader", _shared_loader),
+            mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -294,6 +304,12 @@ class World:
     # ------------------------------------------------------------------ clients
     def client(self, service: str, account: str | None = None) -> Any:
         """A client acting in `account` (the archive account by default), as the emulation's administrator."""
+        key = (service, account or self.archive_account)
+        if key not in self._clients:
+            self._clients[key] = self._new_client(service, account)
+        return self._clients[key]
+
+    def _new_client(self, service: str, account: str | None) -> Any:
         client = boto3.client(service, region_name=self.region, config=Config(retries={"max_attempts": 1}))
         if account and account != self.archive_account:
             client.meta.events.register(
@@ -831,6 +847,21 @@ def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
 def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() else value
+
+
+@functools.cache
+def _shared_loader(data_path: str | None = None) -> Any:
+    return create_loader(data_path)
+
+
+_INTERPRETER_CLIENTS: dict[tuple[str, str], BaseClient] = {}
+
+
+def _reused_interpreter_client(region: str, service: str, state_credentials: Any = None) -> BaseClient:
+    key = (region, service)
+    if key not in _INTERPRETER_CLIENTS:
+        _INTERPRETER_CLIENTS[key] = boto_client_for(region, service, state_credentials)
+    return _INTERPRETER_CLIENTS[key]
 
 
 def _placeholder_zip() -> bytes:

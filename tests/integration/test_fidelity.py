@@ -220,3 +220,16 @@ def test_execution_history_honours_reverse_order_and_max_results(world):
 )
 def test_filter_pattern_terms(pattern, message, matches):
     assert filter_pattern_matches(pattern, message) is matches
+
+
+def test_firehose_takes_more_than_moto_s_fifty_streams_per_region(world):
+    firehose = world.client("firehose")
+    destination = {
+        "RoleARN": world.resources["FirehoseDeliveryRole.Arn"],
+        "BucketARN": world.resources["ArchiveBucket.Arn"],
+    }
+    for number in range(60):  # AWS's default quota is 5,000 per region; moto refuses the 51st
+        firehose.create_delivery_stream(
+            DeliveryStreamName=f"many-{number}", ExtendedS3DestinationConfiguration=destination
+        )
+    assert len(firehose.list_delivery_streams(Limit=100)["DeliveryStreamNames"]) == 60
