@@ -7,7 +7,7 @@ import pytest
 from pgaudit_archiver.errors import AwsRequestError, SourceAccessDeniedError, ThrottledError
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.service import ClusterService
-from pgaudit_archiver.steps.auto_onboard import decide, source_of_event
+from pgaudit_archiver.steps.auto_onboard import AutoOnboard, Decision, decide, source_of_event
 from tests.unit.fakes import ACCOUNT, SOURCE, FakeRds, FakeRegistry, FakeStepFunctions
 
 ONBOARD = "arn:aws:states:eu-west-1:123456789012:stateMachine:onboard"
@@ -40,11 +40,11 @@ class Accounts:
         self.stepfunctions = FakeStepFunctions()
         self.service = ClusterService(self.registry, self.stepfunctions, ONBOARD, "", ())
 
-    def decide(self, event: dict[str, Any], policy: Any = "tagged"):
+    def decide(self, event: dict[str, Any], policy: AutoOnboard = "tagged") -> Decision:
         return decide(event, policy, "eu-west-1", lambda source: self.rds, self.registry, self.service)
 
 
-def test_decide_tagged_cluster_starts_one_onboarding():
+def test_decide_tagged_cluster_starts_one_onboarding() -> None:
     accounts = Accounts(tags={"pgaudit-archiver": "enabled"})
 
     decision = accounts.decide(tagged())
@@ -55,7 +55,7 @@ def test_decide_tagged_cluster_starts_one_onboarding():
     assert accounts.registry.get(SOURCE)["execution_arn"] == decision.execution_arn  # type: ignore[index]
 
 
-def test_decide_second_event_while_onboarding_runs_starts_nothing_more():
+def test_decide_second_event_while_onboarding_runs_starts_nothing_more() -> None:
     accounts = Accounts(tags={"pgaudit-archiver": "enabled"})
     accounts.decide(created(), "all")
 
@@ -73,14 +73,14 @@ def test_decide_second_event_while_onboarding_runs_starts_nothing_more():
         ("all", {"pgaudit-archiver": "disabled"}, "tagged pgaudit-archiver=disabled"),
     ],
 )
-def test_decide_policy_and_tags_can_skip_a_cluster(policy, tags, reason):
+def test_decide_policy_and_tags_can_skip_a_cluster(policy: AutoOnboard, tags: dict[str, str], reason: str) -> None:
     accounts = Accounts(tags=tags)
     decision = accounts.decide(created(), policy)
     assert (decision.action, decision.reason) == ("skipped", reason)
     assert accounts.stepfunctions.executions == {}
 
 
-def test_decide_other_engine_and_onboarded_clusters_are_skipped():
+def test_decide_other_engine_and_onboarded_clusters_are_skipped() -> None:
     assert (
         Accounts(engine="aurora-mysql").decide(created(), "all").reason
         == "engine aurora-mysql is not aurora-postgresql"
@@ -90,7 +90,7 @@ def test_decide_other_engine_and_onboarded_clusters_are_skipped():
     assert accounts.decide(created(), "all").reason == "already active"
 
 
-def test_decide_source_without_the_role_is_recorded_failed_in_the_registry():
+def test_decide_source_without_the_role_is_recorded_failed_in_the_registry() -> None:
     accounts = Accounts()
     accounts.rds.refuse("DescribeDBClusters", SourceAccessDeniedError("cannot assume x", aws_error_code="AccessDenied"))
 
@@ -102,7 +102,7 @@ def test_decide_source_without_the_role_is_recorded_failed_in_the_registry():
     assert (item["status"], item["last_error"]["aws_error_code"]) == ("failed", "AccessDenied")
 
 
-def test_decide_refused_start_is_a_failed_decision_and_throttling_is_raised_for_a_redelivery():
+def test_decide_refused_start_is_a_failed_decision_and_throttling_is_raised_for_a_redelivery() -> None:
     accounts = Accounts()
     accounts.stepfunctions.refuse("StartExecution", AwsRequestError("StartExecution was refused", aws_error_code="X"))
     assert accounts.decide(created(), "all").action == "failed"
@@ -113,7 +113,7 @@ def test_decide_refused_start_is_a_failed_decision_and_throttling_is_raised_for_
         accounts.decide(created(), "all")
 
 
-def test_source_of_event_ignores_other_events_and_bad_identifiers():
+def test_source_of_event_ignores_other_events_and_bad_identifiers() -> None:
     assert source_of_event({**created(), "detail": {"EventID": "RDS-EVENT-0171"}}) is None
     assert source_of_event(created("1-not-a-cluster")) is None
     assert source_of_event(created("Orders")) == Source(account_id=ACCOUNT, region="eu-west-1", cluster_id="orders")

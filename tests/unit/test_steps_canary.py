@@ -1,6 +1,7 @@
 """The delivery canary against in-memory fakes: sent through the Data API, timed on arrival, late is drift."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.steps.canary import overdue, read_class_logged, record_arrivals, send_canary
@@ -9,11 +10,11 @@ from tests.unit.fakes import SOURCE, FakeRds, FakeRdsData, FakeRegistry, refusal
 READ_REQUEST = {"pgaudit_log": "ddl,read", "canary": True}
 
 
-def cluster(data_api: bool = True):
+def cluster(data_api: bool = True) -> dict[str, Any]:
     return FakeRds().add_cluster("orders", data_api=data_api)
 
 
-def test_send_canary_runs_a_marked_select_and_records_when_it_was_sent():
+def test_send_canary_runs_a_marked_select_and_records_when_it_was_sent() -> None:
     rds_data, registry = FakeRdsData(), FakeRegistry()
 
     assert send_canary(rds_data, registry, SOURCE, READ_REQUEST, cluster()) is None
@@ -26,19 +27,19 @@ def test_send_canary_runs_a_marked_select_and_records_when_it_was_sent():
     assert "arrived_at" not in item["canary"]
 
 
-def test_send_canary_not_logged_by_pgaudit_is_not_sent_and_says_why():
+def test_send_canary_not_logged_by_pgaudit_is_not_sent_and_says_why() -> None:
     rds_data, registry = FakeRdsData(), FakeRegistry()
     reason = send_canary(rds_data, registry, SOURCE, {"pgaudit_log": "ddl,write"}, cluster())
     assert reason == "pgaudit.log does not cover the read class, so pgaudit would not log the canary's SELECT"
     assert rds_data.statements == [] and registry.mutations == []
 
 
-def test_send_canary_without_the_data_api_is_not_sent():
+def test_send_canary_without_the_data_api_is_not_sent() -> None:
     reason = send_canary(FakeRdsData(), FakeRegistry(), SOURCE, READ_REQUEST, cluster(data_api=False))
     assert reason == "the cluster has no RDS Data API or no secret for it"
 
 
-def test_send_canary_refused_or_throttled_says_so_with_the_aws_code():
+def test_send_canary_refused_or_throttled_says_so_with_the_aws_code() -> None:
     for error in (refusal("ExecuteStatement", "BadRequestException"), ThrottledError("x", aws_error_code="Throttling")):
         rds_data, registry = FakeRdsData(), FakeRegistry()
         rds_data.refuse("ExecuteStatement", error)
@@ -47,7 +48,7 @@ def test_send_canary_refused_or_throttled_says_so_with_the_aws_code():
         assert registry.mutations == []
 
 
-def test_record_arrivals_marks_the_current_canary_arrived_once_with_its_delay():
+def test_record_arrivals_marks_the_current_canary_arrived_once_with_its_delay() -> None:
     registry = FakeRegistry()
     send_canary(FakeRdsData(), registry, SOURCE, READ_REQUEST, cluster())
     canary = registry.get(SOURCE)["canary"]  # type: ignore[index]
@@ -64,7 +65,7 @@ def test_record_arrivals_marks_the_current_canary_arrived_once_with_its_delay():
     assert registry.get(SOURCE)["canary"]["delay_seconds"] == 42.0  # type: ignore[index]
 
 
-def test_overdue_only_after_the_bound_and_only_when_not_arrived():
+def test_overdue_only_after_the_bound_and_only_when_not_arrived() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     sent = {"id": "a" * 32, "sent_at": (now - timedelta(seconds=1000)).isoformat()}
 
@@ -76,6 +77,6 @@ def test_overdue_only_after_the_bound_and_only_when_not_arrived():
     assert late.message.startswith(f"canary {'a' * 32} has not reached the archive after 1000 s")
 
 
-def test_read_class_logged_follows_pgaudit_exclusions():
+def test_read_class_logged_follows_pgaudit_exclusions() -> None:
     assert read_class_logged("all") and read_class_logged("ddl, read")
     assert not read_class_logged("all,-read") and not read_class_logged(None)

@@ -10,7 +10,7 @@ STREAM = "pgaudit-111122223333-orders"
 
 
 def ensure_until_ready(firehose: FakeFirehose) -> list[str]:
-    settings, polls, changes = stack_settings(), 0, []
+    settings, polls, changes = stack_settings(), 0, list[str]()
     while True:
         result = ensure_delivery_stream(firehose, settings, SOURCE, polls)
         changes += result.changes
@@ -19,7 +19,7 @@ def ensure_until_ready(firehose: FakeFirehose) -> list[str]:
         polls = result.polls
 
 
-def test_ensure_delivery_stream_new_source_creates_the_stream_and_waits_until_active():
+def test_ensure_delivery_stream_new_source_creates_the_stream_and_waits_until_active() -> None:
     firehose = FakeFirehose(creating_polls=1)
 
     first = ensure_delivery_stream(firehose, stack_settings(), SOURCE, 0)
@@ -33,7 +33,7 @@ def test_ensure_delivery_stream_new_source_creates_the_stream_and_waits_until_ac
     assert ready.ready and ready.changes == ()
 
 
-def test_ensure_delivery_stream_writes_under_the_sources_prefix_through_the_transform():
+def test_ensure_delivery_stream_writes_under_the_sources_prefix_through_the_transform() -> None:
     firehose = FakeFirehose()
     ensure_until_ready(firehose)
     written = firehose.streams[STREAM]["Destinations"][0]["ExtendedS3DestinationDescription"]
@@ -43,7 +43,7 @@ def test_ensure_delivery_stream_writes_under_the_sources_prefix_through_the_tran
     assert lambda_arn.endswith(":function:pgaudit-archiver-transform")
 
 
-def test_ensure_delivery_stream_second_call_changes_nothing():
+def test_ensure_delivery_stream_second_call_changes_nothing() -> None:
     firehose = FakeFirehose()
     ensure_until_ready(firehose)
     firehose.mutations.clear()
@@ -54,7 +54,7 @@ def test_ensure_delivery_stream_second_call_changes_nothing():
     assert firehose.mutations == []
 
 
-def test_ensure_delivery_stream_tampered_prefix_and_buffering_are_put_back():
+def test_ensure_delivery_stream_tampered_prefix_and_buffering_are_put_back() -> None:
     firehose = FakeFirehose()
     ensure_until_ready(firehose)
     current = firehose.streams[STREAM]["Destinations"][0]["ExtendedS3DestinationDescription"]
@@ -69,7 +69,7 @@ def test_ensure_delivery_stream_tampered_prefix_and_buffering_are_put_back():
     assert repaired["BufferingHints"] == {"SizeInMBs": 64, "IntervalInSeconds": 300}
 
 
-def test_ensure_delivery_stream_aws_defaults_are_not_drift():
+def test_ensure_delivery_stream_aws_defaults_are_not_drift() -> None:
     firehose = FakeFirehose()
     ensure_until_ready(firehose)
     described = firehose.streams[STREAM]["Destinations"][0]["ExtendedS3DestinationDescription"]
@@ -83,7 +83,7 @@ def test_ensure_delivery_stream_aws_defaults_are_not_drift():
     assert firehose.mutations == []
 
 
-def test_ensure_delivery_stream_failed_creation_names_the_stream_and_what_to_do():
+def test_ensure_delivery_stream_failed_creation_names_the_stream_and_what_to_do() -> None:
     firehose = FakeFirehose()
     ensure_delivery_stream(firehose, stack_settings(), SOURCE, 0)
     firehose.streams[STREAM]["DeliveryStreamStatus"] = "CREATING_FAILED"
@@ -94,7 +94,7 @@ def test_ensure_delivery_stream_failed_creation_names_the_stream_and_what_to_do(
     assert raised.value.remedy == f"delete {STREAM} in the archive account, then onboard again"
 
 
-def test_ensure_delivery_stream_being_deleted_is_a_conflict():
+def test_ensure_delivery_stream_being_deleted_is_a_conflict() -> None:
     firehose = FakeFirehose()
     ensure_until_ready(firehose)
     firehose.streams[STREAM]["DeliveryStreamStatus"] = "DELETING"
@@ -102,7 +102,7 @@ def test_ensure_delivery_stream_being_deleted_is_a_conflict():
         ensure_delivery_stream(firehose, stack_settings(), SOURCE, 0)
 
 
-def test_ensure_delivery_stream_stuck_creating_times_out_after_max_polls():
+def test_ensure_delivery_stream_stuck_creating_times_out_after_max_polls() -> None:
     firehose = FakeFirehose(creating_polls=100)
     settings = stack_settings(MAX_POLLS="2")
     result = ensure_delivery_stream(firehose, settings, SOURCE, 0)

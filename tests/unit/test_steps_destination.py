@@ -13,7 +13,7 @@ STREAM_ARN = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111
 ROLE_ARN = "arn:aws:iam::123456789012:role/pgaudit-archiver/pgaudit-dest-111122223333-orders"
 
 
-def test_ensure_destination_new_source_creates_it_open_to_the_source_account_only():
+def test_ensure_destination_new_source_creates_it_open_to_the_source_account_only() -> None:
     logs = FakeArchiveLogs()
 
     result = ensure_destination(logs, stack_settings(), SOURCE, STREAM_ARN, ROLE_ARN, role_changed=True)
@@ -31,7 +31,7 @@ def test_ensure_destination_new_source_creates_it_open_to_the_source_account_onl
     assert destination["tags"]["pgaudit-archiver:source-cluster"] == "orders"
 
 
-def test_ensure_destination_second_call_changes_nothing():
+def test_ensure_destination_second_call_changes_nothing() -> None:
     logs = FakeArchiveLogs()
     ensure_destination(logs, stack_settings(), SOURCE, STREAM_ARN, ROLE_ARN, role_changed=True)
     logs.mutations.clear()
@@ -42,7 +42,7 @@ def test_ensure_destination_second_call_changes_nothing():
     assert logs.mutations == []
 
 
-def test_ensure_destination_tampered_policy_is_set_again_without_recreating():
+def test_ensure_destination_tampered_policy_is_set_again_without_recreating() -> None:
     logs = FakeArchiveLogs()
     ensure_destination(logs, stack_settings(), SOURCE, STREAM_ARN, ROLE_ARN, role_changed=True)
     logs.destinations[NAME]["accessPolicy"] = json.dumps({"Version": "2012-10-17", "Statement": []})
@@ -53,7 +53,7 @@ def test_ensure_destination_tampered_policy_is_set_again_without_recreating():
     assert logs.mutations[-1] == f"PutDestinationPolicy {NAME}"
 
 
-def test_ensure_destination_pointing_elsewhere_is_updated_and_keeps_its_tags():
+def test_ensure_destination_pointing_elsewhere_is_updated_and_keeps_its_tags() -> None:
     logs = FakeArchiveLogs()
     ensure_destination(
         logs, stack_settings(), SOURCE, "arn:aws:firehose:eu-west-1:1:deliverystream/old", ROLE_ARN, True
@@ -67,7 +67,7 @@ def test_ensure_destination_pointing_elsewhere_is_updated_and_keeps_its_tags():
 
 
 @pytest.mark.parametrize("code", ["InvalidParameterException", "AccessDeniedException"])
-def test_ensure_destination_fresh_role_refused_is_not_ready_yet_and_retried(code):
+def test_ensure_destination_fresh_role_refused_is_not_ready_yet_and_retried(code: str) -> None:
     logs = FakeArchiveLogs()
     logs.refuse("PutDestination", refusal("PutDestination", code))
 
@@ -76,7 +76,7 @@ def test_ensure_destination_fresh_role_refused_is_not_ready_yet_and_retried(code
     assert raised.value.aws_error_code == code
 
 
-def test_ensure_destination_old_role_refused_is_a_permanent_error_naming_the_code():
+def test_ensure_destination_old_role_refused_is_a_permanent_error_naming_the_code() -> None:
     logs = FakeArchiveLogs()
     logs.refuse("PutDestination", refusal("PutDestination", "InvalidParameterException"))
 

@@ -7,7 +7,7 @@ ROLE = "pgaudit-dest-111122223333-orders"
 STREAM_ARN = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
 
 
-def test_ensure_destination_role_new_source_creates_the_role_under_the_boundary():
+def test_ensure_destination_role_new_source_creates_the_role_under_the_boundary() -> None:
     iam = FakeIam()
 
     result = ensure_destination_role(iam, stack_settings(), SOURCE, STREAM_ARN)
@@ -20,7 +20,7 @@ def test_ensure_destination_role_new_source_creates_the_role_under_the_boundary(
     assert role["policies"][POLICY_NAME]["Statement"][0]["Resource"] == STREAM_ARN
 
 
-def test_ensure_destination_role_trusts_logs_only_for_the_source_and_archive_accounts():
+def test_ensure_destination_role_trusts_logs_only_for_the_source_and_archive_accounts() -> None:
     iam = FakeIam()
     ensure_destination_role(iam, stack_settings(), SOURCE, STREAM_ARN)
     [statement] = iam.roles[ROLE]["trust"]["Statement"]
@@ -31,7 +31,7 @@ def test_ensure_destination_role_trusts_logs_only_for_the_source_and_archive_acc
     ]
 
 
-def test_ensure_destination_role_second_call_changes_nothing():
+def test_ensure_destination_role_second_call_changes_nothing() -> None:
     iam = FakeIam()
     ensure_destination_role(iam, stack_settings(), SOURCE, STREAM_ARN)
     iam.mutations.clear()
@@ -43,7 +43,7 @@ def test_ensure_destination_role_second_call_changes_nothing():
     assert iam.mutations == []
 
 
-def test_ensure_destination_role_loosened_trust_is_tightened_again():
+def test_ensure_destination_role_loosened_trust_is_tightened_again() -> None:
     iam = FakeIam()
     ensure_destination_role(iam, stack_settings(), SOURCE, STREAM_ARN)
     iam.roles[ROLE]["trust"]["Statement"][0].pop("Condition")
@@ -55,7 +55,7 @@ def test_ensure_destination_role_loosened_trust_is_tightened_again():
     assert "Condition" in iam.roles[ROLE]["trust"]["Statement"][0]
 
 
-def test_ensure_destination_role_policy_for_another_stream_is_replaced():
+def test_ensure_destination_role_policy_for_another_stream_is_replaced() -> None:
     iam = FakeIam()
     ensure_destination_role(iam, stack_settings(), SOURCE, STREAM_ARN)
     iam.roles[ROLE]["policies"][POLICY_NAME] = permissions_policy("arn:aws:firehose:eu-west-1:1:deliverystream/x")

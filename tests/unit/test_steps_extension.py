@@ -1,19 +1,22 @@
 """Create Extension against an in-memory RDS Data API: created, present, or the SQL for the user to run."""
 
+from typing import Any
+
 import pytest
 
 from pgaudit_archiver.errors import ThrottledError
+from pgaudit_archiver.models import ClusterFacts
 from pgaudit_archiver.steps.extension import ensure_extension
 from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import FakeRds, FakeRdsData, refusal, resolved
 
 
-def facts(data_api: bool = True, **cluster_options):
+def facts(data_api: bool = True, **cluster_options: Any) -> ClusterFacts:
     rds = FakeRds()
     return cluster_facts(rds.add_cluster("orders", data_api=data_api, **cluster_options), 1)
 
 
-def test_ensure_extension_creates_pgaudit_in_the_clusters_database():
+def test_ensure_extension_creates_pgaudit_in_the_clusters_database() -> None:
     rds_data = FakeRdsData()
 
     result = ensure_extension(rds_data, resolved(), facts(), ())
@@ -23,7 +26,7 @@ def test_ensure_extension_creates_pgaudit_in_the_clusters_database():
     assert rds_data.statements[-1] == ("app", "CREATE EXTENSION IF NOT EXISTS pgaudit")
 
 
-def test_ensure_extension_second_call_changes_nothing():
+def test_ensure_extension_second_call_changes_nothing() -> None:
     rds_data = FakeRdsData()
     ensure_extension(rds_data, resolved(), facts(), ())
     rds_data.mutations.clear()
@@ -34,7 +37,7 @@ def test_ensure_extension_second_call_changes_nothing():
     assert rds_data.mutations == []
 
 
-def test_ensure_extension_requested_database_wins():
+def test_ensure_extension_requested_database_wins() -> None:
     rds_data = FakeRdsData()
     assert ensure_extension(rds_data, resolved(database="billing"), facts(), ()).database == "billing"
     assert {database for database, _ in rds_data.statements} == {"billing"}
@@ -47,7 +50,9 @@ def test_ensure_extension_requested_database_wins():
         ((), False, "the RDS Data API is not enabled on the cluster"),
     ],
 )
-def test_ensure_extension_that_cannot_run_now_gives_the_sql_and_why(pending, data_api, reason):
+def test_ensure_extension_that_cannot_run_now_gives_the_sql_and_why(
+    pending: tuple[str, ...], data_api: bool, reason: str
+) -> None:
     rds_data = FakeRdsData()
 
     result = ensure_extension(rds_data, resolved(), facts(data_api=data_api), pending)
@@ -57,7 +62,7 @@ def test_ensure_extension_that_cannot_run_now_gives_the_sql_and_why(pending, dat
     assert rds_data.statements == []
 
 
-def test_ensure_extension_refused_statement_is_manual_naming_the_aws_code():
+def test_ensure_extension_refused_statement_is_manual_naming_the_aws_code() -> None:
     rds_data = FakeRdsData()
     rds_data.refuse("ExecuteStatement", refusal("ExecuteStatement", "BadRequestException"))
 
@@ -67,7 +72,7 @@ def test_ensure_extension_refused_statement_is_manual_naming_the_aws_code():
     assert result.reason is not None and "(BadRequestException)" in result.reason
 
 
-def test_ensure_extension_throttled_is_raised_for_the_state_machine_to_retry():
+def test_ensure_extension_throttled_is_raised_for_the_state_machine_to_retry() -> None:
     rds_data = FakeRdsData()
     rds_data.refuse("ExecuteStatement", ThrottledError("ExecuteStatement was refused", aws_error_code="Throttling"))
     with pytest.raises(ThrottledError):

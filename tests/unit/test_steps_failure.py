@@ -14,7 +14,7 @@ def lambda_failure(error: Exception) -> dict[str, str]:
     return {"Error": name, "Cause": json.dumps({"errorType": name, "errorMessage": str(error)})}
 
 
-def test_record_failure_of_our_error_keeps_its_message_and_records_the_aws_code():
+def test_record_failure_of_our_error_keeps_its_message_and_records_the_aws_code() -> None:
     error = ThrottledError("DescribeDBClusters was refused: slow down", aws_error_code="Throttling")
     error.add_context(step="Validate Request", source="cluster orders in account 111122223333 (eu-west-1)")
     registry = FakeRegistry()
@@ -35,7 +35,7 @@ def test_record_failure_of_our_error_keeps_its_message_and_records_the_aws_code(
     }
 
 
-def test_record_failure_of_a_timeout_says_what_to_do():
+def test_record_failure_of_a_timeout_says_what_to_do() -> None:
     failure = {"Error": "States.Timeout", "Cause": ""}
 
     described = describe_failure(REQUEST, failure, "Reboot Instances")
@@ -46,7 +46,7 @@ def test_record_failure_of_a_timeout_says_what_to_do():
     assert "every step is safe to rerun" in described.cause
 
 
-def test_record_failure_without_a_source_records_nothing():
+def test_record_failure_without_a_source_records_nothing() -> None:
     registry = FakeRegistry()
     record_failure(registry, "garbage", describe_failure("garbage", {"Error": "X"}, None))
     assert registry.items == {}

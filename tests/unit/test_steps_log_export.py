@@ -15,7 +15,7 @@ def world() -> tuple[FakeRds, FakeLogs]:
     return rds, FakeLogs()
 
 
-def test_enable_log_export_creates_the_group_with_retention_before_the_export():
+def test_enable_log_export_creates_the_group_with_retention_before_the_export() -> None:
     rds, logs = world()
 
     result = enable_log_export(rds, logs, resolved(log_retention_days=90), 0, 3)
@@ -29,7 +29,7 @@ def test_enable_log_export_creates_the_group_with_retention_before_the_export():
     assert rds.clusters["orders"]["EnabledCloudwatchLogsExports"] == ["postgresql"]
 
 
-def test_enable_log_export_second_call_changes_nothing():
+def test_enable_log_export_second_call_changes_nothing() -> None:
     rds, logs = world()
     enable_log_export(rds, logs, resolved(), 0, 3)
     rds.mutations.clear()
@@ -42,7 +42,7 @@ def test_enable_log_export_second_call_changes_nothing():
 
 
 @pytest.mark.parametrize("existing", [None, 365])
-def test_enable_log_export_never_lowers_a_longer_retention(existing):
+def test_enable_log_export_never_lowers_a_longer_retention(existing: int | None) -> None:
     rds, logs = world()
     logs.add_group(GROUP, retention=existing)
 
@@ -52,14 +52,14 @@ def test_enable_log_export_never_lowers_a_longer_retention(existing):
     assert not any("retention" in change for change in result.changes)
 
 
-def test_enable_log_export_shorter_retention_is_raised():
+def test_enable_log_export_shorter_retention_is_raised() -> None:
     rds, logs = world()
     logs.add_group(GROUP, retention=7)
     result = enable_log_export(rds, logs, resolved(log_retention_days=30), 0, 3)
     assert result.changes[0] == f"retention of {GROUP} = 30 days"
 
 
-def test_enable_log_export_waits_while_the_cluster_is_modifying_then_times_out():
+def test_enable_log_export_waits_while_the_cluster_is_modifying_then_times_out() -> None:
     rds, logs = world()
     rds.clusters["orders"]["Status"] = "modifying"
 
@@ -70,6 +70,6 @@ def test_enable_log_export_waits_while_the_cluster_is_modifying_then_times_out()
         enable_log_export(rds, logs, resolved(), 2, 2)
 
 
-def test_enable_log_export_missing_cluster_names_it():
+def test_enable_log_export_missing_cluster_names_it() -> None:
     with pytest.raises(ClusterNotEligibleError, match="the cluster orders disappeared during onboarding"):
         enable_log_export(FakeRds(), FakeLogs(), resolved(), 0, 3)

@@ -51,7 +51,7 @@ def restore_to_end(rds: FakeRds, original: str | None) -> StepResult:
     return result
 
 
-def test_plan_offboarding_reads_the_original_group_from_the_registry():
+def test_plan_offboarding_reads_the_original_group_from_the_registry() -> None:
     registry = FakeRegistry()
     registry.finish(SOURCE, "active", {}, keep_first={"original": {"parameter_group": "owners"}})
 
@@ -61,12 +61,12 @@ def test_plan_offboarding_reads_the_original_group_from_the_registry():
     assert plan.request.restore
 
 
-def test_plan_offboarding_invalid_request_names_the_field():
+def test_plan_offboarding_invalid_request_names_the_field() -> None:
     with pytest.raises(InvalidRequestError, match="invalid offboarding request: account_id has an invalid format"):
         plan_offboarding({**OFFBOARD, "account_id": "1111"}, stack_settings(), FakeRegistry())
 
 
-def test_remove_subscription_filter_removes_ours_and_keeps_the_others():
+def test_remove_subscription_filter_removes_ours_and_keeps_the_others() -> None:
     logs = FakeLogs()
     logs.add_group(GROUP)
     logs.filters[GROUP] = [
@@ -80,7 +80,7 @@ def test_remove_subscription_filter_removes_ours_and_keeps_the_others():
     assert [f["filterName"] for f in logs.filters[GROUP]] == ["siem"]
 
 
-def test_remove_subscription_filter_second_call_changes_nothing():
+def test_remove_subscription_filter_second_call_changes_nothing() -> None:
     logs = FakeLogs()
     logs.add_group(GROUP)
     logs.filters[GROUP] = [{"filterName": "pgaudit-archiver", "destinationArn": OURS}]
@@ -92,7 +92,7 @@ def test_remove_subscription_filter_second_call_changes_nothing():
     assert logs.mutations == []
 
 
-def test_restore_cluster_disables_the_export_then_reattaches_the_original_then_deletes_ours():
+def test_restore_cluster_disables_the_export_then_reattaches_the_original_then_deletes_ours() -> None:
     rds = onboarded_rds()
 
     result = restore_to_end(rds, "owners-group-that-was-there")
@@ -106,13 +106,13 @@ def test_restore_cluster_disables_the_export_then_reattaches_the_original_then_d
     assert "pgaudit-orders" not in rds.groups
 
 
-def test_restore_cluster_unknown_original_is_read_from_our_groups_description():
+def test_restore_cluster_unknown_original_is_read_from_our_groups_description() -> None:
     rds = onboarded_rds()
     restore_to_end(rds, None)
     assert rds.clusters["orders"]["DBClusterParameterGroup"] == DEFAULT_GROUP
 
 
-def test_restore_cluster_second_call_changes_nothing():
+def test_restore_cluster_second_call_changes_nothing() -> None:
     rds = onboarded_rds()
     restore_to_end(rds, DEFAULT_GROUP)
     rds.mutations.clear()
@@ -123,7 +123,7 @@ def test_restore_cluster_second_call_changes_nothing():
     assert rds.mutations == []
 
 
-def test_restore_cluster_busy_cluster_is_waited_for_then_times_out():
+def test_restore_cluster_busy_cluster_is_waited_for_then_times_out() -> None:
     rds = onboarded_rds()
     rds.clusters["orders"]["Status"] = "modifying"
     assert restore_cluster(rds, SOURCE, None, (), 0, 2).polls == 1
@@ -132,12 +132,12 @@ def test_restore_cluster_busy_cluster_is_waited_for_then_times_out():
     assert rds.mutations == []
 
 
-def test_restore_cluster_deleted_cluster_has_nothing_to_restore():
+def test_restore_cluster_deleted_cluster_has_nothing_to_restore() -> None:
     result = restore_cluster(FakeRds(), SOURCE, None, (), 0, 2)
     assert result.changes == ("cluster orders no longer exists: nothing to restore",)
 
 
-def test_delete_destination_deletes_destination_and_role_then_nothing_more():
+def test_delete_destination_deletes_destination_and_role_then_nothing_more() -> None:
     logs, iam = FakeArchiveLogs(), FakeIam()
     logs.put_destination(NAME, "arn:stream", "arn:role", None)
     iam.create_role(ROLE, "/pgaudit-archiver/", {}, "arn:boundary", "", {})
@@ -151,7 +151,7 @@ def test_delete_destination_deletes_destination_and_role_then_nothing_more():
     assert len(logs.mutations) == len(iam.mutations) == 1
 
 
-def test_delete_delivery_stream_keeps_archived_objects_and_a_rerun_changes_nothing():
+def test_delete_delivery_stream_keeps_archived_objects_and_a_rerun_changes_nothing() -> None:
     firehose = FakeFirehose()
     firehose.create_stream(NAME, {}, {})
 
@@ -163,7 +163,7 @@ def test_delete_delivery_stream_keeps_archived_objects_and_a_rerun_changes_nothi
     assert firehose.mutations == []
 
 
-def test_delete_delivery_stream_already_deleting_is_not_deleted_again():
+def test_delete_delivery_stream_already_deleting_is_not_deleted_again() -> None:
     firehose = FakeFirehose()
     firehose.create_stream(NAME, {}, {})
     firehose.streams[NAME]["DeliveryStreamStatus"] = "DELETING"
@@ -173,7 +173,7 @@ def test_delete_delivery_stream_already_deleting_is_not_deleted_again():
     assert firehose.mutations == []
 
 
-def test_summarize_offboarding_records_offboarded_with_every_change():
+def test_summarize_offboarding_records_offboarded_with_every_change() -> None:
     registry = FakeRegistry()
     request = OffboardRequest.model_validate(OFFBOARD)
     steps = [StepResult(changes=("a",)), StepResult(), StepResult(changes=("b", "c"))]

@@ -1,8 +1,11 @@
 """Configure Parameter Group against an in-memory RDS: pgaudit in a group of the cluster's own."""
 
+from typing import Any
+
 import pytest
 
 from pgaudit_archiver.errors import ResourceConflictError
+from pgaudit_archiver.models import ParameterGroupResult
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group, with_library
 from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import DEFAULT_GROUP, FakeRds, resolved
@@ -10,11 +13,11 @@ from tests.unit.fakes import DEFAULT_GROUP, FakeRds, resolved
 OURS = "pgaudit-orders"
 
 
-def configure(rds: FakeRds, **options):
+def configure(rds: FakeRds, **options: Any) -> ParameterGroupResult:
     return configure_parameter_group(rds, resolved(**options), cluster_facts(rds.clusters["orders"], 1))
 
 
-def test_configure_default_group_creates_our_group_from_the_family_and_attaches_it():
+def test_configure_default_group_creates_our_group_from_the_family_and_attaches_it() -> None:
     rds = FakeRds()
     rds.add_cluster("orders", instances=2)
 
@@ -33,7 +36,7 @@ def test_configure_default_group_creates_our_group_from_the_family_and_attaches_
     assert rds.groups[DEFAULT_GROUP]["parameters"] == {}  # the default group is never modified
 
 
-def test_configure_custom_group_is_copied_with_its_settings_and_left_as_it_was():
+def test_configure_custom_group_is_copied_with_its_settings_and_left_as_it_was() -> None:
     rds = FakeRds()
     rds.add_group("owners", {"shared_preload_libraries": "pg_stat_statements", "work_mem": "64MB"})
     rds.add_cluster("orders", group="owners")
@@ -51,7 +54,7 @@ def test_configure_custom_group_is_copied_with_its_settings_and_left_as_it_was()
     assert "based on owners" in rds.groups[OURS]["description"]
 
 
-def test_configure_second_call_changes_nothing():
+def test_configure_second_call_changes_nothing() -> None:
     rds = FakeRds()
     rds.add_cluster("orders")
     configure(rds)
@@ -67,7 +70,7 @@ def test_configure_second_call_changes_nothing():
     assert not again.reboot_required
 
 
-def test_configure_rerun_before_the_reboot_still_reports_the_reboot_pending():
+def test_configure_rerun_before_the_reboot_still_reports_the_reboot_pending() -> None:
     rds = FakeRds()
     rds.add_cluster("orders")
     configure(rds)
@@ -78,7 +81,7 @@ def test_configure_rerun_before_the_reboot_still_reports_the_reboot_pending():
     assert again.pending_reboot == ("orders-1",)
 
 
-def test_configure_group_with_our_name_not_made_by_us_is_a_conflict_naming_it():
+def test_configure_group_with_our_name_not_made_by_us_is_a_conflict_naming_it() -> None:
     rds = FakeRds()
     rds.add_group(OURS, description="someone else's")
     rds.add_cluster("orders")
@@ -89,7 +92,7 @@ def test_configure_group_with_our_name_not_made_by_us_is_a_conflict_naming_it():
     assert rds.mutations == []
 
 
-def test_configure_changed_pgaudit_log_is_set_without_a_reboot():
+def test_configure_changed_pgaudit_log_is_set_without_a_reboot() -> None:
     rds = FakeRds()
     rds.add_cluster("orders")
     configure(rds)
@@ -101,7 +104,7 @@ def test_configure_changed_pgaudit_log_is_set_without_a_reboot():
     assert again.pending_reboot == ()
 
 
-def test_with_library_keeps_every_library_in_order():
+def test_with_library_keeps_every_library_in_order() -> None:
     assert with_library("pg_stat_statements, auto_explain") == "pg_stat_statements,auto_explain,pgaudit"
     assert with_library("pgaudit,pg_cron") == "pgaudit,pg_cron"
     assert with_library(None) == "pgaudit"

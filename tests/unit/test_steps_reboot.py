@@ -24,7 +24,7 @@ def run_to_end(rds: FakeRds, max_polls: int = 10, result: RebootResult | None = 
     return result
 
 
-def test_advance_reboot_reboots_readers_before_the_writer_one_per_call():
+def test_advance_reboot_reboots_readers_before_the_writer_one_per_call() -> None:
     rds = pending_cluster()
 
     first = advance_reboot(rds, SOURCE, ("orders-1", "orders-2", "orders-3"), (), 0, 10)
@@ -37,7 +37,7 @@ def test_advance_reboot_reboots_readers_before_the_writer_one_per_call():
     assert rds.mutations == ["RebootDBInstance orders-2", "RebootDBInstance orders-3", "RebootDBInstance orders-1"]
 
 
-def test_advance_reboot_waits_while_an_instance_is_rebooting():
+def test_advance_reboot_waits_while_an_instance_is_rebooting() -> None:
     rds = pending_cluster(instances=2)
     rds.instances["orders-2"]["DBInstanceStatus"] = "rebooting"
 
@@ -47,7 +47,7 @@ def test_advance_reboot_waits_while_an_instance_is_rebooting():
     assert rds.mutations == []
 
 
-def test_advance_reboot_second_call_after_the_last_reboot_changes_nothing():
+def test_advance_reboot_second_call_after_the_last_reboot_changes_nothing() -> None:
     rds = pending_cluster(instances=2)
     done = run_to_end(rds)
     rds.mutations.clear()
@@ -58,13 +58,13 @@ def test_advance_reboot_second_call_after_the_last_reboot_changes_nothing():
     assert rds.mutations == []
 
 
-def test_advance_reboot_stuck_instance_times_out_naming_it():
+def test_advance_reboot_stuck_instance_times_out_naming_it() -> None:
     rds = pending_cluster(instances=2)
     rds.instances["orders-2"]["DBInstanceStatus"] = "rebooting"
     with pytest.raises(WaitTimeoutError, match="instances orders-2 did not finish rebooting within 2 polls"):
         advance_reboot(rds, SOURCE, ("orders-1", "orders-2"), (), 2, 2)
 
 
-def test_advance_reboot_missing_cluster_names_it():
+def test_advance_reboot_missing_cluster_names_it() -> None:
     with pytest.raises(ClusterNotEligibleError, match="the cluster orders disappeared while rebooting"):
         advance_reboot(FakeRds(), SOURCE, (), (), 0, 10)

@@ -1,6 +1,7 @@
 """Reconciliation against in-memory fakes: a source onboarded by the steps themselves, then tampered with."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from pgaudit_archiver.steps.destination import ensure_destination
 from pgaudit_archiver.steps.destination_role import ensure_destination_role
 from pgaudit_archiver.steps.log_export import enable_log_export
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group
-from pgaudit_archiver.steps.reconcile import find_drift, reconcile_source, sources_to_verify
+from pgaudit_archiver.steps.reconcile import Verification, find_drift, reconcile_source, sources_to_verify
 from pgaudit_archiver.steps.subscription_filter import ensure_subscription_filter
 from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import (
@@ -61,7 +62,7 @@ class Pipeline:
     def find(self, source: Source, request: dict[str, Any]) -> list[Drift]:
         return find_drift(source, request, stack_settings(), self.rds, self.logs, self.archive_logs, self.firehose)
 
-    def reconcile(self, auto_repair: bool = False, **settings: str):
+    def reconcile(self, auto_repair: bool = False, **settings: str) -> Verification:
         service = ClusterService(self.registry, self.stepfunctions, "arn:aws:states:::stateMachine:onboard", "", ())
         return reconcile_source(SOURCE, stack_settings(**settings), self.registry, service, self.find, auto_repair)
 
@@ -77,7 +78,7 @@ def onboarded(**options: Any) -> Pipeline:
     return pipeline
 
 
-def test_reconcile_untouched_pipeline_has_no_drift_and_stays_active():
+def test_reconcile_untouched_pipeline_has_no_drift_and_stays_active() -> None:
     pipeline = onboarded()
 
     result = pipeline.reconcile()
@@ -136,7 +137,9 @@ def test_reconcile_untouched_pipeline_has_no_drift_and_stays_active():
         (lambda p: p.rds.clusters.clear(), "cluster-missing", "cluster orders no longer exists"),
     ],
 )
-def test_reconcile_tampered_pipeline_is_recorded_drifted_naming_what_changed(tamper, kind, message):
+def test_reconcile_tampered_pipeline_is_recorded_drifted_naming_what_changed(
+    tamper: Callable[[Pipeline], object], kind: str, message: str
+) -> None:
     pipeline = onboarded()
     tamper(pipeline)
 
@@ -150,7 +153,7 @@ def test_reconcile_tampered_pipeline_is_recorded_drifted_naming_what_changed(tam
     assert pipeline.item()["status"] == "drifted"
 
 
-def test_reconcile_filter_to_another_destination_says_where_it_points():
+def test_reconcile_filter_to_another_destination_says_where_it_points() -> None:
     pipeline = onboarded()
     pipeline.logs.filters[GROUP][0]["filterName"] = "pgaudit-archiver"
     pipeline.logs.filters[GROUP][0]["destinationArn"] = "arn:aws:logs:eu-west-1:9:destination:elsewhere"
@@ -162,7 +165,7 @@ def test_reconcile_filter_to_another_destination_says_where_it_points():
     assert drift.expected == f"arn:aws:logs:eu-west-1:123456789012:destination:{NAME}"
 
 
-def test_reconcile_drift_is_repaired_by_onboarding_again_when_auto_repair_allows():
+def test_reconcile_drift_is_repaired_by_onboarding_again_when_auto_repair_allows() -> None:
     pipeline = onboarded()
     pipeline.logs.filters[GROUP].clear()
 
@@ -175,7 +178,7 @@ def test_reconcile_drift_is_repaired_by_onboarding_again_when_auto_repair_allows
     assert pipeline.item()["last_verification"]["repair"] == result.repair_execution_arn
 
 
-def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift():
+def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift() -> None:
     pipeline = onboarded()
     pipeline.rds.clusters["orders"]["DBClusterMembers"][0]["DBClusterParameterGroupStatus"] = "pending-reboot"
     assert [d.kind for d in pipeline.reconcile().drift] == ["pgaudit-not-loaded"]
@@ -186,7 +189,7 @@ def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift():
     assert (result.status, result.drift) == ("pending-reboot", ())
 
 
-def test_reconcile_source_that_took_its_role_away_is_drift_that_cannot_be_verified():
+def test_reconcile_source_that_took_its_role_away_is_drift_that_cannot_be_verified() -> None:
     pipeline = onboarded()
 
     def denied(source: Source, request: dict[str, Any]) -> list[Drift]:
@@ -200,7 +203,7 @@ def test_reconcile_source_that_took_its_role_away_is_drift_that_cannot_be_verifi
     assert drift.message.startswith("cannot verify: cannot assume arn:aws:iam::111122223333:role/x")
 
 
-def test_reconcile_refused_aws_call_fails_the_step_instead_of_calling_it_drift():
+def test_reconcile_refused_aws_call_fails_the_step_instead_of_calling_it_drift() -> None:
     pipeline = onboarded()
     pipeline.rds.refuse("DescribeDBClusters", AwsRequestError("refused", aws_error_code="AccessDenied"))
     with pytest.raises(AwsRequestError):
@@ -208,7 +211,7 @@ def test_reconcile_refused_aws_call_fails_the_step_instead_of_calling_it_drift()
     assert "last_verification" not in pipeline.item()
 
 
-def test_reconcile_canary_missing_after_the_bound_is_drift():
+def test_reconcile_canary_missing_after_the_bound_is_drift() -> None:
     pipeline = onboarded(canary=True, pgaudit_log="read")
     sent = (datetime.now(tz=UTC) - timedelta(hours=2)).isoformat(timespec="milliseconds")
     pipeline.registry.set_fields(SOURCE, {"canary": {"id": "c" * 32, "sent_at": sent}})
@@ -219,7 +222,7 @@ def test_reconcile_canary_missing_after_the_bound_is_drift():
     assert drift.message.startswith(f"canary {'c' * 32} has not reached the archive after 72")
 
 
-def test_sources_to_verify_lists_active_pending_and_drifted_sources_only():
+def test_sources_to_verify_lists_active_pending_and_drifted_sources_only() -> None:
     registry = FakeRegistry()
     for index, status in enumerate(["active", "pending-reboot", "drifted", "offboarded", "failed", "onboarding"]):
         registry.finish(Source(account_id="111122223333", region="eu-west-1", cluster_id=f"c{index}"), status, {})

@@ -16,7 +16,7 @@ def logs_with_group() -> FakeLogs:
     return logs
 
 
-def test_ensure_subscription_filter_creates_ours_to_the_destination():
+def test_ensure_subscription_filter_creates_ours_to_the_destination() -> None:
     logs = logs_with_group()
 
     result = ensure_subscription_filter(logs, resolved(), DESTINATION)
@@ -33,7 +33,7 @@ def test_ensure_subscription_filter_creates_ours_to_the_destination():
     ]
 
 
-def test_ensure_subscription_filter_second_call_changes_nothing():
+def test_ensure_subscription_filter_second_call_changes_nothing() -> None:
     logs = logs_with_group()
     ensure_subscription_filter(logs, resolved(), DESTINATION)
     logs.mutations.clear()
@@ -44,7 +44,7 @@ def test_ensure_subscription_filter_second_call_changes_nothing():
     assert logs.mutations == []
 
 
-def test_ensure_subscription_filter_changed_pattern_updates_ours_in_place():
+def test_ensure_subscription_filter_changed_pattern_updates_ours_in_place() -> None:
     logs = logs_with_group()
     ensure_subscription_filter(logs, resolved(), DESTINATION)
 
@@ -54,7 +54,7 @@ def test_ensure_subscription_filter_changed_pattern_updates_ours_in_place():
     assert [f["filterPattern"] for f in logs.filters[GROUP]] == ["AUDIT"]
 
 
-def test_ensure_subscription_filter_ours_under_another_name_is_kept_by_that_name():
+def test_ensure_subscription_filter_ours_under_another_name_is_kept_by_that_name() -> None:
     logs = logs_with_group()
     logs.filters[GROUP].append({"filterName": "renamed", "filterPattern": "old", "destinationArn": DESTINATION})
 
@@ -64,7 +64,7 @@ def test_ensure_subscription_filter_ours_under_another_name_is_kept_by_that_name
     assert [f["filterName"] for f in logs.filters[GROUP]] == ["renamed"]
 
 
-def test_ensure_subscription_filter_slots_taken_by_others_fails_listing_them_and_touches_none():
+def test_ensure_subscription_filter_slots_taken_by_others_fails_listing_them_and_touches_none() -> None:
     logs = logs_with_group()
     others = [
         {"filterName": "siem", "filterPattern": "", "destinationArn": "arn:aws:lambda:eu-west-1:1:function:siem"},

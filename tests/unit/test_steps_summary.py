@@ -24,7 +24,7 @@ def state(pending_reboot: tuple[str, ...] = (), extension: str = "created") -> O
     )
 
 
-def test_summarize_everything_done_is_active_with_every_resource_and_change():
+def test_summarize_everything_done_is_active_with_every_resource_and_change() -> None:
     summary = summarize(state())
 
     assert summary.status == "active"
@@ -33,7 +33,7 @@ def test_summarize_everything_done_is_active_with_every_resource_and_change():
     assert (summary.pending, summary.actions_required) == ((), ())
 
 
-def test_summarize_deferred_reboot_and_manual_extension_say_what_the_user_must_do():
+def test_summarize_deferred_reboot_and_manual_extension_say_what_the_user_must_do() -> None:
     summary = summarize(state(pending_reboot=("orders-1",), extension="manual"))
 
     assert summary.status == "pending-reboot"
@@ -47,7 +47,7 @@ def test_summarize_deferred_reboot_and_manual_extension_say_what_the_user_must_d
     )
 
 
-def test_record_summary_keeps_the_first_original_settings_for_offboarding():
+def test_record_summary_keeps_the_first_original_settings_for_offboarding() -> None:
     registry = FakeRegistry()
     record_summary(registry, state(), summarize(state()))
     later = state().model_copy(

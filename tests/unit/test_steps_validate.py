@@ -1,5 +1,7 @@
 """Validate Request / Check Cluster Status against an in-memory RDS."""
 
+from collections.abc import Callable
+
 import pytest
 
 from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError, WaitTimeoutError
@@ -10,7 +12,7 @@ from tests.unit.fakes import ACCOUNT, FakeRds, stack_settings
 REQUEST = {"account_id": ACCOUNT, "region": "eu-west-1", "cluster_id": "Orders"}
 
 
-def rds_for(rds: FakeRds):
+def rds_for(rds: FakeRds) -> Callable[[Source], FakeRds]:
     def source_rds(source: Source) -> FakeRds:
         assert source == Source(account_id=ACCOUNT, region="eu-west-1", cluster_id="orders")
         return rds
@@ -18,7 +20,7 @@ def rds_for(rds: FakeRds):
     return source_rds
 
 
-def test_validate_available_cluster_gives_the_request_with_defaults_and_its_facts():
+def test_validate_available_cluster_gives_the_request_with_defaults_and_its_facts() -> None:
     rds = FakeRds()
     rds.add_cluster("orders", instances=2, data_api=True)
 
@@ -32,7 +34,7 @@ def test_validate_available_cluster_gives_the_request_with_defaults_and_its_fact
     assert rds.mutations == []
 
 
-def test_validate_bad_fields_are_each_named_and_nothing_is_called():
+def test_validate_bad_fields_are_each_named_and_nothing_is_called() -> None:
     rds = FakeRds()
     with pytest.raises(InvalidRequestError) as raised:
         validate({**REQUEST, "account_id": "123", "colour": "red"}, 0, stack_settings(), rds_for(rds))
@@ -40,12 +42,12 @@ def test_validate_bad_fields_are_each_named_and_nothing_is_called():
     assert "colour is not a known field" in str(raised.value)
 
 
-def test_validate_other_region_says_which_stack_to_use():
+def test_validate_other_region_says_which_stack_to_use() -> None:
     with pytest.raises(InvalidRequestError, match="start the onboarding in the pgaudit-archiver stack deployed in us"):
         validate({**REQUEST, "region": "us-east-1"}, 0, stack_settings(), rds_for(FakeRds()))
 
 
-def test_validate_missing_cluster_names_cluster_account_and_region():
+def test_validate_missing_cluster_names_cluster_account_and_region() -> None:
     with pytest.raises(ClusterNotEligibleError) as raised:
         validate(REQUEST, 0, stack_settings(), rds_for(FakeRds()))
     assert "no DB cluster named orders exists in account 111122223333, region eu-west-1" in str(raised.value)
@@ -56,14 +58,14 @@ def test_validate_missing_cluster_names_cluster_account_and_region():
     ("engine", "status", "message"),
     [("aurora-mysql", "available", "engine is aurora-mysql"), ("aurora-postgresql", "stopped", "cluster is stopped")],
 )
-def test_validate_ineligible_cluster_says_why(engine, status, message):
+def test_validate_ineligible_cluster_says_why(engine: str, status: str, message: str) -> None:
     rds = FakeRds()
     rds.add_cluster("orders", engine=engine, status=status)
     with pytest.raises(ClusterNotEligibleError, match=message):
         validate(REQUEST, 0, stack_settings(), rds_for(rds))
 
 
-def test_validate_busy_cluster_is_polled_then_times_out():
+def test_validate_busy_cluster_is_polled_then_times_out() -> None:
     rds = FakeRds()
     rds.add_cluster("orders", status="modifying")
 
