@@ -18,11 +18,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from pgaudit_archiver.aws.accounts import clear_account_caches
-from pgaudit_archiver.errors import ArchiverError, from_client_error
+from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.observability import logger, observed
 from pgaudit_archiver.settings import FunctionSettings, clear_settings_cache, get_settings
 from pgaudit_archiver.steps.failure import describe_source
@@ -76,8 +75,6 @@ def workflow_handler(
             except ArchiverError as error:
                 error.add_context(step=step, source=_source_of(event))
                 raise
-            except ClientError as error:
-                raise from_client_error(error).add_context(step=step, source=_source_of(event)) from error
             return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
         return observed(correlation_id_path)(run)
