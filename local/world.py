@@ -33,7 +33,9 @@ from moto.iam.models import get_account_id_from
 from moto.rds.models import rds_backends
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
@@ -214,6 +216,8 @@ class World:
             # the interpreter reuses one Lambda client instead of building one per task.
             mock.patch.object(botocore.session, "create_loader", _shared_loader),
             mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
+            # The interpreter parses the definition at every execution; its components keep no execution state.
+            mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -852,6 +856,15 @@ def _number(text: str) -> int | float:
 @functools.cache
 def _shared_loader(data_path: str | None = None) -> Any:
     return create_loader(data_path)
+
+
+@functools.cache
+def _parsed_definition(definition: str) -> Any:
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+def _parsed_once(worker: ExecutionWorker) -> Any:
+    return _parsed_definition(worker._evaluation_details.state_machine_details.definition)
 
 
 _INTERPRETER_CLIENTS: dict[tuple[str, str], BaseClient] = {}

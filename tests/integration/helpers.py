@@ -3,7 +3,7 @@
 import io
 import zipfile
 
-from local import SOURCE_ACCOUNT
+from local import SOURCE_ACCOUNT, World
 
 
 def foreign_function(world) -> str:
@@ -16,3 +16,16 @@ def foreign_function(world) -> str:
     return world.client("lambda", SOURCE_ACCOUNT).create_function(
         FunctionName="foreign", Runtime="python3.13", Handler="f.h", Role=role, Code={"ZipFile": buffer.getvalue()}
     )["FunctionArn"]
+
+
+def resources_once(world: World, cluster: str) -> None:
+    """Each resource exists once."""
+    streams = world.client("firehose").list_delivery_streams(Limit=10000)["DeliveryStreamNames"]
+    assert streams.count(f"pgaudit-{SOURCE_ACCOUNT}-{cluster}") <= 1
+    roles = [r["RoleName"] for r in world.client("iam").list_roles(PathPrefix="/pgaudit-archiver/")["Roles"]]
+    assert len(roles) == len(set(roles))
+    logs = world.client("logs", SOURCE_ACCOUNT)
+    group = f"/aws/rds/cluster/{cluster}/postgresql"
+    if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        filters = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+        assert len(filters) <= 1

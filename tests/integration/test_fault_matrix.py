@@ -1,22 +1,31 @@
-"""Every AWS call the onboarding and offboarding workflows make, enumerated from the data-access code, under
-three faults each (throttled once, AccessDenied, the service's own validation error), and every workflow
-function crashing once: the workflow recovers from the first and fails naming the step, account, cluster and
-AWS error code from the others, and a rerun after the fault is gone completes with no duplicate resource."""
+"""Every AWS call the onboarding and offboarding workflows make, enumerated from the data-access code, under three
+faults each (throttled once, AccessDenied, the service's own validation error), and every workflow function
+crashing, checked at the handler layer; then a handful of faults end to end through the state machine.
+
+Each scenario runs once through the state machine while every function invocation is recorded. A case then
+replays, for a cluster of its own, the recorded invocations up to the first one that makes the faulted call,
+injects the fault there, and checks what the handler raised against the Retry and Catch of the states that
+function serves (so the state machine would retry it, or record the failure naming step, account, cluster and
+AWS error code). With the fault gone, the same invocation completes as recorded, each resource once.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
 
 import boto3
 import pytest
-from moto.rds.models import rds_backends
 
 from local import SOURCE_ACCOUNT, World
-from local.template import ARCHIVE_TEMPLATE, ROOT, load_template
+from local.template import ARCHIVE_TEMPLATE, ROOT, load_template, state_machine_substitutions
+from pgaudit_archiver import errors
+from tests.integration.helpers import resources_once
 
 DATA_ACCESS = ROOT / "layers" / "shared" / "pgaudit_archiver" / "aws"
 CLIENT_SERVICES = {
@@ -64,6 +73,10 @@ ACCESS_DENIED = {
     "stepfunctions": "AccessDeniedException",
     "dynamodb": "AccessDeniedException",
 }
+KINDS = ("throttled once", "AccessDenied", "validation error")
+RECORDING_CLUSTER = "recorded-cluster"
+WORKFLOWS = ("OnboardStateMachine", "OffboardStateMachine")
+TRANSIENT = {cls.__name__ for cls in errors.TRANSIENT_ERRORS}
 RESULTS: list[tuple[str, str, bool]] = []
 
 
@@ -87,22 +100,95 @@ def workflow_calls() -> list[tuple[str, str]]:
     return sorted(call for call in found if call not in NOT_IN_WORKFLOWS)
 
 
+# ---------------------------------------------------------------------------------------------- the wiring
+TEMPLATE = load_template(ARCHIVE_TEMPLATE)
+
+
+def _states_by_function() -> dict[str, list[dict[str, Any]]]:
+    """Logical id of each workflow function -> the Task states (of either workflow) that invoke it."""
+    served: dict[str, list[dict[str, Any]]] = {}
+    for machine in WORKFLOWS:
+        resource = TEMPLATE["Resources"][machine]
+        substitutions = state_machine_substitutions(TEMPLATE, machine)
+        definition = json.loads((ROOT / resource["Properties"]["DefinitionUri"]).read_text())
+        for name, state in definition["States"].items():
+            function = state.get("Parameters", {}).get("FunctionName", "")
+            key = function.removeprefix("${").removesuffix("}")
+            if state["Type"] == "Task" and key in substitutions:
+                logical_id = substitutions[key]["Fn::GetAtt"][0]
+                served.setdefault(logical_id, []).append({"name": name, **state})
+    return served
+
+
+STATES_BY_FUNCTION = _states_by_function()
+
+
+def _retried(state: dict[str, Any], error_type: str) -> bool:
+    return any(error_type in retry["ErrorEquals"] for retry in state.get("Retry", []))
+
+
+def _caught_into(state: dict[str, Any], error_type: str) -> str | None:
+    """The state a Catch sends this error to (first match wins, as in Step Functions)."""
+    for catch in state.get("Catch", []):
+        if error_type in catch["ErrorEquals"] or "States.ALL" in catch["ErrorEquals"]:
+            return catch["Next"]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- recording
+@dataclass
+class Invocation:
+    function: str  # logical id
+    event: str  # JSON, naming RECORDING_CLUSTER
+    errored: bool
+    error_type: str | None
+    calls: set[tuple[str, str]] = field(default_factory=set)
+
+
+@contextmanager
+def recording(world: World) -> Iterator[list[Invocation]]:
+    """Record every function invocation with the AWS calls it made (the workflows run one task at a time)."""
+    invocations: list[Invocation] = []
+    names = {name: logical_id for logical_id, name in world.resources.items() if logical_id.endswith("Function")}
+    original = world.lambdas.call
+
+    def call(name_or_arn: str, event: Any) -> tuple[Any, bool]:
+        mark = world.calls.mark()
+        payload, errored = original(name_or_arn, event)
+        function = world.lambdas.lookup(name_or_arn)
+        made = {(service, operation.removesuffix("(read-only)")) for _, service, operation in world.calls.calls[mark:]}
+        error_type = payload.get("errorType") if errored else None
+        invocations.append(Invocation(names[function.name], json.dumps(event), errored, error_type, made))
+        return payload, errored
+
+    world.lambdas.call = call  # type: ignore[method-assign]
+    try:
+        yield invocations
+    finally:
+        world.lambdas.call = original  # type: ignore[method-assign]
+
+
 @dataclass
 class Scenario:
-    """Sets a cluster up, then runs the workflow the fault is aimed at."""
+    """Sets a cluster up (for real, through the state machine), then runs the workflow the faults aim at."""
 
     name: str
     prepare: Callable[[World, str], None]
     run: Callable[[World, str], object]
     custom_group: bool = False
+    fails_by_design: bool = False
 
 
-def _onboard(world: World, cluster: str, **options) -> object:
+def _onboard(world: World, cluster: str, **options: Any) -> Any:
     return world.onboard(world.request(cluster, **options), timeout=300)
 
 
-def _drift(world: World, cluster: str) -> None:
+def _onboarded(world: World, cluster: str) -> None:
     assert _onboard(world, cluster).status == "SUCCEEDED"
+
+
+def _drift(world: World, cluster: str) -> None:
+    _onboarded(world, cluster)
     stream = f"pgaudit-{SOURCE_ACCOUNT}-{cluster}"
     firehose = world.client("firehose")
     described = firehose.describe_delivery_stream(DeliveryStreamName=stream)["DeliveryStreamDescription"]
@@ -123,9 +209,12 @@ SCENARIOS = [
     Scenario("fresh immediate onboarding", lambda w, c: None, lambda w, c: _onboard(w, c, reboot="immediate")),
     Scenario("onboarding a cluster with a custom group", lambda w, c: None, _onboard, custom_group=True),
     Scenario("rerun that repairs drift", _drift, _onboard),
-    Scenario("offboarding with restore", _onboard, lambda w, c: w.offboard(c, restore=True, timeout=300)),
+    Scenario("offboarding with restore", _onboarded, lambda w, c: w.offboard(c, restore=True, timeout=300)),
     Scenario(
-        "onboarding that fails by design (missing cluster)", lambda w, c: None, lambda w, c: _onboard(w, c + "-missing")
+        "onboarding that fails by design (missing cluster)",
+        lambda w, c: None,
+        lambda w, c: _onboard(w, c + "-missing"),
+        fails_by_design=True,
     ),
 ]
 
@@ -139,178 +228,226 @@ def _setup(world: World, scenario: Scenario, cluster: str) -> None:
     scenario.prepare(world, cluster)
 
 
+@dataclass
+class Recorded:
+    scenario: Scenario
+    invocations: list[Invocation]
+
+
 @pytest.fixture(scope="module")
-def coverage() -> dict[tuple[str, str], Scenario]:
-    """Which scenario makes each call (the first that does, in an unfaulted run)."""
-    covered: dict[tuple[str, str], Scenario] = {}
+def world() -> Iterator[World]:
+    with World() as emulated:
+        yield emulated
+
+
+@pytest.fixture(scope="module")
+def recordings(world: World) -> list[Recorded]:
+    """Each scenario run once, unfaulted, for RECORDING_CLUSTER-<index>: what each invocation received and called."""
+    recorded = []
     for index, scenario in enumerate(SCENARIOS):
-        with World() as world:
-            cluster = f"probe-{index}"
-            _setup(world, scenario, cluster)
-            mark = world.calls.mark()
+        cluster = f"{RECORDING_CLUSTER}-{index}"
+        _setup(world, scenario, cluster)
+        with recording(world) as invocations:
             scenario.run(world, cluster)
-            for _account, service, operation in world.calls.calls[mark:]:
-                covered.setdefault((service, operation.removesuffix("(read-only)")), scenario)
-    return covered
+        for invocation in invocations:
+            invocation.event = invocation.event.replace(cluster, RECORDING_CLUSTER)
+        recorded.append(Recorded(scenario, invocations))
+    return recorded
 
 
-def test_every_workflow_call_is_exercised_by_a_scenario(coverage):
-    missing = [call for call in workflow_calls() if call not in coverage]
+def _first_maker(recordings: list[Recorded], call: tuple[str, str]) -> tuple[Recorded, int] | None:
+    for recorded in recordings:
+        for index, invocation in enumerate(recorded.invocations):
+            if call in invocation.calls:
+                return recorded, index
+    return None
+
+
+def test_every_workflow_call_is_made_by_a_scenario(recordings):
+    missing = [call for call in workflow_calls() if _first_maker(recordings, call) is None]
     assert not missing, f"no scenario makes these calls; add one: {missing}"
 
 
-def _faulted_run(world: World, scenario: Scenario, cluster: str, service: str, operation: str, code: str, times: int):
-    _setup(world, scenario, cluster)
-    world.inject(service, operation, code, times=times)
-    execution = scenario.run(world, cluster)
-    world.clear_faults()
-    return execution
+def test_recorded_scenarios_end_as_designed(recordings):
+    for recorded in recordings:
+        last = recorded.invocations[-1]
+        # A workflow that fails by design ends in Record Failure; every other ends in its summary.
+        ending = "RecordFailureFunction" if recorded.scenario.fails_by_design else "Summarize"
+        assert last.function.startswith(ending), (recorded.scenario.name, last.function)
 
 
-def _resources_once(world: World, cluster: str) -> None:
-    """After a successful rerun, each resource exists once."""
-    streams = world.client("firehose").list_delivery_streams()["DeliveryStreamNames"]
-    assert streams.count(f"pgaudit-{SOURCE_ACCOUNT}-{cluster}") <= 1
-    roles = [r["RoleName"] for r in world.client("iam").list_roles(PathPrefix="/pgaudit-archiver/")["Roles"]]
-    assert len(roles) == len(set(roles))
-    logs = world.client("logs", SOURCE_ACCOUNT)
-    group = f"/aws/rds/cluster/{cluster}/postgresql"
-    if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
-        filters = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
-        assert len(filters) <= 1
+# ---------------------------------------------------------------------------------------------- replaying
+_CASE_NUMBERS = count()
+
+
+def _replay(world: World, invocation: Invocation, cluster: str) -> tuple[Any, bool]:
+    event = json.loads(invocation.event.replace(RECORDING_CLUSTER, cluster))
+    return world.lambdas.call(world.resources[invocation.function], event)
+
+
+def _fault(service: str, kind: str) -> tuple[str, int]:
+    if kind == "throttled once":
+        return THROTTLING[service], 1
+    if kind == "AccessDenied":
+        return ACCESS_DENIED.get(service, "AccessDenied"), 1000
+    return VALIDATION[service], 1000
 
 
 CALLS = workflow_calls()
-KINDS = ("throttled once", "AccessDenied", "validation error")
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("service", "operation"), CALLS, ids=[f"{s}:{o}" for s, o in CALLS])
-def test_fault_in_workflow_call(coverage, service, operation, kind):
-    scenario = coverage.get((service, operation))
-    if scenario is None:
+def test_fault_in_workflow_call(world, recordings, service, operation, kind):
+    found = _first_maker(recordings, (service, operation))
+    if found is None:
         pytest.fail(f"{service}:{operation} is made by no scenario")
-    by_design_failure = "fails by design" in scenario.name
-    with World() as world:
-        cluster = "faulted"
-        if kind == "throttled once":
-            code, times = THROTTLING[service], 1
-        elif kind == "AccessDenied":
-            code, times = ACCESS_DENIED.get(service, "AccessDenied"), 1000
-        else:
-            code, times = VALIDATION[service], 1000
-        execution = _faulted_run(world, scenario, cluster, service, operation, code, times)
-        held = _check(world, scenario, cluster, execution, service, operation, code, kind, by_design_failure)
-        RESULTS.append((f"{service}:{operation}", kind, held))
-
-
-def _check(world, scenario, cluster, execution, service, operation, code, kind, by_design_failure) -> bool:
-    if kind == "throttled once":
-        expected = "FAILED" if by_design_failure else "SUCCEEDED"
-        assert execution.status == expected, execution.cause
-        return True
+    recorded, target = found
+    cluster = f"case-{next(_CASE_NUMBERS)}"
     if (service, operation) == ("stepfunctions", "GetExecutionHistory"):
-        # Only Record Failure reads the history, to name a crashed step; refused, it still records the failure.
-        assert execution.status == "FAILED" and "no DB cluster named faulted-missing" in execution.cause
-        assert world.registry_item(cluster + "-missing")["status"] == "failed"
-        return True
-    if (service, operation) == ("rds-data", "ExecuteStatement"):
+        _history_fault_end_to_end(world, cluster, code=_fault(service, kind)[0])
+        RESULTS.append((f"{service}:{operation}", kind, True))
+        return
+    _setup(world, recorded.scenario, cluster)
+    for invocation in recorded.invocations[:target]:
+        _, errored = _replay(world, invocation, cluster)
+        assert errored == invocation.errored, f"replaying {invocation.function} for {cluster} went otherwise"
+
+    code, times = _fault(service, kind)
+    world.inject(service, operation, code, times=times)
+    try:
+        payload, errored = _replay(world, recorded.invocations[target], cluster)
+    finally:
+        world.clear_faults()
+    function = recorded.invocations[target].function
+    states = STATES_BY_FUNCTION[function]
+    _check(payload, errored, states, service, operation, code, kind, cluster, recorded.scenario)
+
+    # The fault is gone: the step, run again as the state machine would, goes as recorded.
+    payload, errored = _replay(world, recorded.invocations[target], cluster)
+    assert errored == recorded.invocations[target].errored, payload
+    resources_once(world, cluster)
+    RESULTS.append((f"{service}:{operation}", kind, True))
+
+
+def _check(payload, errored, states, service, operation, code, kind, cluster, scenario) -> None:
+    if (service, operation) == ("rds-data", "ExecuteStatement") and kind != "throttled once":
         # The pipeline does not need the extension: a refused Data API call becomes `extension: manual`.
-        assert execution.status == "SUCCEEDED", execution.cause
-        assert any(code in pending for pending in execution.output["pending"]), execution.output
-        return True
-    assert execution.status == "FAILED", f"{service}:{operation} {code} did not fail the execution"
-    assert code in execution.cause, execution.cause
-    assert f"account {SOURCE_ACCOUNT}" in execution.cause and cluster in execution.cause, execution.cause
-    assert " failed for cluster " in execution.cause, execution.cause
-    registry_broken = service == "dynamodb"
-    item = world.registry_item(cluster if not by_design_failure else cluster + "-missing")
-    if not registry_broken and item is not None:
-        assert item["status"] == "failed" and item["last_error"]["aws_error_code"] == code, item
-    # The fault is gone: the same run again completes, with each resource once.
-    if not by_design_failure:
-        again = scenario.run(world, cluster)
-        assert again.status == "SUCCEEDED", again.cause
-        _resources_once(world, cluster)
-    return True
+        assert not errored, payload
+        assert payload["status"] == "manual" and code in payload["reason"], payload
+        return
+    if kind == "throttled once":
+        if errored:  # raised: the state machine must retry it
+            assert payload["errorType"] in TRANSIENT, payload
+            assert all(_retried(state, payload["errorType"]) for state in states), payload
+        return
+    assert errored, f"{service}:{operation} {code} did not fail the step"
+    error_type, message = payload["errorType"], payload["errorMessage"]
+    # A role created moments ago may be refused while IAM propagates it: retried, then recorded if it persists.
+    propagating = error_type == "RoleNotReadyError"
+    assert error_type not in TRANSIENT or propagating, f"{code} would be retried: {payload}"
+    for state in states:
+        assert propagating or not _retried(state, error_type), (state["name"], error_type)
+        assert _caught_into(state, error_type) == "Record Failure", (state["name"], error_type)
+    # Record Failure passes our errors' message on as the execution's Cause: it must say it all.
+    assert code in message, message
+    failing_cluster = cluster + "-missing" if scenario.fails_by_design else cluster
+    assert f"for cluster {failing_cluster} in account {SOURCE_ACCOUNT}" in message, message
+    assert any(message.startswith(f"{state['name']} failed") for state in states), message
 
 
-WORKFLOW_FUNCTIONS = sorted(
-    {
-        value.get("Fn::GetAtt", [""])[0]
-        for logical_id, resource in load_template(ARCHIVE_TEMPLATE)["Resources"].items()
-        if logical_id in {"OnboardStateMachine", "OffboardStateMachine"}
-        for value in resource["Properties"]["DefinitionSubstitutions"].values()
-    }
-    - {"RecordFailureFunction"}
-)
+WORKFLOW_FUNCTIONS = sorted(set(STATES_BY_FUNCTION) - {"RecordFailureFunction"})
 
 
 @pytest.mark.parametrize("function", WORKFLOW_FUNCTIONS)
-def test_crash_in_each_workflow_function(function):
-    offboarding = function in {
-        "ValidateOffboardingFunction",
-        "RemoveSubscriptionFilterFunction",
-        "RestoreClusterFunction",
-        "DeleteDestinationFunction",
-        "DeleteDeliveryStreamFunction",
-        "SummarizeOffboardingFunction",
-    }
-    with World() as world:
-        world.create_cluster("crashing", instances=2)
-        if offboarding:
-            assert _onboard(world, "crashing").status == "SUCCEEDED"
-
-        def run():
-            return (
-                world.offboard("crashing", restore=True)
-                if offboarding
-                else _onboard(world, "crashing", reboot="immediate")
-            )
-
-        world.crash(function)
-        execution = run()
-        assert execution.status == "FAILED"
-        assert "unexpected RuntimeError" in execution.cause and "injected crash" in execution.cause
-        assert f"cluster crashing in account {SOURCE_ACCOUNT}" in execution.cause
-        assert world.registry_item("crashing")["status"] == "failed"
-        again = run()
-        assert again.status == "SUCCEEDED", again.cause
-        _resources_once(world, "crashing")
+def test_crash_in_each_workflow_function_is_recorded(world, function):
+    """A crash (any exception Lambda reports) in each state the function serves goes to Record Failure."""
+    world.crash(function)
+    payload, errored = world.lambdas.call(world.resources[function], {})
+    assert errored and payload["errorType"] == "RuntimeError" and "injected crash" in payload["errorMessage"]
+    for state in STATES_BY_FUNCTION[function]:
+        assert not _retried(state, "RuntimeError"), state["name"]
+        assert _caught_into(state, "RuntimeError") == "Record Failure", state["name"]
     RESULTS.append((function, "crash", True))
 
 
-def test_twenty_simultaneous_onboardings_of_one_cluster_start_one_execution():
-    with World(parameters={"PollIntervalSeconds": 1}) as world:
-        world.create_cluster("popular")
-        cluster = rds_backends[SOURCE_ACCOUNT][world.region].clusters["popular"]
-        cluster.status = "modifying"  # the first execution keeps running while all twenty requests arrive
+# ---------------------------------------------------------------------------------------------- end to end
+def test_throttled_once_then_the_execution_succeeds(world):
+    world.create_cluster("e2e-throttled", instances=2)
+    world.inject("firehose", "CreateDeliveryStream", "ThrottlingException", times=1)
+    world.inject("logs", "PutSubscriptionFilter", "ThrottlingException", times=1)
+    execution = _onboard(world, "e2e-throttled", reboot="immediate")
+    world.clear_faults()
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert world.registry_item("e2e-throttled")["status"] == "active"
 
-        def request(_: int):
-            return world.api("POST", "/clusters", caller_account=SOURCE_ACCOUNT, body=world.request("popular"))
 
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            answers = list(pool.map(request, range(20)))
-        assert all(answer.status == 202 for answer in answers)
-        arns = {answer.body["execution_arn"] for answer in answers} - {None}
-        assert len(arns) == 1
-        assert sum(not answer.body["already_running"] for answer in answers) == 1
-        cluster.status = "available"
-        assert world.wait(arns.pop()).status == "SUCCEEDED"
-        executions = world.client("stepfunctions").list_executions(
-            stateMachineArn=world.resources["OnboardStateMachine"]
-        )
-        assert len(executions["executions"]) == 1
-        _resources_once(world, "popular")
+def test_permanent_error_is_recorded_and_a_rerun_completes(world):
+    world.create_cluster("e2e-refused", instances=2)
+    world.inject("logs", "PutSubscriptionFilter", "AccessDeniedException", times=1000)
+    execution = _onboard(world, "e2e-refused")
+    world.clear_faults()
+    assert execution.status == "FAILED"
+    assert "Ensure Subscription Filter failed" in execution.cause and "AccessDeniedException" in execution.cause
+    assert f"cluster e2e-refused in account {SOURCE_ACCOUNT}" in execution.cause
+    item = world.registry_item("e2e-refused")
+    assert item["status"] == "failed" and item["last_error"]["aws_error_code"] == "AccessDeniedException", item
+    assert _onboard(world, "e2e-refused").status == "SUCCEEDED"
+    resources_once(world, "e2e-refused")
+
+
+@pytest.mark.parametrize(
+    ("function", "offboarding"), [("EnsureDestinationFunction", False), ("DeleteDestinationFunction", True)]
+)
+def test_crash_names_the_step_and_a_rerun_completes(world, function, offboarding):
+    cluster = f"e2e-crash-{function.lower()[:12]}"
+    world.create_cluster(cluster, instances=2)
+    if offboarding:
+        _onboarded(world, cluster)
+
+    def run() -> Any:
+        return world.offboard(cluster, restore=True) if offboarding else _onboard(world, cluster, reboot="immediate")
+
+    world.crash(function)
+    execution = run()
+    assert execution.status == "FAILED"
+    state = STATES_BY_FUNCTION[function][0]["name"]
+    assert execution.cause.startswith(f"{state} failed"), execution.cause
+    assert "unexpected RuntimeError" in execution.cause and "injected crash" in execution.cause
+    assert f"cluster {cluster} in account {SOURCE_ACCOUNT}" in execution.cause
+    assert world.registry_item(cluster)["status"] == "failed"
+    assert run().status == "SUCCEEDED"
+    resources_once(world, cluster)
+
+
+def test_registry_unreachable_fails_the_execution_unrecorded(world):
+    world.create_cluster("e2e-no-registry", instances=2)
+    world.inject("dynamodb", "UpdateItem", "AccessDeniedException", times=1000)
+    execution = _onboard(world, "e2e-no-registry")
+    world.clear_faults()
+    assert execution.status == "FAILED"
+    assert "AccessDeniedException" in execution.cause, execution.cause
+    assert execution.states[-1]["name"] == "Onboarding Failed Unrecorded", execution.states[-1]
+
+
+def _history_fault_end_to_end(world: World, cluster: str, code: str) -> None:
+    """Only Record Failure reads the history (to name a crashed step): refused, it still records the failure."""
+    world.create_cluster(cluster, instances=2)
+    world.inject("stepfunctions", "GetExecutionHistory", code, times=1000)
+    execution = _onboard(world, f"{cluster}-missing")
+    world.clear_faults()
+    assert execution.status == "FAILED" and f"no DB cluster named {cluster}-missing" in execution.cause
+    assert world.registry_item(f"{cluster}-missing")["status"] == "failed"
 
 
 def matrix_summary() -> str | None:
     if not RESULTS:
         return None
     held = sum(1 for _, _, ok in RESULTS if ok)
+    faults = sum(1 for _, kind, _ in RESULTS if kind != "crash")
     calls = len({name for name, kind, _ in RESULTS if kind != "crash"})
     crashes = sum(1 for _, kind, _ in RESULTS if kind == "crash")
     return (
-        f"fault matrix: {calls} workflow calls x {len(KINDS)} faults + {crashes} function crashes = "
+        f"fault matrix: {calls} workflow calls, {faults} call x fault cases + {crashes} function crashes = "
         f"{len(RESULTS)} cases; {held} held"
     )
