@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from functions.list_sources.app import ListSourcesEvent
 from pgaudit_archiver import events
+from pgaudit_archiver.handlers import step_input
 from pgaudit_archiver.settings import load_settings
 from pgaudit_archiver.steps.auto_onboard import source_of_event
 from pgaudit_archiver.steps.summary import OnboardingState
@@ -33,7 +35,7 @@ MODELS = {
     "delete_destination": events.OffboardStepEvent,
     "delete_delivery_stream": events.OffboardStepEvent,
     "summarize_offboarding": events.OffboardSummaryEvent,
-    "list_sources": events.SourceEvent,
+    "list_sources": ListSourcesEvent,
     "verify_source": events.SourceEvent,
     "publish_drift": events.DriftCountEvent,
 }
@@ -53,7 +55,7 @@ def test_every_function_has_a_sample_event():
 @pytest.mark.parametrize("function", sorted(MODELS))
 def test_sample_event_parses_into_the_handlers_model(function):
     for path in (EVENTS / function).glob("*.json"):
-        MODELS[function].model_validate(json.loads(path.read_text()))
+        MODELS[function].model_validate(step_input(json.loads(path.read_text()), MODELS[function]))
 
 
 @pytest.mark.parametrize("path", sorted((EVENTS / "onboard").glob("*.json")), ids=lambda p: p.name)
