@@ -127,6 +127,22 @@ def test_idempotency_key_returns_the_same_execution_and_refuses_another_body(wor
     assert other.status == 422 and "Idempotency-Key" in other.body["message"]
 
 
+def test_an_execution_step_functions_no_longer_has_does_not_block_a_new_onboarding(world):
+    # Step Functions keeps a closed standard execution for 90 days; the registry may outlive it.
+    gone = f"arn:aws:states:eu-west-1:{ARCHIVE_ACCOUNT}:execution:pgaudit-archiver-onboard:{SOURCE_ACCOUNT}-orders-gone"
+    world.client("dynamodb").put_item(
+        TableName=world.resources["RegistryTable"],
+        Item={"source_id": {"S": f"{SOURCE_ACCOUNT}#eu-west-1#orders"}, "status": {"S": "onboarding"},
+              "execution_arn": {"S": gone}},
+    )  # fmt: skip
+
+    response = as_source(world, "POST", "/clusters", body=world.request("orders"))
+
+    assert response.status == 202, response.body
+    assert response.body["already_running"] is False and response.body["execution_arn"] != gone
+    assert world.wait(response.body["execution_arn"]).status == "SUCCEEDED"
+
+
 def test_delete_offboards_and_keeps_the_archived_objects(world):
     world.wait(as_source(world, "POST", "/clusters", body=world.request("orders")).body["execution_arn"])
     response = as_source(world, "DELETE", CLUSTER_PATH, query={"restore": "true"})

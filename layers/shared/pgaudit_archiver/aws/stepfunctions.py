@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from pgaudit_archiver.aws.client_errors import guarded
+from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.observability import logger
@@ -25,9 +25,12 @@ class ArchiveStepFunctions:
         ]
         return arn
 
-    def status(self, execution_arn: str) -> str:
-        status: str = self._sfn.describe_execution(executionArn=execution_arn)["status"]
-        return status
+    def status(self, execution_arn: str) -> str | None:
+        """The execution's status; None once Step Functions no longer has it (closed executions are kept 90 days)."""
+        with refused("ExecutionDoesNotExist"):
+            status: str = self._sfn.describe_execution(executionArn=execution_arn)["status"]
+            return status
+        return None
 
     def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
         """The name of the state entered most recently before `current_state` (newest events first); None when
