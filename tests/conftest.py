@@ -3,6 +3,8 @@
 import os
 import sys
 
+from hypothesis import settings
+
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -25,3 +27,9 @@ def pytest_terminal_summary(terminalreporter):
     summary = matrix.matrix_summary() if matrix else None
     if summary:
         terminalreporter.write_line(summary)
+
+
+# Hypothesis: modest by default; HYPOTHESIS_PROFILE=deep for many more examples.
+settings.register_profile("default", max_examples=100, deadline=None)
+settings.register_profile("deep", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -2,21 +2,9 @@ import base64
 import gzip
 import json
 
-import pytest
-
-from pgaudit_archiver import transform as transform_module
 from pgaudit_archiver.transform import transform
 
 STREAM = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
-
-
-@pytest.fixture(autouse=True, params=["c", "python"])
-def encoder(request, monkeypatch):
-    """Every test runs with the C encoder and with the pure-Python reference."""
-    assert transform_module._encode_events_in_c is not None, "pgaudit_linecodec is not built: run make venv"
-    if request.param == "python":
-        monkeypatch.setattr(transform_module, "_encode_events_in_c", None)
-    return request.param
 
 
 def envelope(message_type: str = "DATA_MESSAGE", events: list | None = None) -> str:

@@ -7,6 +7,9 @@ after every newline of a message (append_with_tabs in elog.c); those TABs are no
 pgaudit writes `AUDIT: type,statement_id,substatement_id,class,command,object_type,object_name,statement,
 parameter[,rows]` (append_valid_csv in pgaudit.c): a field is quoted only when it holds `,` `"` CR or LF,
 with quotes doubled. PARAMETER is `<not logged>`, `<none>`, or the parameters as CSV, quoted again as one field.
+
+Lines exactly as RDS and pgaudit write them are read by one regular expression (LINE); any other line goes to
+the general parser, which reads the CSV with the csv module and keeps what it cannot read as a message.
 """
 
 from __future__ import annotations
@@ -16,20 +19,37 @@ import re
 from typing import Any
 
 PREFIX_PATTERN = (
-    r"(?P<log_time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? [A-Z]{1,5}):"
-    r"(?:\[local\]|(?P<client_addr>[^()\s]+)\((?P<client_port>\d+)\))?:"
+    r"(?P<log_time>\d\d\d\d-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Z]{1,5}):"
+    r"(?:\[local\]|(?P<client_addr>[^()\t-\r ]+)\((?P<client_port>\d+)\))?:"  # [\t-\r ] is ASCII's \s, faster
     r"(?P<user>[^@:]*)@(?P<database>[^:]*):\[(?P<pid>\d*)\]:"
     r"(?P<level>[A-Z]+\d?):  "
 )
 # re.ASCII: RDS writes ASCII digits and spaces; `\d` and `\s` must not take other scripts' digits or spaces.
 PREFIX = re.compile(PREFIX_PATTERN, re.ASCII)
-# The common case in one match: an audit line none of whose fields needed quoting.
-UNQUOTED_AUDIT_LINE = re.compile(
-    PREFIX_PATTERN + r"AUDIT: (?P<audit_type>SESSION|OBJECT),(?P<statement_id>\d+),(?P<substatement_id>\d+),"
-    r"(?P<class>[^,]*),(?P<command>[^,]*),(?P<object_type>[^,]*),(?P<object_name>[^,]*),(?P<statement>[^,]*),"
-    r"(?P<parameter><not logged>|<none>|[^,]*)(?:,(?P<rows>\d*))?",
-    re.DOTALL | re.ASCII,
-)
+
+_UNQUOTED = r'[^,"\r\n]*'  # pgaudit quotes any field holding , " CR or LF
+_QUOTED = r'"[^"]*(?:""[^"]*)*"'  # quotes inside doubled
+
+
+def _audit_line(plain: str, field: str) -> re.Pattern[str]:
+    """The whole line in one match, the hot path: 18 groups, the prefix's 7, then the audit fields (OBJECT_NAME,
+    STATEMENT and PARAMETER as written, quotes and all) or the message. CLASS, COMMAND and OBJECT_TYPE never
+    need quoting: a line that quotes them, or that pgaudit cannot have written, goes to the general parser."""
+    return re.compile(
+        PREFIX_PATTERN + r"(?:AUDIT: (SESSION|OBJECT),(\d+),(\d+),"
+        f"({plain}),({plain}),({plain}),({field}),({field}),({field})(?:,(\\d*))?"
+        r"|(?!AUDIT: )(.*))",
+        re.DOTALL | re.ASCII,
+    )
+
+
+# Without a quote or CR in the line, a field is anything up to the next comma, as the general parser's
+# split(",") reads it ([^,] is also several times faster for the regular expression engine than [^,"\r\n]).
+LINE_WITHOUT_QUOTES = _audit_line("[^,]*", "[^,]*")
+LINE = _audit_line(_UNQUOTED, f"{_QUOTED}|{_UNQUOTED}")
+PARAMETER_CSV = re.compile(f"(?:{_QUOTED}|{_UNQUOTED})(?:,(?:{_QUOTED}|{_UNQUOTED}))*")
+PARAMETER_VALUE = re.compile(f'(?:^|,)(?:"([^"]*(?:""[^"]*)*)"|({_UNQUOTED}))')
+
 AUDIT_MARKER = "AUDIT: "
 AUDIT_FIELDS = (
     "audit_type", "statement_id", "substatement_id", "class", "command", "object_type", "object_name", "statement",
@@ -41,6 +61,16 @@ def _csv_fields(text: str) -> list[str]:
     if '"' not in text and "\r" not in text:
         return text.split(",")  # unquoted: no field contains a comma
     return next(csv.reader([text], strict=True))
+
+
+def _parameter_values(text: str) -> list[str] | None:
+    """PARAMETER's inner CSV as pgaudit writes it; None when it is not (the general parser decides then)."""
+    if '"' not in text and "\r" not in text:
+        return text.split(",")
+    if PARAMETER_CSV.fullmatch(text) is None:
+        return None
+    # an empty quoted value and an empty unquoted one both read as ""
+    return [quoted.replace('""', '"') if quoted else plain for quoted, plain in PARAMETER_VALUE.findall(text)]
 
 
 def _is_number(text: str) -> bool:
@@ -70,31 +100,96 @@ def parse_audit(payload: str) -> dict[str, Any] | None:
     return record
 
 
-def _unquoted_audit_line(text: str) -> dict[str, Any] | None:
-    match = UNQUOTED_AUDIT_LINE.fullmatch(text)
+def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> dict[str, Any]:
+    """One log event's archive record but its source: the event's id and time, the entry's fields, `raw`.
+
+    Built in one dict, in the order the archive keeps: this runs once per log line."""
+    text = raw.replace("\n\t", "\n") if "\n" in raw else raw
+    quoted = '"' in text or "\r" in text
+    match = (LINE if quoted else LINE_WITHOUT_QUOTES).fullmatch(text)
     if match is None:
-        return None
-    fields: dict[str, Any] = match.groupdict()
-    for name in ("client_port", "pid", "rows"):
-        fields[name] = int(fields[name]) if fields[name] else None
-    if fields["rows"] is None and match.group("rows") is None:
-        del fields["rows"]
-    fields["statement_id"] = int(fields["statement_id"])
-    fields["substatement_id"] = int(fields["substatement_id"])
-    for name in ("user", "database", "object_type", "object_name"):
-        fields[name] = fields[name] or None
-    parameter = fields.pop("parameter")
-    fields["parameters"] = None if parameter in PARAMETERS_NOT_LOGGED else parameter.split(",")
-    return fields
+        return _general_record(text, raw, event_id, event_time, timestamp)
+    (
+        log_time, client_addr, client_port, user, database, pid, level,
+        audit_type, statement_id, substatement_id, class_, command, object_type, object_name, statement, parameter,
+        rows, message,
+    ) = match.groups()  # fmt: skip
+    if audit_type is None:
+        return {
+            "event_id": event_id,
+            "event_time": event_time,
+            "event_timestamp": timestamp,
+            "log_time": log_time,
+            "client_addr": client_addr,
+            "client_port": int(client_port) if client_port else None,
+            "user": user or None,
+            "database": database or None,
+            "pid": int(pid) if pid else None,
+            "level": level,
+            "message": message,
+            "raw": raw,
+        }
+    if not quoted:
+        parameters = None if parameter in PARAMETERS_NOT_LOGGED else [parameter]  # one value: it has no comma
+    else:
+        if object_name[:1] == '"':
+            object_name = object_name[1:-1].replace('""', '"')
+        if statement[:1] == '"':
+            statement = statement[1:-1].replace('""', '"')
+        if parameter[:1] == '"':
+            parameter = parameter[1:-1].replace('""', '"')
+        if parameter in PARAMETERS_NOT_LOGGED:
+            parameters = None
+        else:
+            parameters = _parameter_values(parameter)
+            if parameters is None:
+                return _general_record(text, raw, event_id, event_time, timestamp)
+    record = {
+        "event_id": event_id,
+        "event_time": event_time,
+        "event_timestamp": timestamp,
+        "log_time": log_time,
+        "client_addr": client_addr,
+        "client_port": int(client_port) if client_port else None,
+        "user": user or None,
+        "database": database or None,
+        "pid": int(pid) if pid else None,
+        "level": level,
+        "audit_type": audit_type,
+        "statement_id": int(statement_id),
+        "substatement_id": int(substatement_id),
+        "class": class_,
+        "command": command,
+        "object_type": object_type or None,
+        "object_name": object_name or None,
+        "statement": statement,
+        "parameters": parameters,
+    }
+    if rows is not None:
+        record["rows"] = int(rows) if rows else None
+    record["raw"] = raw
+    return record
+
+
+def _general_record(text: str, raw: str, event_id: Any, event_time: str, timestamp: int) -> dict[str, Any]:
+    fields = parse_entry_generally(text)
+    return {"event_id": event_id, "event_time": event_time, "event_timestamp": timestamp, **fields, "raw": raw}
+
+
+EVENT_KEYS = ("event_id", "event_time", "event_timestamp", "raw")
 
 
 def parse_entry(raw: str) -> dict[str, Any]:
-    """Fields of one log entry; unparseable entries keep just the message (and `raw` is always kept)."""
-    text = raw.replace("\n\t", "\n") if "\n" in raw else raw
-    if '"' not in text and "\r" not in text:
-        fast = _unquoted_audit_line(text)
-        if fast is not None:
-            return fast
+    """Fields of one log entry (what entry_record adds to the event's id, time and raw line)."""
+    record = entry_record(raw, None, "", 0)
+    for key in EVENT_KEYS:
+        del record[key]
+    return record
+
+
+def parse_entry_generally(text: str) -> dict[str, Any]:
+    """Any line, its continuation TABs already removed: the prefix if it has RDS's, then the audit CSV or the
+    message."""
     match = PREFIX.match(text)
     if match is None:
         return {"level": None, "message": text}

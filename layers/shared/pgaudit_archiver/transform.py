@@ -27,34 +27,19 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
 
-from pgaudit_archiver.logline import parse_entry
+from pgaudit_archiver.logline import entry_record
 
 try:  # orjson (in the layer) decodes and encodes several times faster than the standard library
     import orjson
 
     _json_loads = orjson.loads
-
-    def _json_line(record: dict[str, Any]) -> bytes:
-        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    _json_line = partial(orjson.dumps, option=orjson.OPT_APPEND_NEWLINE)  # a C call: no Python frame per line
 
 except ImportError:  # pragma: no cover - the standard library gives the same result, slower
     _json_loads = json.loads
 
     def _json_line(record: dict[str, Any]) -> bytes:
         return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-
-
-try:  # the per-event loop in C (layers/linecodec): the lines archive_record gives, several times faster
-    from pgaudit_linecodec import base64_text
-    from pgaudit_linecodec import encode_events as _encode_events_in_c
-except ImportError:  # pragma: no cover - the pure-Python path below is the reference
-    _encode_events_in_c = None
-
-    def base64_text(data: bytes) -> str:
-        return base64.b64encode(data).decode()
-
-
-NATIVE_ENCODER = _encode_events_in_c is not None
 
 
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
@@ -71,7 +56,7 @@ Reingest = Callable[[list[bytes]], None]
 
 
 def _decode_envelope(data: str) -> dict[str, Any]:
-    return _json_loads(gzip.decompress(base64.b64decode(data, validate=True)))
+    return _json_loads(gzip.decompress(binascii.a2b_base64(data, strict_mode=True)))
 
 
 def _encode_envelope(envelope: dict[str, Any]) -> bytes:
@@ -102,45 +87,43 @@ def _second_of(second: int) -> str:
     return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+_MILLISECONDS = tuple(f".{millisecond:03d}+00:00" for millisecond in range(1000))
+
+
 def event_time(timestamp_ms: int) -> str:
     """ISO 8601 in UTC with milliseconds; events of one second share the formatting work."""
     second, millisecond = divmod(timestamp_ms, 1000)
-    return f"{_second_of(second)}.{millisecond:03d}+00:00"
+    return _second_of(second) + _MILLISECONDS[millisecond]
+
+
+def _event_record(event: dict[str, Any]) -> dict[str, Any]:
+    timestamp = event["timestamp"]
+    return entry_record(event["message"], event.get("id"), event_time(timestamp), timestamp)
 
 
 def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
-    timestamp = event["timestamp"]
-    record = source.copy()
-    record["event_id"] = event.get("id")
-    record["event_time"] = event_time(timestamp)
-    record["event_timestamp"] = timestamp
-    record.update(parse_entry(event["message"]))
-    record["raw"] = event["message"]
-    return record
-
-
-def _archived(record: dict[str, Any], audit_only: bool) -> bool:
-    return not audit_only or "audit_type" in record
-
-
-def reference_line(event: dict[str, Any], source: dict[str, Any], audit_only: bool) -> bytes:
-    """The event's archive line from the pure-Python parser; b"" when audit_only leaves it out."""
-    record = archive_record(event, source)
-    return _json_line(record) if _archived(record, audit_only) else b""
+    return {**source, **_event_record(event)}
 
 
 def archive_lines(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> bytes:
     """The events' archive records as JSON lines (only pgaudit's when audit_only)."""
-    fallback = partial(reference_line, source=source, audit_only=audit_only)
-    if _encode_events_in_c is None:
-        return b"".join(map(fallback, events))
-    head = _json_line(source)[: -len(b"}\n")] + b","
-    return _encode_events_in_c(events, head, audit_only, fallback)
+    head = _json_line(source)[: -len(b"}\n")] + b","  # the source's fields, encoded once per envelope
+    lines = []
+    for event in events:
+        # _event_record and event_time, inline: this loop runs once per log line
+        timestamp = event["timestamp"]
+        second, millisecond = divmod(timestamp, 1000)
+        time = _second_of(second) + _MILLISECONDS[millisecond]
+        record = entry_record(event["message"], event.get("id"), time, timestamp)
+        if not audit_only or "audit_type" in record:
+            lines.append(head)
+            lines.append(_json_line(record)[1:])
+    return b"".join(lines)
 
 
 def _canary_records(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> list[dict[str, Any]]:
     records = [archive_record(event, source) for event in events if CANARY_MARK in event["message"]]
-    return [record for record in records if _archived(record, audit_only)]
+    return [record for record in records if not audit_only or "audit_type" in record]
 
 
 @dataclass
@@ -203,7 +186,7 @@ def _transform_one(
     extra = [{**envelope, "logEvents": by_date[date]} for date in other_dates]
     if not lines:
         return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
-    return _Transformed(record_id, "Ok", base64_text(lines), first_date, extra, original=record["data"])
+    return _Transformed(record_id, "Ok", base64.b64encode(lines).decode(), first_date, extra, original=record["data"])
 
 
 def split_for_reingest(envelope: dict[str, Any]) -> list[bytes]:

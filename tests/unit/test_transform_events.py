@@ -1,0 +1,113 @@
+"""Event shapes and whole envelopes through the transform: event ids and times, audit_only, the bench's lines,
+and events no archive line can be written for."""
+
+import base64
+import gzip
+import json
+import random
+
+import pytest
+
+from local.transform_bench import generated_line
+from pgaudit_archiver.logline import parse_entry
+from pgaudit_archiver.transform import archive_lines, transform
+
+SOURCE = {
+    "account": "111122223333",
+    "region": "eu-west-1",
+    "cluster": "orders",
+    "instance": "orders-instance-1",
+    "log_group": "/aws/rds/cluster/orders/postgresql",
+}
+PREFIX = "2026-11-25 10:00:02 UTC:10.0.0.5(57617):app@orders:[1703]:LOG:  "
+EVENT_ID = "37952891235608231000000000000000000000000000000000000000"  # 56 digits, as CloudWatch Logs writes
+
+
+def event(message: str, **fields) -> dict:
+    return {"id": EVENT_ID, "timestamp": 1795600000123, "message": message, **fields}
+
+
+def records(events: list[dict], audit_only: bool = False) -> list[dict]:
+    lines = archive_lines(events, SOURCE, audit_only)
+    assert lines == b"" or lines.endswith(b"\n")
+    return [json.loads(line) for line in lines.splitlines()]
+
+
+def test_a_record_is_the_source_the_event_and_the_entry_in_that_order():
+    [record] = records([event(PREFIX + "AUDIT: SESSION,1,1,READ,SELECT,,,select 1,<none>,3")])
+    assert list(record) == [
+        *SOURCE, "event_id", "event_time", "event_timestamp", "log_time", "client_addr", "client_port", "user",
+        "database", "pid", "level", "audit_type", "statement_id", "substatement_id", "class", "command",
+        "object_type", "object_name", "statement", "parameters", "rows", "raw",
+    ]  # fmt: skip
+    assert record["event_id"] == EVENT_ID and record["rows"] == 3
+
+
+@pytest.mark.parametrize(
+    ("fields", "event_id", "event_time"),
+    [
+        ({"timestamp": 0}, EVENT_ID, "1970-01-01T00:00:00.000+00:00"),
+        ({"timestamp": 253402300799999}, EVENT_ID, "9999-12-31T23:59:59.999+00:00"),
+        ({"timestamp": 951782400000}, EVENT_ID, "2000-02-29T00:00:00.000+00:00"),
+        ({"timestamp": -1}, EVENT_ID, "1969-12-31T23:59:59.999+00:00"),
+        ({"id": None}, None, "2026-11-25T09:46:40.123+00:00"),
+        ({"id": 7}, 7, "2026-11-25T09:46:40.123+00:00"),
+    ],
+)
+def test_event_ids_and_times(fields, event_id, event_time):
+    [record] = records([event(PREFIX + "x", **fields)])
+    assert (record["event_id"], record["event_time"], record["raw"]) == (event_id, event_time, PREFIX + "x")
+
+
+def test_an_event_without_an_id_has_a_null_one():
+    assert records([{"timestamp": 1795600000123, "message": PREFIX + "x"}])[0]["event_id"] is None
+
+
+def test_audit_only_keeps_the_audit_records_and_only_them():
+    messages = [PREFIX + "AUDIT: SESSION,1,1,READ,SELECT,,,x,<none>", PREFIX + "x", "y", ""]
+    assert [r["raw"] for r in records([event(m) for m in messages], audit_only=True)] == messages[:1]
+    assert [r["raw"] for r in records([event(m) for m in messages])] == messages
+
+
+def test_every_bench_line_is_an_audit_record_or_a_duration_message_with_its_raw_line():
+    rng = random.Random(1)
+    lines = [generated_line(rng, n) for n in range(600)]
+    archived = records([event(line) for line in lines])
+    assert [r["raw"] for r in archived] == lines
+    for record in archived:
+        assert ("audit_type" in record) != record.get("message", "").startswith("duration: ")
+        assert {
+            k: v for k, v in record.items() if k not in (*SOURCE, "event_id", "event_time", "event_timestamp", "raw")
+        } == parse_entry(record["raw"])
+
+
+def envelope(events: list) -> str:
+    body = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "111122223333",
+        "logGroup": "/aws/rds/cluster/orders/postgresql",
+        "logStream": "orders-instance-1",
+        "subscriptionFilters": ["pgaudit-archiver"],
+        "logEvents": events,
+    }
+    return base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"timestamp": 1, "message": "\ud800 lone surrogate"},
+        {"timestamp": 253402300800000, "message": "year 10000"},
+        {"timestamp": "1", "message": "x"},
+        {"message": "x"},
+        "x",
+    ],
+)
+def test_an_envelope_with_an_event_no_line_can_be_written_for_is_kept_under_the_error_prefix(broken):
+    data = envelope([event(PREFIX + "x"), broken])
+    event_in = {
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:1:deliverystream/s",
+        "records": [{"recordId": "r", "data": data}],
+    }
+    [record] = transform(event_in)["records"]
+    assert (record["result"], record["data"]) == ("ProcessingFailed", data)
