@@ -14,7 +14,7 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.models import Model, OffboardRequest, OnboardRequest, Source
 from pgaudit_archiver.naming import execution_name
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import ApiSettings
 from pgaudit_archiver.steps.register import console_url
 
 
@@ -69,7 +69,7 @@ def _role_without_path(arn: str) -> str:
     return f"{head}:role/{resource.rsplit('/', 1)[-1]}" if resource else arn
 
 
-def cluster_service(settings: Settings) -> ClusterService:
+def cluster_service(settings: ApiSettings) -> ClusterService:
     archive = ArchiveAccount(settings)
     return ClusterService(
         archive.registry,

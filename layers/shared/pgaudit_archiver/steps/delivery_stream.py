@@ -8,7 +8,7 @@ from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.errors import AwsRequestError, ResourceConflictError, WaitTimeoutError
 from pgaudit_archiver.models import Source, StepResult
 from pgaudit_archiver.naming import delivery_stream_name, source_tags
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import DeliveryStreamSettings, EnsureDeliveryStreamSettings
 
 PARTITION_KEY = "event_date"
 # Dynamic partitioning needs a buffer of at least 64 MB (Firehose developer guide, dynamic partitioning).
@@ -28,7 +28,7 @@ def error_prefix(source: Source) -> str:
     return f"errors/account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
 
 
-def desired_destination(settings: Settings, source: Source) -> dict[str, Any]:
+def desired_destination(settings: DeliveryStreamSettings, source: Source) -> dict[str, Any]:
     return {
         "RoleARN": settings.firehose_role_arn,
         "BucketARN": f"arn:{settings.partition}:s3:::{settings.archive_bucket}",
@@ -79,7 +79,9 @@ def destination_drift(current: dict[str, Any], desired: dict[str, Any]) -> list[
     return drift
 
 
-def ensure_delivery_stream(firehose: ArchiveFirehose, settings: Settings, source: Source, polls: int) -> StepResult:
+def ensure_delivery_stream(
+    firehose: ArchiveFirehose, settings: EnsureDeliveryStreamSettings, source: Source, polls: int
+) -> StepResult:
     name = delivery_stream_name(source)
     desired = desired_destination(settings, source)
     stream = firehose.describe_stream(name)

@@ -9,17 +9,17 @@ from pgaudit_archiver.aws.logs import ArchiveLogs
 from pgaudit_archiver.errors import AwsRequestError, RoleNotReadyError
 from pgaudit_archiver.models import Source, StepResult
 from pgaudit_archiver.naming import destination_name, source_tags
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import ArchiveAccountSettings
 
 # PutDestination sends a test message through the role; a role IAM has not propagated yet fails it with these.
 ROLE_NOT_READY_CODES = frozenset({"InvalidParameterException", "AccessDeniedException"})
 
 
-def destination_arn(settings: Settings, name: str) -> str:
+def destination_arn(settings: ArchiveAccountSettings, name: str) -> str:
     return f"arn:{settings.partition}:logs:{settings.region}:{settings.archive_account_id}:destination:{name}"
 
 
-def access_policy(settings: Settings, source: Source, name: str) -> dict[str, Any]:
+def access_policy(settings: ArchiveAccountSettings, source: Source, name: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -35,7 +35,12 @@ def access_policy(settings: Settings, source: Source, name: str) -> dict[str, An
 
 
 def ensure_destination(
-    logs: ArchiveLogs, settings: Settings, source: Source, stream_arn: str, role_arn: str, role_changed: bool
+    logs: ArchiveLogs,
+    settings: ArchiveAccountSettings,
+    source: Source,
+    stream_arn: str,
+    role_arn: str,
+    role_changed: bool,
 ) -> StepResult:
     name = destination_name(source)
     changes = []

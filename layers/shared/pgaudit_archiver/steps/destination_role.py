@@ -7,12 +7,12 @@ from typing import Any
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.models import RoleResult, Source
 from pgaudit_archiver.naming import IAM_PATH, destination_role_name, source_tags
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import ArchiveAccountSettings, DestinationRoleSettings
 
 POLICY_NAME = "put-records-to-source-stream"
 
 
-def trust_policy(settings: Settings, source: Source) -> dict[str, Any]:
+def trust_policy(settings: ArchiveAccountSettings, source: Source) -> dict[str, Any]:
     logs_arns = [
         f"arn:{settings.partition}:logs:{settings.region}:{account}:*"
         for account in (source.account_id, settings.archive_account_id)
@@ -39,7 +39,9 @@ def permissions_policy(stream_arn: str) -> dict[str, Any]:
     }
 
 
-def ensure_destination_role(iam: ArchiveIam, settings: Settings, source: Source, stream_arn: str) -> RoleResult:
+def ensure_destination_role(
+    iam: ArchiveIam, settings: DestinationRoleSettings, source: Source, stream_arn: str
+) -> RoleResult:
     name = destination_role_name(source)
     trust = trust_policy(settings, source)
     permissions = permissions_policy(stream_arn)

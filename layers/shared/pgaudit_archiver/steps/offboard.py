@@ -22,7 +22,7 @@ from pgaudit_archiver.naming import (
     log_group_name,
     parameter_group_name,
 )
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import ArchiveAccountSettings, ValidateOffboardingSettings
 from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.validate import parse_source_request
 
@@ -35,7 +35,7 @@ class OffboardPlan(Model):
     workflow: dict[str, int]
 
 
-def plan_offboarding(raw: Any, settings: Settings, registry: Registry) -> OffboardPlan:
+def plan_offboarding(raw: Any, settings: ValidateOffboardingSettings, registry: Registry) -> OffboardPlan:
     request = parse_source_request(OffboardRequest, raw, settings, "offboarding")
     item = registry.get(request.source) or {}
     return OffboardPlan(
@@ -49,7 +49,7 @@ def plan_offboarding(raw: Any, settings: Settings, registry: Registry) -> Offboa
     )
 
 
-def remove_subscription_filter(logs: SourceLogs, settings: Settings, source: Source) -> StepResult:
+def remove_subscription_filter(logs: SourceLogs, settings: ArchiveAccountSettings, source: Source) -> StepResult:
     """Ours is the filter with our name or our destination; every other filter stays."""
     group = log_group_name(source.cluster_id)
     ours = destination_arn(settings, destination_name(source))

@@ -23,7 +23,7 @@ from pgaudit_archiver.errors import SourceAccessDeniedError
 from pgaudit_archiver.models import Drift, Model, Source
 from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, delivery_stream_name, destination_name, log_group_name
 from pgaudit_archiver.service import ClusterService
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
@@ -60,7 +60,7 @@ def sources_to_verify(registry: Registry) -> list[dict[str, str]]:
 def find_drift(
     source: Source,
     request: dict[str, Any],
-    settings: Settings,
+    settings: VerifySourceSettings,
     rds: SourceRds,
     source_logs: SourceLogs,
     archive_logs: ArchiveLogs,
@@ -150,7 +150,7 @@ def find_drift(
 
 def reconcile_source(
     source: Source,
-    settings: Settings,
+    settings: VerifySourceSettings,
     registry: Registry,
     service: ClusterService,
     find: FindDrift,

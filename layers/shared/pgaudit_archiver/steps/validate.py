@@ -19,7 +19,7 @@ from pgaudit_archiver.models import (
     ValidationResult,
     WorkflowSettings,
 )
-from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.settings import RegionSettings, RequestDefaultsSettings, ValidateRequestSettings
 
 SourceRequest = TypeVar("SourceRequest", OnboardRequest, OffboardRequest)
 ENGINE = "aurora-postgresql"
@@ -47,7 +47,7 @@ def describe_validation_errors(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def parse_source_request(model: type[SourceRequest], raw: Any, settings: Settings, action: str) -> SourceRequest:
+def parse_source_request(model: type[SourceRequest], raw: Any, settings: RegionSettings, action: str) -> SourceRequest:
     """A request for one cluster of this stack's region, or InvalidRequestError naming each bad field."""
     if not isinstance(raw, dict):
         raise InvalidRequestError(f"the {action} request must be a JSON object", remedy="see events/")
@@ -67,7 +67,7 @@ def parse_source_request(model: type[SourceRequest], raw: Any, settings: Setting
     return request
 
 
-def parse_request(raw: Any, settings: Settings) -> ResolvedRequest:
+def parse_request(raw: Any, settings: RequestDefaultsSettings) -> ResolvedRequest:
     """Validate the raw execution input and fill in the deployment's defaults."""
     request = parse_source_request(OnboardRequest, raw, settings, "onboarding")
     return ResolvedRequest(
@@ -131,7 +131,7 @@ def check_cluster(rds: SourceRds, source: Source, polls: int, max_polls: int) ->
 
 
 def validate(
-    raw_request: Any, polls: int, settings: Settings, rds_for: Callable[[Source], SourceRds]
+    raw_request: Any, polls: int, settings: ValidateRequestSettings, rds_for: Callable[[Source], SourceRds]
 ) -> ValidationResult:
     request = parse_request(raw_request, settings)
     facts = check_cluster(rds_for(request.source), request.source, polls, settings.max_polls)
