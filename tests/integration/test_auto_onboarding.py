@@ -89,3 +89,15 @@ def test_event_from_an_account_without_the_source_role_ends_failed_in_the_regist
 
 def test_event_from_an_account_the_bus_does_not_accept_is_refused(tagged_world):
     assert tagged_world.send_cluster_event(tagged_world.cluster_created_event("x", account="123412341234")) is None
+
+
+def test_created_event_in_aws_s_documented_form_onboards_the_cluster(tagged_world):
+    world = tagged_world
+    world.create_cluster("documented", tags={"pgaudit-archiver": "enabled"})
+    event = world.cluster_created_event("documented")
+    event["detail"]["SourceIdentifier"] = "rds:documented"  # as in AWS's example of an RDS DB Cluster Event
+
+    decision = world.send_cluster_event(event)
+
+    assert decision["action"] == "started"
+    assert world.wait(decision["execution_arn"]).status == "SUCCEEDED"

@@ -71,9 +71,9 @@ def test_sample_firehose_event_gives_two_audit_lines_and_drops_the_control_messa
     assert [json.loads(line)["class"] for line in lines] == ["DDL", "WRITE"]
 
 
-@pytest.mark.parametrize("name", ["cluster-created.json", "tag-change.json"])
-def test_sample_cluster_events_name_their_cluster(name):
-    event = json.loads((EVENTS / "cluster_events" / name).read_text())
+@pytest.mark.parametrize("path", sorted((EVENTS / "cluster_events").glob("*.json")), ids=lambda p: p.name)
+def test_sample_cluster_events_name_their_cluster(path):
+    event = json.loads(path.read_text())
     source = source_of_event(event)
     assert (source.account_id, source.region, source.cluster_id) == ("111122223333", "eu-west-1", "orders-db")
 

@@ -117,3 +117,23 @@ def test_source_of_event_ignores_other_events_and_bad_identifiers() -> None:
     assert source_of_event({**created(), "detail": {"EventID": "RDS-EVENT-0171"}}) is None
     assert source_of_event(created("1-not-a-cluster")) is None
     assert source_of_event(created("Orders")) == Source(account_id=ACCOUNT, region="eu-west-1", cluster_id="orders")
+
+
+def test_source_of_event_reads_the_cluster_from_the_arn_whatever_form_source_identifier_has() -> None:
+    arn = f"arn:aws:rds:eu-west-1:{ACCOUNT}:cluster:orders"
+    for identifier in ("rds:orders", "orders"):  # AWS's documented example, and what captures show
+        event = created(identifier)
+        event["detail"]["SourceArn"] = arn
+        assert source_of_event(event) == SOURCE
+    assert source_of_event({**created("rds:orders"), "resources": [arn]}) == SOURCE
+    assert source_of_event(created("rds:orders")) == SOURCE  # no ARN at all: the prefix is AWS's, not the id's
+
+
+def test_decide_cluster_created_event_in_aws_s_documented_form_starts_onboarding() -> None:
+    accounts = Accounts()
+    event = created("rds:orders")
+    event["detail"]["SourceArn"] = f"arn:aws:rds:eu-west-1:{ACCOUNT}:cluster:orders"
+
+    decision = accounts.decide(event, "all")
+
+    assert (decision.action, decision.source) == ("started", SOURCE)

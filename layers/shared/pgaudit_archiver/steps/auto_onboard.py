@@ -31,18 +31,26 @@ class Decision(Model):
     execution_arn: str | None = None
 
 
+def _cluster_of_arn(arn: Any) -> str:
+    """The cluster id in a DB cluster ARN (arn:aws:rds:<region>:<account>:cluster:<id>); empty for anything else."""
+    return arn.rsplit(":cluster:", 1)[-1] if isinstance(arn, str) and ":cluster:" in arn else ""
+
+
 def source_of_event(event: dict[str, Any]) -> Source | None:
     """The cluster an RDS or tag-change event is about."""
     detail = event.get("detail") or {}
+    resources = event.get("resources") or [""]
     if event.get("source") == "aws.rds":
         if detail.get("EventID") != CLUSTER_CREATED:
             return None
-        cluster_id = detail.get("SourceIdentifier", "")
+        # AWS's own example of an "RDS DB Cluster Event" has "SourceIdentifier": "rds:my-db-cluster", captures have
+        # the bare id: the ARN says which cluster either way.
+        identifier = str(detail.get("SourceIdentifier") or "").removeprefix("rds:")
+        cluster_id = _cluster_of_arn(detail.get("SourceArn")) or _cluster_of_arn(resources[0]) or identifier
     elif (
         event.get("source") == "aws.tag" and detail.get("service") == "rds" and detail.get("resource-type") == "cluster"
     ):
-        resources = event.get("resources") or [""]
-        cluster_id = resources[0].rsplit(":cluster:", 1)[-1] if ":cluster:" in resources[0] else ""
+        cluster_id = _cluster_of_arn(resources[0])
     else:
         return None
     account, region = str(event.get("account", "")), str(event.get("region", ""))
