@@ -6,7 +6,8 @@
   on provisioned Aurora PostgreSQL and runs SQL on the cluster's real PostgreSQL when it has one.
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
-  events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids.
+  events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids;
+  replacing a destination policy that grants accounts with one that grants an organization needs forceUpdate.
 - Firehose: 5,000 streams per region, AWS's default quota (moto stops at 50); the Lambda processor runs
   (in-process, with the Firehose event contract), dynamic-partitioning and timestamp prefix expressions and the
   error prefix are honoured, GZIP and FileExtension are applied.
@@ -30,6 +31,7 @@ from moto.firehose.models import DeliveryStream, FirehoseBackend, firehose_backe
 from moto.iam.models import iam_backends
 from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
 from moto.logs.models import LogGroup, LogsBackend, LogStream, logs_backends
+from moto.logs.responses import LogsResponse
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBCluster, DBClusterParameterGroup, DBInstance, RDSBackend, rds_backends
 from moto.rdsdata.models import QueryResults
@@ -130,6 +132,7 @@ class Fidelity:
                 LogsBackend.put_subscription_filter
             ),
             (LogStream, "_send_log_events"): self._send_log_events(LogStream._send_log_events),
+            (LogsResponse, "put_destination_policy"): self._put_destination_policy(LogsResponse.put_destination_policy),
             (FirehoseBackend, "put_record_batch"): self._put_record_batch(FirehoseBackend.put_record_batch),
             (DeliveryStream, "MAX_STREAMS_PER_REGION"): FIREHOSE_STREAMS_PER_REGION,
         }
@@ -387,6 +390,33 @@ class Fidelity:
 
         return put
 
+    @staticmethod
+    def _put_destination_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+        """Replacing a policy that grants accounts with one that grants an organization (aws:PrincipalOrgID) needs
+        forceUpdate: the User Guide ("Updating an existing cross-account subscription", step 2) says to "include the
+        force parameter" for it. Which error AWS returns without it is not documented: InvalidParameterException,
+        the API's validation error, stands in."""
+
+        def put(response: LogsResponse) -> Any:
+            name = response._get_param("destinationName")
+            destination = next(
+                (d for d in response.logs_backend.destinations.values() if d.destination_name == name), None
+            )
+            current = destination.access_policy if destination is not None else None
+            if (
+                current
+                and not _grants_organization(current)
+                and _grants_organization(response._get_param("accessPolicy"))
+                and not response._get_param("forceUpdate")
+            ):
+                raise InvalidParameterException(
+                    f"The access policy of destination {name} grants accounts; replacing it with one that grants an "
+                    "organization needs forceUpdate, once the senders' subscription filters are updated."
+                )
+            return original(response)
+
+        return put
+
     def _send_log_events(self, original: Callable[..., Any]) -> Callable[..., Any]:
         fidelity = self
 
@@ -528,6 +558,13 @@ def _render_prefix(prefix: str, keys: dict[str, str], now: datetime, error_type:
         raise ValueError(f"unsupported prefix expression !{{{match.group(1)}}}")
 
     return re.sub(r"!\{([^}]+)\}", replace, prefix)
+
+
+def _grants_organization(policy_text: str | None) -> bool:
+    """Whether a destination access policy grants by aws:PrincipalOrgID rather than naming accounts."""
+    statements = json.loads(policy_text or "{}").get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    return any("aws:PrincipalOrgID" in json.dumps(statement.get("Condition", {})) for statement in statements)
 
 
 def _policy_allows(policy_text: str | None, account_id: str, resource: str) -> bool:

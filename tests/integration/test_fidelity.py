@@ -233,3 +233,27 @@ def test_firehose_takes_more_than_moto_s_fifty_streams_per_region(world):
             DeliveryStreamName=f"many-{number}", ExtendedS3DestinationConfiguration=destination
         )
     assert len(firehose.list_delivery_streams(Limit=100)["DeliveryStreamNames"]) == 60
+
+
+def test_destination_policy_turning_organization_wide_needs_force_update(world):
+    arn = make_destination(world)  # its policy names the source account
+    logs = world.client("logs")
+    org_wide = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "logs:PutSubscriptionFilter",
+                "Resource": arn,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-1234567890"]}},
+            }
+        ],
+    }
+    with pytest.raises(ClientError) as refused:
+        logs.put_destination_policy(destinationName="dest", accessPolicy=json.dumps(org_wide))
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+
+    logs.put_destination_policy(destinationName="dest", accessPolicy=json.dumps(org_wide), forceUpdate=True)
+    [destination] = logs.describe_destinations(DestinationNamePrefix="dest")["destinations"]
+    assert json.loads(destination["accessPolicy"]) == org_wide

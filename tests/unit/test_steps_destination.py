@@ -1,11 +1,15 @@
 """Ensure Destination against an in-memory CloudWatch Logs (archive account)."""
 
 import json
+from types import SimpleNamespace
+from typing import Any
 
+import boto3
 import pytest
 
+from pgaudit_archiver.aws.logs import ArchiveLogs
 from pgaudit_archiver.errors import AwsRequestError, RoleNotReadyError
-from pgaudit_archiver.steps.destination import ensure_destination
+from pgaudit_archiver.steps.destination import access_policy, ensure_destination
 from tests.unit.fakes import SOURCE, FakeArchiveLogs, refusal, stack_settings
 
 NAME = "pgaudit-111122223333-orders"
@@ -84,3 +88,21 @@ def test_ensure_destination_old_role_refused_is_a_permanent_error_naming_the_cod
         ensure_destination(logs, stack_settings(), SOURCE, STREAM_ARN, ROLE_ARN, role_changed=False)
     assert type(raised.value) is AwsRequestError
     assert "InvalidParameterException" in str(raised.value)
+
+
+def test_put_destination_policy_does_not_affirm_an_organization_wide_update() -> None:
+    # forceUpdate=true tells CloudWatch Logs the senders' filters were updated for an aws:PrincipalOrgID policy;
+    # the policy we write names one account, so the request must not say so.
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
+    sent: list[dict[str, Any]] = []
+
+    def answer(params: dict[str, Any], **_: Any) -> Any:  # a response short-circuits the call
+        sent.append(json.loads(params["body"]))
+        return SimpleNamespace(status_code=200), {}
+
+    session.events.register("before-call.logs.PutDestinationPolicy", answer)
+    policy = access_policy(stack_settings(), SOURCE, NAME)
+
+    ArchiveLogs(session).put_destination_policy(NAME, policy)
+
+    assert sent == [{"destinationName": NAME, "accessPolicy": json.dumps(policy)}]

@@ -75,4 +75,7 @@ class ArchiveLogs:
         self._logs.delete_destination(destinationName=name)
 
     def put_destination_policy(self, name: str, policy: dict[str, Any]) -> None:
-        self._logs.put_destination_policy(destinationName=name, accessPolicy=json.dumps(policy), forceUpdate=True)
+        # No forceUpdate: it affirms that the senders' subscription filters were updated for a policy granting an
+        # organization (aws:PrincipalOrgID) instead of accounts (PutDestinationPolicy API reference). Ours names
+        # one source account.
+        self._logs.put_destination_policy(destinationName=name, accessPolicy=json.dumps(policy))
