@@ -26,7 +26,7 @@ def test_prefix_fields_are_parsed():
     ("remote", "addr", "port"),
     [
         ("2001:db8::17(41234)", "2001:db8::17", 41234),
-        ("[local]", None, None),
+        ("[local]", "[local]", None),  # a Unix socket, told apart from a background process
         ("", None, None),
         ("::1(5432)", "::1", 5432),
     ],

@@ -128,7 +128,7 @@ def test_audit_line_gives_the_fields_pgaudit_wrote(payload, expected):
             "2026-11-25 10:00:02.123 CEST:[local]:app@orders:[1703]:LOG:  connection authorized",
             {
                 "log_time": "2026-11-25 10:00:02.123 CEST",
-                "client_addr": None,
+                "client_addr": "[local]",
                 "client_port": None,
                 "message": "connection authorized",
             },
@@ -210,7 +210,7 @@ def rds_entries(draw) -> tuple[str, dict]:
     log_time = draw(st.sampled_from(["2026-11-25 10:00:02 UTC", "2026-11-25 10:00:02.5 CEST"]))
     client, addr, port = draw(
         st.sampled_from(
-            [("10.0.0.5(57617)", "10.0.0.5", 57617), ("[local]", None, None), ("", None, None),
+            [("10.0.0.5(57617)", "10.0.0.5", 57617), ("[local]", "[local]", None), ("", None, None),
              ("2001:db8::17(4)", "2001:db8::17", 4), ("::1(5432)", "::1", 5432)]
         )
     )  # fmt: skip

@@ -96,14 +96,14 @@ def envelope(events: list) -> str:
 @pytest.mark.parametrize(
     "broken",
     [
-        {"timestamp": 1, "message": "\ud800 lone surrogate"},
+        {"timestamp": 1, "message": "\ud800 lone surrogate"},  # not JSON orjson can decode
         {"timestamp": 253402300800000, "message": "year 10000"},
         {"timestamp": "1", "message": "x"},
         {"message": "x"},
         "x",
     ],
 )
-def test_an_envelope_with_an_event_no_line_can_be_written_for_is_kept_under_the_error_prefix(broken):
+def test_an_envelope_of_events_not_shaped_as_cloudwatch_logs_writes_them_is_kept_under_the_error_prefix(broken):
     data = envelope([event(PREFIX + "x"), broken])
     event_in = {
         "deliveryStreamArn": "arn:aws:firehose:eu-west-1:1:deliverystream/s",

@@ -20,8 +20,9 @@ from typing import Any
 
 PREFIX_PATTERN = (
     r"(?P<log_time>\d\d\d\d-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Z]{1,5}):"
-    r"(?:\[local\]|(?P<client_addr>[^()\t-\r ]+)\((?P<client_port>\d+)\))?:"  # [\t-\r ] is ASCII's \s, faster
-    r"(?P<user>[^@:]*)@(?P<database>[^:]*):\[(?P<pid>\d*)\]:"
+    # %r: host(port), [local] (a Unix socket, kept as client_addr "[local]"), or empty (a background process)
+    r"(?:(?P<client_addr>\[local\](?=:)|[^()\t-\r ]+(?=\())(?:\((?P<client_port>\d{1,5})\))?)?:"  # [\t-\r ]: ASCII \s
+    r"(?P<user>[^@:]*)@(?P<database>[^:]*):\[(?P<pid>\d{0,10})\]:"
     r"(?P<level>[A-Z]+\d?):  "
 )
 # re.ASCII: RDS writes ASCII digits and spaces; `\d` and `\s` must not take other scripts' digits or spaces.
@@ -36,8 +37,8 @@ def _audit_line(plain: str, field: str) -> re.Pattern[str]:
     STATEMENT and PARAMETER as written, quotes and all) or the message. CLASS, COMMAND and OBJECT_TYPE never
     need quoting: a line that quotes them, or that pgaudit cannot have written, goes to the general parser."""
     return re.compile(
-        PREFIX_PATTERN + r"(?:AUDIT: (SESSION|OBJECT),(\d+),(\d+),"
-        f"({plain}),({plain}),({plain}),({field}),({field}),({field})(?:,(\\d*))?"
+        PREFIX_PATTERN + r"(?:AUDIT: (SESSION|OBJECT),(\d{1,18}),(\d{1,18}),"
+        f"({plain}),({plain}),({plain}),({field}),({field}),({field})(?:,(\\d{{0,18}}))?"
         r"|(?!AUDIT: )(.*))",
         re.DOTALL | re.ASCII,
     )
@@ -54,7 +55,17 @@ AUDIT_MARKER = "AUDIT: "
 AUDIT_FIELDS = (
     "audit_type", "statement_id", "substatement_id", "class", "command", "object_type", "object_name", "statement",
 )  # fmt: skip
-PARAMETERS_NOT_LOGGED = frozenset({"<not logged>", "<none>"})
+# <previously logged>: pgaudit.log_statement_once, on every further line of a statement
+PARAMETERS_NOT_LOGGED = frozenset({"<not logged>", "<none>", "<previously logged>"})
+STATEMENT_ID_MAX = 2**63 - 1  # int64 in pgaudit
+ROWS_MAX = 2**64 - 1  # uint64 in pgaudit
+# A changed log_line_prefix: pgaudit's record after whatever prefix ends in the level tag.
+LEVEL_TAG_THEN_AUDIT = re.compile(r"(?P<level>[A-Z]+[1-5]?):  AUDIT: ", re.ASCII)
+UNKNOWN_PREFIX_FIELDS = dict.fromkeys(("log_time", "client_addr", "client_port", "user", "database", "pid"))
+
+# The csv module refuses fields over 131,072 characters by default; a statement can be far longer (a CloudWatch
+# Logs event holds up to 1 MB, PostgreSQL logs statements whole). Process-wide, as csv allows nothing else.
+csv.field_size_limit(2**31 - 1)
 
 
 def _csv_fields(text: str) -> list[str]:
@@ -89,14 +100,18 @@ def parse_audit(payload: str) -> dict[str, Any] | None:
         parameters = None if parameter in PARAMETERS_NOT_LOGGED else _csv_fields(parameter)
     except (csv.Error, StopIteration):
         return None
+    statement_id, substatement_id = int(fields[1]), int(fields[2])
+    rows = int(fields[9]) if len(fields) == 10 and _is_number(fields[9]) else None
+    if max(statement_id, substatement_id) > STATEMENT_ID_MAX or (rows is not None and rows > ROWS_MAX):
+        return None  # not what pgaudit writes (RAISE LOG can write anything): kept as a message
     record: dict[str, Any] = dict(zip(AUDIT_FIELDS, fields, strict=False))
-    record["statement_id"] = int(fields[1])
-    record["substatement_id"] = int(fields[2])
+    record["statement_id"] = statement_id
+    record["substatement_id"] = substatement_id
     record["object_type"] = fields[5] or None
     record["object_name"] = fields[6] or None
     record["parameters"] = parameters
     if len(fields) == 10:
-        record["rows"] = int(fields[9]) if _is_number(fields[9]) else None
+        record["rows"] = rows
     return record
 
 
@@ -192,7 +207,7 @@ def parse_entry_generally(text: str) -> dict[str, Any]:
     message."""
     match = PREFIX.match(text)
     if match is None:
-        return {"level": None, "message": text}
+        return _unknown_prefix_entry(text)
     fields: dict[str, Any] = match.groupdict()
     fields["client_port"] = int(fields["client_port"]) if fields["client_port"] else None
     fields["pid"] = int(fields["pid"]) if fields["pid"] else None
@@ -205,3 +220,13 @@ def parse_entry_generally(text: str) -> dict[str, Any]:
     else:
         fields.update(audit)  # the audit fields say all the message says; `raw` keeps it as written
     return fields
+
+
+def _unknown_prefix_entry(text: str) -> dict[str, Any]:
+    """A line without RDS's default prefix: pgaudit's record if one follows a level tag (the prefix's fields are
+    then null), else the whole line as the message."""
+    tag = LEVEL_TAG_THEN_AUDIT.search(text)
+    audit = parse_audit(text[tag.end() :]) if tag else None
+    if tag is None or audit is None:
+        return {"level": None, "message": text}
+    return {**UNKNOWN_PREFIX_FIELDS, "level": tag["level"], **audit}

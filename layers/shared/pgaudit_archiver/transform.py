@@ -21,13 +21,15 @@ import gzip
 import json
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
 
-from pgaudit_archiver.logline import entry_record
+from pgaudit_archiver.logline import AUDIT_MARKER, entry_record
+from pgaudit_archiver.observability import metrics
 
 try:  # orjson (in the layer) decodes and encodes several times faster than the standard library
     import orjson
@@ -53,6 +55,13 @@ RECORD_OVERHEAD_BYTES = 200
 MAX_REINGEST_RECORD_BYTES = 1_000 * 1024
 
 Reingest = Callable[[list[bytes]], None]
+
+# Metrics (Powertools, one data point per invocation when not zero): lines that carry `AUDIT: ` but are no audit
+# record (kept as a message), audit records after another log_line_prefix than RDS's (prefix fields null), and
+# events no record could be written for (kept with their text escaped).
+UNREAD_AUDIT_LINES = "UnreadAuditLines"
+AUDIT_LINES_WITH_OTHER_PREFIX = "AuditLinesWithOtherPrefix"
+UNREADABLE_EVENTS = "UnreadableEvents"
 
 
 def _decode_envelope(data: str) -> dict[str, Any]:
@@ -105,20 +114,55 @@ def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, A
     return {**source, **_event_record(event)}
 
 
-def archive_lines(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> bytes:
-    """The events' archive records as JSON lines (only pgaudit's when audit_only)."""
+def archive_lines(
+    events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool, counts: Counter[str] | None = None
+) -> bytes:
+    """The events' archive records as JSON lines (only pgaudit's when audit_only, but never a line that carries
+    `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS)."""
+    counts = Counter() if counts is None else counts
     head = _json_line(source)[: -len(b"}\n")] + b","  # the source's fields, encoded once per envelope
     lines = []
     for event in events:
-        # _event_record and event_time, inline: this loop runs once per log line
-        timestamp = event["timestamp"]
-        second, millisecond = divmod(timestamp, 1000)
-        time = _second_of(second) + _MILLISECONDS[millisecond]
-        record = entry_record(event["message"], event.get("id"), time, timestamp)
-        if not audit_only or "audit_type" in record:
-            lines.append(head)
-            lines.append(_json_line(record)[1:])
+        try:
+            # _event_record and event_time, inline: this loop runs once per log line
+            timestamp = event["timestamp"]
+            second, millisecond = divmod(timestamp, 1000)
+            time = _second_of(second) + _MILLISECONDS[millisecond]
+            record = entry_record(event["message"], event.get("id"), time, timestamp)
+            if "audit_type" in record:
+                if record["log_time"] is None:
+                    counts[AUDIT_LINES_WITH_OTHER_PREFIX] += 1
+            elif AUDIT_MARKER in record["raw"]:
+                counts[UNREAD_AUDIT_LINES] += 1  # kept, even with audit_only: it may be pgaudit's
+            elif audit_only:
+                continue
+            line = _json_line(record)
+        except Exception as error:  # one event's failure never fails its envelope
+            counts[UNREADABLE_EVENTS] += 1
+            line = _json_line(_unreadable_record(event, error))
+        lines.append(head)
+        lines.append(line[1:])
     return b"".join(lines)
+
+
+def _safe_text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate becomes \\udxxx
+
+
+def _unreadable_record(event: Any, error: Exception) -> dict[str, Any]:
+    """What is left of an event no record could be written for: its text, escaped, and why."""
+    fields = event if isinstance(event, dict) else {"message": event}
+    event_id, timestamp = fields.get("id"), fields.get("timestamp")
+    return {
+        "event_id": None if event_id is None else _safe_text(event_id),
+        "event_time": None,
+        "event_timestamp": timestamp if isinstance(timestamp, int) and abs(timestamp) < 2**63 else None,
+        "level": None,
+        "message": None,
+        "raw": _safe_text(fields.get("message")),
+        "transform_error": type(error).__name__,
+    }
 
 
 def _canary_records(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> list[dict[str, Any]]:
@@ -164,7 +208,11 @@ def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def _transform_one(
-    record: dict[str, Any], region: str, audit_only: bool, canaries: list[dict[str, Any]] | None
+    record: dict[str, Any],
+    region: str,
+    audit_only: bool,
+    canaries: list[dict[str, Any]] | None,
+    counts: Counter[str],
 ) -> _Transformed:
     record_id = record["recordId"]
     try:
@@ -177,7 +225,7 @@ def _transform_one(
         if not by_date:
             return _Transformed(record_id, "Dropped", record["data"])
         first_date, *other_dates = sorted(by_date)
-        lines = archive_lines(by_date[first_date], source, audit_only)
+        lines = archive_lines(by_date[first_date], source, audit_only, counts)
     except (binascii.Error, OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, AttributeError):
         # (orjson's JSONDecodeError is a ValueError, its JSONEncodeError a TypeError)
         return _Transformed(record_id, "ProcessingFailed", record.get("data", ""))
@@ -218,7 +266,10 @@ def transform(
 ) -> dict[str, Any]:
     """`canaries`, when given, collects the delivery canaries' records passing through."""
     region = event.get("region") or event["deliveryStreamArn"].split(":")[3]
-    results = [_transform_one(record, region, audit_only, canaries) for record in event["records"]]
+    counts: Counter[str] = Counter()
+    results = [_transform_one(record, region, audit_only, canaries, counts) for record in event["records"]]
+    for name, count in counts.items():
+        metrics.add_metric(name=name, unit="Count", value=count)
 
     pending: list[tuple[_Transformed, list[bytes]]] = []
     for result in results:
