@@ -336,7 +336,7 @@ class Fidelity:
 
     @staticmethod
     def _execution_history(original: Callable[..., Any]) -> Callable[..., Any]:
-        """moto ignores reverseOrder and maxResults; AWS honours both."""
+        """moto ignores reverseOrder, maxResults and nextToken; AWS pages the history (100 events by default)."""
 
         def history(response: StepFunctionResponse) -> Any:
             result = original(response)
@@ -344,12 +344,16 @@ class Fidelity:
             events = payload.get("events") if isinstance(payload, dict) else None
             if events is None:
                 return result
-            events = payload["events"] = list(events)
+            events = list(events)
             if response._get_param("reverseOrder"):
                 events.reverse()
-            limit = response._get_param("maxResults")
-            if limit:
-                del events[int(limit) :]
+            start = int(response._get_param("nextToken") or 0)
+            end = start + int(response._get_param("maxResults") or 100)
+            payload["events"] = events[start:end]
+            if end < len(events):
+                payload["nextToken"] = str(end)  # opaque on AWS; an offset here
+            else:
+                payload.pop("nextToken", None)
             return result
 
         return history

@@ -196,13 +196,20 @@ def test_assume_role_needs_the_role_and_its_external_id(world):
         sts.assume_role(RoleArn="arn:aws:iam::999988887777:role/pgaudit-archiver-source", RoleSessionName="probe")
 
 
-def test_execution_history_honours_reverse_order_and_max_results(world):
+def test_execution_history_honours_reverse_order_max_results_and_next_token(world):
     world.create_cluster("c", instances=1)
     execution = world.onboard(world.request("c"))
     sfn = world.client("stepfunctions")
-    newest = sfn.get_execution_history(executionArn=execution.arn, reverseOrder=True, maxResults=2)["events"]
+    first = sfn.get_execution_history(executionArn=execution.arn, reverseOrder=True, maxResults=2)
+    newest = first["events"]
     assert len(newest) == 2
     assert newest[0]["type"] == "ExecutionSucceeded"
+    older = sfn.get_execution_history(
+        executionArn=execution.arn, reverseOrder=True, maxResults=2, nextToken=first["nextToken"]
+    )["events"]
+    assert [event["id"] for event in older] == [newest[1]["id"] - 1, newest[1]["id"] - 2]
+    everything = sfn.get_execution_history(executionArn=execution.arn, maxResults=1000)
+    assert "nextToken" not in everything and everything["events"][0]["type"] == "ExecutionStarted"
 
 
 @pytest.mark.parametrize(

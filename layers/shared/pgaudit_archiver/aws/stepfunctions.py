@@ -12,7 +12,10 @@ from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.observability import logger
 
-HISTORY_WINDOW = 50  # the failed state is among the last few events
+# The failed state is the last one entered before Record Failure; a step retried many times pushes it far back, so
+# the history is read newest first, page by page, up to a bound.
+HISTORY_PAGE_SIZE = 100  # GetExecutionHistory's default page; it allows up to 1,000
+HISTORY_PAGES = 10
 
 
 class ArchiveStepFunctions:
@@ -34,16 +37,26 @@ class ArchiveStepFunctions:
 
     def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
         """The name of the state entered most recently before `current_state` (newest events first); None when
-        there is none or the history cannot be read (a failure is recorded without it, and says so)."""
+        there is none within HISTORY_PAGES pages or the history cannot be read (a failure is recorded without it,
+        and says so)."""
+        token: str | None = None
         try:
-            events: list[dict[str, Any]] = self._sfn.get_execution_history(
-                executionArn=execution_arn, reverseOrder=True, maxResults=HISTORY_WINDOW
-            )["events"]
+            for _ in range(HISTORY_PAGES):
+                page = self._sfn.get_execution_history(
+                    executionArn=execution_arn,
+                    reverseOrder=True,
+                    maxResults=HISTORY_PAGE_SIZE,
+                    **({"nextToken": token} if token else {}),
+                )
+                for event in page["events"]:
+                    name = (event.get("stateEnteredEventDetails") or {}).get("name")
+                    if name and name != current_state:
+                        return str(name)
+                token = page.get("nextToken")
+                if not token:
+                    return None
         except ArchiverError as error:  # any refusal, throttling included: the failure matters more
             logger.warning("execution history unavailable", extra={"error": str(error)})
             return None
-        for event in events:
-            name = (event.get("stateEnteredEventDetails") or {}).get("name")
-            if name and name != current_state:
-                return str(name)
+        logger.warning("failed state not found", extra={"execution_arn": execution_arn, "pages": HISTORY_PAGES})
         return None
