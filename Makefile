@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: venv system-deps lint format validate scan build unit pytest test demo bench openapi clean
+.PHONY: venv system-deps lint format validate scan build unit integration pytest test demo bench openapi clean
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,7 @@ system-deps:
 lint: venv
 	ruff check .
 	ruff format --check .
+	mypy layers/shared functions
 
 format: venv
 	ruff format .
@@ -58,8 +59,17 @@ build: venv
 	@if find .aws-sam/build -name '*.so' -exec file {} + | grep -v 'ARM aarch64'; then \
 		echo "the native libraries above are not arm64 (check BuildArchitecture of the layers)"; exit 1; fi
 
+# Each test file runs whole on one worker: a module's emulated world is deployed once.
+PYTEST_PARALLEL := -n auto --dist loadfile
+
+unit: venv
+	python -m pytest -q tests/unit tests/statemachine
+
+integration: venv system-deps
+	python -m pytest $(PYTEST_PARALLEL) tests/integration tests/security
+
 pytest: venv system-deps
-	python -m pytest
+	python -m pytest $(PYTEST_PARALLEL)
 
 test: lint validate scan build pytest
 
