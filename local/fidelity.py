@@ -101,6 +101,9 @@ class Fidelity:
         self.hooks = hooks or ClusterHooks()
         self._lock = threading.RLock()
         self._patches: list[Any] = []
+        # IAM (local/iam.py): (destination, log group ARN, region) -> why CloudWatch Logs may not deliver, or None.
+        self.delivery_refusal: Callable[[Any, str, str], str | None] | None = None
+        self.refused_deliveries: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -447,6 +450,11 @@ class Fidelity:
                 "logEvents": [{**event, "id": _aws_event_id(event)} for event in matching],
             }
             data = gzip.compress(json.dumps(envelope, separators=(",", ":")).encode())
+            group_arn = f"arn:aws:logs:{region}:{stream.account_id}:log-group:{stream.log_group.name}:*"
+            refusal = fidelity.delivery_refusal and fidelity.delivery_refusal(destination, group_arn, region)
+            if refusal:
+                fidelity.refused_deliveries.append(refusal)  # AWS keeps retrying, then drops the events
+                return
             firehose = firehose_backends[account][region]
             stream_name = destination.target_arn.split("/", 1)[1]
             firehose.put_record_batch(stream_name, [{"Data": data}])

@@ -36,6 +36,12 @@ def product_code_running() -> bool:
     return getattr(_running, "depth", 0) > 0
 
 
+def running_function() -> str | None:
+    """The name of the function whose handler runs in this thread (its role makes the AWS calls), if any."""
+    function = getattr(_running, "function", None)
+    return function.name if function is not None and product_code_running() else None
+
+
 class _FunctionOutput(io.TextIOBase):
     """sys.stdout and sys.stderr: what a handler prints goes to its function's log, as on Lambda (where it
     lands in CloudWatch Logs), not to the terminal of whoever invoked it."""

@@ -39,7 +39,8 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
-from local.lambdas import InProcessLambdas, product_code_running
+from local.iam import Enforcer
+from local.lambdas import InProcessLambdas, product_code_running, running_function
 from local.postgres import available as postgres_available
 from local.template import (
     ARCHIVE_TEMPLATE,
@@ -63,6 +64,14 @@ READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole", "ExecuteStatement(read
 EVENT_SERVICE_NAMES = {"cloudwatch-logs": "logs", "sfn": "stepfunctions"}
 READ_ONLY_SQL = re.compile(r"^\s*(SELECT|SHOW)\b", re.IGNORECASE)
 _ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+_NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+# What SAM attaches to the role it generates for a function (with Tracing: Active, the X-Ray one).
+SAM_FUNCTION_MANAGED_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",)
+SAM_TRACING_POLICY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 
 
 def is_read_call(operation: str) -> bool:
@@ -161,6 +170,7 @@ class World:
         postgres: bool = False,
         log_level: str = "WARNING",
         retry_sleep_scale: float = 0.001,
+        iam: bool = True,
     ) -> None:
         self.archive_account = ARCHIVE_ACCOUNT
         self.source_accounts = source_accounts
@@ -183,6 +193,10 @@ class World:
                 raise RuntimeError(f"cannot start the real PostgreSQL behind the emulated clusters: {missing}")
             self.postgres = RealPostgresClusters(self)
         self.fidelity = Fidelity(self.lambdas, self.postgres)
+        # IAM enforced on every call the product makes (local/iam.py); iam=False only for a test that says why.
+        self.iam: Enforcer | None = Enforcer() if iam else None
+        if self.iam is not None:
+            self.fidelity.delivery_refusal = self._delivery_refusal
         self.calls = CallLog()
         self.resources: dict[str, str] = {}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -267,9 +281,13 @@ class World:
         world = self
 
         def call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-            if product_code_running():
+            product = product_code_running()
+            if product:
                 service = client.meta.service_model.service_name
                 key = client._request_signer._credentials.access_key if client._request_signer._credentials else ""
+                if world.iam is not None:
+                    identity = world.iam.caller_identity(running_function(), key)
+                    world.iam.authorize(identity, service, operation_name, client.meta.region_name, api_params)
                 account = get_account_id_from(key) if key else world.archive_account
                 for fault in world.faults:
                     if (
@@ -284,9 +302,26 @@ class World:
                              "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "injected"}},
                             operation_name,
                         )  # fmt: skip
-            return original(client, operation_name, api_params)
+            result = original(client, operation_name, api_params)
+            if product and world.iam is not None and (service, operation_name) == ("sts", "AssumeRole"):
+                role_arn = api_params["RoleArn"]
+                world.iam.remember_session(
+                    result["Credentials"]["AccessKeyId"],
+                    role_arn.split(":")[4],
+                    role_arn,
+                    api_params["RoleSessionName"],
+                )
+            return result
 
         return call
+
+    def _delivery_refusal(self, destination: Any, log_group_arn: str, region: str) -> str | None:
+        """CloudWatch Logs delivers with the destination's role; the trust policy sees aws:SourceArn in the
+        source account (the log group) or in the recipient's (the destination): both must be trusted."""
+        assert self.iam is not None
+        return self.iam.delivery_refusal(
+            destination.role_arn, destination.target_arn, region, [log_group_arn, destination.arn]
+        )
 
     def _counting_stubber(self, original: Any) -> Any:
         calls = self.calls
@@ -322,10 +357,20 @@ class World:
         return client
 
     # ------------------------------------------------------------------ deployment
-    def _resolve(self, value: Any) -> Any:
-        """Resolve the intrinsics template.yaml uses against the emulated resources."""
+    def _resolve(self, value: Any, scope: dict[str, Any] | None = None) -> Any:
+        """Resolve the intrinsics template.yaml uses against the emulated resources (`scope`: the references of
+        another template, e.g. the source stack's parameters)."""
         if isinstance(value, dict) and len(value) == 1:
             ((key, argument),) = value.items()
+            if key == "Ref" and argument == "AWS::NoValue":
+                return _NO_VALUE
+            if key == "Ref" and scope is not None:
+                return scope[argument]
+            if key == "Fn::If":
+                condition, when_true, when_false = argument
+                return self._resolve(when_true if self._condition(condition) else when_false, scope)
+            if key == "Fn::Split":
+                return str(self._resolve(argument[1], scope)).split(argument[0])
             if key == "Ref":
                 pseudo = {
                     "AWS::AccountId": self.archive_account,
@@ -341,21 +386,37 @@ class World:
             if key == "Fn::GetAtt":
                 return self.resources[f"{argument[0]}.{argument[1]}"]
             if key == "Fn::Join":
-                separator, values = argument[0], self._resolve(argument[1])
+                separator, values = argument[0], self._resolve(argument[1], scope)
                 return separator.join(values if isinstance(values, list) else [str(values)])
             if key == "Fn::Sub":
                 return re.sub(
                     r"\$\{([^}]+)\}",
                     lambda m: str(
-                        self._resolve({"Ref": m.group(1)}) if "." not in m.group(1) else self.resources[m.group(1)]
+                        self._resolve({"Ref": m.group(1)}, scope)
+                        if "." not in m.group(1)
+                        else self.resources[m.group(1)]
                     ),
                     argument,
                 )
         if isinstance(value, dict):
-            return {key: self._resolve(item) for key, item in value.items()}
+            items = {key: self._resolve(item, scope) for key, item in value.items()}
+            return {key: item for key, item in items.items() if item is not _NO_VALUE}
         if isinstance(value, list):
-            return [self._resolve(item) for item in value]
+            return [item for item in (self._resolve(item, scope) for item in value) if item is not _NO_VALUE]
         return value
+
+    def _condition(self, name: str) -> bool:
+        def holds(expression: Any) -> bool:
+            ((key, argument),) = expression.items()
+            if key == "Fn::Not":
+                return not holds(argument[0])
+            if key == "Fn::Equals":
+                return str(self._resolve(argument[0])) == str(self._resolve(argument[1]))
+            if key == "Condition":
+                return self._condition(argument)
+            raise NotImplementedError(f"condition function {key}")
+
+        return holds(self.template["Conditions"][name])
 
     def _deploy_archive_stack(self) -> None:
         iam, s3 = self.client("iam"), self.client("s3")
@@ -364,14 +425,12 @@ class World:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         self.resources["ArchiveBucket"] = bucket
         self.resources["ArchiveBucket.Arn"] = f"arn:aws:s3:::{bucket}"
-        lambda_trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-        for role in ("FirehoseDeliveryRole", "SourceAccessRole", "AutoOnboardRole", "FunctionRole", "StateMachineRole"):
-            arn = iam.create_role(RoleName=f"{STACK_NAME}-{role}", AssumeRolePolicyDocument=json.dumps(lambda_trust))[
+        resources = self.template["Resources"]
+        template_roles = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+        for role in (*template_roles, "StateMachineRole"):
+            trust = resources.get(role, {}).get("Properties", {}).get("AssumeRolePolicyDocument")
+            document = self._resolve(trust) if trust else LAMBDA_TRUST
+            arn = iam.create_role(RoleName=f"{STACK_NAME}-{role}", AssumeRolePolicyDocument=json.dumps(document))[
                 "Role"
             ]["Arn"]
             self.resources[f"{role}.Arn"] = arn
@@ -395,6 +454,13 @@ class World:
             self.resources[f"{spec.logical_id}.Arn"] = (
                 f"arn:aws:lambda:{self.region}:{self.archive_account}:function:{name}"
             )
+        # Not emulated, but named in the roles' policies.
+        self.resources["ClusterEventDeadLetters.Arn"] = (
+            f"arn:aws:sqs:{self.region}:{self.archive_account}:{STACK_NAME}-ClusterEventDeadLetters"
+        )
+        for role in template_roles:
+            self._put_role_policies(f"{STACK_NAME}-{role}", resources[role]["Properties"])
+        function_roles = {spec.logical_id: self._function_role(spec.logical_id) for spec in functions}
         lambda_client = self.client("lambda")
         for spec in functions:
             environment = {key: str(self._resolve(value)) for key, value in spec.environment.items()}
@@ -410,7 +476,7 @@ class World:
                 FunctionName=self.resources[spec.logical_id],
                 Runtime="python3.13",
                 Handler=spec.handler,
-                Role=self.resources["FunctionRole.Arn"],
+                Role=function_roles[spec.logical_id],
                 Code={"ZipFile": _placeholder_zip()},
             )
             self.lambdas.register(
@@ -437,6 +503,48 @@ class World:
             if created != self.resources[logical_id]:
                 raise RuntimeError(f"{logical_id}: expected {self.resources[logical_id]}, moto made {created}")
 
+    def _put_role_policies(self, role_name: str, properties: dict[str, Any]) -> None:
+        """A template role's inline policies and managed policy ARNs, as CloudFormation attaches them."""
+        iam = self.client("iam")
+        for policy in properties.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=role_name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(self._resolve(policy["PolicyDocument"])),
+            )
+        self._attach_managed(role_name, [self._resolve(arn) for arn in properties.get("ManagedPolicyArns", [])])
+
+    def _attach_managed(self, role_name: str, arns: list[str]) -> None:
+        for arn in arns:
+            if ":iam::aws:policy/" in arn and self.iam is not None:  # AWS managed: local/iam.py keeps their text
+                self.iam.aws_managed_attachments.setdefault((self.archive_account, role_name), []).append(arn)
+            elif ":iam::aws:policy/" not in arn:
+                self.client("iam").attach_role_policy(RoleName=role_name, PolicyArn=arn)
+
+    def _function_role(self, logical_id: str) -> str:
+        """The function's role: `Role: !GetAtt X.Arn`, or the one SAM generates from its `Policies`."""
+        properties = self.template["Resources"][logical_id]["Properties"]
+        if "Role" in properties:
+            arn = str(self._resolve(properties["Role"]))
+        else:
+            iam = self.client("iam")
+            name = f"{STACK_NAME}-{logical_id}Role"[:64]
+            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+            for index, policy in enumerate(properties.get("Policies", [])):
+                if not (isinstance(policy, dict) and set(policy) == {"Statement"}):
+                    raise NotImplementedError(f"{logical_id}: SAM policy {policy} is not emulated")
+                document = {"Version": "2012-10-17", "Statement": self._resolve(policy["Statement"])}
+                iam.put_role_policy(
+                    RoleName=name, PolicyName=f"{logical_id}RolePolicy{index}", PolicyDocument=json.dumps(document)
+                )
+            tracing = properties.get("Tracing", self.template.get("Globals", {}).get("Function", {}).get("Tracing"))
+            self._attach_managed(
+                name, [*SAM_FUNCTION_MANAGED_POLICIES, *([SAM_TRACING_POLICY] * (tracing == "Active"))]
+            )
+        if self.iam is not None:
+            self.iam.function_roles[self.resources[logical_id]] = (self.archive_account, arn.rsplit("/", 1)[-1])
+        return arn
+
     def _create_tables(self) -> None:
         dynamodb = self.client("dynamodb")
         for logical_id, resource in self.template["Resources"].items():
@@ -453,44 +561,28 @@ class World:
             self.resources[f"{logical_id}.Arn"] = arn
 
     def _deploy_source_stack(self, account: str) -> None:
-        template = load_template(SOURCE_TEMPLATE)
-        role = template["Resources"]["SourceRole"]["Properties"]
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{self.archive_account}:root"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"sts:ExternalId": EXTERNAL_ID},
-                        "ArnEquals": {
-                            "aws:PrincipalArn": [
-                                self.resources["SourceAccessRole.Arn"],
-                                self.resources["AutoOnboardRole.Arn"],
-                            ]
-                        },
-                    },
-                }
-            ],
+        """source-account/template.yaml's SourceRole, as CloudFormation creates it with this world's values."""
+        role = load_template(SOURCE_TEMPLATE)["Resources"]["SourceRole"]["Properties"]
+        scope = {
+            "AWS::Partition": "aws",
+            "AWS::AccountId": account,
+            "AWS::Region": self.region,
+            "ArchiveAccountId": self.archive_account,
+            "ArchiveRoleArns": [self.resources["SourceAccessRole.Arn"], self.resources["AutoOnboardRole.Arn"]],
+            "ExternalId": str(self.parameters["ExternalId"]),
+            "RoleName": str(self.parameters["SourceRoleName"]),
         }
         iam = self.client("iam", account)
-        iam.create_role(RoleName=str(self.parameters["SourceRoleName"]), AssumeRolePolicyDocument=json.dumps(trust))
-        policy = role["Policies"][0]
-        pseudo = {"AWS::Partition": "aws", "AWS::AccountId": account, "ArchiveAccountId": self.archive_account}
-
-        def resolve(value: Any) -> Any:
-            if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-                return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo[m.group(1)], value["Fn::Sub"])
-            if isinstance(value, dict):
-                return {key: resolve(item) for key, item in value.items()}
-            return [resolve(item) for item in value] if isinstance(value, list) else value
-
-        iam.put_role_policy(
-            RoleName=str(self.parameters["SourceRoleName"]),
-            PolicyName=policy["PolicyName"],
-            PolicyDocument=json.dumps(resolve(policy["PolicyDocument"])),
+        name = str(self._resolve(role["RoleName"], scope))
+        iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(self._resolve(role["AssumeRolePolicyDocument"], scope))
         )
+        for policy in role["Policies"]:
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(self._resolve(policy["PolicyDocument"], scope)),
+            )
 
     # ------------------------------------------------------------------ clusters
     def create_cluster(

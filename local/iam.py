@@ -1,0 +1,729 @@
+"""IAM in the emulation: every AWS call the product makes is authorized as IAM would authorize it.
+
+moto evaluates no policy, so an action, resource or condition missing from template.yaml would only show at the
+first real deployment. Here each call a handler makes is turned into the IAM request(s) AWS evaluates (action,
+resource ARN, condition keys: OPERATIONS below) and checked against the caller's policies: the function's own
+role in the archive account, the source role after sts:AssumeRole (its trust policy too), and for the CloudWatch
+Logs -> Firehose delivery the destination role's trust policy and its policy within its permissions boundary.
+A refusal is raised as AWS shapes it for the service (ERRORS).
+
+Not emulated: resource-based policies other than role trust policies (the destination access policy is checked
+in local/fidelity.py; bucket policies, KMS key policies), service control policies, session policies,
+aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* (no template condition uses one).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
+from moto.iam.models import iam_backends
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+class Effect(Enum):
+    ALLOW = "Allow"
+    DENY = "Deny"
+    NONE = "None"  # no statement applies: an implicit deny
+
+
+@dataclass(frozen=True)
+class Request:
+    """What IAM evaluates: an action on a resource, in a request context (condition keys)."""
+
+    action: str
+    resource: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def value(self, key: str) -> Any:
+        """A context key's value (keys are case-insensitive), None when absent."""
+        lowered = key.lower()
+        return next((value for name, value in self.context.items() if name.lower() == lowered), None)
+
+
+@functools.cache
+def _wildcard(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM's wildcards: `*` any run of characters, `?` one character."""
+    return _wildcard(pattern, ignore_case).match(value) is not None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _string_equals(policy: str, actual: str) -> bool:
+    return policy == actual
+
+
+def _string_like(policy: str, actual: str) -> bool:
+    return matches(policy, actual)
+
+
+def _ignore_case(policy: str, actual: str) -> bool:
+    return policy.lower() == actual.lower()
+
+
+def _bool(policy: str, actual: str) -> bool:
+    return policy.lower() == actual.lower()
+
+
+# Condition operators: (comparison, negated). ArnEquals and ArnLike both take wildcards, as IAM's do.
+OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
+    "StringEquals": (_string_equals, False),
+    "StringNotEquals": (_string_equals, True),
+    "StringEqualsIgnoreCase": (_ignore_case, False),
+    "StringNotEqualsIgnoreCase": (_ignore_case, True),
+    "StringLike": (_string_like, False),
+    "StringNotLike": (_string_like, True),
+    "ArnEquals": (_string_like, False),
+    "ArnLike": (_string_like, False),
+    "ArnNotEquals": (_string_like, True),
+    "ArnNotLike": (_string_like, True),
+    "Bool": (_bool, False),
+}
+
+
+def _condition_key_holds(operator: str, key: str, policy_values: list[Any], request: Request) -> bool:
+    qualifier, _, name = operator.rpartition(":")
+    if_exists = name.endswith("IfExists") and name != "IfExists"
+    name = name.removesuffix("IfExists") if if_exists else name
+    actual = request.value(key)
+    if name == "Null":
+        return any((actual is None) == (_text(value).lower() == "true") for value in policy_values)
+    if name not in OPERATORS:
+        raise NotImplementedError(f"condition operator {operator} is not emulated")
+    compare, negated = OPERATORS[name]
+    if actual is None or actual == []:
+        if qualifier == "ForAllValues":
+            return True  # vacuously true, as in IAM
+        return if_exists or negated  # a missing key matches nothing, so a negated operator holds
+    actual_values = [_text(value) for value in _as_list(actual)]
+    wanted = [_text(value) for value in policy_values]
+
+    def one(value: str) -> bool:
+        hit = any(compare(policy, value) for policy in wanted)
+        return not hit if negated else hit
+
+    if qualifier == "ForAllValues":
+        return all(one(value) for value in actual_values)
+    return any(one(value) for value in actual_values)  # ForAnyValue, and single-valued keys
+
+
+def condition_holds(condition: Mapping[str, Any] | None, request: Request) -> bool:
+    """Every operator and every key in it must hold; any of a key's values may match."""
+    for operator, keys in (condition or {}).items():
+        for key, values in keys.items():
+            if not _condition_key_holds(operator, key, _as_list(values), request):
+                return False
+    return True
+
+
+def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if "Action" in statement:
+        if not any(matches(a, request.action, ignore_case=True) for a in _as_list(statement["Action"])):
+            return False
+    elif "NotAction" in statement:
+        if any(matches(a, request.action, ignore_case=True) for a in _as_list(statement["NotAction"])):
+            return False
+    else:
+        return False
+    if "Resource" in statement:
+        if not any(matches(r, request.resource) for r in _as_list(statement["Resource"])):
+            return False
+    elif "NotResource" in statement and any(matches(r, request.resource) for r in _as_list(statement["NotResource"])):
+        return False
+    return condition_holds(statement.get("Condition"), request)
+
+
+def evaluate(policies: Iterable[Mapping[str, Any]], request: Request) -> Effect:
+    """Explicit Deny wins over Allow; without either, the request is implicitly denied."""
+    allowed = False
+    for policy in policies:
+        for statement in _as_list(policy.get("Statement", [])):
+            if statement_applies(statement, request):
+                if statement["Effect"] == "Deny":
+                    return Effect.DENY
+                allowed = True
+    return Effect.ALLOW if allowed else Effect.NONE
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request: a role session."""
+
+    account: str
+    role_arn: str  # arn:aws:iam::<account>:role/<path><name>
+    session_name: str
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    @property
+    def session_arn(self) -> str:
+        return f"arn:aws:sts::{self.account}:assumed-role/{self.role_name}/{self.session_name}"
+
+
+def principal_matches(principal: Any, caller: Caller | None, service: str | None = None) -> bool:
+    """Whether a trust policy's Principal names the caller (a role session) or the service."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    if service is not None:
+        return service in _as_list(principal.get("Service", []))
+    if caller is None:
+        return False
+    names = {caller.account, f"arn:aws:iam::{caller.account}:root", caller.role_arn, caller.session_arn}
+    return any(value == "*" or value in names for value in _as_list(principal.get("AWS", [])))
+
+
+def trust_allows(trust: Mapping[str, Any], request: Request, caller: Caller | None, service: str | None) -> bool:
+    """A role's trust policy: a statement whose Principal names the caller and whose conditions hold."""
+    allowed = False
+    for statement in _as_list(trust.get("Statement", [])):
+        applies = statement_applies({k: v for k, v in statement.items() if k != "Principal"} | {"Resource": "*"},
+                                    request)  # fmt: skip
+        if not applies or not principal_matches(statement.get("Principal"), caller, service):
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A role's policies as IAM evaluates them for its sessions."""
+
+    caller: Caller
+    policies: tuple[Mapping[str, Any], ...]
+    boundary: Mapping[str, Any] | None = None
+
+    def refusal(self, request: Request) -> str | None:
+        """Why IAM refuses the request, or None when it allows it."""
+        effect = evaluate(self.policies, request)
+        boundary = evaluate([self.boundary], request) if self.boundary is not None else Effect.ALLOW
+        if effect is Effect.DENY:
+            return "with an explicit deny in an identity-based policy"
+        if boundary is Effect.DENY:
+            return "with an explicit deny in a permissions boundary"
+        if effect is Effect.NONE:
+            return f"because no identity-based policy allows the {request.action} action"
+        if boundary is Effect.NONE:
+            return f"because no permissions boundary allows the {request.action} action"
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+# AccessDenied as each service answers it: (error code, HTTP status). From each API reference's Errors / Common
+# Errors: query-protocol services (IAM, STS, RDS) and S3 say AccessDenied with 403; the JSON services say
+# AccessDeniedException with 400, except the RDS Data API, which answers 403.
+ERRORS: dict[str, tuple[str, int]] = {
+    "iam": ("AccessDenied", 403),
+    "sts": ("AccessDenied", 403),
+    "s3": ("AccessDenied", 403),
+    "rds": ("AccessDenied", 403),
+    "rds-data": ("AccessDeniedException", 403),
+    "logs": ("AccessDeniedException", 400),
+    "firehose": ("AccessDeniedException", 400),
+    "dynamodb": ("AccessDeniedException", 400),
+    "stepfunctions": ("AccessDeniedException", 400),
+    "secretsmanager": ("AccessDeniedException", 400),
+    "sqs": ("AccessDenied", 403),
+}
+QUERY_PROTOCOL = {"iam", "sts", "rds", "sqs"}
+
+
+def access_denied(service: str, operation: str, message: str) -> ClientError:
+    code, status = ERRORS[service]
+    error: dict[str, Any] = {"Code": code, "Message": message}
+    if service in QUERY_PROTOCOL:
+        error["Type"] = "Sender"
+    return ClientError(
+        {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "iam-emulation"}}, operation
+    )  # type: ignore[arg-type]
+
+
+def denial_message(caller: Caller, request: Request, reason: str) -> str:
+    text = f"User: {caller.session_arn} is not authorized to perform: {request.action} on resource: {request.resource}"
+    return f"{text} {reason}" if reason else text
+
+
+# ---------------------------------------------------------------------------------------------- operations
+
+# Service Authorization Reference pages the table follows (API operation -> IAM action(s), resource types, keys).
+SERVICE_AUTHORIZATION_REFERENCE = {
+    "sts": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html",
+    "iam": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html",
+    "logs": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html",
+    "firehose": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesisfirehose.html",
+    "rds": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_rds.html",
+    "rds-data": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrdsdataapi.html",
+    "secretsmanager": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html",
+    "dynamodb": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html",
+    "stepfunctions": "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """An API call as the authorization table reads it."""
+
+    service: str
+    operation: str
+    region: str
+    account: str
+    params: Mapping[str, Any]
+    role_path: Callable[[str, str], str | None]  # (account, role name) -> path of an existing role
+    boundary_of: Callable[[str, str], str | None]  # (account, role name) -> its permissions boundary ARN
+
+    def role_arn(self, name: str) -> str:
+        # IAM names an existing role by its ARN with its path; a role that does not exist has no path to add.
+        return f"arn:aws:iam::{self.account}:role{self.role_path(self.account, name) or '/'}{name}"
+
+
+Authorizations = list[Request]
+
+
+def _tags(params: Mapping[str, Any], key: str = "Tags") -> dict[str, str]:
+    tags = params.get(key) or {}
+    if isinstance(tags, list):
+        return {tag["Key"]: tag["Value"] for tag in tags}
+    return dict(tags)
+
+
+def _tag_keys(tags: dict[str, str]) -> dict[str, Any]:
+    return {"aws:TagKeys": list(tags), **{f"aws:RequestTag/{k}": v for k, v in tags.items()}}
+
+
+def _pass_role(role_arn: str, service: str | None) -> Request:
+    # iam:PassedToService only where the passing service populates it (see PASSED_TO_SERVICE).
+    return Request("iam:PassRole", role_arn, {"iam:PassedToService": service} if service else {})
+
+
+def _log_group(call: Call, name: str) -> str:
+    return f"arn:aws:logs:{call.region}:{call.account}:log-group:{name}:*"
+
+
+def _destination(call: Call, name: str) -> str:
+    return f"arn:aws:logs:{call.region}:{call.account}:destination:{name}"
+
+
+def _stream(call: Call) -> str:
+    return f"arn:aws:firehose:{call.region}:{call.account}:deliverystream/{call.params['DeliveryStreamName']}"
+
+
+def _rds(call: Call, kind: str, name: str) -> str:
+    return f"arn:aws:rds:{call.region}:{call.account}:{kind}:{name}"
+
+
+def _table(call: Call) -> str:
+    arn = f"arn:aws:dynamodb:{call.region}:{call.account}:table/{call.params['TableName']}"
+    return f"{arn}/index/{call.params['IndexName']}" if call.params.get("IndexName") else arn
+
+
+def _execution(call: Call) -> str:
+    return str(call.params["executionArn"])
+
+
+# iam:PassedToService as each service populates it when a role is passed to it. Firehose does (its developer
+# guide grants PassRole with this condition); CloudWatch Logs is not known to for PutDestination or
+# PutSubscriptionFilter (cloudformation-coverage-roadmap #1784): the request carries no such key.
+PASSED_TO_SERVICE = {"firehose": "firehose.amazonaws.com", "logs": None}
+
+
+def _create_delivery_stream(call: Call) -> Authorizations:
+    requests = [Request("firehose:CreateDeliveryStream", _stream(call), _tag_keys(_tags(call.params)))]
+    role = (call.params.get("ExtendedS3DestinationConfiguration") or {}).get("RoleARN")
+    if role:
+        requests.append(_pass_role(role, PASSED_TO_SERVICE["firehose"]))
+    if call.params.get("Tags"):  # Firehose developer guide, "Understand tag basics"
+        requests.append(Request("firehose:TagDeliveryStream", _stream(call), _tag_keys(_tags(call.params))))
+    return requests
+
+
+def _update_destination(call: Call) -> Authorizations:
+    requests = [Request("firehose:UpdateDestination", _stream(call))]
+    role = (call.params.get("ExtendedS3DestinationUpdate") or {}).get("RoleARN")
+    if role:
+        requests.append(_pass_role(role, PASSED_TO_SERVICE["firehose"]))
+    return requests
+
+
+def _put_destination(call: Call) -> Authorizations:
+    arn = _destination(call, call.params["destinationName"])
+    tags = _tags(call.params, "tags")
+    requests = [Request("logs:PutDestination", arn, _tag_keys(tags)), _pass_role(call.params["roleArn"], None)]
+    if tags:
+        requests.append(Request("logs:TagResource", arn, _tag_keys(tags)))
+    return requests
+
+
+def _put_subscription_filter(call: Call) -> Authorizations:
+    requests = [Request("logs:PutSubscriptionFilter", _log_group(call, call.params["logGroupName"]))]
+    destination = call.params["destinationArn"]
+    if ":destination:" in destination:
+        requests.append(Request("logs:PutSubscriptionFilter", destination))  # also authorized on the destination
+    if call.params.get("roleArn"):
+        requests.append(_pass_role(call.params["roleArn"], None))
+    return requests
+
+
+def _create_log_group(call: Call) -> Authorizations:
+    tags = _tags(call.params, "tags")
+    arn = _log_group(call, call.params["logGroupName"])
+    requests = [Request("logs:CreateLogGroup", arn, _tag_keys(tags))]
+    if tags:  # tag-on-create is authorized on logs:TagResource as well
+        requests.append(Request("logs:TagResource", arn, _tag_keys(tags)))
+    return requests
+
+
+def _rds_create(kind: str, action: str, name_param: str) -> Callable[[Call], Authorizations]:
+    def authorize(call: Call) -> Authorizations:
+        tags = _tags(call.params)
+        arn = _rds(call, kind, call.params[name_param])
+        requests = [Request(action, arn, _tag_keys(tags))]
+        if action == "rds:CopyDBClusterParameterGroup":
+            source = call.params["SourceDBClusterParameterGroupIdentifier"]
+            requests.append(Request(action, source if source.startswith("arn:") else _rds(call, kind, source)))
+        if tags:  # RDS user guide: tags in a create call are authorized on rds:AddTagsToResource too
+            requests.append(Request("rds:AddTagsToResource", arn, _tag_keys(tags)))
+        return requests
+
+    return authorize
+
+
+def _modify_db_cluster(call: Call) -> Authorizations:
+    requests = [Request("rds:ModifyDBCluster", _rds(call, "cluster", call.params["DBClusterIdentifier"]))]
+    group = call.params.get("DBClusterParameterGroupName")
+    if group:
+        requests.append(Request("rds:ModifyDBCluster", _rds(call, "cluster-pg", group)))
+    return requests
+
+
+def _execute_statement(call: Call) -> Authorizations:
+    # The Data API fetches the secret with the caller's credentials (Aurora user guide, "Authorizing access to
+    # the Amazon RDS Data API").
+    return [
+        Request("rds-data:ExecuteStatement", str(call.params["resourceArn"])),
+        Request("secretsmanager:GetSecretValue", str(call.params["secretArn"])),
+    ]
+
+
+def _assume_role(call: Call) -> Authorizations:
+    context = {"sts:RoleSessionName": call.params.get("RoleSessionName")}
+    if call.params.get("ExternalId") is not None:
+        context["sts:ExternalId"] = call.params["ExternalId"]
+    return [Request("sts:AssumeRole", str(call.params["RoleArn"]), context)]
+
+
+def _simple(action: str, resource: Callable[[Call], str]) -> Callable[[Call], Authorizations]:
+    return lambda call: [Request(action, resource(call))]
+
+
+def _role(call: Call) -> str:
+    return call.role_arn(call.params["RoleName"])
+
+
+def _create_role(call: Call) -> Authorizations:
+    tags = _tags(call.params)
+    arn = f"arn:aws:iam::{call.account}:role{call.params.get('Path') or '/'}{call.params['RoleName']}"
+    context: dict[str, Any] = _tag_keys(tags)
+    if call.params.get("PermissionsBoundary"):
+        context["iam:PermissionsBoundary"] = call.params["PermissionsBoundary"]
+    requests = [Request("iam:CreateRole", arn, context)]
+    if tags:
+        requests.append(Request("iam:TagRole", arn, _tag_keys(tags)))
+    return requests
+
+
+def _put_role_policy(call: Call) -> Authorizations:
+    # iam:PermissionsBoundary is the role's current boundary here (CreateRole: the one requested).
+    boundary = call.boundary_of(call.account, call.params["RoleName"])
+    return [Request("iam:PutRolePolicy", _role(call), {"iam:PermissionsBoundary": boundary} if boundary else {})]
+
+
+STAR = "*"  # the action supports no resource-level permission (its Resource types column is empty)
+
+# (service as boto3 names it, operation) -> the IAM requests AWS evaluates for it.
+OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
+    ("sts", "AssumeRole"): _assume_role,
+    # IAM: the role resource is arn:aws:iam::<account>:role/<path><name>.
+    ("iam", "GetRole"): _simple("iam:GetRole", _role),
+    ("iam", "CreateRole"): _create_role,
+    ("iam", "UpdateAssumeRolePolicy"): _simple("iam:UpdateAssumeRolePolicy", _role),
+    ("iam", "GetRolePolicy"): _simple("iam:GetRolePolicy", _role),
+    ("iam", "PutRolePolicy"): _put_role_policy,
+    ("iam", "ListRolePolicies"): _simple("iam:ListRolePolicies", _role),
+    ("iam", "DeleteRolePolicy"): _simple("iam:DeleteRolePolicy", _role),
+    ("iam", "DeleteRole"): _simple("iam:DeleteRole", _role),
+    # CloudWatch Logs: a log group is arn:...:log-group:<name>:* in IAM; DescribeLogGroups is authorized on the
+    # account's log groups (arn:...:log-group::log-stream:, as its AccessDenied messages show);
+    # DescribeDestinations supports no resource-level permission.
+    ("logs", "DescribeLogGroups"): _simple(
+        "logs:DescribeLogGroups", lambda c: f"arn:aws:logs:{c.region}:{c.account}:log-group::log-stream:"
+    ),
+    ("logs", "CreateLogGroup"): _create_log_group,
+    ("logs", "PutRetentionPolicy"): _simple(
+        "logs:PutRetentionPolicy", lambda c: _log_group(c, c.params["logGroupName"])
+    ),
+    ("logs", "DescribeSubscriptionFilters"): _simple(
+        "logs:DescribeSubscriptionFilters", lambda c: _log_group(c, c.params["logGroupName"])
+    ),
+    ("logs", "PutSubscriptionFilter"): _put_subscription_filter,
+    ("logs", "DeleteSubscriptionFilter"): _simple(
+        "logs:DeleteSubscriptionFilter", lambda c: _log_group(c, c.params["logGroupName"])
+    ),
+    ("logs", "DescribeDestinations"): _simple("logs:DescribeDestinations", lambda c: STAR),
+    ("logs", "PutDestination"): _put_destination,
+    ("logs", "PutDestinationPolicy"): _simple(
+        "logs:PutDestinationPolicy", lambda c: _destination(c, c.params["destinationName"])
+    ),
+    ("logs", "DeleteDestination"): _simple(
+        "logs:DeleteDestination", lambda c: _destination(c, c.params["destinationName"])
+    ),
+    # Firehose: arn:aws:firehose:<region>:<account>:deliverystream/<name>.
+    ("firehose", "DescribeDeliveryStream"): _simple("firehose:DescribeDeliveryStream", _stream),
+    ("firehose", "CreateDeliveryStream"): _create_delivery_stream,
+    ("firehose", "DeleteDeliveryStream"): _simple("firehose:DeleteDeliveryStream", _stream),
+    ("firehose", "UpdateDestination"): _update_destination,
+    ("firehose", "PutRecordBatch"): _simple("firehose:PutRecordBatch", _stream),
+    # RDS: cluster, db (instance) and cluster-pg resources.
+    ("rds", "DescribeDBClusters"): _simple(
+        "rds:DescribeDBClusters", lambda c: _rds(c, "cluster", c.params["DBClusterIdentifier"])
+    ),
+    ("rds", "DescribeDBInstances"): _simple(
+        "rds:DescribeDBInstances", lambda c: _rds(c, "db", c.params["DBInstanceIdentifier"])
+    ),
+    ("rds", "RebootDBInstance"): _simple(
+        "rds:RebootDBInstance", lambda c: _rds(c, "db", c.params["DBInstanceIdentifier"])
+    ),
+    ("rds", "DescribeDBClusterParameterGroups"): _simple(
+        "rds:DescribeDBClusterParameterGroups", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
+    ),
+    ("rds", "DescribeDBClusterParameters"): _simple(
+        "rds:DescribeDBClusterParameters", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
+    ),
+    ("rds", "CreateDBClusterParameterGroup"): _rds_create(
+        "cluster-pg", "rds:CreateDBClusterParameterGroup", "DBClusterParameterGroupName"
+    ),
+    ("rds", "CopyDBClusterParameterGroup"): _rds_create(
+        "cluster-pg", "rds:CopyDBClusterParameterGroup", "TargetDBClusterParameterGroupIdentifier"
+    ),
+    ("rds", "ModifyDBClusterParameterGroup"): _simple(
+        "rds:ModifyDBClusterParameterGroup", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
+    ),
+    ("rds", "DeleteDBClusterParameterGroup"): _simple(
+        "rds:DeleteDBClusterParameterGroup", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
+    ),
+    ("rds", "ModifyDBCluster"): _modify_db_cluster,
+    ("rds-data", "ExecuteStatement"): _execute_statement,
+    # DynamoDB: the table, or the index a Query or Scan names.
+    ("dynamodb", "GetItem"): _simple("dynamodb:GetItem", _table),
+    ("dynamodb", "PutItem"): _simple("dynamodb:PutItem", _table),
+    ("dynamodb", "UpdateItem"): _simple("dynamodb:UpdateItem", _table),
+    ("dynamodb", "DeleteItem"): _simple("dynamodb:DeleteItem", _table),
+    ("dynamodb", "Query"): _simple("dynamodb:Query", _table),
+    ("dynamodb", "Scan"): _simple("dynamodb:Scan", _table),
+    # Step Functions: a state machine, or an execution (arn:...:execution:<machine>:<name>).
+    ("stepfunctions", "StartExecution"): _simple("states:StartExecution", lambda c: str(c.params["stateMachineArn"])),
+    ("stepfunctions", "DescribeExecution"): _simple("states:DescribeExecution", _execution),
+    ("stepfunctions", "GetExecutionHistory"): _simple("states:GetExecutionHistory", _execution),
+}
+
+
+# ---------------------------------------------------------------------------------------------- AWS managed policies
+
+# The AWS managed policies the templates attach (as IAM publishes them; iann0036/iam-dataset keeps copies).
+AWS_MANAGED_POLICIES: dict[str, dict[str, Any]] = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            }
+        ],
+    },
+    "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                    "xray:GetSamplingStatisticSummaries",
+                ],
+                "Resource": "*",
+            }
+        ],
+    },
+}
+AWS_MANAGED_POLICIES["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"] = AWS_MANAGED_POLICIES[
+    "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+]
+
+
+def _document(text: str | Mapping[str, Any]) -> dict[str, Any]:
+    return dict(text) if isinstance(text, Mapping) else json.loads(unquote(text))
+
+
+# ---------------------------------------------------------------------------------------------- the enforcer
+
+
+@dataclass
+class Denial:
+    """A refusal, kept so that tests and the demo can say what was refused."""
+
+    caller: str
+    action: str
+    resource: str
+    message: str
+
+
+class Enforcer:
+    """Authorizes the product's calls against the roles in moto's IAM (created from the templates)."""
+
+    def __init__(self) -> None:
+        self.function_roles: dict[str, tuple[str, str]] = {}  # function name -> (account, role name)
+        self.sessions: dict[str, Caller] = {}  # access key of an assumed role -> its session
+        self.aws_managed_attachments: dict[tuple[str, str], list[str]] = {}  # (account, role) -> AWS policy ARNs
+        self.denials: list[Denial] = []
+        self.authorized: list[tuple[str, str, str]] = []  # (role, action, resource) of every allowed request
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------- identities
+    @staticmethod
+    def _backend(account: str) -> Any:
+        return iam_backends[account]["global"]
+
+    def _role(self, account: str, name: str) -> Any | None:
+        return next((r for r in self._backend(account).roles.values() if r.name == name), None)
+
+    def role_path(self, account: str, name: str) -> str | None:
+        role = self._role(account, name)
+        return role.path if role is not None else None
+
+    def boundary_of(self, account: str, name: str) -> str | None:
+        role = self._role(account, name)
+        return role.permissions_boundary_arn if role is not None else None
+
+    def identity(self, account: str, role_name: str, session_name: str) -> Identity:
+        role = self._role(account, role_name)
+        if role is None:
+            raise RuntimeError(f"the emulation has no role {role_name} in {account}")
+        backend = self._backend(account)
+        policies: list[Mapping[str, Any]] = [_document(text) for text in role.policies.values()]
+        policies += [_document(p.versions[-1].document) for p in role.managed_policies.values()]
+        policies += [AWS_MANAGED_POLICIES[arn] for arn in self.aws_managed_attachments.get((account, role_name), [])]
+        boundary = None
+        if role.permissions_boundary_arn:
+            boundary = _document(backend.get_policy(role.permissions_boundary_arn).versions[-1].document)
+        caller = Caller(account, role.arn, session_name)
+        return Identity(caller, tuple(policies), boundary)
+
+    def caller_identity(self, function_name: str | None, access_key: str) -> Identity:
+        session = self.sessions.get(access_key)
+        if session is not None:
+            return self.identity(session.account, session.role_name, session.session_name)
+        if function_name is None or function_name not in self.function_roles:
+            raise RuntimeError(f"no role is known for function {function_name!r} (access key {access_key})")
+        account, role_name = self.function_roles[function_name]
+        return self.identity(account, role_name, function_name)  # Lambda names the session after the function
+
+    def remember_session(self, access_key: str, account: str, role_arn: str, session_name: str) -> None:
+        with self._lock:
+            self.sessions[access_key] = Caller(account, role_arn, session_name)
+
+    # -------------------------------------------------------------- calls
+    def authorize(
+        self, identity: Identity, service: str, operation: str, region: str, params: Mapping[str, Any]
+    ) -> None:
+        """Raise AccessDenied as `service` answers it unless every request of the call is allowed."""
+        table = OPERATIONS.get((service, operation))
+        if table is None:
+            raise NotImplementedError(
+                f"{service}:{operation} has no entry in local/iam.py OPERATIONS: add its IAM action and resource"
+            )
+        call = Call(service, operation, region, identity.caller.account, params, self.role_path, self.boundary_of)
+        for needed in table(call):
+            request = self._with_principal(needed, identity.caller)
+            reason = identity.refusal(request)
+            if reason is None and request.action == "sts:AssumeRole" and not self._trusted(request, identity.caller):
+                reason = ""  # STS names no reason when the trust policy refuses
+            if reason is not None:
+                self._refuse(identity.caller, service, operation, request, reason)
+            with self._lock:
+                self.authorized.append((identity.caller.role_name, request.action, request.resource))
+
+    def _refuse(self, caller: Caller, service: str, operation: str, request: Request, reason: str) -> None:
+        shown = request
+        if request.action == "iam:GetRole":  # IAM's message names the role as "role <name>", not by its ARN
+            shown = Request(request.action, f"role {request.resource.rsplit('/', 1)[-1]}", request.context)
+        message = denial_message(caller, shown, reason)
+        with self._lock:
+            self.denials.append(Denial(caller.session_arn, request.action, request.resource, message))
+        raise access_denied(service, operation, message)
+
+    @staticmethod
+    def _with_principal(request: Request, caller: Caller) -> Request:
+        context = {
+            "aws:PrincipalArn": caller.role_arn,
+            "aws:PrincipalAccount": caller.account,
+            "aws:PrincipalType": "AssumedRole",
+            "aws:SecureTransport": True,
+            **request.context,
+        }
+        return Request(request.action, request.resource, context)
+
+    def _trusted(self, request: Request, caller: Caller) -> bool:
+        """AssumeRole needs the target role's trust policy to allow the caller as well."""
+        account, name = request.resource.split(":")[4], request.resource.rsplit("/", 1)[-1]
+        role = self._role(account, name)
+        return role is not None and trust_allows(_document(role.assume_role_policy_document), request, caller, None)
+
+    # -------------------------------------------------------------- service deliveries
+    def delivery_refusal(self, role_arn: str, stream_arn: str, region: str, source_arns: list[str]) -> str | None:
+        """CloudWatch Logs delivering to Firehose with a destination's role: the role must trust
+        logs.<region>.amazonaws.com for each aws:SourceArn the delivery may carry, and its policies, within its
+        permissions boundary, must allow firehose:PutRecordBatch on the stream."""
+        account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+        role = self._role(account, name)
+        if role is None:
+            return f"the destination role {role_arn} does not exist"
+        trust = _document(role.assume_role_policy_document)
+        for source_arn in source_arns:
+            request = Request("sts:AssumeRole", role_arn, {"aws:SourceArn": source_arn,
+                                                           "aws:SourceAccount": source_arn.split(":")[4]})  # fmt: skip
+            if not trust_allows(trust, request, None, f"logs.{region}.amazonaws.com"):
+                return f"logs.{region}.amazonaws.com may not assume {role_arn} for aws:SourceArn {source_arn}"
+        identity = self.identity(account, name, "CWLtoKinesisFirehoseDelivery")
+        request = Request("firehose:PutRecordBatch", stream_arn)
+        reason = identity.refusal(self._with_principal(request, identity.caller))
+        if reason is not None:
+            return denial_message(identity.caller, request, reason)
+        return None

@@ -1,0 +1,236 @@
+"""The emulation's IAM evaluator (local/iam.py): the policy logic a real deployment's AccessDenied comes from."""
+
+from local.iam import (
+    OPERATIONS,
+    Call,
+    Caller,
+    Effect,
+    Identity,
+    Request,
+    access_denied,
+    condition_holds,
+    evaluate,
+    trust_allows,
+)
+
+ROLE = "arn:aws:iam::123456789012:role/app"
+STREAM = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-1-orders"
+
+
+def policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action, resource="*", **extra):
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action, resource="*", **extra):
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+def test_evaluate_without_a_matching_statement_denies_implicitly():
+    assert evaluate([policy(allow("logs:DescribeDestinations"))], Request("logs:PutDestination", "*")) is Effect.NONE
+
+
+def test_evaluate_action_wildcards_match_the_prefix_and_single_characters():
+    policies = [policy(allow("firehose:Put*"), allow("rds:Describe?BClusters"))]
+    assert evaluate(policies, Request("firehose:PutRecordBatch", STREAM)) is Effect.ALLOW
+    assert evaluate(policies, Request("rds:DescribeDBClusters", "*")) is Effect.ALLOW
+    assert evaluate(policies, Request("firehose:DeleteDeliveryStream", STREAM)) is Effect.NONE
+
+
+def test_evaluate_action_names_are_case_insensitive_resources_are_not():
+    policies = [policy(allow("FIREHOSE:putrecordbatch", STREAM))]
+    assert evaluate(policies, Request("firehose:PutRecordBatch", STREAM)) is Effect.ALLOW
+    assert evaluate(policies, Request("firehose:PutRecordBatch", STREAM.upper())) is Effect.NONE
+
+
+def test_evaluate_resource_wildcard_spans_slashes_and_colons():
+    policies = [policy(allow("iam:GetRole", "arn:aws:iam::123456789012:role/pgaudit-archiver/*"))]
+    assert evaluate(policies, Request("iam:GetRole", "arn:aws:iam::123456789012:role/pgaudit-archiver/a/b")) is (
+        Effect.ALLOW
+    )
+    assert evaluate(policies, Request("iam:GetRole", "arn:aws:iam::123456789012:role/other")) is Effect.NONE
+
+
+def test_evaluate_a_specific_resource_does_not_grant_an_action_without_resource_level_permissions():
+    policies = [policy(allow("logs:DescribeDestinations", "arn:aws:logs:eu-west-1:123456789012:destination:*"))]
+    assert evaluate(policies, Request("logs:DescribeDestinations", "*")) is Effect.NONE
+
+
+def test_evaluate_explicit_deny_wins_over_allow_in_any_policy():
+    policies = [policy(allow("firehose:*")), policy(deny("firehose:DeleteDeliveryStream", STREAM))]
+    assert evaluate(policies, Request("firehose:DeleteDeliveryStream", STREAM)) is Effect.DENY
+    assert evaluate(policies, Request("firehose:PutRecordBatch", STREAM)) is Effect.ALLOW
+
+
+def test_evaluate_not_action_allows_everything_but_the_named_actions():
+    policies = [policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})]
+    assert evaluate(policies, Request("logs:PutDestination", "*")) is Effect.ALLOW
+    assert evaluate(policies, Request("iam:PassRole", ROLE)) is Effect.NONE
+
+
+def test_evaluate_not_resource_excludes_the_named_resources():
+    policies = [policy({"Effect": "Deny", "Action": "s3:DeleteObject", "NotResource": "arn:aws:s3:::scratch/*"})]
+    assert evaluate(policies, Request("s3:DeleteObject", "arn:aws:s3:::archive/key")) is Effect.DENY
+    assert evaluate(policies, Request("s3:DeleteObject", "arn:aws:s3:::scratch/key")) is Effect.NONE
+
+
+def test_condition_string_equals_needs_the_key_present_and_equal():
+    condition = {"StringEquals": {"iam:PassedToService": "firehose.amazonaws.com"}}
+    assert condition_holds(condition, Request("iam:PassRole", ROLE, {"iam:PassedToService": "firehose.amazonaws.com"}))
+    assert not condition_holds(condition, Request("iam:PassRole", ROLE, {"iam:PassedToService": "logs.amazonaws.com"}))
+    assert not condition_holds(condition, Request("iam:PassRole", ROLE, {}))  # a service that sets no key
+
+
+def test_condition_keys_are_case_insensitive_values_case_sensitive():
+    condition = {"StringEquals": {"STS:EXTERNALID": "Secret-1"}}
+    assert condition_holds(condition, Request("sts:AssumeRole", ROLE, {"sts:ExternalId": "Secret-1"}))
+    assert not condition_holds(condition, Request("sts:AssumeRole", ROLE, {"sts:ExternalId": "secret-1"}))
+
+
+def test_condition_negated_operator_holds_when_the_key_is_missing():
+    condition = {"StringNotEquals": {"aws:PrincipalAccount": "111122223333"}}
+    assert condition_holds(condition, Request("x:Y", "*", {}))
+    assert not condition_holds(condition, Request("x:Y", "*", {"aws:PrincipalAccount": "111122223333"}))
+
+
+def test_condition_like_operators_take_wildcards_and_any_listed_value():
+    condition = {"StringLike": {"aws:SourceArn": ["arn:aws:logs:eu-west-1:111122223333:*", "arn:aws:logs:*:1:*"]}}
+    assert condition_holds(condition, Request("sts:AssumeRole", ROLE, {"aws:SourceArn": "arn:aws:logs:eu-west-1:1:x"}))
+    assert not condition_holds(
+        condition, Request("sts:AssumeRole", ROLE, {"aws:SourceArn": "arn:aws:logs:eu-west-1:2:x"})
+    )
+    arn_like = {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/pgaudit-*"}}
+    assert condition_holds(
+        arn_like, Request("x:Y", "*", {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/pgaudit-a"})
+    )
+
+
+def test_condition_every_operator_and_key_must_hold():
+    condition = {
+        "StringEquals": {"sts:ExternalId": "e"},
+        "ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"]},
+    }
+    listed = {"sts:ExternalId": "e", "aws:PrincipalArn": "arn:aws:iam::1:role/b"}
+    unlisted = {"sts:ExternalId": "e", "aws:PrincipalArn": "arn:aws:iam::1:role/c"}
+    assert condition_holds(condition, Request("sts:AssumeRole", ROLE, listed))
+    assert not condition_holds(condition, Request("sts:AssumeRole", ROLE, unlisted))
+
+
+def test_condition_bool_null_and_if_exists():
+    assert condition_holds(
+        {"Bool": {"aws:SecureTransport": "false"}}, Request("s3:GetObject", "*", {"aws:SecureTransport": False})
+    )
+    assert not condition_holds(
+        {"Bool": {"aws:SecureTransport": "false"}}, Request("s3:GetObject", "*", {"aws:SecureTransport": True})
+    )
+    assert condition_holds({"Null": {"aws:RequestTag/owner": "true"}}, Request("x:Y", "*", {}))
+    assert not condition_holds({"Null": {"aws:RequestTag/owner": "false"}}, Request("x:Y", "*", {}))
+    assert condition_holds({"StringEqualsIfExists": {"aws:RequestTag/owner": "me"}}, Request("x:Y", "*", {}))
+    assert not condition_holds(
+        {"StringEqualsIfExists": {"aws:RequestTag/owner": "me"}}, Request("x:Y", "*", {"aws:RequestTag/owner": "you"})
+    )
+
+
+def test_condition_set_operators_over_multivalued_keys():
+    any_value = {"ForAnyValue:StringEquals": {"aws:TagKeys": ["owner"]}}
+    all_values = {"ForAllValues:StringEquals": {"aws:TagKeys": ["owner", "team"]}}
+    assert condition_holds(any_value, Request("x:Y", "*", {"aws:TagKeys": ["other", "owner"]}))
+    assert not condition_holds(any_value, Request("x:Y", "*", {"aws:TagKeys": ["other"]}))
+    assert condition_holds(all_values, Request("x:Y", "*", {"aws:TagKeys": ["owner"]}))
+    assert not condition_holds(all_values, Request("x:Y", "*", {"aws:TagKeys": ["owner", "other"]}))
+    assert condition_holds(all_values, Request("x:Y", "*", {}))  # vacuously true, as IAM documents
+
+
+def test_identity_permissions_boundary_intersects_with_the_role_policy():
+    caller = Caller("123456789012", ROLE, "s")
+    boundary = policy(
+        allow(["firehose:PutRecord", "firehose:PutRecordBatch"], "arn:aws:firehose:*:*:deliverystream/pgaudit-*")
+    )
+    generous = Identity(caller, (policy(allow(["firehose:*"], "*")),), boundary)
+    assert generous.refusal(Request("firehose:PutRecordBatch", STREAM)) is None
+    refused = generous.refusal(Request("firehose:DeleteDeliveryStream", STREAM))
+    assert refused == "because no permissions boundary allows the firehose:DeleteDeliveryStream action"
+    narrow = Identity(caller, (policy(allow("firehose:PutRecord", STREAM)),), boundary)
+    assert narrow.refusal(Request("firehose:PutRecordBatch", STREAM)) == (
+        "because no identity-based policy allows the firehose:PutRecordBatch action"
+    )
+
+
+def test_trust_allows_names_the_caller_and_checks_conditions():
+    trust = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "e"}, "ArnEquals": {"aws:PrincipalArn": ROLE}},
+        }
+    )
+    caller = Caller("123456789012", ROLE, "s")
+    context = {"sts:ExternalId": "e", "aws:PrincipalArn": ROLE}
+    assert trust_allows(trust, Request("sts:AssumeRole", "arn:aws:iam::2:role/x", context), caller, None)
+    wrong_id = {**context, "sts:ExternalId": "other"}
+    assert not trust_allows(trust, Request("sts:AssumeRole", "arn:aws:iam::2:role/x", wrong_id), caller, None)
+    stranger = Caller("999999999999", "arn:aws:iam::999999999999:role/app", "s")
+    assert not trust_allows(trust, Request("sts:AssumeRole", "x", context), stranger, None)
+
+
+def test_trust_of_a_service_principal():
+    trust = policy(
+        {"Effect": "Allow", "Principal": {"Service": "logs.eu-west-1.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    )
+    assert trust_allows(trust, Request("sts:AssumeRole", ROLE), None, "logs.eu-west-1.amazonaws.com")
+    assert not trust_allows(trust, Request("sts:AssumeRole", ROLE), None, "logs.us-east-1.amazonaws.com")
+
+
+def _call(service, operation, params, path="/pgaudit-archiver/"):
+    return Call(service, operation, "eu-west-1", "123456789012", params, lambda a, n: path, lambda a, n: None)
+
+
+def test_operations_name_the_action_where_it_differs_and_build_the_resource():
+    (request,) = OPERATIONS[("logs", "DescribeDestinations")](_call("logs", "DescribeDestinations", {}))
+    assert (request.action, request.resource) == ("logs:DescribeDestinations", "*")
+    (request,) = OPERATIONS[("stepfunctions", "StartExecution")](
+        _call("stepfunctions", "StartExecution", {"stateMachineArn": "arn:aws:states:eu-west-1:1:stateMachine:m"})
+    )
+    assert request.action == "states:StartExecution"
+    (request,) = OPERATIONS[("iam", "GetRole")](_call("iam", "GetRole", {"RoleName": "r"}))
+    assert request.resource == "arn:aws:iam::123456789012:role/pgaudit-archiver/r"
+    (request,) = OPERATIONS[("dynamodb", "Query")](_call("dynamodb", "Query", {"TableName": "t", "IndexName": "i"}))
+    assert request.resource == "arn:aws:dynamodb:eu-west-1:123456789012:table/t/index/i"
+
+
+def test_operations_passing_a_role_add_pass_role_with_the_service_that_populates_it():
+    requests = OPERATIONS[("firehose", "CreateDeliveryStream")](
+        _call(
+            "firehose",
+            "CreateDeliveryStream",
+            {
+                "DeliveryStreamName": "pgaudit-1-orders",
+                "ExtendedS3DestinationConfiguration": {"RoleARN": ROLE},
+                "Tags": [{"Key": "k", "Value": "v"}],
+            },
+        )
+    )
+    assert [r.action for r in requests] == [
+        "firehose:CreateDeliveryStream",
+        "iam:PassRole",
+        "firehose:TagDeliveryStream",
+    ]
+    assert requests[1].context == {"iam:PassedToService": "firehose.amazonaws.com"}
+    requests = OPERATIONS[("logs", "PutDestination")](
+        _call("logs", "PutDestination", {"destinationName": "pgaudit-1-orders", "targetArn": STREAM, "roleArn": ROLE})
+    )
+    assert [(r.action, r.resource) for r in requests][1] == ("iam:PassRole", ROLE)
+    assert requests[1].context == {}  # CloudWatch Logs does not populate iam:PassedToService
+
+
+def test_access_denied_is_shaped_per_service():
+    logs = access_denied("logs", "PutDestination", "m").response
+    assert (logs["Error"]["Code"], logs["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDeniedException", 400)
+    rds = access_denied("rds", "ModifyDBCluster", "m").response
+    assert (rds["Error"]["Code"], rds["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    data = access_denied("rds-data", "ExecuteStatement", "m").response
+    assert (data["Error"]["Code"], data["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDeniedException", 403)
