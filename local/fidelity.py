@@ -2,7 +2,8 @@
 
 - RDS: default.aurora-postgresql<major> cluster parameter groups exist, with Aurora's defaults, and cannot be
   modified; CloudwatchLogsExportConfiguration updates EnabledCloudwatchLogsExports; a static parameter change
-  or a new parameter group leaves members pending-reboot until each is rebooted; the Data API can be enabled
+  or a new parameter group leaves members pending-reboot until each is rebooted; on Aurora PostgreSQL 11 and
+  12.13, 13.9, 14.6 or lower a writer's reboot reboots the readers too; the Data API can be enabled
   on provisioned Aurora PostgreSQL and runs SQL on the cluster's real PostgreSQL when it has one.
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
@@ -58,6 +59,13 @@ AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
     "rds.force_ssl": {"ParameterValue": "1", "ApplyType": "dynamic"},
     "track_io_timing": {"ParameterValue": "1", "ApplyType": "dynamic"},
 }
+
+
+def writer_reboots_readers(engine_version: str) -> bool:
+    """Aurora User Guide, "Rebooting an Aurora cluster without read availability": on Aurora PostgreSQL 11 and on
+    12.13, 13.9, 14.6 and lower, rebooting the writer reboots every reader too."""
+    major, minor = (int(part) for part in [*engine_version.split("."), "0"][:2])
+    return major <= 11 or (major, minor) <= {12: (12, 13), 13: (13, 9), 14: (14, 6)}.get(major, (0, 0))
 
 
 def _logs_access_denied(message: str) -> Exception:
@@ -295,9 +303,13 @@ class Fidelity:
         instance = backend.describe_db_instances(db_instance_identifier)[0]
         if instance.status != "available":
             raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is not available")
-        instance._pgaudit_archiver_rebooting = 2  # the reboot response and the next look say "rebooting"
-        instance._pgaudit_archiver_parameter_status = "in-sync"
         cluster = backend.clusters.get(getattr(instance, "db_cluster_identifier", None) or "")
+        rebooting = [instance]
+        if cluster is not None and instance.is_cluster_writer and writer_reboots_readers(cluster.engine_version):
+            rebooting = list(cluster.members)
+        for member in rebooting:
+            member._pgaudit_archiver_rebooting = 2  # the reboot response and the next look say "rebooting"
+            member._pgaudit_archiver_parameter_status = "in-sync"
         if cluster is not None and instance.is_cluster_writer:
             self.hooks.restart(cluster, self.parameter_values(backend, cluster.parameter_group))
         return instance

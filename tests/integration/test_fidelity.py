@@ -264,3 +264,24 @@ def test_destination_policy_turning_organization_wide_needs_force_update(world):
     logs.put_destination_policy(destinationName="dest", accessPolicy=json.dumps(org_wide), forceUpdate=True)
     [destination] = logs.describe_destinations(DestinationNamePrefix="dest")["destinations"]
     assert json.loads(destination["accessPolicy"]) == org_wide
+
+
+@pytest.mark.parametrize(("version", "readers_reboot"), [("13.9", True), ("11.21", True), ("14.7", False)])
+def test_writer_reboot_takes_the_readers_along_on_older_aurora_postgresql(world, version, readers_reboot):
+    world.create_cluster("c", instances=3, engine_version=version)
+    world.create_parameter_group("g", family=f"aurora-postgresql{version.split('.')[0]}")
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    rds.modify_db_cluster(DBClusterIdentifier="c", DBClusterParameterGroupName="g")  # every member pending-reboot
+
+    rds.reboot_db_instance(DBInstanceIdentifier="c-instance-1")  # the writer
+
+    statuses = {
+        name: rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DBInstanceStatus"]
+        for name in ("c-instance-2", "c-instance-3")
+    }
+    members = rds.describe_db_clusters(DBClusterIdentifier="c")["DBClusters"][0]["DBClusterMembers"]
+    waiting = sorted(m["DBInstanceIdentifier"] for m in members if m["DBClusterParameterGroupStatus"] != "in-sync")
+    if readers_reboot:
+        assert set(statuses.values()) == {"rebooting"} and waiting == []
+    else:
+        assert set(statuses.values()) == {"available"} and waiting == ["c-instance-2", "c-instance-3"]

@@ -177,6 +177,26 @@ def test_immediate_reboot_reboots_readers_before_the_writer_and_creates_the_exte
     assert [s["name"] for s in execution.states].count("Wait For Reboot") >= 3
 
 
+def test_immediate_reboot_on_older_aurora_postgresql_reboots_only_the_writer(world):
+    # 13.9: the writer's reboot reboots the readers too, so rebooting them as well would take each down twice.
+    world.create_cluster("orders", instances=3, engine_version="13.9")
+    mark = world.calls.mark()
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert world.calls.operations(mark)["rds:RebootDBInstance"] == 1
+    assert [change for change in execution.output["changes"] if change.startswith("rebooted")] == [
+        "rebooted orders-instance-1",  # the writer, with which the readers rebooted
+        "rebooted orders-instance-2",
+        "rebooted orders-instance-3",
+    ]
+    members = world.client("rds", SOURCE_ACCOUNT).describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0][
+        "DBClusterMembers"
+    ]
+    assert {m["DBClusterParameterGroupStatus"] for m in members} == {"in-sync"}
+
+
 def test_deferred_reboot_then_owner_reboot_then_rerun_becomes_active(world):
     world.create_cluster("orders", instances=1)
     assert world.onboard(world.request("orders")).output["status"] == "pending-reboot"

@@ -64,6 +64,8 @@ class FakeRds(Recording, SourceRds):
         Recording.__init__(self)
         self.clusters: dict[str, dict[str, Any]] = {}
         self.instances: dict[str, dict[str, Any]] = {}
+        self.reboots: list[str] = []  # every instance rebooted, readers a writer took with it included
+        self.stuck: set[str] = set()  # instances whose parameter group status a reboot does not clear
         self.groups: dict[str, dict[str, Any]] = {
             DEFAULT_GROUP: {
                 "family": FAMILY,
@@ -83,6 +85,7 @@ class FakeRds(Recording, SourceRds):
         status: str = "available",
         data_api: bool = False,
         tags: dict[str, str] | None = None,
+        engine_version: str = "16.4",
     ) -> dict[str, Any]:
         members = [f"{cluster_id}-{index}" for index in range(1, instances + 1)]
         for member in members:
@@ -91,7 +94,7 @@ class FakeRds(Recording, SourceRds):
             "DBClusterIdentifier": cluster_id,
             "DBClusterArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{cluster_id}",
             "Engine": engine,
-            "EngineVersion": "16.4",
+            "EngineVersion": engine_version,
             "Status": status,
             "DBClusterParameterGroup": group,
             "HttpEndpointEnabled": data_api,
@@ -200,11 +203,23 @@ class FakeRds(Recording, SourceRds):
         return dict(self.instances[instance_id])
 
     def reboot_instance(self, instance_id: str) -> None:
+        """A reboot brings the instance in sync (unless a test put it in `stuck`); on Aurora PostgreSQL 11 and 12.13,
+        13.9, 14.6 or lower, a writer's reboot reboots every reader too (Aurora User Guide)."""
         self._call("RebootDBInstance", instance_id, mutates=True)
         for cluster in self.clusters.values():
-            for member in cluster["DBClusterMembers"]:
-                if member["DBInstanceIdentifier"] == instance_id:
+            members = cluster["DBClusterMembers"]
+            rebooting = [m for m in members if m["DBInstanceIdentifier"] == instance_id]
+            if rebooting and rebooting[0]["IsClusterWriter"] and _writer_reboots_readers(cluster["EngineVersion"]):
+                rebooting = members
+            for member in rebooting:
+                self.reboots.append(member["DBInstanceIdentifier"])
+                if member["DBInstanceIdentifier"] not in self.stuck:
                     member["DBClusterParameterGroupStatus"] = "in-sync"
+
+
+def _writer_reboots_readers(version: str) -> bool:
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return major <= 11 or (major, minor) <= {12: (12, 13), 13: (13, 9), 14: (14, 6)}.get(major, (0, 0))
 
 
 # ------------------------------------------------------------------------------------------------ CloudWatch Logs
