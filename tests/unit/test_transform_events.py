@@ -93,21 +93,36 @@ def envelope(events: list) -> str:
     return base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
 
 
-@pytest.mark.parametrize(
-    "broken",
-    [
-        {"timestamp": 1, "message": "\ud800 lone surrogate"},  # not JSON orjson can decode
-        {"timestamp": 253402300800000, "message": "year 10000"},
-        {"timestamp": "1", "message": "x"},
-        {"message": "x"},
-        "x",
-    ],
-)
-def test_an_envelope_of_events_not_shaped_as_cloudwatch_logs_writes_them_is_kept_under_the_error_prefix(broken):
-    data = envelope([event(PREFIX + "x"), broken])
+def transformed(events: list) -> dict:
+    data = envelope(events)
     event_in = {
         "deliveryStreamArn": "arn:aws:firehose:eu-west-1:1:deliverystream/s",
         "records": [{"recordId": "r", "data": data}],
     }
     [record] = transform(event_in)["records"]
-    assert (record["result"], record["data"]) == ("ProcessingFailed", data)
+    return {**record, "sent": data}
+
+
+@pytest.mark.parametrize(
+    ("broken", "raw"),
+    [
+        ({"timestamp": 1795600000124, "message": "\ud800 lone surrogate"}, "\\ud800 lone surrogate"),
+        ({"timestamp": 253402300800000, "message": "year 10000"}, "year 10000"),
+        ({"timestamp": "1", "message": "x"}, "x"),
+        ({"message": "x"}, "x"),
+        ({"timestamp": 1795600000124, "message": None}, "None"),
+        ("x", "x"),
+    ],
+)
+def test_an_event_no_record_can_be_written_for_is_kept_escaped_and_its_envelope_is_ok(broken, raw):
+    record = transformed([event(PREFIX + "x"), broken, event(PREFIX + "y")])
+    assert (record["result"], record["metadata"]["partitionKeys"]) == ("Ok", {"event_date": "2026-11-25"})
+    lines = [json.loads(line) for line in base64.b64decode(record["data"]).splitlines()]
+    [unreadable] = [line for line in lines if "transform_error" in line]
+    assert [line["raw"] for line in lines if line is not unreadable] == [PREFIX + "x", PREFIX + "y"]
+    assert (unreadable["raw"], unreadable["event_time"]) == (raw, None)
+
+
+def test_an_envelope_without_any_usable_timestamp_is_kept_under_the_error_prefix():
+    record = transformed([{"timestamp": "1", "message": "x"}, {"message": "y"}])
+    assert (record["result"], record["data"]) == ("ProcessingFailed", record["sent"])

@@ -20,7 +20,6 @@ import binascii
 import gzip
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,7 +64,11 @@ UNREADABLE_EVENTS = "UnreadableEvents"
 
 
 def _decode_envelope(data: str) -> dict[str, Any]:
-    return _json_loads(gzip.decompress(binascii.a2b_base64(data, strict_mode=True)))
+    text = gzip.decompress(binascii.a2b_base64(data, strict_mode=True))
+    try:
+        return _json_loads(text)
+    except ValueError:  # orjson refuses a lone surrogate (\\ud800), which json reads: that event alone then fails
+        return json.loads(text)
 
 
 def _encode_envelope(envelope: dict[str, Any]) -> bytes:
@@ -77,17 +80,33 @@ def _date_of_day(day: int) -> str:
     return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
 
 
-def _date_of(timestamp_ms: int) -> str:
-    return _date_of_day(timestamp_ms // 86_400_000)
+def _day_of(event: Any) -> int | None:
+    try:
+        day: int = event["timestamp"] // 86_400_000
+        _date_of_day(day)  # beyond 9999-12-31 there is no date
+    except (TypeError, KeyError, IndexError, ValueError, OverflowError):
+        return None
+    return day
 
 
-def _events_by_date(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    days = {event["timestamp"] // 86_400_000 for event in events}
-    if len(days) == 1:  # the usual case: no need to group
-        return {_date_of_day(days.pop()): events}
-    by_date: dict[str, list[dict[str, Any]]] = {}
+def _events_by_date(events: list[Any]) -> dict[str, list[Any]]:
+    """Events by UTC date. Events without a usable timestamp go with the first date, where they are kept as
+    unreadable records; only when no event has one does the envelope fail (ValueError)."""
+    try:
+        days = {event["timestamp"] // 86_400_000 for event in events}
+        if len(days) == 1:  # the usual case: no need to group
+            return {_date_of_day(days.pop()): events}
+    except (TypeError, KeyError, IndexError, ValueError, OverflowError):
+        pass
+    by_day: dict[int | None, list[Any]] = {}
     for event in events:
-        by_date.setdefault(_date_of(event["timestamp"]), []).append(event)
+        by_day.setdefault(_day_of(event), []).append(event)
+    undated = by_day.pop(None, [])
+    by_date = {_date_of_day(day): day_events for day, day_events in by_day.items() if day is not None}
+    if undated:
+        if not by_date:
+            raise ValueError("no event of the envelope has a usable timestamp")
+        by_date[min(by_date)].extend(undated)
     return by_date
 
 
@@ -165,8 +184,14 @@ def _unreadable_record(event: Any, error: Exception) -> dict[str, Any]:
     }
 
 
-def _canary_records(events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool) -> list[dict[str, Any]]:
-    records = [archive_record(event, source) for event in events if CANARY_MARK in event["message"]]
+def _canary_records(events: list[Any], source: dict[str, Any], audit_only: bool) -> list[dict[str, Any]]:
+    records = []
+    for event in events:
+        try:
+            if CANARY_MARK in event["message"]:
+                records.append(archive_record(event, source))
+        except Exception:  # an unreadable event is no canary (archive_lines kept it)
+            continue
     return [record for record in records if not audit_only or "audit_type" in record]
 
 
@@ -226,8 +251,7 @@ def _transform_one(
             return _Transformed(record_id, "Dropped", record["data"])
         first_date, *other_dates = sorted(by_date)
         lines = archive_lines(by_date[first_date], source, audit_only, counts)
-    except (binascii.Error, OSError, EOFError, zlib.error, ValueError, KeyError, TypeError, AttributeError):
-        # (orjson's JSONDecodeError is a ValueError, its JSONEncodeError a TypeError)
+    except Exception:  # a malformed envelope (archive_lines contains each event's failure): kept under errors/
         return _Transformed(record_id, "ProcessingFailed", record.get("data", ""))
     if canaries is not None and CANARY_MARK_JSON in lines:
         canaries += _canary_records(by_date[first_date], source, audit_only)
