@@ -18,6 +18,20 @@ DESTINATION_POLICY = {
 }
 
 
+def logs_delivery_role(world, name, stream_arn):
+    """A role CloudWatch Logs may assume to put records into the stream (the emulation enforces its trust)."""
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": f"logs.{world.region}.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]}  # fmt: skip
+    allow = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "firehose:PutRecordBatch", "Resource": stream_arn}
+    ]}  # fmt: skip
+    iam = world.client("iam")
+    arn = iam.create_role(RoleName=f"logs-to-{name}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=f"logs-to-{name}", PolicyName="put", PolicyDocument=json.dumps(allow))
+    return arn
+
+
 def make_destination(world, name="dest", policy_for=SOURCE_ACCOUNT):
     firehose = world.client("firehose")
     stream_arn = firehose.create_delivery_stream(
@@ -48,7 +62,7 @@ def make_destination(world, name="dest", policy_for=SOURCE_ACCOUNT):
     )["DeliveryStreamARN"]
     logs = world.client("logs")
     destination = logs.put_destination(
-        destinationName=name, targetArn=stream_arn, roleArn=world.resources["FirehoseDeliveryRole.Arn"]
+        destinationName=name, targetArn=stream_arn, roleArn=logs_delivery_role(world, name, stream_arn)
     )["destination"]
     if policy_for:
         statement = {
