@@ -1,9 +1,16 @@
-"""ApiFunction: the self-service REST API (IAM-signed). Routes parse and authorize; ClusterService does the work."""
+"""ApiFunction: the self-service REST API (IAM-signed). The handler checks what every request must be before
+routing (a signed caller first, then a small body that is one JSON object, only the query parameters the route
+takes); routes parse and authorize; ClusterService does the work."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -13,11 +20,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
 
 from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.errors import InvalidRequestError
 from pgaudit_archiver.handlers import function_handler
-from pgaudit_archiver.models import CLUSTER_ID_PATTERN, REGION_PATTERN, OffboardRequest, OnboardRequest, Source
+from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
 from pgaudit_archiver.service import (
     Caller,
     ClusterPage,
@@ -30,11 +38,39 @@ from pgaudit_archiver.service import (
 from pgaudit_archiver.settings import ApiSettings, get_settings
 
 MAX_BODY_BYTES = 8 * 1024  # an onboarding request is a few hundred bytes
+MAX_INTEGER_DIGITS = 64  # far above any number a request holds; Python refuses more than 4,300 with ValueError
 IDEMPOTENCY_SECONDS = 24 * 3600
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,256}")  # visible ASCII: no spaces, control characters or Unicode look-alikes
+CLUSTER_RESOURCE = "/clusters/{account_id}/{region}/{cluster_id}"
+# Per route (API Gateway's method and resource): whether it takes a body, and the query parameters it takes.
+ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
+    ("POST", "/clusters"): (True, frozenset()),
+    ("GET", "/clusters"): (False, frozenset({"account_id", "status", "limit", "next_token"})),
+    ("GET", CLUSTER_RESOURCE): (False, frozenset()),
+    ("DELETE", CLUSTER_RESOURCE): (False, frozenset({"restore"})),
+    ("POST", CLUSTER_RESOURCE + "/verify"): (False, frozenset()),
+}
 Status = Literal["onboarding", "active", "pending-reboot", "drifted", "failed", "offboarding", "offboarded"]
-Account = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit source account id")]
-Region = Annotated[str, Path(pattern=REGION_PATTERN, description="the cluster's region")]
-Cluster = Annotated[str, Path(pattern=CLUSTER_ID_PATTERN, max_length=63, description="DB cluster identifier")]
+
+
+def _decimal_query(value: object) -> object:
+    # A query string is text: only plain ASCII digits are a number (not " 30 ", "3_0", "+3" or "٣").
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value, re.ASCII):
+        return int(value)
+    raise ValueError("must be a whole number written with the digits 0-9")
+
+
+def _boolean_query(value: object) -> object:
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
+Account = Annotated[AccountId, Path(description="12-digit source account id")]
+RegionPath = Annotated[Region, Path(description="the cluster's region")]
+Cluster = Annotated[ClusterId, Path(description="DB cluster identifier")]
+Limit = Annotated[int, Interval(ge=1, le=100), BeforeValidator(_decimal_query), Query()]
+Restore = Annotated[bool, BeforeValidator(_boolean_query), Query(description="true or false")]
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -45,7 +81,8 @@ def openapi_document() -> str:
         title="pgaudit-archiver",
         version="1.0.0",
         description="Self-service onboarding of Aurora PostgreSQL clusters to the pgaudit archive. Every request is "
-        "signed with AWS SigV4 (API Gateway IAM authorization); a caller acts on its own account's clusters.",
+        "signed with AWS SigV4 (API Gateway IAM authorization); a caller acts on its own account's clusters. A body "
+        "is one JSON object (Content-Type application/json) of at most 8 KiB; identifiers are ASCII.",
     )
 
 
@@ -55,9 +92,7 @@ def _settings() -> ApiSettings:
 
 def _caller() -> Caller:
     identity = app.current_event.request_context.identity
-    if not identity.account_id or not identity.user_arn:
-        raise ForbiddenError("the request carries no signed AWS identity", remedy="sign it with SigV4 (IAM auth)")
-    return Caller(account_id=identity.account_id, principal_arn=identity.user_arn)
+    return Caller.signed(identity.account_id, identity.user_arn)
 
 
 def _in_this_region(settings: ApiSettings, region: str) -> None:
@@ -72,18 +107,32 @@ def _accepted(started: Started) -> Response[Started]:
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=started)
 
 
+def _idempotency_key() -> str | None:
+    values = _header_values(app.current_event.raw_event, "idempotency-key")
+    if not values:
+        return None
+    if len(values) > 1 or not IDEMPOTENCY_KEY.fullmatch(values[0]):
+        raise InvalidRequestError(
+            "the Idempotency-Key header must be one value of 1 to 256 visible ASCII characters",
+            remedy="use a UUID",
+        )
+    return values[0]
+
+
 @app.post("/clusters", summary="Onboard a cluster", responses={202: {"description": "the onboarding started"}})
 def onboard(request: OnboardRequest) -> Response[Started]:
     settings = _settings()
     _in_this_region(settings, request.region)
     service, caller = cluster_service(settings), _caller()
-    key = app.current_event.headers.get("Idempotency-Key") or app.current_event.headers.get("idempotency-key")
+    # Before any replay: a key never stands in for authorization (an admin may since have been removed).
+    service.authorize(caller, request.account_id)
+    key = _idempotency_key()
     if not key:
         return _accepted(service.onboard(caller, request))
-    if len(key) > 256:
-        raise InvalidRequestError("the Idempotency-Key header is longer than 256 characters")
+    # The key belongs to the exact principal that signed: sessions of one role are different people or jobs
+    # (SSO users share a permission set's role), and a retry that lost its key still finds the running execution.
     config = IdempotencyConfig(
-        event_key_jmespath="[key, caller]",
+        event_key_jmespath="[key, principal]",
         payload_validation_jmespath="body",
         expires_after_seconds=IDEMPOTENCY_SECONDS,
     )
@@ -98,29 +147,32 @@ def onboard(request: OnboardRequest) -> Response[Started]:
         return service.onboard(caller, request).model_dump(mode="json")
 
     body = request.model_dump(mode="json", exclude_none=True)
-    return _accepted(Started.model_validate(start(call={"key": key, "caller": caller.account_id, "body": body})))
+    call = {"key": key, "principal": caller.principal_arn, "body": body}
+    return _accepted(Started.model_validate(start(call=call)))
 
 
 @app.get("/clusters", summary="List onboarded clusters")
 def list_clusters(
-    account_id: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    account_id: Annotated[AccountId | None, Query()] = None,
     status: Annotated[Status | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Limit = 25,
+    next_token: Annotated[
+        str | None, Query(max_length=2048, description="opaque; valid only for the same caller, account_id, status")
+    ] = None,
 ) -> ClusterPage:
     query = ClusterQuery(account_id=account_id, status=status, limit=limit, next_token=next_token)
     return cluster_service(_settings()).list(_caller(), query)
 
 
 @app.get("/clusters/<account_id>/<region>/<cluster_id>", summary="One cluster's registry item")
-def get_cluster(account_id: Account, region: Region, cluster_id: Cluster) -> dict[str, Any]:
-    source = Source(account_id=account_id, region=region, cluster_id=cluster_id.lower())
+def get_cluster(account_id: Account, region: RegionPath, cluster_id: Cluster) -> dict[str, Any]:
+    source = Source(account_id=account_id, region=region, cluster_id=cluster_id)
     return cluster_service(_settings()).get(_caller(), source)
 
 
 @app.delete("/clusters/<account_id>/<region>/<cluster_id>", summary="Offboard a cluster")
 def offboard(
-    account_id: Account, region: Region, cluster_id: Cluster, restore: Annotated[bool, Query()] = False
+    account_id: Account, region: RegionPath, cluster_id: Cluster, restore: Restore = False
 ) -> Response[Started]:
     settings = _settings()
     _in_this_region(settings, region)
@@ -129,10 +181,10 @@ def offboard(
 
 
 @app.post("/clusters/<account_id>/<region>/<cluster_id>/verify", summary="Check a cluster for drift now")
-def verify(account_id: Account, region: Region, cluster_id: Cluster) -> Response[Started]:
+def verify(account_id: Account, region: RegionPath, cluster_id: Cluster) -> Response[Started]:
     settings = _settings()
     _in_this_region(settings, region)
-    source = Source(account_id=account_id, region=region, cluster_id=cluster_id.lower())
+    source = Source(account_id=account_id, region=region, cluster_id=cluster_id)
     return _accepted(cluster_service(settings).verify(_caller(), source, settings.reconcile_state_machine_arn))
 
 
@@ -178,13 +230,128 @@ def key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response[dict[s
     return _error(409, "a request with this Idempotency-Key is still being processed; retry in a moment")
 
 
+class Refusal(Exception):
+    """What the handler answers before routing."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _header_values(event: dict[str, Any], name: str) -> list[str]:
+    """Every value of a header, whatever the case of its name (API Gateway keeps the client's)."""
+    multi = event.get("multiValueHeaders") or {}
+    values = [value for key, items in multi.items() if key.lower() == name for value in items or ()]
+    if values:
+        return values
+    return [value for key, value in (event.get("headers") or {}).items() if key.lower() == name and value is not None]
+
+
+def _checked_query(event: dict[str, Any], accepted: frozenset[str]) -> None:
+    multi: dict[str, list[str]] = event.get("multiValueQueryStringParameters") or {}
+    names = set(event.get("queryStringParameters") or {}) | set(multi)
+    unknown = sorted(names - accepted)
+    if unknown:
+        takes = ", ".join(sorted(accepted)) or "none"
+        raise Refusal(400, f"unknown query parameter {', '.join(map(repr, unknown))[:200]}; this route takes {takes}")
+    repeated = sorted(name for name, values in multi.items() if len(values or ()) > 1)
+    if repeated:
+        raise Refusal(400, f"query parameter {', '.join(repeated)} is given more than once")
+
+
+def _checked_media_type(event: dict[str, Any]) -> None:
+    """application/json, compared case-insensitively, with at most a UTF-8 charset; no Content-Type reads as
+    JSON. Form and multipart bodies are refused: the API documents JSON only."""
+    values = _header_values(event, "content-type")
+    if not values:
+        return
+    media, *parameters = values[0].split(";")
+    charsets = [value.strip().strip('"').lower() for name, _, value in (p.partition("=") for p in parameters)
+                if name.strip().lower() == "charset"]  # fmt: skip
+    if (
+        len(values) > 1
+        or media.strip().lower() != "application/json"
+        or len(charsets) != len(parameters)
+        or any(charset not in ("utf-8", "utf8") for charset in charsets)
+    ):
+        raise Refusal(415, f"Content-Type {values[0][:100]!r} is not accepted; send application/json")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):  # parsers disagree on which duplicate wins
+        raise ValueError(f"a key appears twice in one object ({sorted(k for k in keys if keys.count(k) > 1)[0]!r})")
+    return dict(pairs)
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"a number of {len(text)} digits; at most {MAX_INTEGER_DIGITS} are accepted")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise Refusal(400, "the body must be one JSON object; it is empty")
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_no_constant)
+        json.dumps(value, ensure_ascii=False).encode()  # a lone surrogate ("\\ud800") is not text
+    except (ValueError, RecursionError) as error:
+        raise Refusal(400, f"the body is not valid JSON: {str(error)[:200]}") from None
+    if not isinstance(value, dict):
+        raise Refusal(400, f"the body must be one JSON object, not a JSON {type(value).__name__}")
+    return value
+
+
+def checked_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the routes may read it, or Refusal. The signed caller is checked before anything else is
+    read; a body is parsed here, once, strictly, and handed on as canonical JSON."""
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    try:
+        Caller.signed(identity.get("accountId"), identity.get("userArn"))
+    except ForbiddenError as error:
+        raise Refusal(403, str(error)) from None
+    body = event.get("body") or ""
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise Refusal(413, f"the body is {size} bytes; at most {MAX_BODY_BYTES} are accepted")
+    route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
+    if route is None:
+        return event  # the resolver answers for a route it does not know
+    takes_body, query = route
+    _checked_query(event, query)
+    if not takes_body:
+        if body:
+            raise Refusal(400, f"{event['httpMethod']} {event['resource']} takes no body")
+        return event
+    _checked_media_type(event)
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Refusal(400, "the body is not base64-encoded UTF-8 text") from None
+    canonical = json.dumps(_json_object(body))
+    headers = {key: value for key, value in (event.get("headers") or {}).items() if key.lower() != "content-type"}
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    return {
+        **event, "body": canonical, "isBase64Encoded": False,
+        "headers": {**headers, "Content-Type": content_types.APPLICATION_JSON},
+        "multiValueHeaders": {**multi, "Content-Type": [content_types.APPLICATION_JSON]},
+    }  # fmt: skip
+
+
 @function_handler(ApiSettings, correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext, settings: ApiSettings) -> dict[str, Any]:
-    body = event.get("body") or ""
-    if len(body.encode()) > MAX_BODY_BYTES:
+    try:
+        checked = checked_event(event)
+    except Refusal as refusal:
         return {
-            "statusCode": 413,
+            "statusCode": refusal.status,
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": f'{{"message": "the body is {len(body.encode())} bytes; at most {MAX_BODY_BYTES} are accepted"}}',
+            "body": json.dumps({"message": str(refusal)}),
         }
-    return app.resolve(event, context)
+    return app.resolve(checked, context)

@@ -1,5 +1,6 @@
 """The self-service API on the emulation: who may do what, what is refused and that a refusal changes nothing."""
 
+import base64
 import json
 
 import pytest
@@ -7,12 +8,14 @@ from moto.rds.models import rds_backends
 
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
 from local.template import ROOT
+from local.world import rest_api_event
 
 OTHER_ACCOUNT = "444455556666"
 ADMIN = f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/platform-admin"
 ADMIN_SESSION = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/platform-admin/alice"
 SOURCE_CALLER = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/team-deployer/bob"
 OTHER_CALLER = f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/team-deployer/eve"
+CAROL = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/team-deployer/carol"  # another session of bob's role
 CLUSTER_PATH = f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/orders"
 
 
@@ -175,9 +178,9 @@ HOSTILE = [
     ("POST", "/clusters", body(filter_pattern="x" * 1025), None, 422, "body.filter_pattern"),
     ("POST", "/clusters", body(secret_arn="arn:aws:s3:::bucket"), None, 422, "body.secret_arn"),
     ("POST", "/clusters", body(database="x; drop"), None, 422, "body.database"),
-    ("POST", "/clusters", "not json", None, 422, "body"),
-    ("POST", "/clusters", "[1, 2]", None, 422, "body"),
-    ("POST", "/clusters", None, None, 422, "body"),
+    ("POST", "/clusters", "not json", None, 400, "not valid JSON"),
+    ("POST", "/clusters", "[1, 2]", None, 400, "one JSON object, not a JSON list"),
+    ("POST", "/clusters", None, None, 400, "one JSON object; it is empty"),
     ("POST", "/clusters", body(pad="x" * 9000), None, 413, "at most 8192"),
     ("POST", "/clusters", body(account_id=OTHER_ACCOUNT, cluster_id="billing"), None, 403, "may act only on its own"),
     ("GET", f"/clusters/{OTHER_ACCOUNT}/eu-west-1/billing", None, None, 403, "may act only on its own"),
@@ -227,5 +230,108 @@ def test_sample_api_events_work_with_the_function(world, sample, status):
     event = json.loads((ROOT / "events" / "api" / f"{sample}.json").read_text())
     event["body"] = event["body"] and event["body"].replace("orders-db", "orders")
     world.create_cluster("orders-db")
+    if sample == "offboard":  # offboarding a cluster never onboarded is 404
+        world.onboard(world.request("orders-db"))
     payload, errored = world.lambdas.call(world.resources["ApiFunction"], event)
     assert not errored and payload["statusCode"] == status, payload
+
+
+def executions(world, machine="OnboardStateMachine"):
+    return world.client("stepfunctions").list_executions(stateMachineArn=world.resources[machine])["executions"]
+
+
+def test_idempotency_key_replays_only_for_the_principal_that_used_it(world):
+    # Given an admin's onboarding of another account's cluster under a key
+    headers = {"Idempotency-Key": "shared-key"}
+    admin_body = world.request("billing", account=OTHER_ACCOUNT)
+    first = world.api("POST", "/clusters", caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION, body=admin_body,
+                      headers=headers)  # fmt: skip
+    assert first.status == 202, first.body
+    world.wait(first.body["execution_arn"])
+    # When a non-admin of the same account replays key and body, it is refused, not answered from the cache
+    reader = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/reader/mallory"
+    replay = world.api("POST", "/clusters", caller_account=ARCHIVE_ACCOUNT, caller_arn=reader, body=admin_body,
+                       headers=headers)  # fmt: skip
+    assert replay.status == 403, replay.body
+    assert first.body["execution_arn"] not in json.dumps(replay.body)
+    # And another session of the same role gets no replay of bob's answer: its request is its own
+    bob = as_source(world, "POST", "/clusters", body=world.request("orders"), headers=headers)
+    world.wait(bob.body["execution_arn"])
+    carol = world.api("POST", "/clusters", caller_account=SOURCE_ACCOUNT, caller_arn=CAROL,
+                      body=world.request("orders"), headers=headers)  # fmt: skip
+    assert carol.status == 202 and carol.body["execution_arn"] != bob.body["execution_arn"]
+
+
+def test_offboarding_a_cluster_never_onboarded_is_404_and_writes_nothing(world):
+    mark = world.calls.mark()
+    for cluster in ("orders", "orders--db", "orders-"):
+        response = as_source(world, "DELETE", f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/{cluster}")
+        assert response.status in (404, 422), (cluster, response.body)
+        assert "cluster_id" in json.dumps(response.body) or "not in the registry" in response.body["message"]
+    assert world.calls.summary(mark).get(ARCHIVE_ACCOUNT, {}).get("bookkeeping", 0) == 0
+    assert world.registry_item("orders") is None and executions(world, "OffboardStateMachine") == []
+
+
+@pytest.mark.parametrize(
+    ("secret_arn", "named"),
+    [
+        (f"arn:aws:secretsmanager:eu-west-1:{OTHER_ACCOUNT}:secret:theirs-AbCdEf", f"account {OTHER_ACCOUNT}"),
+        (f"arn:aws:secretsmanager:us-east-1:{SOURCE_ACCOUNT}:secret:mine-AbCdEf", "region us-east-1"),
+    ],
+)
+def test_secret_outside_the_clusters_account_or_region_is_refused_naming_the_field(world, secret_arn, named):
+    response = as_source(world, "POST", "/clusters", body=world.request("orders", secret_arn=secret_arn))
+    assert response.status == 422, response.body
+    assert "body.secret_arn" in response.body["message"] and named in response.body["message"]
+    assert executions(world) == []
+
+
+def test_page_tokens_are_refused_when_forged_changed_or_used_by_another_caller(world):
+    world.create_cluster("inventory")
+    for cluster in ("orders", "inventory"):
+        world.wait(as_source(world, "POST", "/clusters", body=world.request(cluster)).body["execution_arn"])
+    token = as_source(world, "GET", "/clusters", query={"limit": "1"}).body["next_token"]
+    forged = base64.urlsafe_b64encode(json.dumps({"source_id": f"{OTHER_ACCOUNT}#eu-west-1#billing"}).encode())
+    for caller, query in (
+        (SOURCE_CALLER, {"next_token": "garbage"}),
+        (SOURCE_CALLER, {"next_token": base64.urlsafe_b64encode(b"not json").decode()}),
+        (SOURCE_CALLER, {"next_token": base64.urlsafe_b64encode(b"[1, 2]").decode()}),
+        (SOURCE_CALLER, {"next_token": forged.decode()}),
+        (SOURCE_CALLER, {"next_token": token[:-1] + ("A" if token[-1] != "A" else "B")}),
+        (SOURCE_CALLER, {"next_token": token, "status": "active"}),  # another query
+        (CAROL, {"next_token": token}),  # another principal of the same account
+    ):
+        response = world.api("GET", "/clusters", caller_account=SOURCE_ACCOUNT, caller_arn=caller, query=query)
+        assert response.status == 400 and "next_token" in response.body["message"], (query, response.body)
+    assert as_source(world, "GET", "/clusters", query={"limit": "1", "next_token": token}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/x-www-form-urlencoded", f"account_id={SOURCE_ACCOUNT}&region=eu-west-1&cluster_id=orders", 415),
+        (
+            "multipart/form-data; boundary=b",
+            f'--b\r\nContent-Disposition: form-data; name="account_id"\r\n\r\n{SOURCE_ACCOUNT}\r\n--b--\r\n',
+            415,
+        ),
+        ("text/plain", None, 415),
+        ("Application/JSON", None, 202),
+        ("application/json; charset=UTF-8", None, 202),
+    ],
+)
+def test_only_json_bodies_are_read_whatever_the_case_of_the_media_type(world, content_type, body, status):
+    body = body or json.dumps(world.request("orders"))
+    response = as_source(world, "POST", "/clusters", body=body, headers={"Content-Type": content_type})
+    assert response.status == status, response.body
+    if status == 415:
+        assert "application/json" in response.body["message"] and executions(world) == []
+
+
+def test_unsigned_request_is_refused_before_its_body_is_read(world):
+    event = rest_api_event("POST", "/clusters", "/clusters", {}, "[not json", None, None, SOURCE_ACCOUNT, SOURCE_CALLER)
+    for identity in ({}, {"accountId": SOURCE_ACCOUNT}, {"userArn": SOURCE_CALLER}, {"accountId": None}):
+        event["requestContext"]["identity"] = identity
+        payload, errored = world.lambdas.call(world.resources["ApiFunction"], event)
+        assert not errored and payload["statusCode"] == 403, payload
+        assert "no signed AWS identity" in json.loads(payload["body"])["message"]

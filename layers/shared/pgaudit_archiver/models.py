@@ -2,20 +2,67 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 PGAUDIT_CLASSES = ("none", "all", "ddl", "function", "misc", "misc_set", "read", "role", "write")
 # PutRetentionPolicy accepts only these values (CloudWatch Logs API reference, PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
+# Identifiers are ASCII only: [0-9], never \d (which takes Arabic-Indic or fullwidth digits).
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 # A DB cluster identifier: 1-63 letters, digits or hyphens, starting with a letter, no "--", no trailing "-".
 CLUSTER_ID_PATTERN = r"^[a-zA-Z][a-zA-Z0-9-]{0,62}$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
-SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$"
 DATABASE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$"
+SECRET_ARN_MAX_LENGTH = 2048
+
+
+def _identifier(kind: str, pattern: str, value: str) -> str:
+    # Checked again in Python (fullmatch, ASCII): pydantic's pattern is the documented rule, this one holds even
+    # if the regex engine changes (Python's `$` would let a trailing newline through).
+    if not value.isascii() or re.fullmatch(pattern, value, re.ASCII) is None:
+        raise ValueError(f"{value!r} is not a valid {kind}")
+    return value
+
+
+def valid_account_id(value: str) -> str:
+    return _identifier("12-digit AWS account id", ACCOUNT_ID_PATTERN, value)
+
+
+def valid_region(value: str) -> str:
+    return _identifier("AWS region", REGION_PATTERN, value)
+
+
+def valid_cluster_id(value: str) -> str:
+    _identifier("DB cluster identifier", CLUSTER_ID_PATTERN, value)
+    if "--" in value or value.endswith("-"):
+        raise ValueError("a DB cluster identifier cannot contain '--' or end with '-'")
+    return value.lower()  # RDS stores identifiers in lowercase
+
+
+def valid_database_name(value: str) -> str:
+    return _identifier("PostgreSQL database name", DATABASE_NAME_PATTERN, value)
+
+
+def valid_secret_arn(value: str) -> str:
+    return _identifier("Secrets Manager secret ARN", SECRET_ARN_PATTERN, value)
+
+
+# One type per identifier, used wherever it arrives: request bodies, path and query parameters.
+AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN), AfterValidator(valid_account_id)]
+Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN), AfterValidator(valid_region)]
+ClusterId = Annotated[str, StringConstraints(pattern=CLUSTER_ID_PATTERN), AfterValidator(valid_cluster_id)]
+DatabaseName = Annotated[str, StringConstraints(pattern=DATABASE_NAME_PATTERN), AfterValidator(valid_database_name)]
+SecretArn = Annotated[
+    str,
+    StringConstraints(pattern=SECRET_ARN_PATTERN, max_length=SECRET_ARN_MAX_LENGTH),
+    AfterValidator(valid_secret_arn),
+]
 
 RebootPolicy = Literal["deferred", "immediate"]
 
@@ -24,28 +71,29 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class OnboardRequest(Model):
+class StrictModel(Model):
+    """What a caller sends: no coercion ("30" is not 30, "yes" is not true); JSON's own types pass."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class OnboardRequest(StrictModel):
     """What a user asks for. Options left out take the deployment's defaults."""
 
-    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit id of the source AWS account")
-    region: str = Field(pattern=REGION_PATTERN, description="region of the cluster; must be this stack's region")
-    cluster_id: str = Field(pattern=CLUSTER_ID_PATTERN, description="DB cluster identifier")
+    account_id: AccountId = Field(description="12-digit id of the source AWS account")
+    region: Region = Field(description="region of the cluster; must be this stack's region")
+    cluster_id: ClusterId = Field(description="DB cluster identifier")
     pgaudit_log: str | None = Field(default=None, description="pgaudit.log classes, e.g. ddl,role,write")
     reboot: RebootPolicy | None = Field(default=None, description="deferred (default) or immediate")
     log_retention_days: int | None = Field(default=None, description="retention of the postgresql log group")
     filter_pattern: str | None = Field(default=None, min_length=1, max_length=1024)
-    secret_arn: str | None = Field(default=None, pattern=SECRET_ARN_PATTERN, description="secret for the Data API")
-    database: str | None = Field(default=None, pattern=DATABASE_NAME_PATTERN, description="database for pgaudit")
+    secret_arn: SecretArn | None = Field(
+        default=None, description="secret for the Data API, in the cluster's account and region"
+    )
+    database: DatabaseName | None = Field(default=None, description="database for pgaudit")
     canary: bool = Field(
         default=False, description="reconciliation runs a marked SELECT through the Data API and times its arrival"
     )
-
-    @field_validator("cluster_id")
-    @classmethod
-    def _valid_cluster_id(cls, value: str) -> str:
-        if "--" in value or value.endswith("-"):
-            raise ValueError("a DB cluster identifier cannot contain '--' or end with '-'")
-        return value.lower()  # RDS stores identifiers in lowercase
 
     @field_validator("pgaudit_log")
     @classmethod
@@ -60,6 +108,28 @@ class OnboardRequest(Model):
             raise ValueError(f"{value} is not a CloudWatch Logs retention; use one of {allowed}")
         return value
 
+    @field_validator("filter_pattern")
+    @classmethod
+    def _valid_filter_pattern(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            raise ValueError("a filter pattern cannot contain control characters")
+        return value
+
+    @field_validator("secret_arn")
+    @classmethod
+    def _secret_of_the_cluster(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The Data API reads the secret with the source account's role, in the cluster's region: a secret
+        # elsewhere is someone else's (or cannot work).
+        if value is None:
+            return value
+        region, account = value.split(":")[3:5]
+        cluster_account, cluster_region = info.data.get("account_id"), info.data.get("region")
+        if cluster_account and account != cluster_account:
+            raise ValueError(f"the secret is in account {account}, not in the cluster's account {cluster_account}")
+        if cluster_region and region != cluster_region:
+            raise ValueError(f"the secret is in region {region}, not in the cluster's region {cluster_region}")
+        return value
+
 
 def normalize_pgaudit_log(value: str) -> str:
     """Validate a pgaudit.log value against pgaudit's classes; a class may be excluded with a leading '-'."""
@@ -72,12 +142,12 @@ def normalize_pgaudit_log(value: str) -> str:
     return ",".join(classes)
 
 
-class OffboardRequest(Model):
+class OffboardRequest(StrictModel):
     """Stop archiving a cluster's audit logs; archived objects always stay."""
 
-    account_id: str = Field(pattern=r"^\d{12}$", description="12-digit id of the source AWS account")
-    region: str = Field(pattern=REGION_PATTERN, description="region of the cluster; must be this stack's region")
-    cluster_id: str = Field(pattern=CLUSTER_ID_PATTERN, description="DB cluster identifier")
+    account_id: AccountId = Field(description="12-digit id of the source AWS account")
+    region: Region = Field(description="region of the cluster; must be this stack's region")
+    cluster_id: ClusterId = Field(description="DB cluster identifier")
     restore: bool = Field(default=False, description="also disable the export and re-attach the original group")
 
     @property
@@ -197,6 +267,8 @@ DriftKind = Literal[
     "pgaudit-not-preloaded",
     "pgaudit-not-loaded",
     "pgaudit-log",
+    "instance-pgaudit-not-preloaded",
+    "instance-pgaudit-log",
     "destination-missing",
     "destination-policy",
     "delivery-stream-missing",
@@ -229,6 +301,10 @@ class Drift(Model):
             "pgaudit-not-preloaded": f"{expected} is not in shared_preload_libraries of {resource}",
             "pgaudit-not-loaded": f"pgaudit is not loaded until the instances reboot ({actual})",
             "pgaudit-log": f"pgaudit.log in {resource} is {actual!r}, not {expected!r}",
+            # resource: "DB parameter group <group> of instance <instance>"; its values beat the cluster group's
+            "instance-pgaudit-not-preloaded": f"{resource} overrides shared_preload_libraries without {expected} "
+            f"({actual!r})",
+            "instance-pgaudit-log": f"{resource} overrides pgaudit.log with {actual!r}, not {expected!r}",
             "destination-missing": f"destination {resource} is missing",
             "destination-policy": f"the access policy of destination {resource} was changed",
             "delivery-stream-missing": f"delivery stream {resource} is missing",

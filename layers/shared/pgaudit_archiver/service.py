@@ -3,16 +3,25 @@ workflows, and read the registry."""
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import re
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
 
 from pgaudit_archiver.aws.accounts import ArchiveAccount
+from pgaudit_archiver.aws.page_token_key import PageTokenKeyStore
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
-from pgaudit_archiver.errors import ArchiverError
-from pgaudit_archiver.models import Model, OffboardRequest, OnboardRequest, Source
+from pgaudit_archiver.errors import ArchiverError, InvalidRequestError
+from pgaudit_archiver.models import AccountId, Model, OffboardRequest, OnboardRequest, Source, StrictModel
 from pgaudit_archiver.naming import execution_name
 from pgaudit_archiver.settings import ApiSettings
 from pgaudit_archiver.steps.register import console_url
@@ -26,11 +35,33 @@ class NotFoundError(ArchiverError):
     """No such source in the registry."""
 
 
+# What API Gateway's IAM authorization puts in requestContext.identity.userArn (IAM names: [\w+=,.@-], ASCII).
+# Never a role's own ARN: a role signs nothing, its sessions do (assumed-role/ROLE/SESSION).
+_NAME = r"[A-Za-z0-9_+=,.@-]{1,128}"
+PRINCIPAL_ARN = re.compile(
+    rf"arn:aws[a-z-]*:(?:iam::(?P<iam>[0-9]{{12}}):(?:root|user/(?:[!-~]*/)?{_NAME})"
+    rf"|sts::(?P<sts>[0-9]{{12}}):(?:assumed-role/{_NAME}/{_NAME}|federated-user/{_NAME}))",
+    re.ASCII,
+)
+
+
 class Caller(Model):
     """Who signed the request (API Gateway's IAM authorization fills requestContext.identity)."""
 
     account_id: str
     principal_arn: str
+
+    @classmethod
+    def signed(cls, account_id: object, principal_arn: object) -> Caller:
+        """The caller API Gateway vouches for, or ForbiddenError: both fields present, well formed, and the
+        principal of the account it claims."""
+        if isinstance(account_id, str) and isinstance(principal_arn, str):
+            match = PRINCIPAL_ARN.fullmatch(principal_arn)
+            if match and account_id in (match["iam"], match["sts"]):
+                return cls(account_id=account_id, principal_arn=principal_arn)
+        raise ForbiddenError(
+            "the request carries no signed AWS identity", remedy="sign it with SigV4 (IAM authorization)"
+        )
 
     @property
     def role_arn(self) -> str:
@@ -56,17 +87,49 @@ class ClusterPage(Model):
     next_token: str | None = None
 
 
-class ClusterQuery(Model):
-    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+class ClusterQuery(StrictModel):
+    account_id: AccountId | None = None
     status: str | None = None
     limit: int = Field(default=25, ge=1, le=100)
     next_token: str | None = Field(default=None, max_length=2048)
+
+
+class PageTokens:
+    """Pagination tokens the caller cannot read into or forge: the registry's start key and an HMAC-SHA256 over
+    it, the caller and the query. A token changed in any byte, or used by another principal or with another
+    account or status filter, is refused (400); it never reaches DynamoDB as a start key."""
+
+    def __init__(self, key: Callable[[], bytes]) -> None:
+        self._key = key
+
+    def seal(self, start: str, binding: str) -> str:
+        return f"{start}.{self._mac(start, binding)}"
+
+    def open(self, token: str, binding: str) -> str:
+        start, _, mac = token.rpartition(".")
+        # compare_digest takes only ASCII strings
+        if not (token.isascii() and start and hmac.compare_digest(mac, self._mac(start, binding))):
+            raise InvalidRequestError(
+                "next_token is not a token this API issued for this caller and query",
+                remedy="pass next_token unchanged with the same account_id and status, or list again without it",
+            )
+        return start
+
+    def _mac(self, start: str, binding: str) -> str:
+        digest = hmac.new(self._key(), f"{binding}\n{start}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _role_without_path(arn: str) -> str:
     """arn:aws:iam::A:role/some/path/R -> arn:aws:iam::A:role/R (assumed-role ARNs carry no path)."""
     head, _, resource = arn.partition(":role/")
     return f"{head}:role/{resource.rsplit('/', 1)[-1]}" if resource else arn
+
+
+@functools.lru_cache(maxsize=4)
+def _page_token_key(region: str, table_name: str) -> bytes:
+    """Read (or first written) once per container."""
+    return PageTokenKeyStore(archive_session(region), table_name).key()
 
 
 def cluster_service(settings: ApiSettings) -> ClusterService:
@@ -77,6 +140,7 @@ def cluster_service(settings: ApiSettings) -> ClusterService:
         settings.onboard_state_machine_arn,
         settings.offboard_state_machine_arn,
         tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
+        page_tokens=PageTokens(lambda: _page_token_key(settings.region, settings.idempotency_table)),
     )
 
 
@@ -88,8 +152,10 @@ class ClusterService:
         onboard_state_machine: str,
         offboard_state_machine: str,
         admin_principals: tuple[str, ...],
+        page_tokens: PageTokens | None = None,
     ) -> None:
         self._registry = registry
+        self._page_tokens = page_tokens
         self._stepfunctions = stepfunctions
         self._machines = {"onboard": onboard_state_machine, "offboard": offboard_state_machine}
         self._admins = {_role_without_path(arn) for arn in admin_principals if arn}
@@ -112,7 +178,7 @@ class ClusterService:
         return self.start("onboard", source, request.model_dump(mode="json", exclude_none=True))
 
     def offboard(self, caller: Caller, request: OffboardRequest) -> Started:
-        self.authorize(caller, request.account_id)
+        self.get(caller, request.source)  # authorized, and onboarded once: an unknown source is 404, not an item
         return self.start("offboard", request.source, request.model_dump(mode="json"))
 
     def start(self, operation: Literal["onboard", "offboard"], source: Source, payload: dict[str, Any]) -> Started:
@@ -167,5 +233,10 @@ class ClusterService:
             if account_id and account_id != caller.account_id:
                 self.authorize(caller, account_id)
             account_id = caller.account_id  # a caller sees only its own account's clusters
-        items, token = self._registry.list(account_id, query.status, query.limit, query.next_token)
-        return ClusterPage(items=items, next_token=token)
+        if self._page_tokens is None:
+            raise ArchiverError("listing needs page tokens", remedy="build the service with cluster_service()")
+        # The exact principal: a token handed to another principal, even of the same account, is refused.
+        binding = json.dumps([caller.principal_arn, account_id, query.status])
+        start = self._page_tokens.open(query.next_token, binding) if query.next_token else None
+        items, token = self._registry.list(account_id, query.status, query.limit, start)
+        return ClusterPage(items=items, next_token=self._page_tokens.seal(token, binding) if token else None)
