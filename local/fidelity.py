@@ -3,8 +3,11 @@
 - RDS: default.aurora-postgresql<major> cluster parameter groups exist, with Aurora's defaults, and cannot be
   modified; CloudwatchLogsExportConfiguration updates EnabledCloudwatchLogsExports; a static parameter change
   or a new parameter group leaves members pending-reboot until each is rebooted; on Aurora PostgreSQL 11 and
-  12.13, 13.9, 14.6 or lower a writer's reboot reboots the readers too; the Data API can be enabled
-  on provisioned Aurora PostgreSQL and runs SQL on the cluster's real PostgreSQL when it has one.
+  12.13, 13.9, 14.6 or lower a writer's reboot reboots the readers too; a value set in an instance's DB
+  parameter group (Source=user, which DescribeDBParameters filters on) takes precedence over the cluster group's
+  when the real PostgreSQL behind the cluster (the writer) restarts or reloads; default DB parameter groups cannot
+  be modified; the Data API can be enabled on provisioned Aurora PostgreSQL and runs SQL on the cluster's real
+  PostgreSQL when it has one.
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
   events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids;
@@ -35,6 +38,7 @@ from moto.logs.models import LogGroup, LogsBackend, LogStream, logs_backends
 from moto.logs.responses import LogsResponse
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBCluster, DBClusterParameterGroup, DBInstance, RDSBackend, rds_backends
+from moto.rds.responses import RDSResponse
 from moto.rdsdata.models import QueryResults
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.s3.models import s3_backends
@@ -121,6 +125,10 @@ class Fidelity:
             (RDSBackend, "modify_db_cluster_parameter_group"): self._modify_parameters(
                 RDSBackend.modify_db_cluster_parameter_group
             ),
+            (RDSBackend, "modify_db_parameter_group"): self._modify_instance_parameters(
+                RDSBackend.modify_db_parameter_group
+            ),
+            (RDSResponse, "describe_db_parameters"): self._describe_db_parameters(RDSResponse.describe_db_parameters),
             # Plain functions, not bound methods: the patched attribute is bound to the backend when called.
             (RDSBackend, "reboot_db_instance"): lambda backend, instance_id: self._reboot_db_instance(  # noqa: PLW0108
                 backend, instance_id
@@ -204,6 +212,65 @@ class Fidelity:
             return {}
         return {name: values.get("ParameterValue") for name, values in group.parameters.items()}
 
+    @staticmethod
+    def instance_overrides(backend: RDSBackend, instance: DBInstance) -> dict[str, str | None]:
+        """What an instance's DB parameter group sets itself (Source=user), which takes precedence over the cluster
+        group (Aurora User Guide, "Working with DB cluster parameter groups")."""
+        group = backend.db_parameter_groups.get(getattr(instance, "db_parameter_group_name", None) or "")
+        if group is None:
+            return {}
+        return {name: values.get("ParameterValue") for name, values in group.parameters.items()
+                if values.get("Source") == "user"}  # fmt: skip
+
+    @classmethod
+    def effective_parameters(cls, backend: RDSBackend, cluster: DBCluster) -> dict[str, str | None]:
+        """What the writer runs with: the cluster group's values, overridden by the writer's DB parameter group."""
+        values = cls.parameter_values(backend, cluster.parameter_group)
+        writer = next((member for member in cluster.members if member.is_cluster_writer), None)
+        if writer is not None:
+            values.update(cls.instance_overrides(backend, writer))
+        return values
+
+    def _modify_instance_parameters(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """A default DB parameter group cannot be modified; a value set is Source=user; a dynamic one reaches the
+        writer's server at once when the writer uses the group."""
+
+        def modify(backend: RDSBackend, db_parameter_group_name: str, db_parameter_group_parameters: Any) -> Any:
+            name = db_parameter_group_name
+            if name.startswith("default."):
+                raise RDSClientError(
+                    "InvalidParameterValue", f"The parameter group {name} is a default group and cannot be modified."
+                )
+            parameters = [{**parameter, "Source": "user"} for parameter in db_parameter_group_parameters]
+            result = original(backend, name, parameters)
+            dynamic = {
+                p["ParameterName"]: p.get("ParameterValue")
+                for p in parameters
+                if p.get("ApplyMethod") == "immediate"
+                and AURORA_DEFAULT_PARAMETERS.get(p["ParameterName"], {}).get("ApplyType") != "static"
+            }
+            for cluster in list(backend.clusters.values()):
+                writer = next((m for m in cluster.members if m.is_cluster_writer), None)
+                if dynamic and writer is not None and getattr(writer, "db_parameter_group_name", None) == name:
+                    self.hooks.apply_dynamic(cluster, dynamic)
+            return result
+
+        return modify
+
+    @staticmethod
+    def _describe_db_parameters(original: Callable[..., Any]) -> Callable[..., Any]:
+        """moto ignores Source; AWS returns only the parameters of that source (user, system, engine-default)."""
+
+        def describe(response: RDSResponse) -> Any:
+            result = original(response)
+            source = response._get_param("Source")
+            if source:
+                parameters = result.result["Parameters"]
+                result.result["Parameters"] = [p for p in parameters if p.get("Source", "engine-default") == source]
+            return result
+
+        return describe
+
     def _create_db_cluster(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def create(backend: RDSBackend, kwargs: dict[str, Any]) -> Any:
             if kwargs.get("engine") == AURORA_POSTGRESQL and not kwargs.get("db_cluster_parameter_group_name"):
@@ -269,7 +336,13 @@ class Fidelity:
                     continue
                 if static:
                     self._mark_pending_reboot(backend, cluster)
-                dynamic = {p["ParameterName"]: p.get("ParameterValue") for p in parameters if p not in static}
+                writer = next((member for member in cluster.members if member.is_cluster_writer), None)
+                overridden = self.instance_overrides(backend, writer) if writer is not None else {}
+                dynamic = {
+                    p["ParameterName"]: p.get("ParameterValue")
+                    for p in parameters
+                    if p not in static and p["ParameterName"] not in overridden  # the instance's value wins
+                }
                 if dynamic:
                     self.hooks.apply_dynamic(cluster, dynamic)
             return result
@@ -311,7 +384,7 @@ class Fidelity:
             member._pgaudit_archiver_rebooting = 2  # the reboot response and the next look say "rebooting"
             member._pgaudit_archiver_parameter_status = "in-sync"
         if cluster is not None and instance.is_cluster_writer:
-            self.hooks.restart(cluster, self.parameter_values(backend, cluster.parameter_group))
+            self.hooks.restart(cluster, self.effective_parameters(backend, cluster))
         return instance
 
     def _execute_statement(self, response: RDSDataServiceResponse) -> str:

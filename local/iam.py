@@ -524,6 +524,9 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("rds", "DescribeDBClusterParameters"): _simple(
         "rds:DescribeDBClusterParameters", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
     ),
+    ("rds", "DescribeDBParameters"): _simple(
+        "rds:DescribeDBParameters", lambda c: _rds(c, "pg", c.params["DBParameterGroupName"])
+    ),
     ("rds", "CreateDBClusterParameterGroup"): _rds_create(
         "cluster-pg", "rds:CreateDBClusterParameterGroup", "DBClusterParameterGroupName"
     ),

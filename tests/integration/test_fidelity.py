@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local import SOURCE_ACCOUNT
-from local.fidelity import filter_pattern_matches
+from local.fidelity import ClusterHooks, filter_pattern_matches
 
 DESTINATION_POLICY = {
     "Version": "2012-10-17",
@@ -126,7 +126,7 @@ def test_matching_events_reach_the_archive_through_the_transform_as_gzip_under_t
     [line] = gzip.decompress(body).decode().splitlines()
     record = json.loads(line)
     assert (record["account"], record["cluster"], record["instance"]) == (SOURCE_ACCOUNT, "c", "c-instance-1")
-    assert record["message"].endswith("CREATE TABLE,,,x,<not logged>")
+    assert record["raw"].endswith("CREATE TABLE,,,x,<not logged>")
     assert isinstance(record["event_id"], str) and re.fullmatch(r"\d{56}", record["event_id"])
 
 
@@ -299,3 +299,74 @@ def test_writer_reboot_takes_the_readers_along_on_older_aurora_postgresql(world,
         assert set(statuses.values()) == {"rebooting"} and waiting == []
     else:
         assert set(statuses.values()) == {"available"} and waiting == ["c-instance-2", "c-instance-3"]
+
+
+def owners_instance_group(world, name, values, family="aurora-postgresql15"):
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    rds.create_db_parameter_group(DBParameterGroupName=name, DBParameterGroupFamily=family, Description="owner's")
+    rds.modify_db_parameter_group(
+        DBParameterGroupName=name,
+        Parameters=[
+            {"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
+            for key, value in values.items()
+        ],
+    )
+    return rds
+
+
+def test_db_parameters_can_be_listed_by_source_and_a_default_db_parameter_group_cannot_be_modified(world):
+    world.create_cluster("c", instances=1)
+    rds = owners_instance_group(world, "owners-instance", {"pgaudit.log": "none"})
+    rds.modify_db_instance(DBInstanceIdentifier="c-instance-1", DBParameterGroupName="owners-instance")
+
+    user = rds.describe_db_parameters(DBParameterGroupName="owners-instance", Source="user")["Parameters"]
+    defaults = rds.describe_db_parameters(DBParameterGroupName="owners-instance", Source="engine-default")
+
+    assert [(p["ParameterName"], p["ParameterValue"], p["Source"]) for p in user] == [("pgaudit.log", "none", "user")]
+    assert defaults["Parameters"] == []
+    [instance] = rds.describe_db_instances(DBInstanceIdentifier="c-instance-1")["DBInstances"]
+    assert instance["DBParameterGroups"][0]["DBParameterGroupName"] == "owners-instance"
+    with pytest.raises(ClientError) as refused:
+        rds.modify_db_parameter_group(
+            DBParameterGroupName="default.aurora-postgresql15",
+            Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "all", "ApplyMethod": "immediate"}],
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+class RecordedRestarts(ClusterHooks):
+    def __init__(self):
+        self.restarts, self.reloads = [], []
+
+    def restart(self, cluster, parameters):
+        self.restarts.append(parameters)
+
+    def apply_dynamic(self, cluster, parameters):
+        self.reloads.append(parameters)
+
+
+def test_the_writer_restarts_with_its_db_parameter_group_overriding_the_cluster_group(world):
+    world.fidelity.hooks = hooks = RecordedRestarts()
+    world.create_parameter_group("cluster-group", values={"shared_preload_libraries": "pg_stat_statements,pgaudit",
+                                                          "pgaudit.log": "ddl"})  # fmt: skip
+    world.create_cluster("c", instances=2, parameter_group="cluster-group")
+    rds = owners_instance_group(world, "writer-group", {"shared_preload_libraries": "pg_stat_statements"})
+    rds.modify_db_instance(DBInstanceIdentifier="c-instance-1", DBParameterGroupName="writer-group")
+
+    rds.reboot_db_instance(DBInstanceIdentifier="c-instance-1")
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="cluster-group",
+        Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "all", "ApplyMethod": "immediate"}],
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="writer-group",
+        Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "read", "ApplyMethod": "immediate"}],
+    )
+    rds.modify_db_cluster_parameter_group(
+        DBClusterParameterGroupName="cluster-group",
+        Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "write", "ApplyMethod": "immediate"}],
+    )
+
+    [restarted] = hooks.restarts
+    assert (restarted["shared_preload_libraries"], restarted["pgaudit.log"]) == ("pg_stat_statements", "ddl")
+    assert hooks.reloads == [{"pgaudit.log": "all"}, {"pgaudit.log": "read"}]  # then the instance's value wins

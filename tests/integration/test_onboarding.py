@@ -319,3 +319,31 @@ def test_source_account_without_the_role_fails_saying_what_to_deploy(world):
     assert execution.status == "FAILED"
     assert execution.error == "SourceAccessDeniedError"
     assert "deploy source-account/template.yaml in account 999988887777" in execution.cause
+
+
+def test_instance_group_overriding_pgaudit_log_stops_onboarding_before_the_source_changes(world):
+    world.create_cluster("orders", instances=2)
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    rds.create_db_parameter_group(
+        DBParameterGroupName="reader-group", DBParameterGroupFamily="aurora-postgresql15", Description="owner's"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="reader-group",
+        Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "none", "ApplyMethod": "immediate"}],
+    )
+    rds.modify_db_instance(DBInstanceIdentifier="orders-instance-2", DBParameterGroupName="reader-group")
+    mark = world.calls.mark()
+
+    execution = world.onboard(world.request("orders"))
+
+    assert execution.status == "FAILED"
+    assert execution.error == "ClusterNotEligibleError"
+    assert execution.cause.startswith(
+        "Configure Parameter Group failed for cluster orders in account 111122223333 (eu-west-1): DB parameter group "
+        "reader-group of instance orders-instance-2 sets pgaudit.log to 'none'"
+    )
+    assert "reset pgaudit.log so that the instance takes the cluster's value" in execution.cause
+    assert [call for call in world.calls.mutating(mark) if call.startswith(SOURCE_ACCOUNT)] == []
+    assert world.registry_item("orders")["last_error"]["step"] == "Configure Parameter Group"
+    [cluster] = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"]
+    assert cluster["DBClusterParameterGroup"] == "default.aurora-postgresql15"

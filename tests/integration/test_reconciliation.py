@@ -80,3 +80,31 @@ def test_verify_route_checks_one_cluster_for_its_owner(world):
     assert world.wait(response.body["execution_arn"]).output["summary"]["verified"] == 1
     denied = world.api("POST", f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/orders/verify", caller_account="444455556666")
     assert denied.status == 403
+
+
+def test_writer_db_parameter_group_dropping_pgaudit_is_drift_left_to_its_owner(world):
+    # AutoRepair is on (the default), yet no repair starts: onboarding would stop on the owner's group.
+    onboarded(world)
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    rds.create_db_parameter_group(
+        DBParameterGroupName="writer-group", DBParameterGroupFamily="aurora-postgresql15", Description="owner's"
+    )
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="writer-group",
+        Parameters=[
+            {"ParameterName": "shared_preload_libraries", "ParameterValue": "pg_stat_statements",
+             "ApplyMethod": "pending-reboot"}
+        ],
+    )  # fmt: skip
+    rds.modify_db_instance(DBInstanceIdentifier="orders-instance-1", DBParameterGroupName="writer-group")
+
+    execution = world.reconcile()
+
+    assert execution.output["summary"]["drifted"] == 1
+    item = world.registry_item("orders")
+    assert item["status"] == "drifted"
+    assert item["last_verification"]["drift"] == [
+        "DB parameter group writer-group of instance orders-instance-1 overrides shared_preload_libraries without "
+        "pgaudit ('pg_stat_statements')"
+    ]
+    assert "repair" not in item["last_verification"]

@@ -64,6 +64,8 @@ class FakeRds(Recording, SourceRds):
         Recording.__init__(self)
         self.clusters: dict[str, dict[str, Any]] = {}
         self.instances: dict[str, dict[str, Any]] = {}
+        self.instance_groups: dict[str, dict[str, str]] = {}  # DB parameter group -> the values it sets itself
+        self.db_parameter_reads: list[str] = []  # DB parameter groups described
         self.reboots: list[str] = []  # every instance rebooted, readers a writer took with it included
         self.stuck: set[str] = set()  # instances whose parameter group status a reboot does not clear
         self.groups: dict[str, dict[str, Any]] = {
@@ -89,7 +91,11 @@ class FakeRds(Recording, SourceRds):
     ) -> dict[str, Any]:
         members = [f"{cluster_id}-{index}" for index in range(1, instances + 1)]
         for member in members:
-            self.instances[member] = {"DBInstanceIdentifier": member, "DBInstanceStatus": "available"}
+            self.instances[member] = {
+                "DBInstanceIdentifier": member,
+                "DBInstanceStatus": "available",
+                "DBParameterGroups": [{"DBParameterGroupName": f"default.{FAMILY}", "ParameterApplyStatus": "in-sync"}],
+            }
         cluster: dict[str, Any] = {
             "DBClusterIdentifier": cluster_id,
             "DBClusterArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{cluster_id}",
@@ -116,6 +122,13 @@ class FakeRds(Recording, SourceRds):
 
     def add_group(self, name: str, parameters: dict[str, str] | None = None, description: str = "owner's") -> None:
         self.groups[name] = {"family": FAMILY, "description": description, "parameters": dict(parameters or {})}
+
+    def set_instance_group(self, instance_id: str, group: str, parameters: dict[str, str]) -> None:
+        """Give an instance a DB parameter group of its owner's, setting `parameters` (Source=user)."""
+        self.instance_groups[group] = dict(parameters)
+        self.instances[instance_id]["DBParameterGroups"] = [
+            {"DBParameterGroupName": group, "ParameterApplyStatus": "in-sync"}
+        ]
 
     def _members_of_groups(self, group: str, status: str) -> None:
         for cluster in self.clusters.values():
@@ -164,6 +177,15 @@ class FakeRds(Recording, SourceRds):
             raise refusal("DescribeDBClusterParameters", "DBParameterGroupNotFound")
         parameters = self.groups[group_name]["parameters"]
         return {name: parameters.get(name) for name in names}
+
+    def user_parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
+        self._call("DescribeDBParameters", group_name)
+        self.db_parameter_reads.append(group_name)
+        if group_name.startswith("default."):
+            return {}
+        if group_name not in self.instance_groups:
+            raise refusal("DescribeDBParameters", "DBParameterGroupNotFound")
+        return {name: value for name, value in self.instance_groups[group_name].items() if name in names}
 
     def modify_parameters(self, group_name: str, parameters: list[dict[str, str]]) -> None:
         self._call("ModifyDBClusterParameterGroup", group_name, mutates=True)

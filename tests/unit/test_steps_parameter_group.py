@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from pgaudit_archiver.errors import ResourceConflictError
+from pgaudit_archiver.errors import ClusterNotEligibleError, ResourceConflictError
 from pgaudit_archiver.models import ParameterGroupResult
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group, with_library
 from pgaudit_archiver.steps.validate import cluster_facts
@@ -108,3 +108,50 @@ def test_with_library_keeps_every_library_in_order() -> None:
     assert with_library("pg_stat_statements, auto_explain") == "pg_stat_statements,auto_explain,pgaudit"
     assert with_library("pgaudit,pg_cron") == "pgaudit,pg_cron"
     assert with_library(None) == "pgaudit"
+
+
+def test_configure_instance_group_without_pgaudit_preloaded_stops_before_any_change_naming_it() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2)
+    rds.set_instance_group("orders-2", "owners-instance", {"shared_preload_libraries": "pg_stat_statements"})
+
+    with pytest.raises(ClusterNotEligibleError) as raised:
+        configure(rds)
+
+    assert str(raised.value).startswith(
+        "DB parameter group owners-instance of instance orders-2 sets shared_preload_libraries to "
+        "'pg_stat_statements', which takes precedence over the cluster parameter group. pgaudit-archiver does not "
+        "modify parameter groups it did not create, and changed nothing in the source account"
+    )
+    assert raised.value.remedy == (
+        "the group's owner can, in owners-instance, reset shared_preload_libraries so that the instance takes the "
+        "cluster's value (aws rds reset-db-parameter-group --db-parameter-group-name owners-instance --parameters "
+        "ParameterName=shared_preload_libraries,ApplyMethod=pending-reboot) or set it to a list that includes pgaudit "
+        "yourself; then onboard again"
+    )
+    assert rds.mutations == []
+    assert rds.instance_groups["owners-instance"] == {"shared_preload_libraries": "pg_stat_statements"}
+
+
+def test_configure_instance_group_with_other_pgaudit_log_stops_naming_the_requested_classes() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2)
+    rds.set_instance_group("orders-1", "writer-group", {"pgaudit.log": "none"})
+
+    with pytest.raises(ClusterNotEligibleError, match=r"writer-group of instance orders-1 sets pgaudit\.log to 'none'"):
+        configure(rds, pgaudit_log="ddl,write")
+
+    assert rds.mutations == []
+
+
+def test_configure_instance_group_agreeing_with_the_request_is_no_obstacle() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2)
+    rds.set_instance_group(
+        "orders-2", "owners-instance", {"shared_preload_libraries": "pg_stat_statements,pgaudit", "pgaudit.log": "ALL"}
+    )
+
+    result = configure(rds, pgaudit_log="all")
+
+    assert result.parameter_group == OURS
+    assert rds.db_parameter_reads == ["owners-instance"]  # default groups set nothing: not read

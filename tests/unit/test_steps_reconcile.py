@@ -135,6 +135,19 @@ def test_reconcile_untouched_pipeline_has_no_drift_and_stays_active() -> None:
             f"delivery stream {NAME} changed: Prefix",
         ),
         (lambda p: p.rds.clusters.clear(), "cluster-missing", "cluster orders no longer exists"),
+        (
+            lambda p: p.rds.set_instance_group(
+                "orders-1", "owners", {"shared_preload_libraries": "pg_stat_statements"}
+            ),
+            "instance-pgaudit-not-preloaded",
+            "DB parameter group owners of instance orders-1 overrides shared_preload_libraries without pgaudit "
+            "('pg_stat_statements')",
+        ),
+        (
+            lambda p: p.rds.set_instance_group("orders-1", "owners", {"pgaudit.log": "read"}),
+            "instance-pgaudit-log",
+            "DB parameter group owners of instance orders-1 overrides pgaudit.log with 'read', not 'ddl,role,write'",
+        ),
     ],
 )
 def test_reconcile_tampered_pipeline_is_recorded_drifted_naming_what_changed(
@@ -176,6 +189,18 @@ def test_reconcile_drift_is_repaired_by_onboarding_again_when_auto_repair_allows
     started = pipeline.stepfunctions.executions[result.repair_execution_arn]["input"]
     assert (started["cluster_id"], started["pgaudit_log"]) == ("orders", "ddl,role,write")
     assert pipeline.item()["last_verification"]["repair"] == result.repair_execution_arn
+
+
+def test_reconcile_instance_group_override_is_not_repaired_by_an_onboarding_bound_to_stop_on_it() -> None:
+    pipeline = onboarded()
+    pipeline.rds.set_instance_group("orders-1", "owners", {"pgaudit.log": "none"})
+    pipeline.logs.filters[GROUP].clear()
+
+    result = pipeline.reconcile(auto_repair=True)
+
+    assert result.status == "drifted"
+    assert [d.kind for d in result.drift] == ["subscription-filter-missing", "instance-pgaudit-log"]
+    assert pipeline.stepfunctions.executions == {}
 
 
 def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift() -> None:

@@ -1,4 +1,5 @@
-"""RDS calls in the source account: clusters, instances and DB cluster parameter groups."""
+"""RDS calls in the source account: clusters, instances, DB cluster parameter groups, and the instances' DB
+parameter groups (read only)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,18 @@ class SourceRds:
         values: dict[str, str | None] = dict.fromkeys(names)
         paginator = self._rds.get_paginator("describe_db_cluster_parameters")
         for page in paginator.paginate(DBClusterParameterGroupName=group_name):
+            for parameter in page["Parameters"]:
+                if parameter["ParameterName"] in names:
+                    values[parameter["ParameterName"]] = parameter.get("ParameterValue")
+        return values
+
+    def user_parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
+        """The named parameters a DB (instance) parameter group sets itself (Source=user), by name; a parameter the
+        group leaves at its default is absent. A value set there takes precedence over the cluster parameter group's
+        (Aurora User Guide, "Working with DB cluster parameter groups")."""
+        values: dict[str, str | None] = {}
+        paginator = self._rds.get_paginator("describe_db_parameters")
+        for page in paginator.paginate(DBParameterGroupName=group_name, Source="user"):
             for parameter in page["Parameters"]:
                 if parameter["ParameterName"] in names:
                     values[parameter["ParameterName"]] = parameter.get("ParameterValue")

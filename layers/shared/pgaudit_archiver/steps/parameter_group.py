@@ -4,18 +4,125 @@ The workflow never modifies a group it did not create: a default group cannot be
 shared with other clusters or managed by its owner's tooling, and the source role may modify only pgaudit-*
 groups. The cluster gets `pgaudit-<cluster>`, created from the family's defaults or copied from its custom
 group (keeping every setting), and offboarding re-attaches the original.
+
+Both parameters also exist in each instance's DB parameter group, where a value set takes precedence over the
+cluster group's (Aurora User Guide, "Working with DB cluster parameter groups"). An instance whose group sets
+shared_preload_libraries without pgaudit, or pgaudit.log to other classes than requested, would make the cluster
+group's values dead letters; that group is its owner's, so onboarding stops before changing anything in the source
+account and says which instance, group and parameter, and what the owner can do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.errors import ClusterNotEligibleError, ResourceConflictError
-from pgaudit_archiver.models import ClusterFacts, ParameterGroupResult, ResolvedRequest
+from pgaudit_archiver.models import (
+    ClusterFacts,
+    Drift,
+    Model,
+    ParameterGroupResult,
+    ResolvedRequest,
+    normalize_pgaudit_log,
+)
 from pgaudit_archiver.naming import parameter_group_name, source_tags
 
 PRELOAD = "shared_preload_libraries"
 PGAUDIT_LOG = "pgaudit.log"
 LIBRARY = "pgaudit"
+
+
+class InstanceOverride(Model):
+    """A value of PRELOAD or PGAUDIT_LOG set in an instance's DB parameter group, overriding the cluster group's."""
+
+    instance_id: str
+    parameter_group: str
+    parameter: str
+    value: str | None
+
+    @property
+    def where(self) -> str:
+        return f"DB parameter group {self.parameter_group} of instance {self.instance_id}"
+
+    def drift(self, pgaudit_log: str | None) -> Drift:
+        if self.parameter == PRELOAD:
+            return Drift(
+                kind="instance-pgaudit-not-preloaded", resource=self.where, expected=LIBRARY, actual=self.value
+            )
+        return Drift(kind="instance-pgaudit-log", resource=self.where, expected=pgaudit_log, actual=self.value)
+
+    def remedy(self, pgaudit_log: str) -> str:
+        wanted = f"a list that includes {LIBRARY}" if self.parameter == PRELOAD else pgaudit_log
+        method = "pending-reboot" if self.parameter == PRELOAD else "immediate"
+        return (
+            f"in {self.parameter_group}, reset {self.parameter} so that the instance takes the cluster's value "
+            f"(aws rds reset-db-parameter-group --db-parameter-group-name {self.parameter_group} --parameters "
+            f"ParameterName={self.parameter},ApplyMethod={method}) or set it to {wanted} yourself"
+        )
+
+
+def libraries_of(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def instance_overrides(rds: SourceRds, instance_ids: Iterable[str]) -> list[InstanceOverride]:
+    """Every PRELOAD and PGAUDIT_LOG value the members' DB parameter groups set (Source=user)."""
+    members_of: dict[str, list[str]] = {}
+    for instance_id in instance_ids:
+        for group in rds.describe_instance(instance_id).get("DBParameterGroups", []):
+            name = group["DBParameterGroupName"]
+            if not name.startswith("default."):  # a default group cannot be modified, so it sets nothing
+                members_of.setdefault(name, []).append(instance_id)
+    overrides = []
+    for name, members in members_of.items():
+        values = rds.user_parameter_values(name, {PRELOAD, PGAUDIT_LOG})
+        overrides += [
+            InstanceOverride(instance_id=member, parameter_group=name, parameter=parameter, value=value)
+            for member in members
+            for parameter, value in sorted(values.items())
+        ]
+    return overrides
+
+
+def _same_classes(value: str | None, pgaudit_log: str) -> bool:
+    try:
+        return normalize_pgaudit_log(value or "") == pgaudit_log
+    except ValueError:
+        return False
+
+
+def conflicting(overrides: Iterable[InstanceOverride], pgaudit_log: str | None) -> list[InstanceOverride]:
+    """The overrides that defeat onboarding: pgaudit left out of PRELOAD, or PGAUDIT_LOG not the requested classes
+    (None: not checked)."""
+    return [
+        override
+        for override in overrides
+        if (override.parameter == PRELOAD and LIBRARY not in libraries_of(override.value))
+        or (
+            override.parameter == PGAUDIT_LOG
+            and pgaudit_log is not None
+            and not _same_classes(override.value, pgaudit_log)
+        )
+    ]
+
+
+def refuse_overrides(rds: SourceRds, request: ResolvedRequest, cluster: ClusterFacts) -> None:
+    """Stop, naming each instance, group and parameter, when an instance's group overrides what onboarding sets."""
+    blocking = conflicting(instance_overrides(rds, (m.instance_id for m in cluster.members)), request.pgaudit_log)
+    if not blocking:
+        return
+    found = "; ".join(
+        f"{override.where} sets {override.parameter} to {override.value!r}, which takes precedence over the cluster "
+        "parameter group"
+        for override in blocking
+    )
+    remedies = "; ".join(dict.fromkeys(override.remedy(request.pgaudit_log) for override in blocking))
+    raise ClusterNotEligibleError(
+        f"{found}. pgaudit-archiver does not modify parameter groups it did not create, and changed nothing in the "
+        "source account",
+        remedy=f"the group's owner can, {remedies}; then onboard again",
+    )
 
 
 def with_library(libraries: str | None, library: str = LIBRARY) -> str:
@@ -59,6 +166,7 @@ def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -
 
 
 def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster: ClusterFacts) -> ParameterGroupResult:
+    refuse_overrides(rds, request, cluster)
     original_group = cluster.parameter_group
     original = rds.parameter_values(original_group, {PRELOAD, PGAUDIT_LOG})
     group, changes = _group_for_cluster(rds, request, original_group)

@@ -4,8 +4,10 @@ What is checked, for each source the registry calls active (or pending-reboot, o
 - the subscription filter exists and points at our destination, with the requested pattern;
 - the cluster exports the postgresql log;
 - pgaudit is in the cluster's shared_preload_libraries, and loaded (no member waits for a reboot);
+- no member's DB parameter group overrides shared_preload_libraries or pgaudit.log against that;
 - the destination exists with its access policy, and the delivery stream is ACTIVE as configured.
-Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows.
+Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
+the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
-from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD
+from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 
 VERIFIED_STATUSES = ("active", "pending-reboot", "drifted")
 MAX_SOURCES_PER_RUN = 500
+OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log"})  # onboarding stops on these
 LOG_TYPE = "postgresql"
 
 FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
@@ -119,6 +122,9 @@ def find_drift(
         drift.append(
             Drift(kind="pgaudit-log", resource=group_name, expected=request["pgaudit_log"], actual=values[PGAUDIT_LOG])
         )
+    members = [m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", [])]
+    for override in conflicting(instance_overrides(rds, members), request.get("pgaudit_log")):
+        drift.append(override.drift(request.get("pgaudit_log")))
 
     destination = archive_logs.describe_destination(destination_name(source))
     if destination is None:
@@ -184,7 +190,7 @@ def reconcile_source(
         status = "pending-reboot" if item.get("status") == "pending-reboot" else "active"
         registry.finish(source, status, {"last_verification": verification})
         return Verification(source=source, drift=(), status=status)
-    if auto_repair:
+    if auto_repair and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
         onboarding = {key: value for key, value in request.items() if value is not None}
         started = service.start("onboard", source, onboarding)
         registry.finish(source, "onboarding", {"last_verification": {**verification, "repair": started.execution_arn}})
