@@ -21,12 +21,32 @@ os.environ.update(
 )
 
 
+_MATRIX_MODULE = "tests.integration.test_fault_matrix"
+_worker_matrix_results: list[list[str | bool]] = []  # what pytest-xdist workers report to the controller
+
+
+def pytest_sessionfinish(session):
+    matrix = sys.modules.get(_MATRIX_MODULE)
+    if matrix is not None and hasattr(session.config, "workeroutput"):  # an xdist worker
+        session.config.workeroutput["fault_matrix"] = [list(result) for result in matrix.RESULTS]
+
+
+def pytest_testnodedown(node, error):
+    _worker_matrix_results.extend(getattr(node, "workeroutput", {}).get("fault_matrix", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the fault-injection matrix's size and how many cases held (tests/integration/test_fault_matrix.py)."""
-    matrix = sys.modules.get("tests.integration.test_fault_matrix")
-    summary = matrix.matrix_summary() if matrix else None
-    if summary:
-        terminalreporter.write_line(summary)
+    matrix = sys.modules.get(_MATRIX_MODULE)
+    results = [tuple(result) for result in _worker_matrix_results] or (matrix.RESULTS if matrix else [])
+    if results:
+        held = sum(1 for _, _, ok in results if ok)
+        faults = sum(1 for _, kind, _ in results if kind != "crash")
+        calls = len({name for name, kind, _ in results if kind != "crash"})
+        terminalreporter.write_line(
+            f"fault matrix: {calls} workflow calls, {faults} call x fault cases + {len(results) - faults} function "
+            f"crashes = {len(results)} cases; {held} held"
+        )
 
 
 # Hypothesis: modest by default; HYPOTHESIS_PROFILE=deep for many more examples.
