@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from local import SOURCE_ACCOUNT
+from local import SOURCE_ACCOUNT, World
 from local.fidelity import ClusterHooks, filter_pattern_matches
 
 DESTINATION_POLICY = {
@@ -370,3 +370,29 @@ def test_the_writer_restarts_with_its_db_parameter_group_overriding_the_cluster_
     [restarted] = hooks.restarts
     assert (restarted["shared_preload_libraries"], restarted["pgaudit.log"]) == ("pg_stat_statements", "ddl")
     assert hooks.reloads == [{"pgaudit.log": "all"}, {"pgaudit.log": "read"}]  # then the instance's value wins
+
+
+@pytest.mark.postgres
+def test_the_real_postgresql_runs_with_the_writer_s_db_parameter_group_over_the_cluster_group():
+    with World(postgres=True) as world:
+        world.create_parameter_group(
+            "cluster-group", values={"shared_preload_libraries": "pg_stat_statements,pgaudit", "pgaudit.log": "ddl"}
+        )
+        world.create_cluster("c", instances=2, parameter_group="cluster-group")
+        rds = owners_instance_group(world, "writer-group", {"shared_preload_libraries": "pg_stat_statements"})
+        rds.modify_db_instance(DBInstanceIdentifier="c-instance-1", DBParameterGroupName="writer-group")
+
+        rds.modify_db_parameter_group(
+            DBParameterGroupName="writer-group",
+            Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "write", "ApplyMethod": "immediate"}],
+        )
+        rds.modify_db_cluster_parameter_group(
+            DBClusterParameterGroupName="cluster-group",
+            Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "all", "ApplyMethod": "immediate"}],
+        )
+        assert world.sql("c", "SHOW pgaudit.log") == [("write",)]  # reloaded; the cluster's change does not win
+
+        rds.reboot_db_instance(DBInstanceIdentifier="c-instance-1")
+
+        assert world.sql("c", "SHOW shared_preload_libraries") == [("pg_stat_statements",)]
+        assert world.sql("c", "SHOW pgaudit.log") == [("write",)]
