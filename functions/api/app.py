@@ -303,7 +303,10 @@ def _json_object(text: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as error:
         raise Refusal(400, f"the body is not valid JSON: {str(error)[:200]}") from None
     if not isinstance(value, dict):
-        raise Refusal(400, f"the body must be one JSON object, not a JSON {type(value).__name__}")
+        kind = {list: "array", str: "string", int: "number", float: "number", bool: str(value).lower()}.get(
+            type(value), "null"
+        )
+        raise Refusal(400, f"the body must be one JSON object, not a JSON {kind}")
     return value
 
 

@@ -179,7 +179,7 @@ HOSTILE = [
     ("POST", "/clusters", body(secret_arn="arn:aws:s3:::bucket"), None, 422, "body.secret_arn"),
     ("POST", "/clusters", body(database="x; drop"), None, 422, "body.database"),
     ("POST", "/clusters", "not json", None, 400, "not valid JSON"),
-    ("POST", "/clusters", "[1, 2]", None, 400, "one JSON object, not a JSON list"),
+    ("POST", "/clusters", "[1, 2]", None, 400, "one JSON object, not a JSON array"),
     ("POST", "/clusters", None, None, 400, "one JSON object; it is empty"),
     ("POST", "/clusters", body(pad="x" * 9000), None, 413, "at most 8192"),
     ("POST", "/clusters", body(account_id=OTHER_ACCOUNT, cluster_id="billing"), None, 403, "may act only on its own"),

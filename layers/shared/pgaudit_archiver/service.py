@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pgaudit_archiver.aws.accounts import ArchiveAccount
+from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.aws.page_token_key import PageTokenKeyStore
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.sessions import archive_session
@@ -133,7 +133,7 @@ def _page_token_key(region: str, table_name: str) -> bytes:
 
 
 def cluster_service(settings: ApiSettings) -> ClusterService:
-    archive = ArchiveAccount(settings)
+    archive = archive_account(settings)  # clients kept by the container
     return ClusterService(
         archive.registry,
         archive.stepfunctions,
