@@ -616,7 +616,7 @@ class Enforcer:
         self.sessions: dict[str, Caller] = {}  # access key of an assumed role -> its session
         self.aws_managed_attachments: dict[tuple[str, str], list[str]] = {}  # (account, role) -> AWS policy ARNs
         self.denials: list[Denial] = []
-        self.authorized: list[tuple[str, str, str]] = []  # (role, action, resource) of every allowed request
+        self.authorized: list[tuple[str | None, str, str, str]] = []  # (function, role, action, resource) allowed
         self._lock = threading.Lock()
 
     # -------------------------------------------------------------- identities
@@ -664,7 +664,13 @@ class Enforcer:
 
     # -------------------------------------------------------------- calls
     def authorize(
-        self, identity: Identity, service: str, operation: str, region: str, params: Mapping[str, Any]
+        self,
+        identity: Identity,
+        service: str,
+        operation: str,
+        region: str,
+        params: Mapping[str, Any],
+        function: str | None = None,
     ) -> None:
         """Raise AccessDenied as `service` answers it unless every request of the call is allowed."""
         table = OPERATIONS.get((service, operation))
@@ -681,7 +687,7 @@ class Enforcer:
             if reason is not None:
                 self._refuse(identity.caller, service, operation, request, reason)
             with self._lock:
-                self.authorized.append((identity.caller.role_name, request.action, request.resource))
+                self.authorized.append((function, identity.caller.role_name, request.action, request.resource))
 
     def _refuse(self, caller: Caller, service: str, operation: str, request: Request, reason: str) -> None:
         shown = request

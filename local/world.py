@@ -286,8 +286,11 @@ class World:
                 service = client.meta.service_model.service_name
                 key = client._request_signer._credentials.access_key if client._request_signer._credentials else ""
                 if world.iam is not None:
-                    identity = world.iam.caller_identity(running_function(), key)
-                    world.iam.authorize(identity, service, operation_name, client.meta.region_name, api_params)
+                    function = running_function()
+                    identity = world.iam.caller_identity(function, key)
+                    world.iam.authorize(
+                        identity, service, operation_name, client.meta.region_name, api_params, function
+                    )
                 account = get_account_id_from(key) if key else world.archive_account
                 for fault in world.faults:
                     if (

@@ -1,0 +1,282 @@
+"""IAM enforced in the emulation: each function calls AWS with its own role's policies (and the source role's
+after AssumeRole); what the templates do not allow is refused as AWS refuses it."""
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+import local.world
+from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
+from local.template import ARCHIVE_TEMPLATE, SOURCE_TEMPLATE, archive_functions, load_template
+
+CANARY_REQUEST = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read", "canary": True}
+ADMIN_SESSION = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/platform-admin/alice"
+# No AWS call of its own: it publishes its metric as an EMF log line.
+NO_AWS_CALLS = {"PublishDriftFunction"}
+
+
+def send_audit_line(world, cluster, statement="create table t (id int)"):
+    logs = world.client("logs", SOURCE_ACCOUNT)
+    group = f"/aws/rds/cluster/{cluster}/postgresql"
+    stream = f"{cluster}-instance-1"
+    if not logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=stream)["logStreams"]:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=f"{cluster}-instance-1",
+        logEvents=[
+            {
+                "timestamp": int(datetime.now(tz=UTC).timestamp() * 1000),
+                "message": "2026-11-26 10:00:00 UTC:10.0.0.5(5):app@appdb:[7]:LOG:  AUDIT: SESSION,1,1,DDL,"
+                f"CREATE TABLE,TABLE,public.t,{statement},<not logged>",
+            }
+        ],
+    )
+
+
+def test_every_function_makes_its_real_calls_with_its_own_role_and_none_is_refused():
+    parameters = {"AdminPrincipalArns": f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/platform-admin",
+                  "AutoRepair": "false"}  # fmt: skip
+    with World(parameters=parameters) as world:
+        world.create_cluster("orders", instances=2)
+        world.create_cluster("tagged", tags={"pgaudit-archiver": "enabled"})
+        assert world.onboard(world.request("orders", **CANARY_REQUEST)).status == "SUCCEEDED"
+        send_audit_line(world, "orders")
+        assert world.reconcile().status == "SUCCEEDED"  # sends the canary; no database here to log it
+        canary = world.registry_item("orders")["canary"]["id"]
+        send_audit_line(world, "orders", f"SELECT 'pgaudit-archiver canary {canary}'")  # as pgaudit would
+        assert world.registry_item("orders")["canary"].get("arrived_at")
+        assert world.send_cluster_event(world.cluster_created_event("tagged"))
+        path = f"/clusters/{SOURCE_ACCOUNT}/{world.region}/orders"
+        assert world.api("GET", path, caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION).status == 200
+        assert world.onboard(world.request("missing")).status == "FAILED"  # Record Failure
+        assert world.offboard("orders", restore=True).status == "SUCCEEDED"
+
+        assert world.iam.denials == []
+        assert world.fidelity.refused_deliveries == []
+        assert any(r["cluster"] == "orders" for r in world.archived_records())
+        callers = {function for function, *_ in world.iam.authorized}
+        functions = {world.resources[spec.logical_id]: spec.logical_id for spec in archive_functions(world.template)}
+        assert {functions[name] for name in callers} == set(functions.values()) - NO_AWS_CALLS
+        roles = {role for _, role, *_ in world.iam.authorized}
+        assert "pgaudit-archiver-source" in roles  # the source role, after AssumeRole
+
+
+def run_as(world, logical_id, body):
+    """Run `body` inside the function's handler, as the product's code runs (the emulation knows its role)."""
+    function = world.lambdas.lookup(world.resources[logical_id])
+    original, outcome = function.handler, {}
+
+    def handler(event, context):
+        try:
+            outcome["result"] = body()
+        except Exception as error:  # the ClientError, with its response
+            outcome["error"] = error
+
+    function.handler = handler
+    try:
+        world.lambdas.call(function.name, {})
+    finally:
+        function.handler = original
+    return outcome
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "service", "call", "code", "status", "action"),
+    [
+        ("ValidateOffboardingFunction", "dynamodb",
+         lambda c, w: c.delete_item(TableName=w.resources["RegistryTable"], Key={"source_id": {"S": "x"}}),
+         "AccessDeniedException", 400, "dynamodb:DeleteItem"),
+        ("DeleteDeliveryStreamFunction", "logs",
+         lambda c, w: c.delete_destination(destinationName="pgaudit-111122223333-orders"),
+         "AccessDeniedException", 400, "logs:DeleteDestination"),
+        ("EnsureDeliveryStreamFunction", "iam", lambda c, w: c.get_role(RoleName="pgaudit-archiver-SourceAccessRole"),
+         "AccessDenied", 403, "iam:GetRole"),
+        ("RegisterExecutionFunction", "stepfunctions",
+         lambda c, w: c.start_execution(stateMachineArn=w.resources["OnboardStateMachine"], input="{}"),
+         "AccessDeniedException", 400, "states:StartExecution"),
+        ("SummarizeOnboardingFunction", "firehose",
+         lambda c, w: c.delete_delivery_stream(DeliveryStreamName="pgaudit-111122223333-orders"),
+         "AccessDeniedException", 400, "firehose:DeleteDeliveryStream"),
+    ],
+)  # fmt: skip
+def test_a_call_outside_the_functions_policy_is_refused_as_the_service_refuses_it(
+    world, logical_id, service, call, code, status, action
+):
+    outcome = run_as(world, logical_id, lambda: call(boto3.client(service, region_name=world.region), world))
+
+    response = outcome["error"].response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status)
+    session = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/pgaudit-archiver-{logical_id}Role/"
+    assert response["Error"]["Message"].startswith(f"User: {session}pgaudit-archiver-{logical_id}")
+    assert response["Error"]["Message"].endswith(f"because no identity-based policy allows the {action} action")
+    assert [denial.action for denial in world.iam.denials] == [action]
+
+
+def test_a_refused_call_never_reaches_the_service(world):
+    table = world.resources["RegistryTable"]
+    world.client("dynamodb").put_item(TableName=table, Item={"source_id": {"S": "kept"}})
+
+    outcome = run_as(world, "ValidateOffboardingFunction", lambda: boto3.client("dynamodb").delete_item(
+        TableName=table, Key={"source_id": {"S": "kept"}}))  # fmt: skip
+
+    assert "error" in outcome
+    assert "Item" in world.client("dynamodb").get_item(TableName=table, Key={"source_id": {"S": "kept"}})
+
+
+def test_source_role_refuses_what_its_policy_does_not_allow_with_rds_error_shape(world):
+    world.create_parameter_group("owners")
+
+    def delete_cluster():
+        sts = boto3.client("sts", region_name=world.region)
+        role = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/pgaudit-archiver-source"
+        external_id = world.parameters["ExternalId"]
+        credentials = sts.assume_role(RoleArn=role, RoleSessionName="probe", ExternalId=external_id)["Credentials"]
+        rds = boto3.client("rds", region_name=world.region, aws_access_key_id=credentials["AccessKeyId"],
+                           aws_secret_access_key=credentials["SecretAccessKey"],
+                           aws_session_token=credentials["SessionToken"])  # fmt: skip
+        return rds.delete_db_cluster_parameter_group(DBClusterParameterGroupName="owners")  # not pgaudit-*
+
+    outcome = run_as(world, "ValidateRequestFunction", delete_cluster)
+
+    response = outcome["error"].response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert response["Error"]["Message"] == (
+        f"User: arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/pgaudit-archiver-source/probe is not authorized to "
+        f"perform: rds:DeleteDBClusterParameterGroup on resource: arn:aws:rds:{world.region}:{SOURCE_ACCOUNT}:"
+        "cluster-pg:owners because no identity-based policy allows the rds:DeleteDBClusterParameterGroup action"
+    )
+
+
+def test_the_source_role_trusts_only_the_listed_archive_roles(world):
+    world.create_cluster("orders")
+    iam = world.client("iam", SOURCE_ACCOUNT)
+    trust = json.loads(json.dumps(iam.get_role(RoleName="pgaudit-archiver-source")["Role"]["AssumeRolePolicyDocument"]))
+    trust["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"] = [world.resources["AutoOnboardRole.Arn"]]
+    iam.update_assume_role_policy(RoleName="pgaudit-archiver-source", PolicyDocument=json.dumps(trust))
+
+    execution = world.onboard(world.request("orders"))
+
+    assert (execution.status, execution.error) == ("FAILED", "SourceAccessDeniedError")
+    [denial] = world.iam.denials
+    assert (denial.action, denial.resource) == (
+        "sts:AssumeRole", f"arn:aws:iam::{SOURCE_ACCOUNT}:role/pgaudit-archiver-source"
+    )  # fmt: skip
+
+
+def without_action(template, logical_id, action):
+    """A copy of the template whose resource `logical_id` no longer grants `action`."""
+    changed = copy.deepcopy(template)
+    found = []
+
+    def strip(node):
+        if isinstance(node, dict):
+            if "Action" in node and "Effect" in node:
+                actions = node["Action"] if isinstance(node["Action"], list) else [node["Action"]]
+                if action in actions:
+                    found.append(node)
+                    node["Action"] = [a for a in actions if a != action] or ["none:Nothing"]
+            for value in node.values():
+                strip(value)
+        elif isinstance(node, list):
+            for value in node:
+                strip(value)
+
+    strip(changed["Resources"][logical_id])
+    assert found, f"{logical_id} does not grant {action}"
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("template", "logical_id", "action", "failed_step"),
+    [
+        (ARCHIVE_TEMPLATE, "EnsureDeliveryStreamFunction", "firehose:CreateDeliveryStream", "Ensure Delivery Stream"),
+        (ARCHIVE_TEMPLATE, "EnsureDeliveryStreamFunction", "firehose:TagDeliveryStream", "Ensure Delivery Stream"),
+        (ARCHIVE_TEMPLATE, "EnsureDeliveryStreamFunction", "iam:PassRole", "Ensure Delivery Stream"),
+        (ARCHIVE_TEMPLATE, "EnsureDestinationRoleFunction", "iam:CreateRole", "Ensure Destination Role"),
+        (ARCHIVE_TEMPLATE, "EnsureDestinationFunction", "logs:PutDestinationPolicy", "Ensure Destination"),
+        (ARCHIVE_TEMPLATE, "RegisterExecutionFunction", "dynamodb:UpdateItem", "Register Execution"),
+        (SOURCE_TEMPLATE, "SourceRole", "rds:ModifyDBClusterParameterGroup",
+         "Configure Parameter Group"),
+        (SOURCE_TEMPLATE, "SourceRole", "logs:PutRetentionPolicy", "Enable Log Export"),
+        (SOURCE_TEMPLATE, "SourceRole", "logs:PutSubscriptionFilter", "Ensure Subscription Filter"),
+    ],
+)  # fmt: skip
+def test_an_action_removed_from_a_template_fails_onboarding_naming_it(
+    monkeypatch, template, logical_id, action, failed_step
+):
+    original = load_template
+
+    def load(path):
+        loaded = original(path)
+        return without_action(loaded, logical_id, action) if path == template else loaded
+
+    monkeypatch.setattr(local.world, "load_template", load)
+    with World() as world:
+        world.create_cluster("orders")
+        execution = world.onboard(world.request("orders"))
+
+        assert execution.status == "FAILED"
+        assert action in execution.cause and "AccessDenied" in execution.cause, execution.cause
+        assert execution.cause.startswith(f"{failed_step} failed for cluster orders"), execution.cause
+        assert {denial.action for denial in world.iam.denials} == {action}
+
+
+def test_the_destination_role_delivers_only_within_its_permissions_boundary(monkeypatch):
+    original = load_template
+
+    def load(path):
+        loaded = original(path)
+        return (
+            without_action(loaded, "DestinationRoleBoundary", "firehose:PutRecordBatch")
+            if (path == ARCHIVE_TEMPLATE)
+            else loaded
+        )
+
+    monkeypatch.setattr(local.world, "load_template", load)
+    with World() as world:
+        world.create_cluster("orders")
+        assert world.onboard(world.request("orders")).status == "SUCCEEDED"  # the role's own policy allows it
+
+        send_audit_line(world, "orders")
+
+        [refusal] = world.fidelity.refused_deliveries
+        assert "firehose:PutRecordBatch" in refusal and "because no permissions boundary allows" in refusal
+        assert world.archived_records() == []
+
+
+def test_the_destination_role_must_trust_logs_for_the_source_account(world):
+    world.create_cluster("orders")
+    assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+    iam, name = world.client("iam"), f"pgaudit-dest-{SOURCE_ACCOUNT}-orders"
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Condition"]["StringLike"]["aws:SourceArn"] = [
+        f"arn:aws:logs:{world.region}:{ARCHIVE_ACCOUNT}:*"
+    ]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+
+    send_audit_line(world, "orders")
+
+    [refusal] = world.fidelity.refused_deliveries
+    assert f"aws:SourceArn arn:aws:logs:{world.region}:{SOURCE_ACCOUNT}:log-group:" in refusal
+    assert world.archived_records() == []
+
+
+def test_an_archive_role_without_assume_role_is_refused_by_its_own_policy_not_the_trust(monkeypatch):
+    original = load_template
+
+    def load(path):
+        loaded = original(path)
+        return without_action(loaded, "SourceAccessRole", "sts:AssumeRole") if path == ARCHIVE_TEMPLATE else loaded
+
+    monkeypatch.setattr(local.world, "load_template", load)
+    with World() as world:
+        world.create_cluster("orders")
+        execution = world.onboard(world.request("orders"))
+
+        assert (execution.status, execution.error) == ("FAILED", "SourceAccessDeniedError")
+        [denial] = world.iam.denials
+        assert denial.message.endswith("because no identity-based policy allows the sts:AssumeRole action")
