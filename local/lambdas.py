@@ -25,8 +25,6 @@ from unittest import mock
 
 from moto.awslambda.models import LambdaBackend
 
-from pgaudit_archiver.handlers import clear_container_caches
-
 _ENVIRONMENT_LOCK = threading.RLock()
 _running = threading.local()
 
@@ -110,7 +108,11 @@ class InProcessLambdas:
     """Registry of functions whose Invoke runs here; functions not registered keep moto's behaviour."""
 
     def __init__(self) -> None:
-        clear_container_caches()  # a new world's functions start in new containers, with no client or credential
+        # A new world's functions start in new containers, with no client or credential kept. The product is
+        # imported only inside a function's environment (Powertools reads its settings at import), never here.
+        handlers = sys.modules.get("pgaudit_archiver.handlers")
+        if handlers is not None:
+            handlers.clear_container_caches()
         self.functions: dict[str, InProcessFunction] = {}
         self._patch = mock.patch.object(LambdaBackend, "invoke", self._invoke_patch())
         self.fault: Callable[[str], Exception | None] = lambda name: None
