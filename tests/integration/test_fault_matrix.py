@@ -229,6 +229,16 @@ def _setup(world: World, scenario: Scenario, cluster: str) -> None:
         group = f"{cluster}-owner"
         world.create_parameter_group(group)
     world.create_cluster(cluster, instances=2, parameter_group=group)
+    if scenario.custom_group:  # and a reader with a DB parameter group of its owner's, which onboarding reads
+        rds, reader_group = world.client("rds", SOURCE_ACCOUNT), f"{cluster}-reader"
+        rds.create_db_parameter_group(
+            DBParameterGroupName=reader_group, DBParameterGroupFamily="aurora-postgresql15", Description="owner's"
+        )
+        rds.modify_db_parameter_group(
+            DBParameterGroupName=reader_group,
+            Parameters=[{"ParameterName": "work_mem", "ParameterValue": "65536", "ApplyMethod": "immediate"}],
+        )
+        rds.modify_db_instance(DBInstanceIdentifier=f"{cluster}-instance-2", DBParameterGroupName=reader_group)
     scenario.prepare(world, cluster)
 
 
