@@ -3,6 +3,7 @@ trust only with a condition; Resource "*" only on the read-only or unscopable ac
 
 import pytest
 
+from local.iam import PASSED_TO_SERVICE
 from local.template import ARCHIVE_TEMPLATE, SOURCE_TEMPLATE, load_template
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.settings import load_settings
@@ -82,3 +83,11 @@ def test_trust_of_another_account_or_service_has_a_condition(statement):
     if principal == {"Service": "lambda.amazonaws.com"}:
         return  # a function's own execution role
     assert statement.get("Condition"), statement
+
+
+@pytest.mark.parametrize("statement", ALL_STATEMENTS, ids=lambda s: s.get("Sid") or str(s.get("Action"))[:60])
+def test_passed_to_service_conditions_name_a_service_that_sets_the_key(statement):
+    # A condition on a key the service leaves out of the request refuses every call (PassRole to CloudWatch Logs).
+    for operator in (statement.get("Condition") or {}).values():
+        if "iam:PassedToService" in operator:
+            assert set(as_list(operator["iam:PassedToService"])) <= set(filter(None, PASSED_TO_SERVICE.values()))
