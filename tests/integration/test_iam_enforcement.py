@@ -280,3 +280,40 @@ def test_an_archive_role_without_assume_role_is_refused_by_its_own_policy_not_th
         assert (execution.status, execution.error) == ("FAILED", "SourceAccessDeniedError")
         [denial] = world.iam.denials
         assert denial.message.endswith("because no identity-based policy allows the sts:AssumeRole action")
+
+
+def test_create_role_is_refused_for_a_boundary_other_than_the_deployments(monkeypatch):
+    original = load_template
+
+    def load(path):
+        loaded = original(path)
+        if path == ARCHIVE_TEMPLATE:
+            variables = loaded["Resources"]["EnsureDestinationRoleFunction"]["Properties"]["Environment"]["Variables"]
+            variables["DESTINATION_ROLE_BOUNDARY_ARN"] = f"arn:aws:iam::{ARCHIVE_ACCOUNT}:policy/some-other-boundary"
+        return loaded
+
+    monkeypatch.setattr(local.world, "load_template", load)
+    with World() as world:
+        world.create_cluster("orders")
+        execution = world.onboard(world.request("orders"))
+
+        assert execution.status == "FAILED"
+        assert execution.cause.startswith("Ensure Destination Role failed for cluster orders"), execution.cause
+        [denial] = world.iam.denials
+        assert denial.action == "iam:CreateRole"
+
+
+def test_offboarding_after_the_destination_role_was_deleted_is_allowed_to_find_it_gone(world):
+    world.create_cluster("orders")
+    assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+    iam, name = world.client("iam"), f"pgaudit-dest-{SOURCE_ACCOUNT}-orders"
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    iam.delete_role(RoleName=name)
+
+    execution = world.offboard("orders")
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert world.iam.denials == []
+    lookups = [r for _, _, action, r in world.iam.authorized if action == "iam:ListRolePolicies"]
+    assert lookups == [f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/{name}"]  # a missing role has no path
