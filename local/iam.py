@@ -259,9 +259,8 @@ def access_denied(service: str, operation: str, message: str) -> ClientError:
     error: dict[str, Any] = {"Code": code, "Message": message}
     if service in QUERY_PROTOCOL:
         error["Type"] = "Sender"
-    return ClientError(
-        {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "iam-emulation"}}, operation
-    )  # type: ignore[arg-type]
+    response: Any = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "iam-emulation"}}
+    return ClientError(response, operation)
 
 
 def denial_message(caller: Caller, request: Request, reason: str) -> str:
