@@ -1,13 +1,36 @@
 """Summarize Onboarding against an in-memory registry: resources, changes, what is pending and what to do."""
 
-from pgaudit_archiver.models import ExtensionResult, ParameterGroupResult, RebootResult, RoleResult, StepResult
+from pgaudit_archiver.models import (
+    ClusterFacts,
+    ClusterMember,
+    ExtensionResult,
+    ParameterGroupResult,
+    RebootResult,
+    RoleResult,
+    StepResult,
+)
 from pgaudit_archiver.steps.summary import OnboardingState, record_summary, summarize
 from tests.unit.fakes import SOURCE, FakeRegistry, resolved
 
 
-def state(pending_reboot: tuple[str, ...] = (), extension: str = "created") -> OnboardingState:
+def cluster(engine_version: str = "16.4") -> ClusterFacts:
+    members = (
+        ClusterMember(instance_id="orders-1", is_writer=True, parameter_group_status="pending-reboot"),
+        ClusterMember(instance_id="orders-2", is_writer=False, parameter_group_status="pending-reboot"),
+    )
+    return ClusterFacts(
+        arn="arn:aws:rds:eu-west-1:111122223333:cluster:orders", status="available", ready=True,
+        engine_version=engine_version, parameter_group="default.aurora-postgresql16", http_endpoint_enabled=True,
+        master_secret_arn=None, database_name="app", members=members, polls=1,
+    )  # fmt: skip
+
+
+def state(
+    pending_reboot: tuple[str, ...] = (), extension: str = "created", engine_version: str = "16.4"
+) -> OnboardingState:
     return OnboardingState(
         request=resolved(),
+        cluster=cluster(engine_version),
         delivery_stream=StepResult(resources={"delivery_stream_arn": "arn:stream"}, changes=("created stream",)),
         destination_role=RoleResult(resources={"destination_role_arn": "arn:role"}),
         destination=StepResult(resources={"destination_arn": "arn:destination"}),
@@ -45,6 +68,17 @@ def test_summarize_deferred_reboot_and_manual_extension_say_what_the_user_must_d
         summary.actions_required[1]
         == "run `CREATE EXTENSION IF NOT EXISTS pgaudit;` in database app as the master user"
     )
+
+
+def test_deferred_reboot_advice_reboots_no_instance_twice() -> None:
+    both = ("orders-1", "orders-2")
+
+    newer = summarize(state(pending_reboot=both, engine_version="14.7")).actions_required[0]
+    older = summarize(state(pending_reboot=both, engine_version="14.6")).actions_required[0]
+
+    assert newer.startswith("reboot orders-1, orders-2 in your maintenance window, readers first")
+    assert older.startswith("reboot the writer orders-1 in your maintenance window")
+    assert "its readers reboot with it" in older and "orders-2" not in older
 
 
 def test_record_summary_keeps_the_first_original_settings_for_offboarding() -> None:

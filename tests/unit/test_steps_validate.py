@@ -73,3 +73,13 @@ def test_validate_busy_cluster_is_polled_then_times_out() -> None:
     assert (first.cluster.ready, first.cluster.polls) == (False, 1)
     with pytest.raises(WaitTimeoutError, match="the cluster stayed modifying for 3 polls"):
         validate(REQUEST, 3, stack_settings(), rds_for(rds))
+
+
+def test_validate_instance_group_overriding_pgaudit_stops_before_any_step_runs() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2, data_api=True)
+    rds.set_instance_group("orders-2", "owners-reader-group", {"shared_preload_libraries": "pg_stat_statements"})
+
+    with pytest.raises(ClusterNotEligibleError, match="owners-reader-group of instance orders-2"):
+        validate(REQUEST, 0, stack_settings(), rds_for(rds))
+    assert rds.mutations == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.models import (
+    ClusterFacts,
     ExtensionResult,
     Model,
     OnboardingSummary,
@@ -13,12 +14,14 @@ from pgaudit_archiver.models import (
     RoleResult,
     StepResult,
 )
+from pgaudit_archiver.steps.reboot import writer_reboots_readers
 
 
 class OnboardingState(Model):
     """The execution state after the last step (what the state machine accumulated)."""
 
     request: ResolvedRequest
+    cluster: ClusterFacts
     delivery_stream: StepResult
     destination_role: RoleResult
     destination: StepResult
@@ -52,10 +55,7 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
     if state.reboot.pending_reboot:
         instances = ", ".join(state.reboot.pending_reboot)
         pending.append(f"reboot of {instances} (pgaudit loads at the next reboot)")
-        actions.append(
-            f"reboot {instances} in your maintenance window, readers first "
-            "(aws rds reboot-db-instance --db-instance-identifier <instance>), then onboard again"
-        )
+        actions.append(f"{_reboot_advice(state.cluster, state.reboot.pending_reboot)}, then onboard again")
     if state.extension.status == "manual":
         pending.append(f"CREATE EXTENSION pgaudit in {state.extension.database}: {state.extension.reason}")
         actions.append(f"run `{state.extension.sql}` in database {state.extension.database} as the master user")
@@ -90,3 +90,16 @@ def record_summary(registry: Registry, state: OnboardingState, summary: Onboardi
             }
         },
     )
+
+
+def _reboot_advice(cluster: ClusterFacts, pending: tuple[str, ...]) -> str:
+    """How to reboot so that no instance reboots twice: on the Aurora versions whose writer takes its readers
+    down with it (Aurora User Guide, "Rebooting an Aurora cluster without read availability"), the writer alone."""
+    command = "(aws rds reboot-db-instance --db-instance-identifier <instance>)"
+    writers = [member.instance_id for member in cluster.members if member.is_writer and member.instance_id in pending]
+    if writers and writer_reboots_readers(cluster.engine_version):
+        return (
+            f"reboot the writer {writers[0]} in your maintenance window {command}; on Aurora PostgreSQL "
+            f"{cluster.engine_version} its readers reboot with it"
+        )
+    return f"reboot {', '.join(pending)} in your maintenance window, readers first {command}"

@@ -20,6 +20,7 @@ from pgaudit_archiver.models import (
     WorkflowSettings,
 )
 from pgaudit_archiver.settings import RegionSettings, RequestDefaultsSettings, ValidateRequestSettings
+from pgaudit_archiver.steps.parameter_group import refuse_overrides
 
 SourceRequest = TypeVar("SourceRequest", OnboardRequest, OffboardRequest)
 ENGINE = "aurora-postgresql"
@@ -134,7 +135,10 @@ def validate(
     raw_request: Any, polls: int, settings: ValidateRequestSettings, rds_for: Callable[[Source], SourceRds]
 ) -> ValidationResult:
     request = parse_request(raw_request, settings)
-    facts = check_cluster(rds_for(request.source), request.source, polls, settings.max_polls)
+    rds = rds_for(request.source)
+    facts = check_cluster(rds, request.source, polls, settings.max_polls)
+    if facts.ready:  # before anything is created, in either account
+        refuse_overrides(rds, request, facts)
     return ValidationResult(
         request=request,
         cluster=facts,
