@@ -159,6 +159,8 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
             parameters = _parameter_values(parameter)
             if parameters is None:
                 return _general_record(text, raw, event_id, event_time, timestamp)
+    # 15 keys in the literal, the rest stored: CPython builds a literal of up to 15 keys presized in one step,
+    # a longer one key by key, growing the table twice on the way.
     record = {
         "event_id": event_id,
         "event_time": event_time,
@@ -175,11 +177,11 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
         "substatement_id": int(substatement_id),
         "class": class_,
         "command": command,
-        "object_type": object_type or None,
-        "object_name": object_name or None,
-        "statement": statement,
-        "parameters": parameters,
     }
+    record["object_type"] = object_type or None
+    record["object_name"] = object_name or None
+    record["statement"] = statement
+    record["parameters"] = parameters
     if rows is not None:
         record["rows"] = int(rows) if rows else None
     record["raw"] = raw

@@ -24,23 +24,30 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from pgaudit_archiver.logline import AUDIT_MARKER, entry_record
 from pgaudit_archiver.observability import metrics
 
+
+def _stdlib_dumps(record: dict[str, Any], option: int = 0) -> bytes:  # pragma: no cover - orjson's stand-in
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return (text + "\n" if option else text).encode()
+
+
+_json_loads: Callable[[bytes], Any]
+_dumps: Callable[..., bytes]
 try:  # orjson (in the layer) decodes and encodes several times faster than the standard library
     import orjson
 
-    _json_loads = orjson.loads
-    _json_line = partial(orjson.dumps, option=orjson.OPT_APPEND_NEWLINE)  # a C call: no Python frame per line
-
+    _json_loads, _dumps, _NEWLINE = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
 except ImportError:  # pragma: no cover - the standard library gives the same result, slower
-    _json_loads = json.loads
+    _json_loads, _dumps, _NEWLINE = json.loads, _stdlib_dumps, 1
 
-    def _json_line(record: dict[str, Any]) -> bytes:
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+def _json_line(record: dict[str, Any]) -> bytes:
+    return _dumps(record, option=_NEWLINE)
 
 
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
@@ -65,10 +72,12 @@ UNREADABLE_EVENTS = "UnreadableEvents"
 
 def _decode_envelope(data: str) -> dict[str, Any]:
     text = gzip.decompress(binascii.a2b_base64(data, strict_mode=True))
+    envelope: dict[str, Any]
     try:
-        return _json_loads(text)
+        envelope = _json_loads(text)
     except ValueError:  # orjson refuses a lone surrogate (\\ud800), which json reads: that event alone then fails
-        return json.loads(text)
+        envelope = json.loads(text)
+    return envelope
 
 
 def _encode_envelope(envelope: dict[str, Any]) -> bytes:
@@ -140,14 +149,18 @@ def archive_lines(
     `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS)."""
     counts = Counter() if counts is None else counts
     head = _json_line(source)[: -len(b"}\n")] + b","  # the source's fields, encoded once per envelope
-    lines = []
-    for event in events:
+    lines: list[bytes] = []
+    append, record_of, dumps, newline, milliseconds = lines.append, entry_record, _dumps, _NEWLINE, _MILLISECONDS
+    last_second, second_text = None, ""
+    for event in events:  # this loop runs once per log line: event_time and _event_record inline, names local
         try:
-            # _event_record and event_time, inline: this loop runs once per log line
             timestamp = event["timestamp"]
-            second, millisecond = divmod(timestamp, 1000)
-            time = _second_of(second) + _MILLISECONDS[millisecond]
-            record = entry_record(event["message"], event.get("id"), time, timestamp)
+            second = timestamp // 1000
+            if second != last_second:  # events of one second share its formatting
+                second_text, last_second = _second_of(second), second
+            record = record_of(
+                event["message"], event.get("id"), second_text + milliseconds[timestamp - second * 1000], timestamp
+            )
             if "audit_type" in record:
                 if record["log_time"] is None:
                     counts[AUDIT_LINES_WITH_OTHER_PREFIX] += 1
@@ -155,12 +168,12 @@ def archive_lines(
                 counts[UNREAD_AUDIT_LINES] += 1  # kept, even with audit_only: it may be pgaudit's
             elif audit_only:
                 continue
-            line = _json_line(record)
+            line = dumps(record, option=newline)
         except Exception as error:  # one event's failure never fails its envelope
             counts[UNREADABLE_EVENTS] += 1
             line = _json_line(_unreadable_record(event, error))
-        lines.append(head)
-        lines.append(line[1:])
+        append(head)
+        append(line[1:])
     return b"".join(lines)
 
 
