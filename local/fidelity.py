@@ -115,6 +115,8 @@ class Fidelity:
         self._patches: list[Any] = []
         # IAM (local/iam.py): (destination, log group ARN, region) -> why CloudWatch Logs may not deliver, or None.
         self.delivery_refusal: Callable[[Any, str, str], str | None] | None = None
+        # (stream's RoleARN, stream ARN, action, resource) -> why Firehose may not do it with that role, or None.
+        self.firehose_refusal: Callable[[str, str, str, str], str | None] | None = None
         self.refused_deliveries: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -586,7 +588,10 @@ class Fidelity:
         }
         processor = config["ProcessingConfiguration"]["Processors"][0]
         arn = next(p["ParameterValue"] for p in processor["Parameters"] if p["ParameterName"] == "LambdaArn")
-        output, errored = self.lambdas.call(arn, event)
+        if self._firehose_may(stream, config, "lambda:InvokeFunction", arn):
+            output, errored = self.lambdas.call(arn, event)
+        else:  # Firehose sends the records to the error prefix
+            output, errored = {"errorCode": "Lambda.InvokeAccessDenied"}, True
         bucket = config["BucketARN"].split(":::", 1)[1]
         extension = config.get("FileExtension") or (".gz" if config.get("CompressionFormat") == "GZIP" else "")
         by_prefix: dict[str, list[bytes]] = {}
@@ -619,9 +624,22 @@ class Fidelity:
             body = b"".join(chunks)
             if config.get("CompressionFormat") == "GZIP":
                 body = gzip.compress(body)
-            s3.put_object(bucket, f"{prefix}{name}-{uuid.uuid4()}{extension}", body)
+            key = f"{prefix}{name}-{uuid.uuid4()}{extension}"
+            if self._firehose_may(stream, config, "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"):
+                s3.put_object(bucket, key, body)
         for prefix, chunks in errors.items():
-            s3.put_object(bucket, f"{prefix}{name}-{uuid.uuid4()}", b"".join(chunks))
+            key = f"{prefix}{name}-{uuid.uuid4()}"
+            if self._firehose_may(stream, config, "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"):
+                s3.put_object(bucket, key, b"".join(chunks))
+
+    def _firehose_may(self, stream: Any, config: dict[str, Any], action: str, resource: str) -> bool:
+        """Whether Firehose may do `action` with the stream's role (IAM, when the world enforces it); a refused
+        write is not delivered (AWS retries it, then gives up)."""
+        check = self.firehose_refusal
+        refusal = check(config.get("RoleARN", ""), stream.delivery_stream_arn, action, resource) if check else None
+        if refusal:
+            self.refused_deliveries.append(refusal)
+        return not refusal
 
 
 def _aws_event_id(event: dict[str, Any]) -> str:

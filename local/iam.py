@@ -3,9 +3,10 @@
 moto evaluates no policy, so an action, resource or condition missing from template.yaml would only show at the
 first real deployment. Here each call a handler makes is turned into the IAM request(s) AWS evaluates (action,
 resource ARN, condition keys: OPERATIONS below) and checked against the caller's policies: the function's own
-role in the archive account, the source role after sts:AssumeRole (its trust policy too), and for the CloudWatch
-Logs -> Firehose delivery the destination role's trust policy and its policy within its permissions boundary.
-A refusal is raised as AWS shapes it for the service (ERRORS).
+role in the archive account, the source role after sts:AssumeRole (its trust policy too). The services' own
+work is checked too: CloudWatch Logs delivering to Firehose with the destination role (trust, policy within the
+permissions boundary), Firehose invoking the processor and writing to S3 with the stream's role. A refusal is
+raised as AWS shapes it for the service (ERRORS).
 
 Not emulated: resource-based policies other than role trust policies (the destination access policy is checked
 in local/fidelity.py; bucket policies, KMS key policies), service control policies, session policies,
@@ -735,3 +736,19 @@ class Enforcer:
         if reason is not None:
             return denial_message(identity.caller, request, reason)
         return None
+
+    def firehose_refusal(self, role_arn: str, stream_arn: str, action: str, resource: str) -> str | None:
+        """Firehose acting with a stream's role (invoking the processor, writing to S3): the role must trust
+        firehose.amazonaws.com for this account and stream, and its policies allow the action."""
+        account, name = stream_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+        role = self._role(role_arn.split(":")[4], name) if role_arn.count(":") >= 5 else None
+        if role is None:
+            return f"the delivery stream's role {role_arn!r} does not exist"
+        trust = _document(role.assume_role_policy_document)
+        assume = Request("sts:AssumeRole", role_arn, {"aws:SourceAccount": account, "aws:SourceArn": stream_arn})
+        if not trust_allows(trust, assume, None, "firehose.amazonaws.com"):
+            return f"firehose.amazonaws.com may not assume {role_arn} for {stream_arn}"
+        identity = self.identity(role_arn.split(":")[4], name, "KinesisFirehoseDelivery")
+        request = Request(action, resource)
+        reason = identity.refusal(self._with_principal(request, identity.caller))
+        return denial_message(identity.caller, request, reason) if reason is not None else None

@@ -197,6 +197,7 @@ class World:
         self.iam: Enforcer | None = Enforcer() if iam else None
         if self.iam is not None:
             self.fidelity.delivery_refusal = self._delivery_refusal
+            self.fidelity.firehose_refusal = self.iam.firehose_refusal
         self.calls = CallLog()
         self.resources: dict[str, str] = {}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})

@@ -317,3 +317,30 @@ def test_offboarding_after_the_destination_role_was_deleted_is_allowed_to_find_i
     assert world.iam.denials == []
     lookups = [r for _, _, action, r in world.iam.authorized if action == "iam:ListRolePolicies"]
     assert lookups == [f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/{name}"]  # a missing role has no path
+
+
+@pytest.mark.parametrize(
+    ("action", "archived_under"),
+    [("s3:PutObject", None), ("lambda:InvokeFunction", "errors/")],  # without the processor: the error prefix
+)
+def test_firehose_delivers_with_what_its_role_allows(monkeypatch, action, archived_under):
+    original = load_template
+
+    def load(path):
+        loaded = original(path)
+        return without_action(loaded, "FirehoseDeliveryRole", action) if path == ARCHIVE_TEMPLATE else loaded
+
+    monkeypatch.setattr(local.world, "load_template", load)
+    with World() as world:
+        world.create_cluster("orders")
+        assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+
+        send_audit_line(world, "orders")
+
+        assert world.fidelity.refused_deliveries
+        assert all(action in refusal for refusal in world.fidelity.refused_deliveries)
+        keys = [key for key, _ in world.archived_objects()]
+        if archived_under is None:
+            assert keys == []
+        else:
+            assert keys and all(key.startswith(archived_under) for key in keys)
