@@ -80,3 +80,37 @@ def test_deferred_onboarding_changes_nothing_in_the_running_database_until_the_r
     world.client("rds", world.source_accounts[0]).reboot_db_instance(DBInstanceIdentifier="orders-instance-1")
     world.sql("orders", "CREATE TABLE after_reboot (id int)")
     assert [m.split("AUDIT: ")[1].split(",")[4] for m in archived_audit_messages(world)] == ["CREATE TABLE"]
+
+
+FORGED = "DO $$BEGIN RAISE LOG 'AUDIT: SESSION,1,1,ROLE,DROP ROLE,,,DROP ROLE auditor,<not logged>'; END$$"
+
+
+def test_any_database_user_can_forge_an_audit_line_and_the_function_class_records_the_forgery(world):
+    world.create_cluster("orders", instances=1)
+    request = world.request("orders", reboot="immediate", pgaudit_log="ddl,role,write,function")
+    assert world.onboard(request).status == "SUCCEEDED"
+    world.sql("orders", "CREATE ROLE mallory LOGIN")
+
+    world.sql("orders", FORGED, user="mallory")
+
+    world.flush_logs()
+    records = [record for record in world.archived_records() if record.get("user") == "mallory"]
+    forged = [r for r in records if r.get("command") == "DROP ROLE"]
+    do_block = [r for r in records if r.get("class") == "FUNCTION" and r.get("command") == "DO"]
+    assert len(forged) == 1 and forged[0]["audit_type"] == "SESSION"  # indistinguishable from pgaudit's own line
+    assert len(do_block) == 1 and "RAISE LOG 'AUDIT: " in do_block[0]["statement"]  # but the forgery is recorded
+
+
+def test_revoke_plpgsql_leaves_no_database_user_a_do_block_to_forge_with(world):
+    world.create_cluster("orders", instances=1)
+    world.sql("orders", "CREATE ROLE mallory LOGIN")
+    request = world.request("orders", reboot="immediate", revoke_plpgsql=True)
+
+    execution = world.onboard(request)
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert "revoked USAGE on plpgsql from PUBLIC in appdb" in execution.output["changes"]
+    with pytest.raises(Exception, match="permission denied for language plpgsql"):
+        world.sql("orders", FORGED, user="mallory")
+    world.sql("orders", "DO $$BEGIN PERFORM 1; END$$")  # the master user keeps it
+    assert world.onboard(request).output["changes"] == []

@@ -438,10 +438,13 @@ class FakeIam(Recording, ArchiveIam):
 class FakeRdsData(Recording, SourceRdsData):
     """Statements run through the Data API; knows only whether the pgaudit extension exists."""
 
-    def __init__(self, extension_present: bool = False) -> None:
+    def __init__(self, extension_present: bool = False, may_revoke: bool = True) -> None:
         Recording.__init__(self)
         self.extension_present = extension_present
         self.statements: list[tuple[str, str]] = []  # (database, sql)
+        self.databases = ["appdb", "postgres", "template1"]
+        self.public_uses_plpgsql = set(self.databases)  # PostgreSQL's default
+        self.may_revoke = may_revoke  # False: the caller does not own the language (REVOKE only warns)
 
     def execute(self, cluster_arn: str, secret_arn: str, database: str, sql: str) -> list[Any]:
         self._call("ExecuteStatement")
@@ -450,8 +453,17 @@ class FakeRdsData(Recording, SourceRdsData):
             self.mutations.append(f"ExecuteStatement {sql}")
             self.extension_present = True
             return []
+        if sql.startswith("REVOKE"):
+            self.mutations.append(f"ExecuteStatement {sql} in {database}")
+            if self.may_revoke:
+                self.public_uses_plpgsql.discard(database)
+            return []
         if "pg_extension" in sql:
             return [[{"longValue": 1}]] if self.extension_present else []
+        if "FROM pg_database" in sql:
+            return [[{"stringValue": name}] for name in self.databases]
+        if "pg_language" in sql:
+            return [[{"longValue": 1}]] if database in self.public_uses_plpgsql else []
         return [[{"stringValue": sql}]]
 
 

@@ -77,3 +77,45 @@ def test_ensure_extension_throttled_is_raised_for_the_state_machine_to_retry() -
     rds_data.refuse("ExecuteStatement", ThrottledError("ExecuteStatement was refused", aws_error_code="Throttling"))
     with pytest.raises(ThrottledError):
         ensure_extension(rds_data, resolved(), facts(), ())
+
+
+def test_ensure_extension_revokes_plpgsql_from_public_in_every_database_once() -> None:
+    rds_data = FakeRdsData()
+    request = resolved().model_copy(update={"revoke_plpgsql": True})
+
+    result = ensure_extension(rds_data, request, facts(), ())
+
+    assert result.changes[1:] == tuple(
+        f"revoked USAGE on plpgsql from PUBLIC in {database}" for database in ("appdb", "postgres", "template1")
+    )
+    assert rds_data.public_uses_plpgsql == set()
+    rds_data.mutations.clear()
+    assert ensure_extension(rds_data, request, facts(), ()).changes == ()
+    assert rds_data.mutations == []
+
+
+def test_ensure_extension_says_where_public_keeps_plpgsql_when_the_revoke_does_not_take() -> None:
+    rds_data = FakeRdsData(may_revoke=False)  # on AWS the language may belong to rdsadmin, not the master user
+    request = resolved().model_copy(update={"revoke_plpgsql": True})
+
+    result = ensure_extension(rds_data, request, facts(), ())
+
+    assert result.changes == ("created extension pgaudit in app",)
+    assert result.plpgsql_kept_by_public == ("appdb", "postgres", "template1")
+
+
+def test_ensure_extension_without_the_data_api_gives_the_revoke_too() -> None:
+    request = resolved().model_copy(update={"revoke_plpgsql": True})
+
+    result = ensure_extension(FakeRdsData(), request, facts(data_api=False), ())
+
+    assert result.status == "manual"
+    assert "REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;" in result.sql and "template1" in result.sql
+
+
+def test_ensure_extension_leaves_plpgsql_alone_unless_asked() -> None:
+    rds_data = FakeRdsData()
+
+    ensure_extension(rds_data, resolved(), facts(), ())
+
+    assert not any(sql.startswith("REVOKE") for _, sql in rds_data.statements)

@@ -93,3 +93,15 @@ def test_record_summary_keeps_the_first_original_settings_for_offboarding() -> N
     assert item is not None
     assert item["original"]["parameter_group"] == "default.aurora-postgresql16"
     assert item["status"] == "active"
+
+
+def test_summarize_says_where_public_keeps_plpgsql_and_what_to_do() -> None:
+    kept = state().model_copy(
+        update={"extension": ExtensionResult(status="present", database="app", plpgsql_kept_by_public=("app",))}
+    )
+
+    summary = summarize(kept)
+
+    assert summary.pending == ("PUBLIC keeps USAGE on plpgsql in app: the master user may not revoke it",)
+    assert "REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;" in summary.actions_required[0]
+    assert "function class" in summary.actions_required[0]

@@ -94,6 +94,10 @@ class OnboardRequest(StrictModel):
     canary: bool = Field(
         default=False, description="reconciliation runs a marked SELECT through the Data API and times its arrival"
     )
+    revoke_plpgsql: bool = Field(
+        default=False,
+        description="revoke USAGE on plpgsql from PUBLIC, so that no database user can RAISE a forged AUDIT line",
+    )
 
     @field_validator("pgaudit_log")
     @classmethod
@@ -179,6 +183,7 @@ class ResolvedRequest(Model):
     secret_arn: str | None = None
     database: str | None = None
     canary: bool = False
+    revoke_plpgsql: bool = False
 
     @property
     def source(self) -> Source:
@@ -247,6 +252,7 @@ class ExtensionResult(StepResult):
     database: str
     sql: str = "CREATE EXTENSION IF NOT EXISTS pgaudit;"
     reason: str | None = None
+    plpgsql_kept_by_public: tuple[str, ...] = ()  # databases where revoke_plpgsql did not take
 
 
 class OnboardingSummary(Model):

@@ -9,10 +9,39 @@ from pgaudit_archiver.models import ClusterFacts, ExtensionResult, ResolvedReque
 CREATE_SQL = "CREATE EXTENSION IF NOT EXISTS pgaudit"
 PRESENT_SQL = "SELECT 1 FROM pg_extension WHERE extname = 'pgaudit'"
 DEFAULT_DATABASE = "postgres"
+# Languages and their privileges belong to each database; template1 passes them on to databases created later.
+DATABASES_SQL = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
+PUBLIC_USES_PLPGSQL_SQL = (
+    "SELECT 1 FROM pg_language AS l, aclexplode(coalesce(l.lanacl, acldefault('l', l.lanowner))) AS a "
+    "WHERE l.lanname = 'plpgsql' AND a.grantee = 0 AND a.privilege_type = 'USAGE'"
+)
+REVOKE_SQL = "REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC"
 
 
-def _manual(database: str, reason: str) -> ExtensionResult:
-    return ExtensionResult(status="manual", database=database, reason=reason)
+def _manual(database: str, reason: str, request: ResolvedRequest) -> ExtensionResult:
+    sql = f"{CREATE_SQL};"
+    if request.revoke_plpgsql:
+        sql += f" and in every database, template1 included: {REVOKE_SQL};"
+    return ExtensionResult(status="manual", database=database, reason=reason, sql=sql)
+
+
+def _revoke_plpgsql(
+    rds_data: SourceRdsData, cluster: ClusterFacts, secret_arn: str, database: str
+) -> tuple[list[str], list[str]]:
+    """Without USAGE on plpgsql no database user can write `DO $$ BEGIN RAISE LOG 'AUDIT: ...'; END $$`, a line
+    byte-identical to pgaudit's. Functions already written keep running; their owners and superusers are unaffected.
+    (changes, databases where PUBLIC keeps it): REVOKE by a role that may not revoke only warns, so each is checked."""
+    changes, kept = [], []
+    for (name,) in rds_data.execute(cluster.arn, secret_arn, database, DATABASES_SQL):
+        each = str(name.get("stringValue"))
+        if not rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL):
+            continue
+        rds_data.execute(cluster.arn, secret_arn, each, REVOKE_SQL)
+        if rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL):
+            kept.append(each)
+        else:
+            changes.append(f"revoked USAGE on plpgsql from PUBLIC in {each}")
+    return changes, kept
 
 
 def ensure_extension(
@@ -20,17 +49,27 @@ def ensure_extension(
 ) -> ExtensionResult:
     database = request.database or cluster.database_name or DEFAULT_DATABASE
     if pending_reboot:
-        return _manual(database, f"pgaudit is loaded only after {', '.join(pending_reboot)} reboot")
+        return _manual(database, f"pgaudit is loaded only after {', '.join(pending_reboot)} reboot", request)
     if not cluster.http_endpoint_enabled:
-        return _manual(database, "the RDS Data API is not enabled on the cluster")
+        return _manual(database, "the RDS Data API is not enabled on the cluster", request)
     secret_arn = request.secret_arn or cluster.master_secret_arn
     if not secret_arn:
-        return _manual(database, "the cluster has no managed master secret and the request names no secret_arn")
+        return _manual(
+            database, "the cluster has no managed master secret and the request names no secret_arn", request
+        )
     try:
-        if rds_data.execute(cluster.arn, secret_arn, database, PRESENT_SQL):
-            return ExtensionResult(status="present", database=database)
-        rds_data.execute(cluster.arn, secret_arn, database, CREATE_SQL)
+        present = bool(rds_data.execute(cluster.arn, secret_arn, database, PRESENT_SQL))
+        if not present:
+            rds_data.execute(cluster.arn, secret_arn, database, CREATE_SQL)
+        revoked, kept = _revoke_plpgsql(rds_data, cluster, secret_arn, database) if request.revoke_plpgsql else ([], [])
     except AwsRequestError as error:  # throttling and a resuming database are transient: the workflow retries
         # The pipeline does not need the extension; say why it was not created instead of failing.
-        return _manual(database, f"the Data API refused the statement ({error.aws_error_code}): {error.message}")
-    return ExtensionResult(status="created", database=database, changes=(f"created extension pgaudit in {database}",))
+        reason = f"the Data API refused the statement ({error.aws_error_code}): {error.message}"
+        return _manual(database, reason, request)
+    created = [] if present else [f"created extension pgaudit in {database}"]
+    return ExtensionResult(
+        status="present" if present else "created",
+        database=database,
+        changes=(*created, *revoked),
+        plpgsql_kept_by_public=tuple(kept),
+    )

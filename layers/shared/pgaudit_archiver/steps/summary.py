@@ -56,6 +56,13 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         instances = ", ".join(state.reboot.pending_reboot)
         pending.append(f"reboot of {instances} (pgaudit loads at the next reboot)")
         actions.append(f"{_reboot_advice(state.cluster, state.reboot.pending_reboot)}, then onboard again")
+    if state.extension.plpgsql_kept_by_public:
+        databases = ", ".join(state.extension.plpgsql_kept_by_public)
+        pending.append(f"PUBLIC keeps USAGE on plpgsql in {databases}: the master user may not revoke it")
+        actions.append(
+            f"run `REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;` in {databases} as the language's owner, or onboard "
+            "with the function class in pgaudit_log, which audits every DO block"
+        )
     if state.extension.status == "manual":
         pending.append(f"CREATE EXTENSION pgaudit in {state.extension.database}: {state.extension.reason}")
         actions.append(f"run `{state.extension.sql}` in database {state.extension.database} as the master user")

@@ -82,6 +82,7 @@ def parse_request(raw: Any, settings: RequestDefaultsSettings) -> ResolvedReques
         secret_arn=request.secret_arn,
         database=request.database,
         canary=request.canary,
+        revoke_plpgsql=request.revoke_plpgsql,
     )
 
 
