@@ -281,6 +281,7 @@ DriftKind = Literal[
     "delivery-stream-status",
     "delivery-stream-settings",
     "canary-late",
+    "audit-policy",
     "unverifiable",
 ]
 
@@ -317,6 +318,9 @@ class Drift(Model):
             "delivery-stream-status": f"delivery stream {resource} is {actual}",
             "delivery-stream-settings": f"delivery stream {resource} changed: {actual}",
             "canary-late": f"canary {resource} has not reached the archive after {actual}",
+            # resource: the request field; the recorded request is below the minimum with no admin's exception
+            "audit-policy": f"the recorded {resource} {actual!r} is below the minimum audit policy and no admin "
+            f"granted an exception: held to {expected!r}",
             "unverifiable": f"cannot verify: {actual}",
         }
         return messages[self.kind]

@@ -16,8 +16,9 @@ import functools
 import os
 from typing import Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from pgaudit_archiver.audit_policy import ROLE_NAME_PATTERN, AuditPolicy, missing_classes
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.models import LOG_RETENTION_DAYS, RebootPolicy, normalize_pgaudit_log
 
@@ -82,6 +83,50 @@ class RequestDefaultsSettings(RegionSettings):
         return value
 
 
+class AuditPolicySettings(RequestDefaultsSettings):
+    """The archive's minimum audit policy (audit_policy.py). The defaults must meet it: automatic onboarding and
+    requests that leave the options out use them."""
+
+    minimum_pgaudit_log: str = Field(alias="MINIMUM_PGAUDIT_LOG")  # empty: DEFAULT_PGAUDIT_LOG
+    allowed_filter_patterns: str = Field(alias="ALLOWED_FILTER_PATTERNS")  # comma-separated, beside the default
+
+    @field_validator("minimum_pgaudit_log")
+    @classmethod
+    def _minimum(cls, value: str, info: ValidationInfo) -> str:
+        default = info.data.get("default_pgaudit_log")
+        if value.strip() and default:  # an invalid default is named by its own validator
+            lacking = missing_classes(default, value)  # raises ValueError naming an unknown class
+            if lacking:
+                raise ValueError(f"DEFAULT_PGAUDIT_LOG {default!r} does not audit {lacking}; the defaults must meet "
+                                 "the minimum")  # fmt: skip
+        return value.strip()
+
+    @field_validator("allowed_filter_patterns")
+    @classmethod
+    def _patterns(cls, value: str) -> str:
+        for pattern in _items(value):
+            if len(pattern) > 1024 or any(ord(char) < 0x20 or ord(char) == 0x7F for char in pattern):
+                raise ValueError(f"{pattern[:50]!r} is not a CloudWatch Logs filter pattern")
+        return value
+
+    def audit_policy(self, reducer_role_names: tuple[str, ...] = ()) -> AuditPolicy:
+        return AuditPolicy(
+            minimum_pgaudit_log=self.minimum_pgaudit_log or self.default_pgaudit_log,
+            allowed_filter_patterns=tuple(
+                dict.fromkeys((self.default_filter_pattern, *_items(self.allowed_filter_patterns)))
+            ),
+            default_pgaudit_log=self.default_pgaudit_log,
+            default_filter_pattern=self.default_filter_pattern,
+            default_reboot=self.default_reboot,
+            reducer_role_names=reducer_role_names,
+        )
+
+
+def _items(value: str) -> list[str]:
+    """A comma-separated variable's items (CloudFormation's Join of a CommaDelimitedList), blanks left out."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 class DeliveryStreamSettings(RegionSettings):
     """What a source's Firehose stream is built from."""
 
@@ -141,7 +186,9 @@ class ValidateOffboardingSettings(RegistrySettings, PollingSettings):
     flush_wait_seconds: int = Field(alias="FLUSH_WAIT_SECONDS", ge=0, le=3600)
 
 
-class VerifySourceSettings(SourceAccessSettings, OnboardingStarterSettings, DeliveryStreamSettings):
+class VerifySourceSettings(
+    SourceAccessSettings, OnboardingStarterSettings, DeliveryStreamSettings, AuditPolicySettings
+):
     auto_repair: bool = Field(alias="AUTO_REPAIR")
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
 
@@ -150,10 +197,23 @@ class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
 
 
-class ApiSettings(OnboardingStarterSettings, IdempotencySettings):
+class ApiSettings(OnboardingStarterSettings, AuditPolicySettings, IdempotencySettings):
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
     admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS")  # comma-separated; empty when none
+    audit_reducer_role_names: str = Field(alias="AUDIT_REDUCER_ROLE_NAMES")  # comma-separated; empty when none
+
+    @field_validator("audit_reducer_role_names")
+    @classmethod
+    def _role_names(cls, value: str) -> str:
+        for pattern in _items(value):
+            if not ROLE_NAME_PATTERN.fullmatch(pattern):
+                raise ValueError(f"{pattern[:70]!r} is not an IAM role name (letters, digits, _+=.@- and * only)")
+        return value
+
+    @property
+    def audit_reducers(self) -> tuple[str, ...]:
+        return tuple(_items(self.audit_reducer_role_names))
 
 
 class TransformSettings(RegistrySettings):
@@ -239,6 +299,9 @@ STACK_DEFAULTS = {
     "OFFBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-offboard",
     "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-reconcile",
     "ADMIN_PRINCIPAL_ARNS": "",
+    "AUDIT_REDUCER_ROLE_NAMES": "",
+    "MINIMUM_PGAUDIT_LOG": "",
+    "ALLOWED_FILTER_PATTERNS": '"AUDIT:",?"AUDIT:" ?"ERROR:" ?"STATEMENT:"',
     "IDEMPOTENCY_TABLE": "pgaudit-archiver-idempotency",
     "AUTO_ONBOARD": "tagged",
     "AUDIT_ONLY": "false",
