@@ -19,7 +19,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, settings: Tran
     archive = archive_account(settings)
     firehose = archive.firehose
     canaries: list[dict[str, Any]] = []
-    result = transform(event, lambda records: firehose.put_records(stream_name, records), settings.audit_only, canaries)
+    reingest = lambda records: firehose.put_records(stream_name, records)  # noqa: E731
+    result = transform(event, reingest, settings.audit_only, canaries, check_source=True)
     if canaries:
         for delay in record_arrivals(archive.registry, canaries, datetime.now(tz=UTC)):
             metrics.add_metric(name="CanaryDelaySeconds", unit="Seconds", value=delay)

@@ -38,7 +38,10 @@ def test_ensure_delivery_stream_writes_under_the_sources_prefix_through_the_tran
     ensure_until_ready(firehose)
     written = firehose.streams[STREAM]["Destinations"][0]["ExtendedS3DestinationDescription"]
     assert written["BucketARN"] == "arn:aws:s3:::pgaudit-archive"
-    assert written["Prefix"].startswith("pgaudit/account=111122223333/region=eu-west-1/cluster=orders/date=")
+    assert written["Prefix"] == (
+        "!{partitionKeyFromLambda:area}/account=111122223333/region=eu-west-1/cluster=orders/"
+        "date=!{partitionKeyFromLambda:event_date}/"
+    )
     lambda_arn = written["ProcessingConfiguration"]["Processors"][0]["Parameters"][0]["ParameterValue"]
     assert lambda_arn.endswith(":function:pgaudit-archiver-transform")
 

@@ -2,6 +2,8 @@ import base64
 import gzip
 import json
 
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.naming import delivery_stream_name
 from pgaudit_archiver.transform import transform
 
 STREAM = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
@@ -50,7 +52,7 @@ def test_transform_writes_one_json_line_per_event_with_the_source():
         "event_timestamp": 1764064800000,
         "event_time": "2025-11-25T10:00:00.000+00:00",
     }
-    assert record["metadata"]["partitionKeys"] == {"event_date": "2025-11-25"}
+    assert record["metadata"]["partitionKeys"] == {"event_date": "2025-11-25", "area": "pgaudit"}
 
 
 def test_transform_drops_control_messages():
@@ -85,7 +87,7 @@ def test_events_of_two_dates_keep_the_first_and_reingest_the_second_as_its_own_e
 
     [record] = transform(event, reingested.extend)["records"]
 
-    assert record["metadata"]["partitionKeys"] == {"event_date": "2025-11-25"}
+    assert record["metadata"]["partitionKeys"] == {"event_date": "2025-11-25", "area": "pgaudit"}
     assert [json.loads(line)["statement_id"] for line in base64.b64decode(record["data"]).decode().splitlines()] == [1]
     [again] = [json.loads(gzip.decompress(piece)) for piece in reingested]
     assert [e["id"] for e in again["logEvents"]] == ["2"]
@@ -97,7 +99,7 @@ def test_events_of_two_dates_keep_the_first_and_reingest_the_second_as_its_own_e
             ],
         }
     )["records"]
-    assert second["metadata"]["partitionKeys"] == {"event_date": "2025-11-26"}
+    assert second["metadata"]["partitionKeys"] == {"event_date": "2025-11-26", "area": "pgaudit"}
 
 
 def test_response_stays_under_6_mb_by_reingesting_and_nothing_is_lost():
@@ -142,3 +144,46 @@ def test_audit_only_drops_lines_that_are_not_pgaudit():
         {"deliveryStreamArn": STREAM, "records": [{"recordId": "r", "data": envelope(events=events)}]}, audit_only=True
     )["records"]
     assert [json.loads(line)["statement_id"] for line in base64.b64decode(record["data"]).decode().splitlines()] == [1]
+
+
+def checked(body_changes: dict, stream: str = STREAM) -> dict:
+    message = "2025-11-25 10:00:00 UTC:10.0.0.5(5432):app@orders:[42]:LOG:  AUDIT: SESSION,1,1,DDL,DROP TABLE,,,x,"
+    body = {
+        "messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/rds/cluster/orders/postgresql",
+        "logStream": "orders-instance-1", "subscriptionFilters": ["any"],
+        "logEvents": [{"id": "1", "timestamp": 1764064800000, "message": message}], **body_changes,
+    }  # fmt: skip
+    data = base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+    event = {"deliveryStreamArn": stream, "region": "eu-west-1", "records": [{"recordId": "1", "data": data}]}
+    [record] = transform(event, check_source=True)["records"]
+    return record
+
+
+def test_envelope_from_the_streams_source_is_archived():
+    assert checked({})["metadata"]["partitionKeys"]["area"] == "pgaudit"
+
+
+def test_envelope_from_another_log_group_or_account_is_quarantined_parsed():
+    for changes in (
+        {"logGroup": "/aws/rds/cluster/billing/postgresql"},  # another cluster of the same account
+        {"logGroup": "/aws/lambda/anything"},  # any log group the source account's principal may subscribe
+        {"owner": "444455556666"},
+        {"owner": "\uff11" * 4 + "\uff12" * 4 + "\uff13" * 4},  # fullwidth digits are not the account
+    ):
+        record = checked(changes)
+        assert record["result"] == "Ok", changes
+        assert record["metadata"]["partitionKeys"]["area"] == "quarantine", changes
+        [line] = [json.loads(line) for line in base64.b64decode(record["data"]).decode().splitlines()]
+        assert line["command"] == "DROP TABLE"  # kept and readable, for whoever investigates
+
+
+def test_a_shortened_stream_name_is_checked_by_its_hash():
+    cluster = "c" * 60  # pgaudit-<account>-<cluster> passes 64 characters: the name carries a hash
+    name = delivery_stream_name(Source(account_id="111122223333", region="eu-west-1", cluster_id=cluster))
+    stream = STREAM.rsplit("/", 1)[0] + "/" + name
+    own = checked({"logGroup": f"/aws/rds/cluster/{cluster}/postgresql"}, stream)
+    other = checked({"logGroup": f"/aws/rds/cluster/{cluster[:-1]}d/postgresql"}, stream)
+    assert (own["metadata"]["partitionKeys"]["area"], other["metadata"]["partitionKeys"]["area"]) == (
+        "pgaudit",
+        "quarantine",
+    )

@@ -116,7 +116,10 @@ def transformed(events: list) -> dict:
 )
 def test_an_event_no_record_can_be_written_for_is_kept_escaped_and_its_envelope_is_ok(broken, raw):
     record = transformed([event(PREFIX + "x"), broken, event(PREFIX + "y")])
-    assert (record["result"], record["metadata"]["partitionKeys"]) == ("Ok", {"event_date": "2026-11-25"})
+    assert (record["result"], record["metadata"]["partitionKeys"]) == (
+        "Ok",
+        {"event_date": "2026-11-25", "area": "pgaudit"},
+    )
     lines = [json.loads(line) for line in base64.b64decode(record["data"]).splitlines()]
     [unreadable] = [line for line in lines if "transform_error" in line]
     assert [line["raw"] for line in lines if line is not unreadable] == [PREFIX + "x", PREFIX + "y"]

@@ -9,6 +9,10 @@ from pgaudit_archiver.models import Source
 PREFIX = "pgaudit"
 IAM_PATH = "/pgaudit-archiver/"
 SUBSCRIPTION_FILTER_NAME = "pgaudit-archiver"
+# The partition keys the transform returns for each record and the stream's S3 prefix uses.
+DATE_PARTITION_KEY = "event_date"
+AREA_PARTITION_KEY = "area"  # the prefix's first segment: the archive, or the quarantine of envelopes from elsewhere
+ARCHIVE_AREA, QUARANTINE_AREA = "pgaudit", "quarantine"
 # Firehose stream names and IAM role names are at most 64 characters.
 MAX_NAME_LENGTH = 64
 _HASH_LENGTH = 10

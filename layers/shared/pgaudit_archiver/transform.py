@@ -28,6 +28,14 @@ from functools import lru_cache
 from typing import Any
 
 from pgaudit_archiver.logline import AUDIT_MARKER, entry_record
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.naming import (
+    ARCHIVE_AREA,
+    AREA_PARTITION_KEY,
+    DATE_PARTITION_KEY,
+    QUARANTINE_AREA,
+    delivery_stream_name,
+)
 from pgaudit_archiver.observability import metrics
 
 
@@ -51,7 +59,7 @@ def _json_line(record: dict[str, Any]) -> bytes:
 
 
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
-PARTITION_KEY = "event_date"
+QUARANTINED_ENVELOPES = "QuarantinedEnvelopes"
 CANARY_MARK = "pgaudit-archiver canary "
 CANARY_MARK_JSON = CANARY_MARK.encode()  # nothing in it needs escaping, so JSON holds it as it is
 # Lambda's synchronous response limit is 6 MB; stay under it with room for the JSON around the records.
@@ -216,6 +224,7 @@ class _Transformed:
     date: str | None = None
     extra_envelopes: list[dict[str, Any]] = field(default_factory=list)  # further dates, to re-ingest
     original: str = ""  # the input data, kept under the error prefix if re-ingestion fails
+    area: str = ARCHIVE_AREA
 
     @property
     def size(self) -> int:
@@ -229,7 +238,7 @@ class _Transformed:
     def response(self) -> dict[str, Any]:
         answer: dict[str, Any] = {"recordId": self.record_id, "result": self.result, "data": self.data}
         if self.date:
-            answer["metadata"] = {"partitionKeys": {PARTITION_KEY: self.date}}
+            answer["metadata"] = {"partitionKeys": {DATE_PARTITION_KEY: self.date, AREA_PARTITION_KEY: self.area}}
         return answer
 
 
@@ -245,12 +254,24 @@ def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+def sent_from_elsewhere(source: dict[str, Any], stream_name: str) -> bool:
+    """Whether the envelope's log group is not the one this stream archives. The destination admits its source
+    account for any log group, so a principal there could subscribe another group to it: the stream's name is
+    derived from the source it serves, and the envelope's owner and log group must derive the same name."""
+    try:
+        claimed = Source(account_id=source["account"], region=source["region"], cluster_id=source["cluster"] or "")
+    except ValueError:
+        return True
+    return source["cluster"] is None or delivery_stream_name(claimed) != stream_name
+
+
 def _transform_one(
     record: dict[str, Any],
     region: str,
     audit_only: bool,
     canaries: list[dict[str, Any]] | None,
     counts: Counter[str],
+    stream_name: str | None = None,
 ) -> _Transformed:
     record_id = record["recordId"]
     try:
@@ -258,6 +279,10 @@ def _transform_one(
         if envelope.get("messageType") == "CONTROL_MESSAGE":
             return _Transformed(record_id, "Dropped", record["data"])
         source = _source_of(envelope, region)
+        area = ARCHIVE_AREA
+        if stream_name is not None and sent_from_elsewhere(source, stream_name):
+            area, canaries = QUARANTINE_AREA, None  # kept, parsed, away from the archive; no canary counts
+            counts[QUARANTINED_ENVELOPES] += 1
         events = envelope["logEvents"]
         by_date = _events_by_date(events)
         if not by_date:
@@ -271,7 +296,8 @@ def _transform_one(
     extra = [{**envelope, "logEvents": by_date[date]} for date in other_dates]
     if not lines:
         return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
-    return _Transformed(record_id, "Ok", base64.b64encode(lines).decode(), first_date, extra, original=record["data"])
+    encoded = base64.b64encode(lines).decode()
+    return _Transformed(record_id, "Ok", encoded, first_date, extra, original=record["data"], area=area)
 
 
 def split_for_reingest(envelope: dict[str, Any]) -> list[bytes]:
@@ -300,11 +326,14 @@ def transform(
     reingest: Reingest | None = None,
     audit_only: bool = False,
     canaries: list[dict[str, Any]] | None = None,
+    check_source: bool = False,
 ) -> dict[str, Any]:
-    """`canaries`, when given, collects the delivery canaries' records passing through."""
+    """`canaries`, when given, collects the delivery canaries' records passing through. With `check_source`, an
+    envelope whose log group is not the stream's source is quarantined (the Lambda always checks)."""
     region = event.get("region") or event["deliveryStreamArn"].split(":")[3]
+    stream_name = event["deliveryStreamArn"].rsplit("/", 1)[1] if check_source else None
     counts: Counter[str] = Counter()
-    results = [_transform_one(record, region, audit_only, canaries, counts) for record in event["records"]]
+    results = [_transform_one(record, region, audit_only, canaries, counts, stream_name) for record in event["records"]]
     for name, count in counts.items():
         metrics.add_metric(name=name, unit="Count", value=count)
 

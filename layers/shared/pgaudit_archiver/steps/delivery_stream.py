@@ -7,10 +7,15 @@ from typing import Any
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.errors import AwsRequestError, ResourceConflictError, WaitTimeoutError
 from pgaudit_archiver.models import Source, StepResult
-from pgaudit_archiver.naming import delivery_stream_name, source_tags
+from pgaudit_archiver.naming import (
+    ARCHIVE_AREA,
+    AREA_PARTITION_KEY,
+    DATE_PARTITION_KEY,
+    delivery_stream_name,
+    source_tags,
+)
 from pgaudit_archiver.settings import DeliveryStreamSettings, EnsureDeliveryStreamSettings
 
-PARTITION_KEY = "event_date"
 # Dynamic partitioning needs a buffer of at least 64 MB (Firehose developer guide, dynamic partitioning).
 BUFFER_SIZE_MB = 64
 BUFFER_INTERVAL_SECONDS = 300
@@ -20,8 +25,12 @@ TRANSFORM_BUFFER_MB = "0.2"
 TRANSFORM_INTERVAL_SECONDS = "60"
 
 
+def source_path(source: Source) -> str:
+    return f"account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
+
+
 def archive_prefix(source: Source) -> str:
-    return f"pgaudit/account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
+    return f"{ARCHIVE_AREA}/" + source_path(source)
 
 
 def error_prefix(source: Source) -> str:
@@ -32,7 +41,10 @@ def desired_destination(settings: DeliveryStreamSettings, source: Source) -> dic
     return {
         "RoleARN": settings.firehose_role_arn,
         "BucketARN": f"arn:{settings.partition}:s3:::{settings.archive_bucket}",
-        "Prefix": archive_prefix(source) + f"date=!{{partitionKeyFromLambda:{PARTITION_KEY}}}/",
+        # The transform sends an envelope from another log group than the source's to quarantine/, not pgaudit/.
+        "Prefix": f"!{{partitionKeyFromLambda:{AREA_PARTITION_KEY}}}/"
+        + source_path(source)
+        + f"date=!{{partitionKeyFromLambda:{DATE_PARTITION_KEY}}}/",
         # With dynamic partitioning the error prefix must name the error output type.
         "ErrorOutputPrefix": error_prefix(source) + "!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/",
         "BufferingHints": {"SizeInMBs": BUFFER_SIZE_MB, "IntervalInSeconds": BUFFER_INTERVAL_SECONDS},
