@@ -27,6 +27,7 @@ from pgaudit_archiver.errors import InvalidRequestError
 from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
 from pgaudit_archiver.service import (
+    AuditPolicyError,
     Caller,
     ClusterPage,
     ClusterQuery,
@@ -81,7 +82,10 @@ def openapi_document() -> str:
         title="pgaudit-archiver",
         version="1.0.0",
         description="Self-service onboarding of Aurora PostgreSQL clusters to the pgaudit archive. Every request is "
-        "signed with AWS SigV4 (API Gateway IAM authorization); a caller acts on its own account's clusters. A body "
+        "signed with AWS SigV4 (API Gateway IAM authorization); a caller acts on its own account's clusters. Going "
+        "below the archive's minimum audit policy (MinimumPgauditLog, AllowedFilterPatterns) takes an admin, recorded "
+        "as an exception; reducing auditing (offboarding, restore, fewer classes or another filter pattern than now, "
+        "an immediate reboot) takes an admin or a role the account designates (AuditReducerRoleNames). A body "
         "is one JSON object (Content-Type application/json) of at most 8 KiB; identifiers are ASCII.",
     )
 
@@ -126,6 +130,7 @@ def onboard(request: OnboardRequest) -> Response[Started]:
     service, caller = cluster_service(settings), _caller()
     # Before any replay: a key never stands in for authorization (an admin may since have been removed).
     service.authorize(caller, request.account_id)
+    service.check_audit_policy(caller, request)
     key = _idempotency_key()
     if not key:
         return _accepted(service.onboard(caller, request))
@@ -195,6 +200,11 @@ def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:
 @app.exception_handler(ForbiddenError)
 def forbidden(error: ForbiddenError) -> Response[dict[str, Any]]:
     return _error(403, str(error), rule="callers act only on their own account's clusters unless AdminPrincipalArns")
+
+
+@app.exception_handler(AuditPolicyError)
+def below_policy(error: AuditPolicyError) -> Response[dict[str, Any]]:
+    return _error(403, str(error), rule=error.rule)
 
 
 @app.exception_handler(NotFoundError)

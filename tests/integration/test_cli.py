@@ -7,11 +7,18 @@ import sys
 
 import pytest
 
-from local import SOURCE_ACCOUNT
+from local import SOURCE_ACCOUNT, World
 from local import cli as local_cli
 from local.cli import LocalApi
 from local.template import ROOT
 from pgaudit_archiver_cli import main
+
+
+@pytest.fixture
+def world():
+    # The CLI's caller is the role its account designates to reduce auditing (--reboot immediate, --restore).
+    with World(parameters={"AuditReducerRoleNames": "deployer"}) as emulated:
+        yield emulated
 
 
 def cli(world, *argv, account=SOURCE_ACCOUNT):

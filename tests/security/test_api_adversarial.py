@@ -51,6 +51,8 @@ BOB = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/team-deployer/bob"
 CAROL = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/team-deployer/carol"
 EVE = f"arn:aws:sts::{OTHER}:assumed-role/team-deployer/eve"
 READER = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/reader/mallory"
+REDUCER_ROLE = "pgaudit-archiver-reducer"  # AuditReducerRoleNames of the world below
+DANA = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/{REDUCER_ROLE}/dana"
 ORDERS = f"/clusters/{SOURCE_ACCOUNT}/{REGION}/orders"
 BILLING = f"/clusters/{OTHER}/{REGION}/billing"
 FORBIDDEN = "may act only on its own clusters"
@@ -419,7 +421,9 @@ case(
 case("idempotency", "bob's key replayed by another account", "POST", "/clusters", 403, FORBIDDEN,
      body=onboarding("inventory"), headers={"Idempotency-Key": "bob-key"}, caller=(OTHER, EVE))  # fmt: skip
 case("idempotency", "same key, another body", "POST", "/clusters", 422, "used before with a different body",
-     body=onboarding("inventory", reboot="immediate"), headers={"Idempotency-Key": "bob-key"})  # fmt: skip
+     body=onboarding("inventory", log_retention_days=60), headers={"Idempotency-Key": "bob-key"})  # fmt: skip
+case("idempotency", "same key, a body below the audit policy", "POST", "/clusters", 403, "MinimumPgauditLog",
+     body=onboarding("inventory", pgaudit_log="none"), headers={"Idempotency-Key": "bob-key"})  # fmt: skip
 case("idempotency", "admin's key for a body that never was", "POST", "/clusters", 403, FORBIDDEN,
      body=onboarding("orders"), headers={"Idempotency-Key": "admin-key"}, caller=(OTHER, EVE))  # fmt: skip
 
@@ -491,6 +495,32 @@ case(
     headers={"Content-Type": "application/json", "content-type": "text/plain"},
 )
 
+# ----------------------------------------------------------------- audit policy (a confused deputy, issue 13)
+for name, fields, named in (
+    ("pgaudit_log none", {"pgaudit_log": "none"}, "MinimumPgauditLog"),
+    ("pgaudit_log all but ddl", {"pgaudit_log": "all,-ddl"}, "does not audit ddl"),
+    ("pgaudit_log subtracting all", {"pgaudit_log": "ddl,role,write,-all"}, "MinimumPgauditLog"),
+    ("pgaudit_log none then some", {"pgaudit_log": "none,ddl,role"}, "does not audit write"),
+    ("pgaudit_log read only", {"pgaudit_log": "read"}, "MinimumPgauditLog"),
+    ("a pattern matching nothing", {"filter_pattern": '"NOTHING-MATCHES-THIS"'}, "AllowedFilterPatterns"),
+    ("an unquoted pattern", {"filter_pattern": "AUDIT"}, "AllowedFilterPatterns"),
+    ("an immediate reboot", {"reboot": "immediate"}, "AuditReducerRoleNames"),
+    ("another allowed pattern than now", {"filter_pattern": '?"AUDIT:" ?"ERROR:" ?"STATEMENT:"'},
+     "AuditReducerRoleNames"),
+):  # fmt: skip
+    case("audit policy", f"owner: {name}", "POST", "/clusters", 403, named, body=onboarding("orders", **fields))
+case("audit policy", "owner offboards", "DELETE", ORDERS, 403, "AuditReducerRoleNames")
+case("audit policy", "owner offboards with restore", "DELETE", ORDERS, 403, "AuditReducerRoleNames",
+     query={"restore": "true"})  # fmt: skip
+case("audit policy", "the reducer's name as a session name", "DELETE", ORDERS, 403, "AuditReducerRoleNames",
+     caller=(SOURCE_ACCOUNT, sts(SOURCE_ACCOUNT, "team-deployer", REDUCER_ROLE)))  # fmt: skip
+case("audit policy", "the reducer's name as a user", "DELETE", ORDERS, 403, "AuditReducerRoleNames",
+     caller=(SOURCE_ACCOUNT, f"arn:aws:iam::{SOURCE_ACCOUNT}:user/{REDUCER_ROLE}"))  # fmt: skip
+case("audit policy", "another account's reducer", "DELETE", ORDERS, 403, FORBIDDEN,
+     caller=(OTHER, sts(OTHER, REDUCER_ROLE)))  # fmt: skip
+case("audit policy", "a reducer below the minimum", "POST", "/clusters", 403, "MinimumPgauditLog",
+     body=onboarding("orders", pgaudit_log="none"), caller=(SOURCE_ACCOUNT, DANA))  # fmt: skip
+
 # --------------------------------------------------------------------------------- unknown routes and methods
 for method, path in (
     ("PUT", "/clusters"), ("PATCH", "/clusters"), ("DELETE", "/clusters"), ("OPTIONS", "/clusters"),
@@ -510,7 +540,8 @@ case("unknown route", "verify a cluster never onboarded", "POST", f"/clusters/{S
 # ------------------------------------------------------------------------------------------------ the world
 @pytest.fixture(scope="module")
 def world():
-    parameters = {"AdminPrincipalArns": ADMIN_ROLE, "AllowedAccountIds": f"{SOURCE_ACCOUNT},{OTHER}"}
+    parameters = {"AdminPrincipalArns": ADMIN_ROLE, "AllowedAccountIds": f"{SOURCE_ACCOUNT},{OTHER}",
+                  "AuditReducerRoleNames": REDUCER_ROLE}  # fmt: skip
     with World(source_accounts=(SOURCE_ACCOUNT, OTHER), parameters=parameters) as emulated:
         for cluster, account in (("orders", SOURCE_ACCOUNT), ("inventory", SOURCE_ACCOUNT), ("billing", OTHER)):
             emulated.create_cluster(cluster, account=account)
@@ -631,7 +662,9 @@ def test_json_bodies_are_taken_whatever_the_case_of_the_media_type(world, conten
     assert world.wait(response.body["execution_arn"]).status == "SUCCEEDED"
 
 
-def test_the_owner_offboards_its_cluster(world):
-    response = as_bob(world, "DELETE", f"/clusters/{SOURCE_ACCOUNT}/{REGION}/Inventory", query={"restore": "false"})
+def test_the_owners_designated_reducer_offboards_its_cluster(world):
+    # Offboarding reduces auditing: the owner's own role (bob) is refused above; its designated reducer may.
+    response = world.api("DELETE", f"/clusters/{SOURCE_ACCOUNT}/{REGION}/Inventory", caller_account=SOURCE_ACCOUNT,
+                         caller_arn=DANA, query={"restore": "false"})  # fmt: skip
     assert response.status == 202, response.body
     assert world.wait(response.body["execution_arn"]).status == "SUCCEEDED"

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy, Rule
 from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.aws.page_token_key import PageTokenKeyStore
-from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.registry import Registry, now
 from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ArchiverError, InvalidRequestError
@@ -29,6 +30,14 @@ from pgaudit_archiver.steps.register import console_url
 
 class ForbiddenError(ArchiverError):
     """The caller may not act on this source."""
+
+
+class AuditPolicyError(ForbiddenError):
+    """The request goes below the archive's minimum audit policy, or reduces auditing, and the caller may not."""
+
+    def __init__(self, message: str, *, rule: Rule, remedy: str) -> None:
+        super().__init__(message, remedy=remedy)
+        self.rule = rule
 
 
 class NotFoundError(ArchiverError):
@@ -141,6 +150,7 @@ def cluster_service(settings: ApiSettings) -> ClusterService:
         settings.offboard_state_machine_arn,
         tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
         page_tokens=PageTokens(lambda: _page_token_key(settings.region, settings.idempotency_table)),
+        policy=settings.audit_policy(settings.audit_reducers),
     )
 
 
@@ -153,8 +163,10 @@ class ClusterService:
         offboard_state_machine: str,
         admin_principals: tuple[str, ...],
         page_tokens: PageTokens | None = None,
+        policy: AuditPolicy | None = None,
     ) -> None:
         self._registry = registry
+        self._policy = policy
         self._page_tokens = page_tokens
         self._stepfunctions = stepfunctions
         self._machines = {"onboard": onboard_state_machine, "offboard": offboard_state_machine}
@@ -171,14 +183,68 @@ class ClusterService:
                 remedy="call with credentials of that account, or be listed in AdminPrincipalArns",
             )
 
+    def check_audit_policy(self, caller: Caller, request: OnboardRequest) -> dict[str, Any] | None:
+        """AuditPolicyError unless the caller may ask this much (or this little) auditing; the admin's exception to
+        record when the request is below the minimum. Read-only: checked before any replay or write."""
+        policy = self._audit_policy()
+        audit = policy.resolve(request.model_dump(mode="json"))
+        admin = self.is_admin(caller)
+        breaches = policy.breaches(audit)
+        if breaches and not admin:
+            raise AuditPolicyError(
+                "; ".join(breach.message for breach in breaches),
+                rule=breaches[0].rule,
+                remedy="onboard at or above the minimum, or ask an admin (AdminPrincipalArns) for an exception",
+            )
+        source = Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id)
+        reductions = policy.reductions(audit, self._current_audit(source))
+        if reductions and not admin:
+            self._require_reducer(caller, source, "; ".join(reductions))
+        if not breaches:
+            return None
+        return {"granted_by": caller.principal_arn, "granted_at": now(), "rules": [b.rule for b in breaches],
+                "pgaudit_log": audit.pgaudit_log, "filter_pattern": audit.filter_pattern}  # fmt: skip
+
+    def _audit_policy(self) -> AuditPolicy:
+        if self._policy is None:  # fail closed: no request is judged without the policy
+            raise ArchiverError("onboarding through the API needs the audit policy", remedy="use cluster_service()")
+        return self._policy
+
+    def _current_audit(self, source: Source) -> Audit | None:
+        """What the source audits now by its registry item; None when it is not (or no longer) onboarded."""
+        item = self._registry.get(source) or {}
+        if not item.get("request") or item.get("status") == "offboarded":
+            return None
+        return self._audit_policy().resolve(item["request"])
+
+    def _require_reducer(self, caller: Caller, source: Source, reduction: str) -> None:
+        policy = self._audit_policy()
+        if self.is_admin(caller) or policy.is_reducer(caller.principal_arn):
+            return
+        named = ", ".join(policy.reducer_role_names) or "none designated"
+        raise AuditPolicyError(
+            f"{reduction}: reducing the auditing of {source} needs an admin or a role its account designates "
+            f"(AuditReducerRoleNames: {named}); {caller.principal_arn} is neither",
+            rule="AuditReducerRoleNames",
+            remedy="call as a session of a designated role of that account, or ask an admin (AdminPrincipalArns)",
+        )
+
     # ------------------------------------------------------------------ operations
     def onboard(self, caller: Caller, request: OnboardRequest) -> Started:
         self.authorize(caller, request.account_id)
+        exception = self.check_audit_policy(caller, request)
         source = Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id)
-        return self.start("onboard", source, request.model_dump(mode="json", exclude_none=True))
+        started = self.start("onboard", source, request.model_dump(mode="json", exclude_none=True))
+        if not started.already_running:
+            # Reconciliation honours an exception only for the request it was granted for; any other onboarding
+            # (at or above the minimum) ends it.
+            self._registry.set_fields(source, {EXCEPTION_FIELD: exception})
+        return started
 
     def offboard(self, caller: Caller, request: OffboardRequest) -> Started:
         self.get(caller, request.source)  # authorized, and onboarded once: an unknown source is 404, not an item
+        reduction = "offboarding with restore (pgaudit removed)" if request.restore else "offboarding"
+        self._require_reducer(caller, request.source, reduction)
         return self.start("offboard", request.source, request.model_dump(mode="json"))
 
     def start(self, operation: Literal["onboard", "offboard"], source: Source, payload: dict[str, Any]) -> Started:
