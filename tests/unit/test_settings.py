@@ -89,6 +89,10 @@ def test_settings_without_defaults_the_missing_deployment_value_is_not_filled_in
         ("AUTO_REPAIR", "perhaps"),
         ("FIREHOSE_ROLE_ARN", "pgaudit-archiver-firehose"),
         ("EXTERNAL_ID", "x"),
+        ("MINIMUM_PGAUDIT_LOG", "ddl,everything"),
+        ("MINIMUM_PGAUDIT_LOG", "ddl,role,write,read"),  # above DEFAULT_PGAUDIT_LOG: the defaults must meet it
+        ("ALLOWED_FILTER_PATTERNS", '"AUDIT:",\x01'),
+        ("AUDIT_REDUCER_ROLE_NAMES", "reducer,role/with/path"),
     ],
 )
 def test_settings_bad_value_is_named_with_the_value(environment, variable, value):
@@ -120,3 +124,16 @@ def test_settings_variables_a_model_does_not_read_do_not_matter(environment, mon
 def test_load_settings_fills_the_templates_defaults_for_tools_and_tests():
     settings = load_settings({"AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16})
     assert (settings.default_reboot, settings.max_polls, settings.partition) == ("deferred", 60, "aws")
+
+
+def test_audit_policy_minimum_defaults_to_the_default_classes_and_the_default_pattern_is_always_allowed():
+    settings = load_settings({**STACK, "DEFAULT_FILTER_PATTERN": '"pgaudit"', "AUDIT_REDUCER_ROLE_NAMES": "a, b*"})
+    policy = settings.audit_policy(settings.audit_reducers)
+    assert policy.minimum_pgaudit_log == settings.default_pgaudit_log == "ddl,role,write"
+    assert policy.allowed_filter_patterns == ('"pgaudit"', '"AUDIT:"', '?"AUDIT:" ?"ERROR:" ?"STATEMENT:"')
+    assert policy.reducer_role_names == ("a", "b*")
+
+
+def test_audit_policy_minimum_below_the_defaults_is_taken():
+    settings = load_settings({**STACK, "MINIMUM_PGAUDIT_LOG": "ddl", "DEFAULT_PGAUDIT_LOG": "all,-read"})
+    assert settings.audit_policy().minimum_pgaudit_log == "ddl"

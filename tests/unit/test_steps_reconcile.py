@@ -237,7 +237,7 @@ def test_reconcile_refused_aws_call_fails_the_step_instead_of_calling_it_drift()
 
 
 def test_reconcile_canary_missing_after_the_bound_is_drift() -> None:
-    pipeline = onboarded(canary=True, pgaudit_log="read")
+    pipeline = onboarded(canary=True, pgaudit_log="ddl,role,write,read")
     sent = (datetime.now(tz=UTC) - timedelta(hours=2)).isoformat(timespec="milliseconds")
     pipeline.registry.set_fields(SOURCE, {"canary": {"id": "c" * 32, "sent_at": sent}})
 

@@ -3,6 +3,10 @@
 AutoOnboard `all` onboards every new Aurora PostgreSQL cluster, `tagged` only those tagged
 pgaudit-archiver=enabled, `off` none; a cluster tagged pgaudit-archiver=disabled is never onboarded
 automatically. The workflow started is the API's, with the same registry and one-execution guarantee.
+
+No tag or event field chooses an option: a new cluster gets the deployment's defaults (at or above the minimum audit
+policy: the settings refuse defaults below it), and a source the registry still holds (drifted, failed) keeps its
+recorded request, so a tag change can never lower what it audits.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any, Literal
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
-from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, Source
+from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, OnboardRequest, Source
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.steps.validate import ENGINE
 
@@ -97,6 +101,12 @@ def decide(
     if current.get("status") in ONBOARDED:
         return Decision(action="skipped", reason=f"already {current['status']}", source=source)
     request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
+    if current.get("request") and current.get("status") != "offboarded":
+        # Its own onboarding request again, not the defaults (fewer classes than it has, perhaps); never its reboot
+        # policy, which a tag change would otherwise trigger; nothing of an offboarding request (restore).
+        options = set(OnboardRequest.model_fields) - {"reboot"}
+        kept = {key: value for key, value in current["request"].items() if key in options and value is not None}
+        request = {**kept, **request}
     try:
         started = service.start("onboard", source, request)
     except TransientError:

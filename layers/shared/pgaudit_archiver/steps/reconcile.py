@@ -6,6 +6,8 @@ What is checked, for each source the registry calls active (or pending-reboot, o
 - pgaudit is in the cluster's shared_preload_libraries, and loaded (no member waits for a reboot);
 - no member's DB parameter group overrides shared_preload_libraries or pgaudit.log against that;
 - the destination exists with its access policy, and the delivery stream is ACTIVE as configured.
+The desired state is the source's recorded request held to the archive's minimum audit policy: a request below it
+counts only with an admin's exception recorded for exactly it, otherwise it is drift and is raised to the minimum.
 Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
 the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change.
 """
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, same_classes
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
@@ -118,7 +121,7 @@ def find_drift(
         drift.append(
             Drift(kind="pgaudit-not-loaded", resource=source.cluster_id, expected="in-sync", actual=", ".join(waiting))
         )
-    if request.get("pgaudit_log") and values[PGAUDIT_LOG] != request["pgaudit_log"]:
+    if request.get("pgaudit_log") and not same_classes(values[PGAUDIT_LOG], request["pgaudit_log"]):
         drift.append(
             Drift(kind="pgaudit-log", resource=group_name, expected=request["pgaudit_log"], actual=values[PGAUDIT_LOG])
         )
@@ -167,10 +170,13 @@ def reconcile_source(
     item = registry.get(source) or {}
     request = item.get("request") or {"account_id": source.account_id, "region": source.region,
                                       "cluster_id": source.cluster_id}  # fmt: skip
+    # Checked, and repaired, against the policy: a request below the minimum is no desired state of its own.
+    request, below_policy = settings.audit_policy().desired(request, item.get(EXCEPTION_FIELD))
     try:
         drift = find(source, request)
     except SourceAccessDeniedError as error:  # the source took its role away; other errors fail the step
         drift = [Drift(kind="unverifiable", resource=str(source), actual=str(error))]
+    drift = [*below_policy, *drift]
     if request.get("canary"):
         late = overdue(item.get("canary"), settings.canary_bound_seconds, datetime.now(tz=UTC))
         if late:
