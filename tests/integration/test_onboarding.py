@@ -51,9 +51,9 @@ def test_onboarding_default_group_creates_every_resource_with_its_policies(world
 
     stream = world.client("firehose").describe_delivery_stream(DeliveryStreamName="pgaudit-111122223333-orders")
     s3 = stream["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
-    assert (
-        s3["Prefix"]
-        == "!{partitionKeyFromLambda:area}/account=111122223333/region=eu-west-1/cluster=orders/date=!{partitionKeyFromLambda:event_date}/"
+    assert s3["Prefix"] == (
+        "!{partitionKeyFromLambda:area}/account=111122223333/region=eu-west-1/cluster=orders/"
+        "date=!{partitionKeyFromLambda:event_date}/"
     )
     assert s3["ErrorOutputPrefix"].startswith("errors/account=111122223333/region=eu-west-1/cluster=orders/")
     assert (s3["CompressionFormat"], s3["FileExtension"]) == ("GZIP", ".gz")
