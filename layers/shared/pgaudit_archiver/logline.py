@@ -24,25 +24,28 @@ PREFIX_PATTERN = (
     r"(?P<log_time>\d\d\d\d-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+|) [A-Z]{1,5}):"
     # %r: host(port), [local] (a Unix socket, kept as client_addr "[local]"), or empty (a background process)
     r"(?:(?P<client_addr>\[local\](?=:)|[^()\t-\r ]+(?=\())(?:\((?P<client_port>\d{1,5})\)|)|):"  # [\t-\r ]: ASCII \s
-    r"(?P<user>[^@:]*)@(?P<database>[^:]*):\[(?P<pid>\d{0,10})\]:"
+    # user, database and pid: a group that does not take part is None, the value an empty one stands for
+    r"(?:(?P<user>[^@:]+)|)@(?:(?P<database>[^:]+)|):\[(?:(?P<pid>\d{1,10})|)\]:"
     r"(?P<level>[A-Z]+\d?):  "
 )
 # re.ASCII: RDS writes ASCII digits and spaces; `\d` and `\s` must not take other scripts' digits or spaces.
 PREFIX = re.compile(PREFIX_PATTERN, re.ASCII)
 
-_UNQUOTED = r'[^,"\r\n]*'  # pgaudit quotes any field holding , " CR or LF
+_UNQUOTED_CHAR = r'[^,"\r\n]'  # pgaudit quotes any field holding , " CR or LF
+_UNQUOTED = _UNQUOTED_CHAR + "*"
 # quotes inside doubled. Possessive (*+): a quoted field ends only where a quote is not followed by another, so
 # giving back characters can never lead to a match; re then keeps no backtracking state for the repetition.
 _QUOTED = r'"[^"]*+(?:""[^"]*+)*+"'
 
 
-def _audit_line(plain: str, field: str) -> re.Pattern[str]:
+def _audit_line(plain: str, field: str, nonempty_field: str) -> re.Pattern[str]:
     """The whole line in one match, the hot path: 18 groups, the prefix's 7, then the audit fields (OBJECT_NAME,
     STATEMENT and PARAMETER as written, quotes and all) or the message. CLASS, COMMAND and OBJECT_TYPE never
-    need quoting: a line that quotes them, or that pgaudit cannot have written, goes to the general parser."""
+    need quoting: a line that quotes them, or that pgaudit cannot have written, goes to the general parser.
+    OBJECT_TYPE and OBJECT_NAME, when empty, do not take part in the match: their group is None, as in the record."""
     return re.compile(
         PREFIX_PATTERN + r"(?:AUDIT: (SESSION|OBJECT),(\d{1,18}),(\d{1,18}),"
-        f"({plain}),({plain}),({plain}),({field}),({field}),({field})(?:,(\\d{{0,18}})|)"
+        f"({plain}*),({plain}*),(?:({plain}+)|),(?:({nonempty_field})|),({field}),({field})(?:,(\\d{{0,18}})|)"
         r"|(?!AUDIT: )(.*))",
         re.DOTALL | re.ASCII,
     )
@@ -50,8 +53,8 @@ def _audit_line(plain: str, field: str) -> re.Pattern[str]:
 
 # Without a quote or CR in the line, a field is anything up to the next comma, as the general parser's
 # split(",") reads it ([^,] is also several times faster for the regular expression engine than [^,"\r\n]).
-LINE_WITHOUT_QUOTES = _audit_line("[^,]*", "[^,]*")
-LINE = _audit_line(_UNQUOTED, f"{_QUOTED}|{_UNQUOTED}")
+LINE_WITHOUT_QUOTES = _audit_line("[^,]", "[^,]*", "[^,]+")
+LINE = _audit_line(_UNQUOTED_CHAR, f"{_QUOTED}|{_UNQUOTED}", f"{_QUOTED}|{_UNQUOTED_CHAR}+")
 PARAMETER_CSV = re.compile(f"(?:{_QUOTED}|{_UNQUOTED})(?:,(?:{_QUOTED}|{_UNQUOTED}))*")
 PARAMETER_VALUE = re.compile(f'(?:^|,)(?:"([^"]*(?:""[^"]*)*)"|({_UNQUOTED}))')
 
@@ -141,8 +144,8 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
             "log_time": log_time,
             "client_addr": client_addr,
             "client_port": int(client_port) if client_port else None,
-            "user": user or None,
-            "database": database or None,
+            "user": user,
+            "database": database,
             "pid": int(pid) if pid else None,
             "level": level,
             "message": message,
@@ -151,8 +154,8 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
     if not quoted:
         parameters = None if parameter in PARAMETERS_NOT_LOGGED else [parameter]  # one value: it has no comma
     else:
-        if object_name[:1] == '"':
-            object_name = object_name[1:-1].replace('""', '"')
+        if object_name is not None and object_name[:1] == '"':
+            object_name = object_name[1:-1].replace('""', '"') or None
         if statement[:1] == '"':
             statement = statement[1:-1].replace('""', '"')
         if parameter[:1] == '"':
@@ -172,8 +175,8 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
         "log_time": log_time,
         "client_addr": client_addr,
         "client_port": int(client_port) if client_port else None,
-        "user": user or None,
-        "database": database or None,
+        "user": user,
+        "database": database,
         "pid": int(pid) if pid else None,
         "level": level,
         "audit_type": audit_type,
@@ -182,8 +185,8 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
         "class": class_,
         "command": command,
     }
-    record["object_type"] = object_type or None
-    record["object_name"] = object_name or None
+    record["object_type"] = object_type
+    record["object_name"] = object_name
     record["statement"] = statement
     record["parameters"] = parameters
     if rows is not None:
