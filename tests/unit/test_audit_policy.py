@@ -105,6 +105,7 @@ def test_resolve_fills_in_the_deployments_defaults():
         (audit(filter_pattern='?"AUDIT:" ?"ERROR:" ?"STATEMENT:"'), audit(), ["replaces the current"]),
         (audit(), audit(filter_pattern='?"AUDIT:" ?"ERROR:" ?"STATEMENT:"'), ["replaces the current"]),
         (audit(), audit(pgaudit_log="none"), []),  # raising a source to the minimum reduces nothing
+        (audit(), audit(filter_pattern='"NOTHING"'), []),  # nor leaving a pattern the policy does not allow
     ],
 )
 def test_reductions_against_what_the_source_audits_now(requested, current, reduces):

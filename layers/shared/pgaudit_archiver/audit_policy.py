@@ -145,7 +145,11 @@ class AuditPolicy(Model):
             if dropped:
                 found.append(f"pgaudit_log {audit.pgaudit_log!r} drops {dropped} from the current "
                              f"{current.pgaudit_log!r}")  # fmt: skip
-            if audit.filter_pattern != current.filter_pattern:
+            # Leaving a pattern the policy does not allow (an exception, an old request) for another is no reduction.
+            if (
+                audit.filter_pattern != current.filter_pattern
+                and current.filter_pattern in self.allowed_filter_patterns
+            ):
                 found.append(f"filter_pattern {audit.filter_pattern!r} replaces the current "
                              f"{current.filter_pattern!r}")  # fmt: skip
         return found
