@@ -280,6 +280,9 @@ def test_an_archive_role_without_assume_role_is_refused_by_its_own_policy_not_th
         assert (execution.status, execution.error) == ("FAILED", "SourceAccessDeniedError")
         [denial] = world.iam.denials
         assert denial.message.endswith("because no identity-based policy allows the sts:AssumeRole action")
+        # The execution says why, so nobody redeploys the source account for the archive's own gap.
+        assert "not authorized to perform: sts:AssumeRole" in execution.cause
+        assert "check that this function's role may sts:AssumeRole it" in execution.cause
 
 
 def test_create_role_is_refused_for_a_boundary_other_than_the_deployments(monkeypatch):

@@ -54,12 +54,15 @@ def source_session(settings: SourceAccessSettings, source: Source) -> AssumedSes
         )["Credentials"]
     except ClientError as error:
         if error_code(error) == "AccessDenied":
+            # STS says why only when the caller's own policy refused; a refusal by the role's trust says nothing.
+            detail = error.response.get("Error", {}).get("Message", "")
             raise SourceAccessDeniedError(
-                f"cannot assume {role_arn}",
+                f"cannot assume {role_arn}" + (f": {detail}" if detail else ""),
                 aws_error_code="AccessDenied",
                 remedy=(
                     f"deploy source-account/template.yaml in account {source.account_id} with this archive "
-                    f"account ({settings.archive_account_id}) and the deployment's ExternalId"
+                    f"account ({settings.archive_account_id}) and the deployment's ExternalId; if it is deployed, "
+                    "check that this function's role may sts:AssumeRole it (deploy the current template.yaml)"
                 ),
             ) from error
         raise from_client_error(error) from error
