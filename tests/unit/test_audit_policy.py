@@ -181,3 +181,8 @@ def test_desired_honours_an_admins_exception_for_exactly_that_request_only():
     assert POLICY.desired(request, granted) == (request, [])
     desired, drift = POLICY.desired({**request, "pgaudit_log": "read"}, granted)  # not what was granted
     assert desired["pgaudit_log"] == "ddl,read,role,write" and [d.kind for d in drift] == ["audit-policy"]
+
+
+def test_desired_holds_a_recorded_value_pgaudit_would_refuse_to_the_minimum():
+    desired, [drift] = POLICY.desired({**REQUEST, "pgaudit_log": "everything"}, None)
+    assert desired["pgaudit_log"] == MINIMUM and (drift.kind, drift.actual) == ("audit-policy", "everything")

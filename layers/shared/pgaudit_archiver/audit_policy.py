@@ -64,6 +64,14 @@ def missing_classes(pgaudit_log: str, minimum: str) -> str:
     return "" if not lacking else class_list(lacking)
 
 
+def _audited_or_nothing(pgaudit_log: str) -> int:
+    """A recorded value pgaudit would refuse (edited by hand, say) audits nothing: pgaudit keeps none of it."""
+    try:
+        return audited(pgaudit_log)
+    except ValueError:
+        return 0
+
+
 def same_classes(actual: str | None, expected: str) -> bool:
     """Whether a cluster's pgaudit.log audits exactly what is expected (order and spelling aside)."""
     try:
@@ -118,8 +126,9 @@ class AuditPolicy(Model):
     def breaches(self, audit: Audit) -> list[Breach]:
         """The rules of the minimum a request breaks (an admin may grant them as an exception)."""
         found = []
-        lacking = missing_classes(audit.pgaudit_log, self.minimum_pgaudit_log)
-        if lacking:
+        lacking_bits = audited(self.minimum_pgaudit_log) & ~_audited_or_nothing(audit.pgaudit_log)
+        if lacking_bits:
+            lacking = class_list(lacking_bits)
             found.append(Breach(rule="MinimumPgauditLog", message=(
                 f"pgaudit_log {audit.pgaudit_log!r} does not audit {lacking}, which the archive's minimum audit "
                 f"policy keeps on (MinimumPgauditLog {self.minimum_pgaudit_log!r})"
@@ -138,11 +147,9 @@ class AuditPolicy(Model):
         if audit.reboot == "immediate" and self.default_reboot != "immediate":
             found.append("an immediate reboot (no audit lines while the instances restart)")
         if current is not None:
-            try:
-                dropped = missing_classes(audit.pgaudit_log, current.pgaudit_log)
-            except ValueError:  # a recorded value pgaudit refuses audits nothing: nothing to drop
-                dropped = ""
-            if dropped:
+            dropped_bits = _audited_or_nothing(current.pgaudit_log) & ~audited(audit.pgaudit_log)
+            if dropped_bits:
+                dropped = class_list(dropped_bits)
                 found.append(f"pgaudit_log {audit.pgaudit_log!r} drops {dropped} from the current "
                              f"{current.pgaudit_log!r}")  # fmt: skip
             # Leaving a pattern the policy does not allow (an exception, an old request) for another is no reduction.
@@ -175,7 +182,7 @@ class AuditPolicy(Model):
         drift = []
         for breach in self.breaches(audit):
             if breach.rule == "MinimumPgauditLog":
-                raised = class_list(audited(audit.pgaudit_log) | audited(self.minimum_pgaudit_log))
+                raised = class_list(_audited_or_nothing(audit.pgaudit_log) | audited(self.minimum_pgaudit_log))
                 drift.append(Drift(kind="audit-policy", resource="pgaudit_log", expected=raised,
                                    actual=audit.pgaudit_log))  # fmt: skip
                 desired["pgaudit_log"] = raised
