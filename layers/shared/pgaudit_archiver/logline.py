@@ -122,15 +122,17 @@ def parse_audit(payload: str) -> dict[str, Any] | None:
     return record
 
 
-def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> dict[str, Any]:
-    """One log event's archive record but its source: the event's id and time, the entry's fields, `raw`.
+def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int, account: Any = None) -> dict[str, Any]:
+    """One log event's archive record: first the source's account (transform passes an orjson.Fragment that holds
+    the source's fields already encoded, from the account's value on, so that one orjson.dumps writes the whole
+    line), then the event's id and time, the entry's fields, `raw`.
 
     Built in one dict, in the order the archive keeps: this runs once per log line."""
     text = raw.replace("\n\t", "\n") if "\n" in raw else raw
     quoted = '"' in text or "\r" in text
     match = (LINE if quoted else LINE_WITHOUT_QUOTES).fullmatch(text)
     if match is None:
-        return _general_record(text, raw, event_id, event_time, timestamp)
+        return _general_record(text, raw, event_id, event_time, timestamp, account)
     (
         log_time, client_addr, client_port, user, database, pid, level,
         audit_type, statement_id, substatement_id, class_, command, object_type, object_name, statement, parameter,
@@ -138,6 +140,7 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
     ) = match.groups()  # fmt: skip
     if audit_type is None:
         return {
+            "account": account,
             "event_id": event_id,
             "event_time": event_time,
             "event_timestamp": timestamp,
@@ -165,10 +168,11 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
         else:
             parameters = _parameter_values(parameter)
             if parameters is None:
-                return _general_record(text, raw, event_id, event_time, timestamp)
+                return _general_record(text, raw, event_id, event_time, timestamp, account)
     # 15 keys in the literal, the rest stored: CPython builds a literal of up to 15 keys presized in one step,
     # a longer one key by key, growing the table twice on the way.
     record = {
+        "account": account,
         "event_id": event_id,
         "event_time": event_time,
         "event_timestamp": timestamp,
@@ -183,8 +187,8 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
         "statement_id": int(statement_id),
         "substatement_id": int(substatement_id),
         "class": class_,
-        "command": command,
     }
+    record["command"] = command
     record["object_type"] = object_type
     record["object_name"] = object_name
     record["statement"] = statement
@@ -195,12 +199,15 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int) -> di
     return record
 
 
-def _general_record(text: str, raw: str, event_id: Any, event_time: str, timestamp: int) -> dict[str, Any]:
+def _general_record(
+    text: str, raw: str, event_id: Any, event_time: str, timestamp: int, account: Any
+) -> dict[str, Any]:
     fields = parse_entry_generally(text)
-    return {"event_id": event_id, "event_time": event_time, "event_timestamp": timestamp, **fields, "raw": raw}
+    head = {"account": account, "event_id": event_id, "event_time": event_time, "event_timestamp": timestamp}
+    return {**head, **fields, "raw": raw}
 
 
-EVENT_KEYS = ("event_id", "event_time", "event_timestamp", "raw")
+EVENT_KEYS = ("account", "event_id", "event_time", "event_timestamp", "raw")
 
 
 def parse_entry(raw: str) -> dict[str, Any]:

@@ -44,20 +44,37 @@ def _stdlib_dumps(record: dict[str, Any], option: int = 0) -> bytes:  # pragma: 
     return (text + "\n" if option else text).encode()
 
 
+class _StdlibFragment:  # pragma: no cover - orjson.Fragment's stand-in: JSON written as it is
+    def __init__(self, contents: bytes) -> None:
+        self.contents: bytes = contents
+
+
+def _stdlib_line(record: dict[str, Any], option: int = 0) -> bytes:  # pragma: no cover - orjson's stand-in
+    items = list(record.items())
+    if not items or not isinstance(items[0][1], _StdlibFragment):
+        return _stdlib_dumps(record, option)
+    (key, fragment), rest = items[0], dict(items[1:])
+    contents: bytes = fragment.contents
+    tail = _stdlib_dumps(rest, option)[1:]
+    return _stdlib_dumps({key: 0})[: -len(b"0}")] + contents + (b"," + tail if rest else tail)
+
+
 _json_loads: Callable[[bytes], Any]
 _dumps: Callable[..., bytes]
+_Fragment: Callable[[bytes], Any]
 try:  # orjson (in the layer) decodes and encodes several times faster than the standard library
     import orjson
 
-    _json_loads, _dumps, _NEWLINE = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    _json_loads, _dumps, _NEWLINE, _Fragment = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE, orjson.Fragment
 except ImportError:  # pragma: no cover - the standard library gives the same result, slower
-    _json_loads, _dumps, _NEWLINE = json.loads, _stdlib_dumps, 1
+    _json_loads, _dumps, _NEWLINE, _Fragment = json.loads, _stdlib_line, 1, _StdlibFragment
 
 
 def _json_line(record: dict[str, Any]) -> bytes:
     return _dumps(record, option=_NEWLINE)
 
 
+_ACCOUNT_FIRST = b'{"account":'
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
 QUARANTINED_ENVELOPES = "QuarantinedEnvelopes"
 CANARY_MARK = "pgaudit-archiver canary "
@@ -141,22 +158,26 @@ def event_time(timestamp_ms: int) -> str:
     return _second_of(second) + _MILLISECONDS[millisecond]
 
 
-def _event_record(event: dict[str, Any]) -> dict[str, Any]:
-    timestamp = event["timestamp"]
-    return entry_record(event["message"], event.get("id"), event_time(timestamp), timestamp)
-
-
 def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
-    return {**source, **_event_record(event)}
+    timestamp = event["timestamp"]
+    record = entry_record(event["message"], event.get("id"), event_time(timestamp), timestamp)
+    del record["account"]  # the source's, first
+    return {**source, **record}
 
 
 def archive_lines(
     events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool, counts: Counter[str] | None = None
 ) -> bytes:
     """The events' archive records as JSON lines (only pgaudit's when audit_only, but never a line that carries
-    `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS)."""
+    `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS). The source (as
+    _source_of builds it, "account" first) is encoded once per envelope: each record's first field, "account",
+    holds it as a Fragment, JSON written as it is, so that one orjson.dumps writes the whole line."""
     counts = Counter() if counts is None else counts
-    head = _json_line(source)[: -len(b"}\n")] + b","  # the source's fields, encoded once per envelope
+    encoded = _json_line(source)
+    if not encoded.startswith(_ACCOUNT_FIRST):
+        raise ValueError("the source's first field must be its account")
+    account = _Fragment(encoded[len(_ACCOUNT_FIRST) : -len(b"}\n")])  # the source's fields from account's value on
+    head = encoded[: -len(b"}\n")] + b","  # the same, for a record written on its own
     lines: list[bytes] = []
     append, record_of, dumps, newline, milliseconds = lines.append, entry_record, _dumps, _NEWLINE, _MILLISECONDS
     last_second, second_text = None, ""
@@ -166,9 +187,8 @@ def archive_lines(
             second = timestamp // 1000
             if second != last_second:  # events of one second share its formatting
                 second_text, last_second = _second_of(second), second
-            record = record_of(
-                event["message"], event.get("id"), second_text + milliseconds[timestamp - second * 1000], timestamp
-            )
+            time = second_text + milliseconds[timestamp - second * 1000]
+            record = record_of(event["message"], event.get("id"), time, timestamp, account)
             if "audit_type" in record:
                 if record["log_time"] is None:
                     counts[AUDIT_LINES_WITH_OTHER_PREFIX] += 1
@@ -176,12 +196,10 @@ def archive_lines(
                 counts[UNREAD_AUDIT_LINES] += 1  # kept, even with audit_only: it may be pgaudit's
             elif audit_only:
                 continue
-            line = dumps(record, option=newline)
+            append(dumps(record, option=newline))
         except Exception as error:  # one event's failure never fails its envelope
             counts[UNREADABLE_EVENTS] += 1
-            line = _json_line(_unreadable_record(event, error))
-        append(head)
-        append(line[1:])
+            append(head + _json_line(_unreadable_record(event, error))[1:])
     return b"".join(lines)
 
 
