@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     arguments = build_parser(prog="python -m local cli").parse_args(argv)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     account = getattr(arguments, "account_id", None) or SOURCE_ACCOUNT
-    with World(source_accounts=(account,)) as world:
+    # The local user stands for the account's designated operator: it may also reduce auditing (offboard, restore).
+    with World(source_accounts=(account,), parameters={"AuditReducerRoleNames": "local-user"}) as world:
         arguments.region = world.region
         if getattr(arguments, "cluster_id", None):
             world.create_cluster(arguments.cluster_id, account=account)
