@@ -9,6 +9,7 @@ import random
 import pytest
 
 from local.transform_bench import generated_line
+from pgaudit_archiver import transform as transform_module
 from pgaudit_archiver.logline import parse_entry
 from pgaudit_archiver.transform import archive_lines, transform
 
@@ -129,3 +130,46 @@ def test_an_event_no_record_can_be_written_for_is_kept_escaped_and_its_envelope_
 def test_an_envelope_without_any_usable_timestamp_is_kept_under_the_error_prefix():
     record = transformed([{"timestamp": "1", "message": "x"}, {"message": "y"}])
     assert (record["result"], record["data"]) == ("ProcessingFailed", record["sent"])
+
+
+def test_each_line_starts_with_the_source_once_whatever_its_values():
+    odd = {**SOURCE, "account": {"nested": ["}", '"account":']}, "cluster": None, "log_group": 'a"b\n'}
+    lines = archive_lines([event(PREFIX + "statement: select 1"), event(PREFIX + "x")], odd, False)
+    for line in lines.splitlines():
+        record = json.loads(line)
+        assert list(record)[: len(odd)] == list(odd) and {key: record[key] for key in odd} == odd
+        assert line.count(b'"account":') == 1  # the record's own "account" key holds the source, not a second one
+
+
+def test_a_source_whose_first_field_is_not_its_account_is_refused():
+    # each line's source is written as the value of the record's first field, "account": another order cannot be
+    with pytest.raises(ValueError, match="account"):
+        archive_lines([event(PREFIX + "x")], {"region": "eu-west-1", **SOURCE}, False)
+
+
+def test_a_canary_record_has_the_source_first_and_its_account():
+    canary = PREFIX + "AUDIT: SESSION,1,1,READ,SELECT,,,select 'pgaudit-archiver canary 7',<none>"
+    body = {
+        "messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/rds/cluster/orders/postgresql",
+        "logStream": "orders-instance-1", "subscriptionFilters": ["f"], "logEvents": [event(canary)],
+    }  # fmt: skip
+    data = base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+    canaries: list[dict] = []
+    transform({"region": "eu-west-1", "records": [{"recordId": "1", "data": data}]}, None, False, canaries)
+    [record] = canaries
+    assert list(record)[: len(SOURCE) + 1] == [*SOURCE, "event_id"]
+    assert {key: record[key] for key in SOURCE} == SOURCE and record["statement_id"] == 1
+
+
+def test_without_orjson_the_standard_library_writes_the_same_line():
+    source = json.dumps(SOURCE, separators=(",", ":")).encode()
+    contents = source[len(b'{"account":') : -1]
+    record = {"account": None, "event_id": "1", "raw": 'a "quoted"\nline', "rows": None}
+    newline = transform_module._NEWLINE
+    with_orjson = transform_module._dumps({**record, "account": transform_module._Fragment(contents)}, option=newline)
+    fallback = transform_module._stdlib_line({**record, "account": transform_module._StdlibFragment(contents)}, newline)
+    expected = {**SOURCE, **{key: value for key, value in record.items() if key != "account"}}
+    assert with_orjson == json.dumps(expected, separators=(",", ":")).encode() + b"\n"
+    assert fallback == with_orjson
+    alone = transform_module._stdlib_line({"account": transform_module._StdlibFragment(contents)}, 0)
+    assert alone == source
