@@ -139,7 +139,7 @@ def run_transform_bench(rounds: int = 3) -> dict[str, Any]:
     reingested: list[bytes] = []
 
     def parsed(event: dict[str, Any]) -> dict[str, Any]:  # as the Lambda calls it (AUDIT_ONLY false by default)
-        return transform(event, reingested.extend, False, [])
+        return transform(event, reingested.extend, False, [], check_source=True)
 
     # Interleaved rounds, each one's best kept: other load on the machine slows both alike.
     baseline = parsing = float("inf")
