@@ -347,3 +347,14 @@ def test_firehose_delivers_with_what_its_role_allows(monkeypatch, action, archiv
             assert keys == []
         else:
             assert keys and all(key.startswith(archived_under) for key in keys)
+
+
+def test_firehose_may_use_the_delivery_role_only_for_the_products_streams(world):
+    role = world.resources["FirehoseDeliveryRole.Arn"]
+    stream = f"arn:aws:firehose:{world.region}:{ARCHIVE_ACCOUNT}:deliverystream/"
+    object_arn = f"arn:aws:s3:::{world.resources['ArchiveBucket']}/pgaudit/x"
+
+    assert world.iam.firehose_refusal(role, f"{stream}pgaudit-orders", "s3:PutObject", object_arn) is None
+    refusal = world.iam.firehose_refusal(role, f"{stream}someone-elses", "s3:PutObject", object_arn)
+
+    assert refusal == f"firehose.amazonaws.com may not assume {role} for {stream}someone-elses"

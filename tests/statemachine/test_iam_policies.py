@@ -92,3 +92,13 @@ def test_passed_to_service_conditions_name_a_service_that_sets_the_key(statement
     for operator in (statement.get("Condition") or {}).values():
         if "iam:PassedToService" in operator:
             assert set(as_list(operator["iam:PassedToService"])) <= set(filter(None, PASSED_TO_SERVICE.values()))
+
+
+def test_firehose_role_is_trusted_only_for_this_accounts_pgaudit_streams():
+    (trust,) = load_template(ARCHIVE_TEMPLATE)["Resources"]["FirehoseDeliveryRole"]["Properties"][
+        "AssumeRolePolicyDocument"
+    ]["Statement"]
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:deliverystream/pgaudit-*"
+    }
