@@ -167,7 +167,7 @@ def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, A
 
 def archive_lines(
     events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool, counts: Counter[str] | None = None
-) -> bytes:
+) -> bytearray:
     """The events' archive records as JSON lines (only pgaudit's when audit_only, but never a line that carries
     `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS). The source (as
     _source_of builds it, "account" first) is encoded once per envelope: each record's first field, "account",
@@ -178,8 +178,10 @@ def archive_lines(
         raise ValueError("the source's first field must be its account")
     account = _Fragment(encoded[len(_ACCOUNT_FIRST) : -len(b"}\n")])  # the source's fields from account's value on
     head = encoded[: -len(b"}\n")] + b","  # the same, for a record written on its own
-    lines: list[bytes] = []
-    append, record_of, dumps, newline, milliseconds = lines.append, entry_record, _dumps, _NEWLINE, _MILLISECONDS
+    # A bytearray, not a list of lines to join: orjson's bytes keep the buffer they were written in (8 KB for a
+    # line of 1 KB), which a list would hold until the join.
+    lines = bytearray()
+    record_of, dumps, newline, milliseconds = entry_record, _dumps, _NEWLINE, _MILLISECONDS
     last_second, second_text = None, ""
     for event in events:  # this loop runs once per log line: event_time and _event_record inline, names local
         try:
@@ -196,11 +198,11 @@ def archive_lines(
                 counts[UNREAD_AUDIT_LINES] += 1  # kept, even with audit_only: it may be pgaudit's
             elif audit_only:
                 continue
-            append(dumps(record, option=newline))
+            lines += dumps(record, option=newline)
         except Exception as error:  # one event's failure never fails its envelope
             counts[UNREADABLE_EVENTS] += 1
-            append(head + _json_line(_unreadable_record(event, error))[1:])
-    return b"".join(lines)
+            lines += head + _json_line(_unreadable_record(event, error))[1:]
+    return lines
 
 
 def _safe_text(value: Any) -> str:
