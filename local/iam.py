@@ -477,12 +477,9 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("iam", "ListRolePolicies"): _simple("iam:ListRolePolicies", _role),
     ("iam", "DeleteRolePolicy"): _simple("iam:DeleteRolePolicy", _role),
     ("iam", "DeleteRole"): _simple("iam:DeleteRole", _role),
-    # CloudWatch Logs: a log group is arn:...:log-group:<name>:* in IAM; DescribeLogGroups is authorized on the
-    # account's log groups (arn:...:log-group::log-stream:, as its AccessDenied messages show);
-    # DescribeDestinations supports no resource-level permission.
-    ("logs", "DescribeLogGroups"): _simple(
-        "logs:DescribeLogGroups", lambda c: f"arn:aws:logs:{c.region}:{c.account}:log-group::log-stream:"
-    ),
+    # CloudWatch Logs: a log group is arn:...:log-group:<name>:* in IAM; DescribeLogGroups and DescribeDestinations
+    # support no resource-level permission (no resource type in the Service Authorization Reference): only "*".
+    ("logs", "DescribeLogGroups"): _simple("logs:DescribeLogGroups", lambda c: STAR),
     ("logs", "CreateLogGroup"): _create_log_group,
     ("logs", "PutRetentionPolicy"): _simple(
         "logs:PutRetentionPolicy", lambda c: _log_group(c, c.params["logGroupName"])

@@ -102,3 +102,8 @@ def test_firehose_role_is_trusted_only_for_this_accounts_pgaudit_streams():
     assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:deliverystream/pgaudit-*"
     }
+
+
+def test_describe_log_groups_is_granted_on_star_as_it_has_no_resource_type():
+    grants = [s for s in ALL_STATEMENTS if "logs:DescribeLogGroups" in as_list(s.get("Action", []))]
+    assert grants and all(s["Resource"] == "*" for s in grants)
