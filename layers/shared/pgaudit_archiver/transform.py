@@ -183,13 +183,13 @@ def archive_lines(
     lines = bytearray()
     record_of, dumps, newline, milliseconds = entry_record, _dumps, _NEWLINE, _MILLISECONDS
     last_second, second_text = None, ""
-    for event in events:  # this loop runs once per log line: event_time and _event_record inline, names local
+    for event in events:  # this loop runs once per log line: event_time inline, names local
         try:
             timestamp = event["timestamp"]
             second = timestamp // 1000
             if second != last_second:  # events of one second share its formatting
                 second_text, last_second = _second_of(second), second
-            time = second_text + milliseconds[timestamp - second * 1000]
+            time = second_text + milliseconds[timestamp % 1000]
             record = record_of(event["message"], event.get("id"), time, timestamp, account)
             if "audit_type" in record:
                 if record["log_time"] is None:
