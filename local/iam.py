@@ -342,6 +342,37 @@ def _table(call: Call) -> str:
     return f"{arn}/index/{call.params['IndexName']}" if call.params.get("IndexName") else arn
 
 
+# Words of DynamoDB's expression grammar that are no attribute names (functions are followed by "(").
+_EXPRESSION_WORDS = {"set", "remove", "add", "delete", "and", "or", "not", "between", "in"}
+_PATH_HEAD = re.compile(r"(?<![.:#\w])(#?[A-Za-z_]\w*)(\s*\()?")
+
+
+def _expression_attributes(call: Call, *expressions: str) -> list[str]:
+    """The top-level attribute names an expression reads or writes (the head of each document path), with the
+    request's #placeholders resolved: what dynamodb:Attributes holds (DynamoDB developer guide, "Using IAM policy
+    conditions for fine-grained access control")."""
+    names = call.params.get("ExpressionAttributeNames") or {}
+    found: list[str] = []
+    for expression in filter(None, expressions):
+        for token, function_call in _PATH_HEAD.findall(expression):
+            if function_call or token.lower() in _EXPRESSION_WORDS:
+                continue
+            name = names.get(token, token) if token.startswith("#") else token
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _update_item(call: Call) -> Authorizations:
+    params = call.params
+    attributes = _expression_attributes(call, params.get("UpdateExpression", ""), params.get("ConditionExpression", ""))
+    attributes += [name for name in params.get("AttributeUpdates") or {} if name not in attributes]
+    context: dict[str, Any] = {"dynamodb:Attributes": attributes}
+    if params.get("ReturnValues"):
+        context["dynamodb:ReturnValues"] = params["ReturnValues"]
+    return [Request("dynamodb:UpdateItem", _table(call), context)]
+
+
 def _execution(call: Call) -> str:
     return str(call.params["executionArn"])
 
@@ -541,7 +572,7 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     # DynamoDB: the table, or the index a Query or Scan names.
     ("dynamodb", "GetItem"): _simple("dynamodb:GetItem", _table),
     ("dynamodb", "PutItem"): _simple("dynamodb:PutItem", _table),
-    ("dynamodb", "UpdateItem"): _simple("dynamodb:UpdateItem", _table),
+    ("dynamodb", "UpdateItem"): _update_item,  # with dynamodb:Attributes (and dynamodb:ReturnValues when asked)
     ("dynamodb", "DeleteItem"): _simple("dynamodb:DeleteItem", _table),
     ("dynamodb", "Query"): _simple("dynamodb:Query", _table),
     ("dynamodb", "Scan"): _simple("dynamodb:Scan", _table),

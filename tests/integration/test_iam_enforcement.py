@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 import local.world
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
@@ -358,3 +359,31 @@ def test_firehose_may_use_the_delivery_role_only_for_the_products_streams(world)
     refusal = world.iam.firehose_refusal(role, f"{stream}someone-elses", "s3:PutObject", object_arn)
 
     assert refusal == f"firehose.amazonaws.com may not assume {role} for {stream}someone-elses"
+
+
+@pytest.mark.parametrize(
+    ("update", "return_values", "allowed"),
+    [
+        ("SET #f0 = :f0", None, True),  # Registry.canary_arrived
+        ("SET #f0 = :f0, #s = :s", None, False),  # the status too
+        ("SET #f0 = :f0", "ALL_OLD", False),  # reading the item back through the update
+    ],
+)
+def test_the_transform_may_update_only_the_canary_of_a_registry_item(world, update, return_values, allowed):
+    function = world.resources["FirehoseTransformFunction"]
+    identity = world.iam.identity(*world.iam.function_roles[function], function)
+    params = {
+        "TableName": world.resources["RegistryTable"],
+        "Key": {"source_id": f"{SOURCE_ACCOUNT}#{world.region}#orders"},
+        "UpdateExpression": update,
+        "ExpressionAttributeNames": {"#f0": "canary", "#s": "status"} if "#s" in update else {"#f0": "canary"},
+        **({"ReturnValues": return_values} if return_values else {}),
+    }
+
+    if allowed:
+        world.iam.authorize(identity, "dynamodb", "UpdateItem", world.region, params, function)
+    else:
+        with pytest.raises(ClientError) as refused:
+            world.iam.authorize(identity, "dynamodb", "UpdateItem", world.region, params, function)
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert "with an explicit deny" not in refused.value.response["Error"]["Message"]

@@ -107,3 +107,10 @@ def test_firehose_role_is_trusted_only_for_this_accounts_pgaudit_streams():
 def test_describe_log_groups_is_granted_on_star_as_it_has_no_resource_type():
     grants = [s for s in ALL_STATEMENTS if "logs:DescribeLogGroups" in as_list(s.get("Action", []))]
     assert grants and all(s["Resource"] == "*" for s in grants)
+
+
+def test_the_transform_may_update_only_the_canary_of_a_registry_item():
+    function = load_template(ARCHIVE_TEMPLATE)["Resources"]["FirehoseTransformFunction"]
+    (update,) = [s for s in statements_in(function) if "dynamodb:UpdateItem" in as_list(s["Action"])]
+    assert update["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:Attributes": ["source_id", "canary"]}
+    assert update["Condition"]["StringEqualsIfExists"] == {"dynamodb:ReturnValues": "NONE"}

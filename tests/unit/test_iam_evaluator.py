@@ -234,3 +234,25 @@ def test_access_denied_is_shaped_per_service():
     assert (rds["Error"]["Code"], rds["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
     data = access_denied("rds-data", "ExecuteStatement", "m").response
     assert (data["Error"]["Code"], data["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDeniedException", 403)
+
+
+def test_update_item_names_the_top_level_attributes_it_touches_in_dynamodb_attributes():
+    params = {
+        "TableName": "t",
+        "Key": {"source_id": "1#eu-west-1#orders"},
+        "UpdateExpression": "SET #f0 = :f0, #f1.arrived_at = if_not_exists(#f1.arrived_at, :f1), n[0] = :n "
+        "REMOVE old_field",
+        "ConditionExpression": "attribute_exists(source_id) AND #s IN (:a, :b)",
+        "ExpressionAttributeNames": {"#f0": "canary", "#f1": "status_detail", "#s": "status"},
+        "ReturnValues": "ALL_OLD",
+    }
+    (request,) = OPERATIONS[("dynamodb", "UpdateItem")](_call("dynamodb", "UpdateItem", params))
+
+    assert request.value("dynamodb:Attributes") == ["canary", "status_detail", "n", "old_field", "source_id", "status"]
+    assert request.value("dynamodb:ReturnValues") == "ALL_OLD"
+    only_canary = {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["source_id", "canary"]}}
+    assert not condition_holds(only_canary, request)
+    canary_only = {**params, "UpdateExpression": "SET #f0 = :f0", "ConditionExpression": None, "ReturnValues": None}
+    (request,) = OPERATIONS[("dynamodb", "UpdateItem")](_call("dynamodb", "UpdateItem", canary_only))
+    assert request.value("dynamodb:Attributes") == ["canary"] and request.value("dynamodb:ReturnValues") is None
+    assert condition_holds(only_canary, request)
