@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import unquote
 
+from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.exceptions import ClientError
 from moto.iam.models import iam_backends
 
@@ -347,14 +348,18 @@ _EXPRESSION_WORDS = {"set", "remove", "add", "delete", "and", "or", "not", "betw
 _PATH_HEAD = re.compile(r"(?<![.:#\w])(#?[A-Za-z_]\w*)(\s*\()?")
 
 
-def _expression_attributes(call: Call, *expressions: str) -> list[str]:
+def _expression_attributes(call: Call, *expressions: Any) -> list[str]:
     """The top-level attribute names an expression reads or writes (the head of each document path), with the
     request's #placeholders resolved: what dynamodb:Attributes holds (DynamoDB developer guide, "Using IAM policy
     conditions for fine-grained access control")."""
-    names = call.params.get("ExpressionAttributeNames") or {}
+    names = dict(call.params.get("ExpressionAttributeNames") or {})
     found: list[str] = []
     for expression in filter(None, expressions):
-        for token, function_call in _PATH_HEAD.findall(expression):
+        text = expression
+        if not isinstance(expression, str):  # a boto3 condition (Attr(...)), built into text as boto3 will
+            text, built_names, _ = ConditionExpressionBuilder().build_expression(expression)
+            names |= built_names
+        for token, function_call in _PATH_HEAD.findall(text):
             if function_call or token.lower() in _EXPRESSION_WORDS:
                 continue
             name = names.get(token, token) if token.startswith("#") else token

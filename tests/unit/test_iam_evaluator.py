@@ -1,5 +1,7 @@
 """The emulation's IAM evaluator (local/iam.py): the policy logic a real deployment's AccessDenied comes from."""
 
+from boto3.dynamodb.conditions import Attr
+
 from local.iam import (
     OPERATIONS,
     Call,
@@ -256,3 +258,10 @@ def test_update_item_names_the_top_level_attributes_it_touches_in_dynamodb_attri
     (request,) = OPERATIONS[("dynamodb", "UpdateItem")](_call("dynamodb", "UpdateItem", canary_only))
     assert request.value("dynamodb:Attributes") == ["canary"] and request.value("dynamodb:ReturnValues") is None
     assert condition_holds(only_canary, request)
+
+
+def test_update_item_with_a_boto3_condition_names_its_attributes_too():
+    params = {"TableName": "t", "UpdateExpression": "SET a = :a", "ConditionExpression": Attr("status").eq("x")}
+    (request,) = OPERATIONS[("dynamodb", "UpdateItem")](_call("dynamodb", "UpdateItem", params))
+
+    assert request.value("dynamodb:Attributes") == ["a", "status"]
