@@ -10,7 +10,7 @@ raised as AWS shapes it for the service (ERRORS).
 
 Not emulated: resource-based policies other than role trust policies (the destination access policy is checked
 in local/fidelity.py; bucket policies, KMS key policies), service control policies, session policies,
-aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* (no template condition uses one).
+aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* on other resources than IAM roles.
 """
 
 from __future__ import annotations
@@ -297,6 +297,7 @@ class Call:
     params: Mapping[str, Any]
     role_path: Callable[[str, str], str | None]  # (account, role name) -> path of an existing role
     boundary_of: Callable[[str, str], str | None]  # (account, role name) -> its permissions boundary ARN
+    tags_of: Callable[[str, str], dict[str, str]] = field(default=lambda account, name: {})  # an existing role's
 
     def role_arn(self, name: str) -> str:
         # IAM names an existing role by its ARN with its path; a role that does not exist has no path to add.
@@ -493,10 +494,20 @@ def _create_role(call: Call) -> Authorizations:
     return requests
 
 
-def _put_role_policy(call: Call) -> Authorizations:
-    # iam:PermissionsBoundary is the role's current boundary here (CreateRole: the one requested).
-    boundary = call.boundary_of(call.account, call.params["RoleName"])
-    return [Request("iam:PutRolePolicy", _role(call), {"iam:PermissionsBoundary": boundary} if boundary else {})]
+def _on_role(action: str, *, with_boundary: bool = False) -> Callable[[Call], Authorizations]:
+    """An action on an existing role: IAM puts the role's tags in aws:ResourceTag/<key> (the role resource type's
+    condition key), and its current boundary in iam:PermissionsBoundary for the actions that take that key
+    (PutRolePolicy, DeleteRolePolicy, ...; CreateRole: the one requested)."""
+
+    def authorize(call: Call) -> Authorizations:
+        name = call.params["RoleName"]
+        context: dict[str, Any] = {f"aws:ResourceTag/{k}": v for k, v in call.tags_of(call.account, name).items()}
+        boundary = call.boundary_of(call.account, name) if with_boundary else None
+        if boundary:
+            context["iam:PermissionsBoundary"] = boundary
+        return [Request(action, _role(call), context)]
+
+    return authorize
 
 
 STAR = "*"  # the action supports no resource-level permission (its Resource types column is empty)
@@ -505,14 +516,14 @@ STAR = "*"  # the action supports no resource-level permission (its Resource typ
 OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("sts", "AssumeRole"): _assume_role,
     # IAM: the role resource is arn:aws:iam::<account>:role/<path><name>.
-    ("iam", "GetRole"): _simple("iam:GetRole", _role),
+    ("iam", "GetRole"): _on_role("iam:GetRole"),
     ("iam", "CreateRole"): _create_role,
-    ("iam", "UpdateAssumeRolePolicy"): _simple("iam:UpdateAssumeRolePolicy", _role),
-    ("iam", "GetRolePolicy"): _simple("iam:GetRolePolicy", _role),
-    ("iam", "PutRolePolicy"): _put_role_policy,
-    ("iam", "ListRolePolicies"): _simple("iam:ListRolePolicies", _role),
-    ("iam", "DeleteRolePolicy"): _simple("iam:DeleteRolePolicy", _role),
-    ("iam", "DeleteRole"): _simple("iam:DeleteRole", _role),
+    ("iam", "UpdateAssumeRolePolicy"): _on_role("iam:UpdateAssumeRolePolicy"),
+    ("iam", "GetRolePolicy"): _on_role("iam:GetRolePolicy"),
+    ("iam", "PutRolePolicy"): _on_role("iam:PutRolePolicy", with_boundary=True),
+    ("iam", "ListRolePolicies"): _on_role("iam:ListRolePolicies"),
+    ("iam", "DeleteRolePolicy"): _on_role("iam:DeleteRolePolicy", with_boundary=True),
+    ("iam", "DeleteRole"): _on_role("iam:DeleteRole"),
     # CloudWatch Logs: a log group is arn:...:log-group:<name>:* in IAM; DescribeLogGroups and DescribeDestinations
     # support no resource-level permission (no resource type in the Service Authorization Reference): only "*".
     ("logs", "DescribeLogGroups"): _simple("logs:DescribeLogGroups", lambda c: STAR),
@@ -668,6 +679,10 @@ class Enforcer:
         role = self._role(account, name)
         return role.permissions_boundary_arn if role is not None else None
 
+    def tags_of(self, account: str, name: str) -> dict[str, str]:
+        role = self._role(account, name)
+        return {tag["Key"]: tag["Value"] for tag in role.tags} if role is not None else {}
+
     def identity(self, account: str, role_name: str, session_name: str) -> Identity:
         role = self._role(account, role_name)
         if role is None:
@@ -711,7 +726,9 @@ class Enforcer:
             raise NotImplementedError(
                 f"{service}:{operation} has no entry in local/iam.py OPERATIONS: add its IAM action and resource"
             )
-        call = Call(service, operation, region, identity.caller.account, params, self.role_path, self.boundary_of)
+        call = Call(
+            service, operation, region, identity.caller.account, params, self.role_path, self.boundary_of, self.tags_of
+        )
         for needed in table(call):
             request = self._with_principal(needed, identity.caller)
             reason = identity.refusal(request)

@@ -387,3 +387,19 @@ def test_the_transform_may_update_only_the_canary_of_a_registry_item(world, upda
             world.iam.authorize(identity, "dynamodb", "UpdateItem", world.region, params, function)
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
         assert "with an explicit deny" not in refused.value.response["Error"]["Message"]
+
+
+def test_a_destination_role_without_the_products_tag_keeps_its_trust_and_is_not_deleted(world):
+    world.create_cluster("orders")
+    assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+    iam, name = world.client("iam"), f"pgaudit-dest-{SOURCE_ACCOUNT}-orders"
+    iam.untag_role(RoleName=name, TagKeys=["pgaudit-archiver:managed"])  # as if someone else's role
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Condition"]["StringLike"]["aws:SourceArn"] = ["arn:aws:logs:*:*:*"]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+
+    assert world.onboard(world.request("orders")).status == "FAILED"
+    assert {denial.action for denial in world.iam.denials} == {"iam:UpdateAssumeRolePolicy"}
+    assert world.offboard("orders").status == "FAILED"
+    assert {denial.action for denial in world.iam.denials} == {"iam:UpdateAssumeRolePolicy", "iam:DeleteRole"}
+    assert iam.get_role(RoleName=name)["Role"]["RoleName"] == name

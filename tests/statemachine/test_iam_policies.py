@@ -114,3 +114,23 @@ def test_the_transform_may_update_only_the_canary_of_a_registry_item():
     (update,) = [s for s in statements_in(function) if "dynamodb:UpdateItem" in as_list(s["Action"])]
     assert update["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:Attributes": ["source_id", "canary"]}
     assert update["Condition"]["StringEqualsIfExists"] == {"dynamodb:ReturnValues": "NONE"}
+
+
+# What may change or remove a role under the product's path, and the key that proves the role is the product's.
+ROLE_CHANGES = {
+    "iam:CreateRole": "iam:PermissionsBoundary",
+    "iam:PutRolePolicy": "iam:PermissionsBoundary",
+    "iam:DeleteRolePolicy": "iam:PermissionsBoundary",
+    "iam:UpdateAssumeRolePolicy": "aws:ResourceTag/pgaudit-archiver:managed",  # takes no iam:PermissionsBoundary
+    "iam:DeleteRole": "aws:ResourceTag/pgaudit-archiver:managed",
+    "iam:TagRole": "aws:RequestTag/pgaudit-archiver:managed",  # with CreateRole, before the role has tags
+}
+
+
+@pytest.mark.parametrize(("action", "key"), ROLE_CHANGES.items())
+def test_changes_to_the_products_roles_are_conditioned_on_the_role_being_the_products(action, key):
+    grants = [s for s in ALL_STATEMENTS if s.get("Effect") == "Allow" and action in as_list(s.get("Action", []))]
+    assert grants
+    for grant in grants:
+        keys = {name for operator in (grant.get("Condition") or {}).values() for name in operator}
+        assert key in keys, grant

@@ -265,3 +265,22 @@ def test_update_item_with_a_boto3_condition_names_its_attributes_too():
     (request,) = OPERATIONS[("dynamodb", "UpdateItem")](_call("dynamodb", "UpdateItem", params))
 
     assert request.value("dynamodb:Attributes") == ["a", "status"]
+
+
+def test_actions_on_an_existing_role_carry_its_tags_and_where_iam_takes_it_its_boundary():
+    boundary = "arn:aws:iam::123456789012:policy/boundary"
+    call = Call(
+        "iam", "DeleteRole", "eu-west-1", "123456789012", {"RoleName": "r"},
+        lambda a, n: "/pgaudit-archiver/", lambda a, n: boundary, lambda a, n: {"pgaudit-archiver:managed": "true"},
+    )  # fmt: skip
+    managed = {"StringEquals": {"aws:ResourceTag/pgaudit-archiver:managed": "true"}}
+
+    (delete_role,) = OPERATIONS[("iam", "DeleteRole")](call)
+    (update_trust,) = OPERATIONS[("iam", "UpdateAssumeRolePolicy")](call)
+    (delete_policy,) = OPERATIONS[("iam", "DeleteRolePolicy")](call)
+
+    assert condition_holds(managed, delete_role) and condition_holds(managed, update_trust)
+    assert delete_role.value("iam:PermissionsBoundary") is None  # DeleteRole takes no such key
+    assert delete_policy.value("iam:PermissionsBoundary") == boundary
+    (untagged,) = OPERATIONS[("iam", "DeleteRole")](_call("iam", "DeleteRole", {"RoleName": "r"}))
+    assert not condition_holds(managed, untagged)
