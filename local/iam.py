@@ -795,7 +795,9 @@ class Enforcer:
         if role is None:
             return f"the delivery stream's role {role_arn!r} does not exist"
         trust = _document(role.assume_role_policy_document)
-        assume = Request("sts:AssumeRole", role_arn, {"aws:SourceAccount": account, "aws:SourceArn": stream_arn})
+        # The account's id as sts:ExternalId (Firehose developer guide); the source keys as IAM may also have them.
+        context = {"sts:ExternalId": account, "aws:SourceAccount": account, "aws:SourceArn": stream_arn}
+        assume = Request("sts:AssumeRole", role_arn, context)
         if not trust_allows(trust, assume, None, "firehose.amazonaws.com"):
             return f"firehose.amazonaws.com may not assume {role_arn} for {stream_arn}"
         identity = self.identity(role_arn.split(":")[4], name, "KinesisFirehoseDelivery")

@@ -98,8 +98,9 @@ def test_firehose_role_is_trusted_only_for_this_accounts_pgaudit_streams():
     (trust,) = load_template(ARCHIVE_TEMPLATE)["Resources"]["FirehoseDeliveryRole"]["Properties"][
         "AssumeRolePolicyDocument"
     ]["Statement"]
-    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
-    assert trust["Condition"]["ArnLike"]["aws:SourceArn"] == {
+    assert trust["Condition"]["StringEquals"]["sts:ExternalId"] == {"Ref": "AWS::AccountId"}
+    assert trust["Condition"]["StringEqualsIfExists"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert trust["Condition"]["ArnLikeIfExists"]["aws:SourceArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:deliverystream/pgaudit-*"
     }
 
