@@ -155,3 +155,16 @@ def test_configure_instance_group_agreeing_with_the_request_is_no_obstacle() -> 
 
     assert result.parameter_group == OURS
     assert rds.db_parameter_reads == ["owners-instance"]  # default groups set nothing: not read
+
+
+@pytest.mark.parametrize(
+    ("instance_value", "requested"), [("write,ddl", "ddl,write"), ("all", "ddl,function,misc,read,role,write")]
+)
+def test_configure_instance_group_auditing_the_same_classes_in_other_words_is_no_obstacle(
+    instance_value: str, requested: str
+) -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2)
+    rds.set_instance_group("orders-2", "owners-instance", {"pgaudit.log": instance_value})
+
+    assert configure(rds, pgaudit_log=requested).parameter_group == OURS

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pgaudit_archiver.audit_policy import same_classes
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.errors import ClusterNotEligibleError, ResourceConflictError
 from pgaudit_archiver.models import (
@@ -24,7 +25,6 @@ from pgaudit_archiver.models import (
     Model,
     ParameterGroupResult,
     ResolvedRequest,
-    normalize_pgaudit_log,
 )
 from pgaudit_archiver.naming import parameter_group_name, source_tags
 
@@ -85,13 +85,6 @@ def instance_overrides(rds: SourceRds, instance_ids: Iterable[str]) -> list[Inst
     return overrides
 
 
-def _same_classes(value: str | None, pgaudit_log: str) -> bool:
-    try:
-        return normalize_pgaudit_log(value or "") == pgaudit_log
-    except ValueError:
-        return False
-
-
 def conflicting(overrides: Iterable[InstanceOverride], pgaudit_log: str | None) -> list[InstanceOverride]:
     """The overrides that defeat onboarding: pgaudit left out of PRELOAD, or PGAUDIT_LOG not the requested classes
     (None: not checked)."""
@@ -102,7 +95,7 @@ def conflicting(overrides: Iterable[InstanceOverride], pgaudit_log: str | None) 
         or (
             override.parameter == PGAUDIT_LOG
             and pgaudit_log is not None
-            and not _same_classes(override.value, pgaudit_log)
+            and not same_classes(override.value, pgaudit_log)
         )
     ]
 
