@@ -445,10 +445,16 @@ class FakeRdsData(Recording, SourceRdsData):
         self.databases = ["appdb", "postgres", "template1"]
         self.public_uses_plpgsql = set(self.databases)  # PostgreSQL's default
         self.may_revoke = may_revoke  # False: the caller does not own the language (REVOKE only warns)
+        self.unreachable: set[str] = set()  # databases the master user may not connect to
 
     def execute(self, cluster_arn: str, secret_arn: str, database: str, sql: str) -> list[Any]:
         self._call("ExecuteStatement")
         self.statements.append((database, sql))
+        if database in self.unreachable:
+            raise AwsRequestError(
+                f"ExecuteStatement was refused: permission denied for database {database}",
+                aws_error_code="BadRequestException",
+            )
         if sql.startswith("CREATE EXTENSION"):
             self.mutations.append(f"ExecuteStatement {sql}")
             self.extension_present = True

@@ -119,3 +119,17 @@ def test_ensure_extension_leaves_plpgsql_alone_unless_asked() -> None:
     ensure_extension(rds_data, resolved(), facts(), ())
 
     assert not any(sql.startswith("REVOKE") for _, sql in rds_data.statements)
+
+
+def test_ensure_extension_a_database_closed_to_the_master_user_is_reported_and_the_others_revoked() -> None:
+    rds_data = FakeRdsData()
+    rds_data.unreachable = {"postgres"}
+    request = resolved().model_copy(update={"revoke_plpgsql": True})
+
+    result = ensure_extension(rds_data, request, facts(), ())
+
+    assert result.status == "created"
+    assert result.changes[1:] == tuple(
+        f"revoked USAGE on plpgsql from PUBLIC in {database}" for database in ("appdb", "template1")
+    )
+    assert result.plpgsql_kept_by_public == ("postgres",)

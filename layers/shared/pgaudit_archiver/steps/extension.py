@@ -10,7 +10,8 @@ CREATE_SQL = "CREATE EXTENSION IF NOT EXISTS pgaudit"
 PRESENT_SQL = "SELECT 1 FROM pg_extension WHERE extname = 'pgaudit'"
 DEFAULT_DATABASE = "postgres"
 # Languages and their privileges belong to each database; template1 passes them on to databases created later.
-DATABASES_SQL = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
+# rdsadmin is RDS's own database, closed to the master user.
+DATABASES_SQL = "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'rdsadmin' ORDER BY datname"
 PUBLIC_USES_PLPGSQL_SQL = (
     "SELECT 1 FROM pg_language AS l, aclexplode(coalesce(l.lanacl, acldefault('l', l.lanowner))) AS a "
     "WHERE l.lanname = 'plpgsql' AND a.grantee = 0 AND a.privilege_type = 'USAGE'"
@@ -34,13 +35,17 @@ def _revoke_plpgsql(
     changes, kept = [], []
     for (name,) in rds_data.execute(cluster.arn, secret_arn, database, DATABASES_SQL):
         each = str(name.get("stringValue"))
-        if not rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL):
-            continue
-        rds_data.execute(cluster.arn, secret_arn, each, REVOKE_SQL)
-        if rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL):
-            kept.append(each)
-        else:
+        try:
+            if not rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL):
+                continue
+            rds_data.execute(cluster.arn, secret_arn, each, REVOKE_SQL)
+            revoked = not rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL)
+        except AwsRequestError:  # a database the master user may not connect to: reported, the others still done
+            revoked = False
+        if revoked:
             changes.append(f"revoked USAGE on plpgsql from PUBLIC in {each}")
+        else:
+            kept.append(each)
     return changes, kept
 
 
