@@ -5,20 +5,13 @@ import json
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.naming import delivery_stream_name
 from pgaudit_archiver.transform import transform
+from tests.unit.envelopes import envelope as source_envelope
 
 STREAM = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
 
 
 def envelope(message_type: str = "DATA_MESSAGE", events: list | None = None) -> str:
-    body = {
-        "messageType": message_type,
-        "owner": "111122223333",
-        "logGroup": "/aws/rds/cluster/orders/postgresql",
-        "logStream": "orders-instance-1",
-        "subscriptionFilters": ["pgaudit-archiver"],
-        "logEvents": events if events is not None else [],
-    }
-    return base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+    return source_envelope(events if events is not None else [], messageType=message_type)
 
 
 def run(*data: str) -> list[dict]:
@@ -148,12 +141,7 @@ def test_audit_only_drops_lines_that_are_not_pgaudit():
 
 def checked(body_changes: dict, stream: str = STREAM) -> dict:
     message = "2025-11-25 10:00:00 UTC:10.0.0.5(5432):app@orders:[42]:LOG:  AUDIT: SESSION,1,1,DDL,DROP TABLE,,,x,"
-    body = {
-        "messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/rds/cluster/orders/postgresql",
-        "logStream": "orders-instance-1", "subscriptionFilters": ["any"],
-        "logEvents": [{"id": "1", "timestamp": 1764064800000, "message": message}], **body_changes,
-    }  # fmt: skip
-    data = base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+    data = source_envelope([{"id": "1", "timestamp": 1764064800000, "message": message}], **body_changes)
     event = {"deliveryStreamArn": stream, "region": "eu-west-1", "records": [{"recordId": "1", "data": data}]}
     [record] = transform(event, check_source=True)["records"]
     return record

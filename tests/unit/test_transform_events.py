@@ -12,6 +12,7 @@ from local.transform_bench import generated_line
 from pgaudit_archiver import transform as transform_module
 from pgaudit_archiver.logline import parse_entry
 from pgaudit_archiver.transform import archive_lines, transform
+from tests.unit.envelopes import envelope
 
 SOURCE = {
     "account": "111122223333",
@@ -80,18 +81,6 @@ def test_every_bench_line_is_an_audit_record_or_a_duration_message_with_its_raw_
         assert {
             k: v for k, v in record.items() if k not in (*SOURCE, "event_id", "event_time", "event_timestamp", "raw")
         } == parse_entry(record["raw"])
-
-
-def envelope(events: list) -> str:
-    body = {
-        "messageType": "DATA_MESSAGE",
-        "owner": "111122223333",
-        "logGroup": "/aws/rds/cluster/orders/postgresql",
-        "logStream": "orders-instance-1",
-        "subscriptionFilters": ["pgaudit-archiver"],
-        "logEvents": events,
-    }
-    return base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
 
 
 def transformed(events: list) -> dict:

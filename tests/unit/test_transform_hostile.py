@@ -3,7 +3,6 @@ huge numbers, quotes and newlines, imitations of the prefix, pgaudit's markers i
 line, nothing genuine is lost: the audit record pgaudit wrote keeps its fields, any other line is kept."""
 
 import base64
-import gzip
 import json
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from pgaudit_archiver import transform as transform_module
 from pgaudit_archiver.logline import parse_audit, parse_entry
 from pgaudit_archiver.transform import transform
+from tests.unit.envelopes import envelope
 
 STREAM = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
 PREFIX = "2026-11-25 10:00:02 UTC:10.0.0.5(57617):app@orders:[1703]:LOG:  "
@@ -36,15 +36,7 @@ def recorded(monkeypatch) -> RecordedMetrics:
 def archived(messages: list[str], audit_only: bool = False) -> tuple[str, list[dict]]:
     """The envelope's result and its archived records."""
     events = [{"id": str(i), "timestamp": 1795600000000 + i, "message": m} for i, m in enumerate(messages)]
-    body = {
-        "messageType": "DATA_MESSAGE",
-        "owner": "111122223333",
-        "logGroup": "/aws/rds/cluster/orders/postgresql",
-        "logStream": "orders-instance-1",
-        "subscriptionFilters": ["pgaudit-archiver"],
-        "logEvents": events,
-    }
-    data = base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+    data = envelope(events)
     event = {"deliveryStreamArn": STREAM, "records": [{"recordId": "r", "data": data}]}
     [record] = transform(event, audit_only=audit_only)["records"]
     if record["result"] != "Ok":
