@@ -3,6 +3,7 @@ source-account/template.yaml, and the onboarding state machine executed by moto'
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import io
@@ -36,6 +37,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
@@ -249,6 +251,7 @@ class World:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop_executions()
         if self.postgres is not None:
             self.postgres.close()
         self.fidelity.stop()
@@ -256,6 +259,21 @@ class World:
         self._mock.stop()
         while self._patches:
             self._patches.pop().stop()
+
+    def _stop_executions(self) -> None:
+        """No execution outlives its world: one still running would write into the next world's tables, which
+        have the same names (moto's backends are process-wide)."""
+        machines = [arn for key, arn in self.resources.items() if key.endswith("StateMachine")]
+        with contextlib.suppress(ClientError):
+            sfn = self.client("stepfunctions")
+            for machine in machines:
+                running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
+                for execution in running:
+                    sfn.stop_execution(executionArn=execution["executionArn"])
+        deadline = time.monotonic() + 30
+        for thread in list(EXECUTION_THREADS):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        EXECUTION_THREADS[:] = [thread for thread in EXECUTION_THREADS if thread.is_alive()]
 
     # ------------------------------------------------------------------ fault injection
     def inject(self, service: str, operation: str, code: str, *, times: int = 1, account: str | None = None) -> Fault:
