@@ -4,6 +4,7 @@ source-account/template.yaml, and the onboarding state machine executed by moto'
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import gzip
 import io
@@ -177,6 +178,10 @@ class World:
         self.archive_account = ARCHIVE_ACCOUNT
         self.source_accounts = source_accounts
         self.region = region
+        # Physical names of what the archive stack creates; IAM's are global, so a second region's differ (as
+        # CloudFormation's generated names do). `regions`: the archive stack deployed in further regions.
+        self.physical_prefix = STACK_NAME
+        self.regions: dict[str, World] = {}
         self.template = load_template(ARCHIVE_TEMPLATE)
         self.parameters = {
             **parameter_defaults(self.template),
@@ -251,6 +256,8 @@ class World:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for other in self.regions.values():
+            other._stop_executions()
         self._stop_executions()
         if self.postgres is not None:
             self.postgres.close()
@@ -443,7 +450,9 @@ class World:
     def _deploy_archive_stack(self) -> None:
         iam, s3 = self.client("iam"), self.client("s3")
         bucket = f"{STACK_NAME}-archive-{self.archive_account}-{self.region}"
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
+        # S3 takes no location constraint for us-east-1, and refuses one.
+        location = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        s3.create_bucket(Bucket=bucket, **location)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         self.resources["ArchiveBucket"] = bucket
         self.resources["ArchiveBucket.Arn"] = f"arn:aws:s3:::{bucket}"
@@ -452,12 +461,12 @@ class World:
         for role in (*template_roles, "StateMachineRole"):
             trust = resources.get(role, {}).get("Properties", {}).get("AssumeRolePolicyDocument")
             document = self._resolve(trust) if trust else LAMBDA_TRUST
-            arn = iam.create_role(RoleName=f"{STACK_NAME}-{role}", AssumeRolePolicyDocument=json.dumps(document))[
-                "Role"
-            ]["Arn"]
+            arn = iam.create_role(
+                RoleName=f"{self.physical_prefix}-{role}", AssumeRolePolicyDocument=json.dumps(document)
+            )["Role"]["Arn"]
             self.resources[f"{role}.Arn"] = arn
         boundary = iam.create_policy(
-            PolicyName=f"{STACK_NAME}-DestinationRoleBoundary",
+            PolicyName=f"{self.physical_prefix}-DestinationRoleBoundary",
             PolicyDocument=json.dumps(
                 self._resolve(self.template["Resources"]["DestinationRoleBoundary"]["Properties"]["PolicyDocument"])
             ),
@@ -471,7 +480,7 @@ class World:
             self.resources[logical_id] = f"arn:aws:states:{self.region}:{self.archive_account}:stateMachine:{name}"
         functions = archive_functions(self.template)
         for spec in functions:
-            name = f"{STACK_NAME}-{spec.logical_id}"[:64]
+            name = f"{self.physical_prefix}-{spec.logical_id}"[:64]
             self.resources[spec.logical_id] = name
             self.resources[f"{spec.logical_id}.Arn"] = (
                 f"arn:aws:lambda:{self.region}:{self.archive_account}:function:{name}"
@@ -481,7 +490,7 @@ class World:
             f"arn:aws:sqs:{self.region}:{self.archive_account}:{STACK_NAME}-ClusterEventDeadLetters"
         )
         for role in template_roles:
-            self._put_role_policies(f"{STACK_NAME}-{role}", resources[role]["Properties"])
+            self._put_role_policies(f"{self.physical_prefix}-{role}", resources[role]["Properties"])
         function_roles = {spec.logical_id: self._function_role(spec.logical_id) for spec in functions}
         lambda_client = self.client("lambda")
         for spec in functions:
@@ -550,7 +559,7 @@ class World:
             arn = str(self._resolve(properties["Role"]))
         else:
             iam = self.client("iam")
-            name = f"{STACK_NAME}-{logical_id}Role"[:64]
+            name = f"{self.physical_prefix}-{logical_id}Role"[:64]
             arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
             for index, policy in enumerate(properties.get("Policies", [])):
                 if not (isinstance(policy, dict) and set(policy) == {"Statement"}):
@@ -582,18 +591,46 @@ class World:
             self.resources[logical_id] = name
             self.resources[f"{logical_id}.Arn"] = arn
 
-    def _deploy_source_stack(self, account: str) -> None:
-        """source-account/template.yaml's SourceRole, as CloudFormation creates it with this world's values."""
-        role = load_template(SOURCE_TEMPLATE)["Resources"]["SourceRole"]["Properties"]
-        scope = {
+    def _source_stack_scope(self, account: str) -> dict[str, Any]:
+        """source-account/template.yaml's references in `account`: its role trusts the archive's roles of every
+        region the archive stack is deployed in (ArchiveRoleArns lists them all)."""
+        return {
             "AWS::Partition": "aws",
             "AWS::AccountId": account,
             "AWS::Region": self.region,
             "ArchiveAccountId": self.archive_account,
-            "ArchiveRoleArns": [self.resources["SourceAccessRole.Arn"], self.resources["AutoOnboardRole.Arn"]],
+            "ArchiveRoleArns": [
+                world.resources[f"{role}.Arn"]
+                for world in (self, *self.regions.values())
+                for role in ("SourceAccessRole", "AutoOnboardRole")
+            ],
             "ExternalId": str(self.parameters["ExternalId"]),
             "RoleName": str(self.parameters["SourceRoleName"]),
         }
+
+    def in_region(self, region: str) -> World:
+        """The archive stack deployed in `region` too (`sam deploy` there), and each source account's stack
+        updated so that its one, global, role trusts that region's archive roles as well (ArchiveRoleArns). The
+        world returned shares this one's accounts, IAM, functions and emulation; it acts in `region`."""
+        if region not in self.regions:
+            other = copy.copy(self)
+            other.region, other.resources, other._clients, other.regions = region, {}, {}, {}
+            other.physical_prefix = f"{STACK_NAME}-{region}"
+            other._deploy_archive_stack()
+            self.regions[region] = other
+            for account in self.source_accounts:
+                role = load_template(SOURCE_TEMPLATE)["Resources"]["SourceRole"]["Properties"]
+                scope = self._source_stack_scope(account)
+                self.client("iam", account).update_assume_role_policy(
+                    RoleName=str(self._resolve(role["RoleName"], scope)),
+                    PolicyDocument=json.dumps(self._resolve(role["AssumeRolePolicyDocument"], scope)),
+                )
+        return self.regions[region]
+
+    def _deploy_source_stack(self, account: str) -> None:
+        """source-account/template.yaml's SourceRole, as CloudFormation creates it with this world's values."""
+        role = load_template(SOURCE_TEMPLATE)["Resources"]["SourceRole"]["Properties"]
+        scope = self._source_stack_scope(account)
         iam = self.client("iam", account)
         name = str(self._resolve(role["RoleName"], scope))
         iam.create_role(

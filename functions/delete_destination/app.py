@@ -11,4 +11,4 @@ from pgaudit_archiver.steps.offboard import delete_destination
 @workflow_handler(OffboardStepEvent, ArchiveStepSettings)
 def lambda_handler(step: OffboardStepEvent, settings: ArchiveStepSettings) -> StepResult:
     archive = archive_account(settings)
-    return delete_destination(archive.logs, archive.iam, step.request.source)
+    return delete_destination(archive.logs, archive.iam, settings, step.request.source)

@@ -19,7 +19,9 @@ def lambda_handler(step: SourceEvent, settings: VerifySourceSettings) -> Verific
     archive, account = archive_account(settings), source_account(settings, source)
 
     def find(checked: Source, request: dict[str, Any]) -> list[Drift]:
-        return find_drift(checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose)
+        return find_drift(
+            checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose, archive.iam
+        )
 
     def canary(request: dict[str, Any]) -> str | None:
         cluster = account.rds.describe_cluster(source.cluster_id) or {}

@@ -204,7 +204,7 @@ def _drift(world: World, cluster: str) -> None:
     )
     loose_trust = {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "sts:AssumeRole"}
     world.client("iam").update_assume_role_policy(
-        RoleName=f"pgaudit-dest-{SOURCE_ACCOUNT}-{cluster}",
+        RoleName=f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-{cluster}",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [loose_trust]}),
     )
 

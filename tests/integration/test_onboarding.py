@@ -62,7 +62,7 @@ def test_onboarding_default_group_creates_every_resource_with_its_policies(world
     )
 
     iam = world.client("iam")
-    role = iam.get_role(RoleName="pgaudit-dest-111122223333-orders")["Role"]
+    role = iam.get_role(RoleName="pgaudit-dest-eu-west-1-111122223333-orders")["Role"]
     trust = role["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     assert trust["Condition"]["StringLike"]["aws:SourceArn"] == [

@@ -135,3 +135,27 @@ def test_changes_to_the_products_roles_are_conditioned_on_the_role_being_the_pro
     for grant in grants:
         keys = {name for operator in (grant.get("Condition") or {}).values() for name in operator}
         assert key in keys, grant
+
+
+# IAM names are global and the archive stack is regional (one per region): each stack changes only the destination
+# roles of its own region, by name (pgaudit-dest-<region>-...) or by the region tag the workflow puts on them.
+REGIONAL_ROLE_CHANGES = [*ROLE_CHANGES, "iam:PassRole"]
+REGION_TAG_KEYS = {"aws:ResourceTag/pgaudit-archiver:source-region", "aws:RequestTag/pgaudit-archiver:source-region"}
+
+
+@pytest.mark.parametrize("action", REGIONAL_ROLE_CHANGES)
+def test_a_regional_stack_changes_only_its_own_regions_destination_roles(action):
+    archive = statements_in(load_template(ARCHIVE_TEMPLATE))
+    grants = [
+        s
+        for s in archive
+        if s.get("Effect") == "Allow"
+        and action in as_list(s.get("Action", []))
+        and any("pgaudit-dest" in str(r) or "role/pgaudit-archiver/" in str(r) for r in as_list(s["Resource"]))
+    ]
+    assert grants
+    for grant in grants:
+        keys = {name for operator in (grant.get("Condition") or {}).values() for name in operator}
+        regional = "role/pgaudit-archiver/pgaudit-dest-${AWS::Region}-*"
+        by_name = all(regional in str(resource) for resource in as_list(grant["Resource"]))
+        assert by_name or keys & REGION_TAG_KEYS, grant

@@ -394,7 +394,13 @@ class FakeIam(Recording, ArchiveIam):
         role = self.roles.get(name)
         if role is None:
             return None
-        return {"RoleName": name, "Arn": role["Arn"], "AssumeRolePolicyDocument": copy.deepcopy(role["trust"])}
+        return {
+            "RoleName": name,
+            "Path": role["Arn"].split(":role", 1)[1].rsplit("/", 1)[0] + "/",
+            "Arn": role["Arn"],
+            "AssumeRolePolicyDocument": copy.deepcopy(role["trust"]),
+            "Tags": [{"Key": key, "Value": value} for key, value in role["tags"].items()],
+        }
 
     def create_role(
         self, name: str, path: str, trust: dict[str, Any], boundary_arn: str, description: str, tags: dict[str, str]

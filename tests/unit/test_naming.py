@@ -1,5 +1,12 @@
+import pytest
+
 from pgaudit_archiver.models import Source
-from pgaudit_archiver.naming import delivery_stream_name, destination_role_name, execution_name
+from pgaudit_archiver.naming import (
+    delivery_stream_name,
+    destination_role_name,
+    execution_name,
+    legacy_destination_role_name,
+)
 
 
 def source(cluster: str, account: str = "111122223333") -> Source:
@@ -33,3 +40,17 @@ def test_execution_name_identifies_the_cluster_within_80_characters():
     name = execution_name(source("x" * 63), "abcd1234")
     assert len(name) <= 80
     assert name.startswith("111122223333-xxx") and name.endswith("-abcd1234")
+
+
+def test_destination_role_name_carries_the_region_as_iam_names_are_global():
+    eu_west, us_east = source("orders"), Source(account_id="111122223333", region="us-east-1", cluster_id="orders")
+    assert destination_role_name(eu_west) == "pgaudit-dest-eu-west-1-111122223333-orders"
+    assert destination_role_name(us_east) == "pgaudit-dest-us-east-1-111122223333-orders"
+    assert legacy_destination_role_name(eu_west) == legacy_destination_role_name(us_east)  # the shared name
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "ap-southeast-1", "us-gov-west-1", "ap-northeast-3"])
+def test_long_destination_role_names_fit_and_keep_the_region_prefix_the_policies_allow(region):
+    name = destination_role_name(Source(account_id="111122223333", region=region, cluster_id="a" * 63))
+    assert len(name) <= 64
+    assert name.startswith(f"pgaudit-dest-{region}-111122223333-")

@@ -1,9 +1,16 @@
 """Ensure Destination Role against an in-memory IAM."""
 
-from pgaudit_archiver.steps.destination_role import POLICY_NAME, ensure_destination_role, permissions_policy
+from pgaudit_archiver.naming import source_tags
+from pgaudit_archiver.steps.destination_role import (
+    POLICY_NAME,
+    ensure_destination_role,
+    permissions_policy,
+    retire_legacy_role,
+    trust_policy,
+)
 from tests.unit.fakes import SOURCE, FakeIam, stack_settings
 
-ROLE = "pgaudit-dest-111122223333-orders"
+ROLE = "pgaudit-dest-eu-west-1-111122223333-orders"
 STREAM_ARN = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
 
 
@@ -64,3 +71,28 @@ def test_ensure_destination_role_policy_for_another_stream_is_replaced() -> None
 
     assert again.changes == (f"set policy {POLICY_NAME} on {ROLE}",)
     assert iam.roles[ROLE]["policies"][POLICY_NAME] == permissions_policy(STREAM_ARN)
+
+
+LEGACY_ROLE = "pgaudit-dest-111122223333-orders"  # named by earlier versions, without the region
+
+
+def test_retire_legacy_role_deletes_the_one_this_region_created_and_alone_trusts() -> None:
+    iam = FakeIam()
+    ensure_destination_role(iam, stack_settings(), SOURCE, STREAM_ARN)
+    trust = trust_policy(stack_settings(), SOURCE)
+    iam.create_role(LEGACY_ROLE, "/pgaudit-archiver/", trust, "arn:boundary", "", source_tags(SOURCE))
+
+    assert retire_legacy_role(iam, stack_settings(), SOURCE) == (
+        f"deleted role {LEGACY_ROLE}, named before role names carried the region",
+    )
+    assert list(iam.roles) == [ROLE]
+    assert retire_legacy_role(iam, stack_settings(), SOURCE) == ()
+
+
+def test_retire_legacy_role_keeps_a_role_that_is_not_the_products() -> None:
+    iam = FakeIam()
+    trust = trust_policy(stack_settings(), SOURCE)
+    iam.create_role(LEGACY_ROLE, "/", trust, "arn:boundary", "", {})
+
+    assert retire_legacy_role(iam, stack_settings(), SOURCE) == ()
+    assert list(iam.roles) == [LEGACY_ROLE]

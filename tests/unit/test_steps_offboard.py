@@ -28,7 +28,8 @@ from tests.unit.fakes import (
 GROUP = "/aws/rds/cluster/orders/postgresql"
 NAME = "pgaudit-111122223333-orders"
 OURS = f"arn:aws:logs:eu-west-1:123456789012:destination:{NAME}"
-ROLE = "pgaudit-dest-111122223333-orders"
+ROLE = "pgaudit-dest-eu-west-1-111122223333-orders"
+LEGACY_ROLE = "pgaudit-dest-111122223333-orders"  # named by earlier versions, without the region
 OFFBOARD = {"account_id": ACCOUNT, "region": "eu-west-1", "cluster_id": "orders", "restore": True}
 
 
@@ -145,10 +146,46 @@ def test_delete_destination_deletes_destination_and_role_then_nothing_more() -> 
     logs.mutations.clear()
     iam.mutations.clear()
 
-    assert delete_destination(logs, iam, SOURCE).changes == (f"deleted destination {NAME}", f"deleted role {ROLE}")
+    assert delete_destination(logs, iam, stack_settings(), SOURCE).changes == (
+        f"deleted destination {NAME}",
+        f"deleted role {ROLE}",
+    )
     assert (logs.destinations, iam.roles) == ({}, {})
-    assert delete_destination(logs, iam, SOURCE).changes == ()
+    assert delete_destination(logs, iam, stack_settings(), SOURCE).changes == ()
     assert len(logs.mutations) == len(iam.mutations) == 1
+
+
+def legacy_role(iam: FakeIam, trusted_region: str, created_for: str = "eu-west-1") -> None:
+    trust = {"Statement": [{"Principal": {"Service": f"logs.{trusted_region}.amazonaws.com"}}]}
+    tags = {"pgaudit-archiver:managed": "true", "pgaudit-archiver:source-region": created_for}
+    iam.create_role(LEGACY_ROLE, "/pgaudit-archiver/", trust, "arn:boundary", "", tags)
+
+
+def test_delete_destination_of_a_source_onboarded_before_names_carried_the_region_deletes_its_legacy_role() -> None:
+    logs, iam = FakeArchiveLogs(), FakeIam()
+    logs.put_destination(NAME, "arn:stream", f"arn:aws:iam::123456789012:role/pgaudit-archiver/{LEGACY_ROLE}", None)
+    legacy_role(iam, "eu-west-1")
+
+    changes = delete_destination(logs, iam, stack_settings(), SOURCE).changes
+
+    assert changes == (
+        f"deleted destination {NAME}",
+        f"deleted role {LEGACY_ROLE}, named before role names carried the region",
+    )
+    assert iam.roles == {}
+
+
+@pytest.mark.parametrize(
+    ("trusted", "created_for"),
+    [("us-east-1", "us-east-1"), ("us-east-1", "eu-west-1"), ("eu-west-1", "us-east-1")],
+    ids=["another-regions", "rewritten-by-another-region", "created-by-another-region"],
+)
+def test_delete_destination_keeps_a_legacy_role_another_region_may_deliver_with(trusted, created_for) -> None:
+    logs, iam = FakeArchiveLogs(), FakeIam()
+    legacy_role(iam, trusted, created_for)
+
+    assert delete_destination(logs, iam, stack_settings(), SOURCE).changes == ()
+    assert list(iam.roles) == [LEGACY_ROLE]
 
 
 def test_delete_delivery_stream_keeps_archived_objects_and_a_rerun_changes_nothing() -> None:

@@ -34,6 +34,8 @@ from tests.unit.fakes import (
 
 GROUP = "/aws/rds/cluster/orders/postgresql"
 NAME = "pgaudit-111122223333-orders"
+ROLE = "pgaudit-dest-eu-west-1-111122223333-orders"
+ROLE_ARN = f"arn:aws:iam::123456789012:role/pgaudit-archiver/{ROLE}"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Pipeline:
     firehose: FakeFirehose = field(default_factory=lambda: FakeFirehose(creating_polls=0))
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     stepfunctions: FakeStepFunctions = field(default_factory=FakeStepFunctions)
+    iam: FakeIam = field(default_factory=FakeIam)
 
     def onboard(self, **options: Any) -> None:
         """What the onboarding workflow does, step by step, for `orders`."""
@@ -51,7 +54,7 @@ class Pipeline:
         self.rds.add_cluster("orders")
         ensure_delivery_stream(self.firehose, settings, SOURCE, 0)
         stream = ensure_delivery_stream(self.firehose, settings, SOURCE, 1).resources["delivery_stream_arn"]
-        role = ensure_destination_role(FakeIam(), settings, SOURCE, stream).resources["destination_role_arn"]
+        role = ensure_destination_role(self.iam, settings, SOURCE, stream).resources["destination_role_arn"]
         destination = ensure_destination(self.archive_logs, settings, SOURCE, stream, role, False)
         configure_parameter_group(self.rds, request, cluster_facts(self.rds.clusters["orders"], 1))
         self.rds.reboot_instance("orders-1")
@@ -60,7 +63,9 @@ class Pipeline:
         self.registry.finish(SOURCE, "active", {"request": request.model_dump(mode="json")})
 
     def find(self, source: Source, request: dict[str, Any]) -> list[Drift]:
-        return find_drift(source, request, stack_settings(), self.rds, self.logs, self.archive_logs, self.firehose)
+        return find_drift(
+            source, request, stack_settings(), self.rds, self.logs, self.archive_logs, self.firehose, self.iam
+        )
 
     def reconcile(self, auto_repair: bool = False, **settings: str) -> Verification:
         service = ClusterService(self.registry, self.stepfunctions, "arn:aws:states:::stateMachine:onboard", "", ())
@@ -120,6 +125,21 @@ def test_reconcile_untouched_pipeline_has_no_drift_and_stays_active() -> None:
             lambda p: p.archive_logs.destinations[NAME].update(accessPolicy=json.dumps({"Statement": []})),
             "destination-policy",
             f"the access policy of destination {NAME} was changed",
+        ),
+        (
+            lambda p: p.archive_logs.destinations[NAME].update(roleArn="arn:aws:iam::123456789012:role/other"),
+            "destination-role",
+            f"destination {NAME} delivers with role arn:aws:iam::123456789012:role/other, not {ROLE_ARN}",
+        ),
+        (lambda p: p.iam.roles.clear(), "destination-role-missing", f"destination role {ROLE} is missing"),
+        (
+            # what onboarding the same account and cluster id from us-east-1 did to the shared role before
+            lambda p: p.iam.roles[ROLE]["trust"]["Statement"][0].update(
+                Principal={"Service": "logs.us-east-1.amazonaws.com"}
+            ),
+            "destination-role-trust",
+            f"destination role {ROLE} trusts logs.us-east-1.amazonaws.com, not logs.eu-west-1.amazonaws.com for "
+            "the source only",
         ),
         (lambda p: p.firehose.streams.clear(), "delivery-stream-missing", f"delivery stream {NAME} is missing"),
         (

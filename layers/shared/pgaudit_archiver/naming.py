@@ -40,6 +40,15 @@ def destination_name(source: Source) -> str:
 
 
 def destination_role_name(source: Source) -> str:
+    """IAM names are global while a destination is regional: the region keeps the same cluster id onboarded from
+    two regions on two roles. It comes first, so a shortened name still starts `pgaudit-dest-<region>-`, the
+    prefix the archive stack's policies allow in its own region."""
+    return bounded_name(f"{PREFIX}-dest-{source.region}-{source.account_id}-{source.cluster_id}", source)
+
+
+def legacy_destination_role_name(source: Source) -> str:
+    """The name earlier versions gave the role, without the region: still found, and retired, by this region's
+    workflows when its trust is this region's (see steps/destination_role.py retire_legacy_role)."""
     return bounded_name(f"{PREFIX}-dest-{source.account_id}-{source.cluster_id}", source)
 
 

@@ -22,8 +22,9 @@ from pgaudit_archiver.naming import (
     log_group_name,
     parameter_group_name,
 )
-from pgaudit_archiver.settings import ArchiveAccountSettings, ValidateOffboardingSettings
+from pgaudit_archiver.settings import ArchiveAccountSettings, RegionSettings, ValidateOffboardingSettings
 from pgaudit_archiver.steps.destination import destination_arn
+from pgaudit_archiver.steps.destination_role import retire_legacy_role
 from pgaudit_archiver.steps.validate import parse_source_request
 
 LOG_TYPE = "postgresql"
@@ -106,7 +107,9 @@ def _based_on(rds: SourceRds, ours: str) -> str | None:
     return description.rsplit("based on ", 1)[1].strip() if "based on " in description else None
 
 
-def delete_destination(logs: ArchiveLogs, iam: ArchiveIam, source: Source) -> StepResult:
+def delete_destination(logs: ArchiveLogs, iam: ArchiveIam, settings: RegionSettings, source: Source) -> StepResult:
+    """The destination, then this region's role (never another region's: the name carries the region) and a role
+    named before names carried it, when that one is this region's."""
     changes = []
     name = destination_name(source)
     if logs.describe_destination(name) is not None:
@@ -115,6 +118,7 @@ def delete_destination(logs: ArchiveLogs, iam: ArchiveIam, source: Source) -> St
     role = destination_role_name(source)
     if iam.delete_role(role):
         changes.append(f"deleted role {role}")
+    changes += retire_legacy_role(iam, settings, source)
     return StepResult(changes=tuple(changes))
 
 

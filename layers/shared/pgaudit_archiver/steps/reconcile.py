@@ -5,7 +5,9 @@ What is checked, for each source the registry calls active (or pending-reboot, o
 - the cluster exports the postgresql log;
 - pgaudit is in the cluster's shared_preload_libraries, and loaded (no member waits for a reboot);
 - no member's DB parameter group overrides shared_preload_libraries or pgaudit.log against that;
-- the destination exists with its access policy, and the delivery stream is ACTIVE as configured.
+- the destination exists with its access policy and delivers with this region's destination role, which exists and
+  trusts this region's CloudWatch Logs for the source only (a role of another region, or one that another region's
+  onboarding rewrote, would stop delivery silently); the delivery stream is ACTIVE as configured.
 The desired state is the source's recorded request held to the archive's minimum audit policy: a request below it
 counts only with an admin's exception recorded for exactly it, otherwise it is drift and is raised to the minimum.
 Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
@@ -21,6 +23,7 @@ from typing import Any
 
 from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, same_classes
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
+from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry, now
@@ -32,6 +35,7 @@ from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
+from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 
 VERIFIED_STATUSES = ("active", "pending-reboot", "drifted")
@@ -71,6 +75,7 @@ def find_drift(
     source_logs: SourceLogs,
     archive_logs: ArchiveLogs,
     firehose: ArchiveFirehose,
+    iam: ArchiveIam,
 ) -> list[Drift]:
     drift: list[Drift] = []
     expected_destination = destination_arn(settings, destination_name(source))
@@ -136,6 +141,11 @@ def find_drift(
         settings, source, destination_name(source)
     ):
         drift.append(Drift(kind="destination-policy", resource=destination_name(source)))
+    expected_role = destination_role_arn(settings, source)
+    if destination is not None and destination.get("roleArn") != expected_role:
+        drift.append(Drift(kind="destination-role", resource=destination_name(source), expected=expected_role,
+                           actual=destination.get("roleArn")))  # fmt: skip
+    drift += role_drift(iam, settings, source)
     stream_name = delivery_stream_name(source)
     stream = firehose.describe_stream(stream_name)
     if stream is None:
