@@ -10,7 +10,9 @@ raised as AWS shapes it for the service (ERRORS).
 
 Not emulated: resource-based policies other than role trust policies (the destination access policy is checked
 in local/fidelity.py; bucket policies, KMS key policies), service control policies, session policies,
-aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* on other resources than IAM roles.
+aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* on other resources than IAM roles, RDS
+clusters and instances and Secrets Manager secrets. Every request carries aws:RequestedRegion (us-east-1 for IAM,
+a global service).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from urllib.parse import unquote
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.exceptions import ClientError
 from moto.iam.models import iam_backends
+from moto.rds.models import rds_backends
+from moto.secretsmanager.models import secretsmanager_backends
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
@@ -298,6 +302,7 @@ class Call:
     role_path: Callable[[str, str], str | None]  # (account, role name) -> path of an existing role
     boundary_of: Callable[[str, str], str | None]  # (account, role name) -> its permissions boundary ARN
     tags_of: Callable[[str, str], dict[str, str]] = field(default=lambda account, name: {})  # an existing role's
+    resource_tags: Callable[[str], dict[str, str]] = field(default=lambda arn: {})  # an RDS resource's, a secret's
 
     def role_arn(self, name: str) -> str:
         # IAM names an existing role by its ARN with its path; a role that does not exist has no path to add.
@@ -450,8 +455,20 @@ def _rds_create(kind: str, action: str, name_param: str) -> Callable[[Call], Aut
     return authorize
 
 
+def _tagged(call: Call, action: str, arn: str, context: Mapping[str, Any] | None = None) -> Request:
+    """A request on an existing resource: its tags as aws:ResourceTag/<key> (the RDS cluster and db resource types
+    and the Secrets Manager secret take that key)."""
+    tags = {f"aws:ResourceTag/{key}": value for key, value in call.resource_tags(arn).items()}
+    return Request(action, arn, {**tags, **(context or {})})
+
+
+def _add_tags_to_resource(call: Call) -> Authorizations:
+    arn = str(call.params["ResourceName"])
+    return [_tagged(call, "rds:AddTagsToResource", arn, _tag_keys(_tags(call.params)))]
+
+
 def _modify_db_cluster(call: Call) -> Authorizations:
-    requests = [Request("rds:ModifyDBCluster", _rds(call, "cluster", call.params["DBClusterIdentifier"]))]
+    requests = [_tagged(call, "rds:ModifyDBCluster", _rds(call, "cluster", call.params["DBClusterIdentifier"]))]
     group = call.params.get("DBClusterParameterGroupName")
     if group:
         requests.append(Request("rds:ModifyDBCluster", _rds(call, "cluster-pg", group)))
@@ -462,8 +479,8 @@ def _execute_statement(call: Call) -> Authorizations:
     # The Data API fetches the secret with the caller's credentials (Aurora user guide, "Authorizing access to
     # the Amazon RDS Data API").
     return [
-        Request("rds-data:ExecuteStatement", str(call.params["resourceArn"])),
-        Request("secretsmanager:GetSecretValue", str(call.params["secretArn"])),
+        _tagged(call, "rds-data:ExecuteStatement", str(call.params["resourceArn"])),
+        _tagged(call, "secretsmanager:GetSecretValue", str(call.params["secretArn"])),
     ]
 
 
@@ -510,6 +527,8 @@ def _on_role(action: str, *, with_boundary: bool = False) -> Callable[[Call], Au
     return authorize
 
 
+# aws:RequestedRegion of a global service's calls: the region of its endpoint (IAM's is us-east-1).
+GLOBAL_SERVICE_REGION = {"iam": "us-east-1"}
 STAR = "*"  # the action supports no resource-level permission (its Resource types column is empty)
 
 # (service as boto3 names it, operation) -> the IAM requests AWS evaluates for it.
@@ -517,6 +536,7 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("sts", "AssumeRole"): _assume_role,
     # IAM: the role resource is arn:aws:iam::<account>:role/<path><name>.
     ("iam", "GetRole"): _on_role("iam:GetRole"),
+    ("iam", "GetAccountSummary"): _simple("iam:GetAccountSummary", lambda c: STAR),
     ("iam", "CreateRole"): _create_role,
     ("iam", "UpdateAssumeRolePolicy"): _on_role("iam:UpdateAssumeRolePolicy"),
     ("iam", "GetRolePolicy"): _on_role("iam:GetRolePolicy"),
@@ -548,6 +568,7 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ),
     # Firehose: arn:aws:firehose:<region>:<account>:deliverystream/<name>.
     ("firehose", "DescribeDeliveryStream"): _simple("firehose:DescribeDeliveryStream", _stream),
+    ("firehose", "ListDeliveryStreams"): _simple("firehose:ListDeliveryStreams", lambda c: STAR),
     ("firehose", "CreateDeliveryStream"): _create_delivery_stream,
     ("firehose", "DeleteDeliveryStream"): _simple("firehose:DeleteDeliveryStream", _stream),
     ("firehose", "UpdateDestination"): _update_destination,
@@ -559,9 +580,10 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("rds", "DescribeDBInstances"): _simple(
         "rds:DescribeDBInstances", lambda c: _rds(c, "db", c.params["DBInstanceIdentifier"])
     ),
-    ("rds", "RebootDBInstance"): _simple(
-        "rds:RebootDBInstance", lambda c: _rds(c, "db", c.params["DBInstanceIdentifier"])
-    ),
+    ("rds", "RebootDBInstance"): lambda c: [
+        _tagged(c, "rds:RebootDBInstance", _rds(c, "db", c.params["DBInstanceIdentifier"]))
+    ],
+    ("rds", "AddTagsToResource"): _add_tags_to_resource,
     ("rds", "DescribeDBClusterParameterGroups"): _simple(
         "rds:DescribeDBClusterParameterGroups", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
     ),
@@ -683,6 +705,24 @@ class Enforcer:
         role = self._role(account, name)
         return {tag["Key"]: tag["Value"] for tag in role.tags} if role is not None else {}
 
+    @staticmethod
+    def resource_tags(arn: str) -> dict[str, str]:
+        """The tags of an existing RDS cluster or instance, or Secrets Manager secret ({} when it does not exist)."""
+        parts = arn.split(":")
+        if len(parts) < 7:
+            return {}
+        service, region, account, kind, name = parts[2], parts[3], parts[4], parts[5], parts[6]
+        tags: list[dict[str, str]] = []
+        if service == "rds" and kind in {"cluster", "db"}:
+            backend = rds_backends[account][region]
+            resource = (backend.clusters if kind == "cluster" else backend.databases).get(name)
+            tags = resource.tags if resource is not None else []
+        elif service == "secretsmanager":
+            secrets = secretsmanager_backends[account][region].secrets
+            secret = next((s for s in secrets.values() if getattr(s, "arn", None) == arn), None)
+            tags = (secret.tags or []) if secret is not None else []
+        return {tag["Key"]: tag["Value"] for tag in tags}
+
     def identity(self, account: str, role_name: str, session_name: str) -> Identity:
         role = self._role(account, role_name)
         if role is None:
@@ -727,10 +767,13 @@ class Enforcer:
                 f"{service}:{operation} has no entry in local/iam.py OPERATIONS: add its IAM action and resource"
             )
         call = Call(
-            service, operation, region, identity.caller.account, params, self.role_path, self.boundary_of, self.tags_of
-        )
+            service, operation, region, identity.caller.account, params, self.role_path, self.boundary_of, self.tags_of,
+            self.resource_tags,
+        )  # fmt: skip
+        requested_region = GLOBAL_SERVICE_REGION.get(service, region)
         for needed in table(call):
-            request = self._with_principal(needed, identity.caller)
+            in_region = {"aws:RequestedRegion": requested_region, **needed.context}
+            request = self._with_principal(Request(needed.action, needed.resource, in_region), identity.caller)
             reason = identity.refusal(request)
             if reason is None and request.action == "sts:AssumeRole" and not self._trusted(request, identity.caller):
                 reason = ""  # STS names no reason when the trust policy refuses

@@ -1,12 +1,15 @@
 """The emulation's IAM evaluator (local/iam.py): the policy logic a real deployment's AccessDenied comes from."""
 
+import pytest
 from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
 
 from local.iam import (
     OPERATIONS,
     Call,
     Caller,
     Effect,
+    Enforcer,
     Identity,
     Request,
     access_denied,
@@ -284,3 +287,71 @@ def test_actions_on_an_existing_role_carry_its_tags_and_where_iam_takes_it_its_b
     assert delete_policy.value("iam:PermissionsBoundary") == boundary
     (untagged,) = OPERATIONS[("iam", "DeleteRole")](_call("iam", "DeleteRole", {"RoleName": "r"}))
     assert not condition_holds(managed, untagged)
+
+
+CLUSTER = "arn:aws:rds:eu-west-1:111122223333:cluster:orders"
+ONBOARDED = {"pgaudit-archiver:managed": "true"}
+
+
+def _tagged_call(service, operation, params, tags):
+    return Call(
+        service, operation, "eu-west-1", "111122223333", params, lambda a, n: None, lambda a, n: None,
+        lambda a, n: {}, lambda arn: tags.get(arn, {}),
+    )  # fmt: skip
+
+
+def test_rds_and_data_api_requests_carry_the_resources_tags_as_aws_resource_tag():
+    secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pgaudit-archiver-abc"
+    tags = {CLUSTER: ONBOARDED, secret: {"pgaudit-archiver:data-api": "true"}}
+    tagged = {"StringEquals": {"aws:ResourceTag/pgaudit-archiver:managed": "true"}}
+
+    (modify,) = OPERATIONS[("rds", "ModifyDBCluster")](
+        _tagged_call("rds", "ModifyDBCluster", {"DBClusterIdentifier": "orders"}, tags)
+    )
+    statement, read = OPERATIONS[("rds-data", "ExecuteStatement")](
+        _tagged_call("rds-data", "ExecuteStatement", {"resourceArn": CLUSTER, "secretArn": secret}, tags)
+    )
+    (reboot,) = OPERATIONS[("rds", "RebootDBInstance")](
+        _tagged_call("rds", "RebootDBInstance", {"DBInstanceIdentifier": "orders-1"}, tags)
+    )
+
+    assert condition_holds(tagged, modify) and condition_holds(tagged, statement)
+    assert read.value("aws:ResourceTag/pgaudit-archiver:data-api") == "true"
+    assert not condition_holds(tagged, reboot)  # the instance carries no tag of its own
+
+
+def test_add_tags_to_resource_carries_request_tags_tag_keys_and_the_resources_own_tags():
+    limited = {
+        "StringEquals": {"aws:RequestTag/pgaudit-archiver:managed": "true"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["pgaudit-archiver:managed"]},
+    }
+
+    def add(*tags):
+        params = {"ResourceName": CLUSTER, "Tags": [{"Key": k, "Value": v} for k, v in tags]}
+        (request,) = OPERATIONS[("rds", "AddTagsToResource")](
+            _tagged_call("rds", "AddTagsToResource", params, {CLUSTER: {"team": "orders"}})
+        )
+        return request
+
+    assert add(("pgaudit-archiver:managed", "true")).value("aws:ResourceTag/team") == "orders"
+    assert condition_holds(limited, add(("pgaudit-archiver:managed", "true")))
+    assert not condition_holds(limited, add(("pgaudit-archiver:managed", "true"), ("owner", "me")))
+    assert not condition_holds(limited, add(("pgaudit-archiver:managed", "false")))
+    assert not condition_holds(limited, add(("owner", "me")))
+
+
+def test_requested_region_is_the_calls_region_and_us_east_1_for_iam():
+    enforcer = Enforcer()
+    other_regions = deny("rds:*", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})
+    role_arn = "arn:aws:iam::111122223333:role/source"
+    identity = Identity(
+        Caller("111122223333", role_arn, "s"), (policy(allow("rds:DescribeDBClusters"), other_regions),)
+    )
+    params = {"DBClusterIdentifier": "orders"}
+
+    enforcer.authorize(identity, "rds", "DescribeDBClusters", "eu-west-1", params)
+    with pytest.raises(ClientError, match="with an explicit deny"):
+        enforcer.authorize(identity, "rds", "DescribeDBClusters", "us-east-1", params)
+    only_us_east_1 = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+    iam_identity = Identity(Caller("1", role_arn, "s"), (policy(allow("iam:GetRole", Condition=only_us_east_1)),))
+    enforcer.authorize(iam_identity, "iam", "GetRole", "eu-west-1", {"RoleName": "x"})  # IAM's endpoint region
