@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import sys
 import threading
 import time
 import uuid
@@ -31,7 +32,7 @@ from botocore.exceptions import ClientError
 from botocore.loaders import create_loader
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
-from moto.iam.models import get_account_id_from
+from moto.iam.models import get_account_id_from, iam_backends
 from moto.rds.models import rds_backends
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -44,6 +45,7 @@ from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
 from local.iam import Enforcer
 from local.lambdas import InProcessLambdas, product_code_running, running_function
+from local.limits import EmulatedClock, RateLimits, error_response
 from local.postgres import available as postgres_available
 from local.template import (
     ARCHIVE_TEMPLATE,
@@ -66,7 +68,11 @@ READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole", "ExecuteStatement(read
 # botocore names some services differently in its events than boto3 does in client(): use boto3's names.
 EVENT_SERVICE_NAMES = {"cloudwatch-logs": "logs", "sfn": "stepfunctions"}
 READ_ONLY_SQL = re.compile(r"^\s*(SELECT|SHOW)\b", re.IGNORECASE)
-_ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/")  # access key, date, region
+# Requests whose handling runs a handler in-process: never under the backend lock, or handlers would run one at a time.
+IN_PROCESS_EVENTS = ("before-send.lambda.Invoke",)
+_BACKEND_LOCK = threading.RLock()
+_CLIENT_CREATION_LOCK = threading.RLock()
 _NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -174,6 +180,8 @@ class World:
         log_level: str = "WARNING",
         retry_sleep_scale: float = 0.001,
         iam: bool = True,
+        rate_limits: bool = True,
+        iam_roles_quota: int = 1000,
     ) -> None:
         self.archive_account = ARCHIVE_ACCOUNT
         self.source_accounts = source_accounts
@@ -206,6 +214,11 @@ class World:
             self.fidelity.delivery_refusal = self._delivery_refusal
             self.fidelity.firehose_refusal = self.iam.firehose_refusal
         self.calls = CallLog()
+        # AWS's rate limits and quotas on the product's calls (local/limits.py); rate_limits=False only for a test
+        # that says why.
+        self.clock = EmulatedClock(retry_sleep_scale)
+        self.limits = RateLimits(self.clock, enabled=rate_limits)
+        self.iam_roles_quota = iam_roles_quota  # IAM's default; a test lowers it to meet it
         self.resources: dict[str, str] = {}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._patches: list[Any] = []
@@ -237,6 +250,9 @@ class World:
             # Speed only: every botocore session reads the same service models once, not once per client; and
             # the interpreter reuses one Lambda client instead of building one per task.
             mock.patch.object(botocore.session, "create_loader", _shared_loader),
+            mock.patch.object(
+                botocore.session.Session, "create_client", _one_client_at_a_time(botocore.session.Session.create_client)
+            ),
             mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
             # The interpreter parses the definition at every execution; its components keep no execution state.
             mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
@@ -250,6 +266,13 @@ class World:
             self._deploy_archive_stack()
             for account in self.source_accounts:
                 self._deploy_source_stack(account)
+            # The product's rate budget waits on the emulation's clock (imported by now, under a function's
+            # environment: Powertools reads its settings at import).
+            budget = sys.modules.get("pgaudit_archiver.aws.rate_budget")
+            if budget is not None:
+                patcher = mock.patch.object(budget, "time", self.clock)
+                patcher.start()
+                self._patches.append(patcher)
         except Exception:
             self.__exit__(None, None, None)
             raise
@@ -352,19 +375,43 @@ class World:
             destination.role_arn, destination.target_arn, region, [log_group_arn, destination.arn]
         )
 
+    def _quota_refusal(self, account: str, service: str, operation: str) -> Any:
+        """IAM's roles-per-account quota, as AWS refuses CreateRole past it."""
+        if (service, operation) == ("iam", "CreateRole"):
+            roles = len(iam_backends[account]["global"].roles)
+            if roles >= self.iam_roles_quota:
+                return error_response(
+                    "iam", "LimitExceeded", f"Cannot exceed quota for RolesPerAccount: {self.iam_roles_quota}", 409
+                )
+        return None
+
     def _counting_stubber(self, original: Any) -> Any:
         calls = self.calls
+        world = self
 
         def call(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+            if event_name.startswith(IN_PROCESS_EVENTS):
+                return counted(stubber, event_name, request, **kwargs)
+            # Each AWS request is atomic, as on AWS (a conditional write never races another); moto's backends are
+            # not thread-safe, and the handlers that send the requests now run at once.
+            with _BACKEND_LOCK:
+                return counted(stubber, event_name, request, **kwargs)
+
+        def counted(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
             if product_code_running():
                 service, operation = operation_of(event_name, request.body)
-                match = _ACCESS_KEY.search(
-                    request.headers.get("Authorization", b"").decode()
-                    if isinstance(request.headers.get("Authorization"), bytes)
-                    else request.headers.get("Authorization", "")
+                authorization = request.headers.get("Authorization", b"")
+                match = _CREDENTIAL_SCOPE.search(
+                    authorization.decode() if isinstance(authorization, bytes) else authorization
                 )
                 account = get_account_id_from(match.group(1)) if match else ARCHIVE_ACCOUNT
                 calls.record(account, service, operation)
+                region = match.group(2) if match else world.region
+                refusal = world.limits.refusal(account, region, service, operation.split("(")[0])
+                if refusal is None:
+                    refusal = world._quota_refusal(account, service, operation)
+                if refusal is not None:
+                    return refusal
             return original(stubber, event_name, request, **kwargs)
 
         return call
@@ -451,7 +498,9 @@ class World:
         iam, s3 = self.client("iam"), self.client("s3")
         bucket = f"{STACK_NAME}-archive-{self.archive_account}-{self.region}"
         # S3 takes no location constraint for us-east-1, and refuses one.
-        location = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        location = (
+            {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        )
         s3.create_bucket(Bucket=bucket, **location)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         self.resources["ArchiveBucket"] = bucket
@@ -606,6 +655,7 @@ class World:
             ],
             "ExternalId": str(self.parameters["ExternalId"]),
             "RoleName": str(self.parameters["SourceRoleName"]),
+            "Regions": [world.region for world in self.regions.values()],
         }
 
     def in_region(self, region: str) -> World:
@@ -620,11 +670,17 @@ class World:
             self.regions[region] = other
             for account in self.source_accounts:
                 role = load_template(SOURCE_TEMPLATE)["Resources"]["SourceRole"]["Properties"]
-                scope = self._source_stack_scope(account)
-                self.client("iam", account).update_assume_role_policy(
-                    RoleName=str(self._resolve(role["RoleName"], scope)),
-                    PolicyDocument=json.dumps(self._resolve(role["AssumeRolePolicyDocument"], scope)),
+                scope, iam = self._source_stack_scope(account), self.client("iam", account)
+                name = str(self._resolve(role["RoleName"], scope))
+                iam.update_assume_role_policy(
+                    RoleName=name, PolicyDocument=json.dumps(self._resolve(role["AssumeRolePolicyDocument"], scope))
                 )
+                for policy in role["Policies"]:  # Regions: the role may act in this region too
+                    iam.put_role_policy(
+                        RoleName=name,
+                        PolicyName=policy["PolicyName"],
+                        PolicyDocument=json.dumps(self._resolve(policy["PolicyDocument"], scope)),
+                    )
         return self.regions[region]
 
     def _deploy_source_stack(self, account: str) -> None:
@@ -1023,9 +1079,21 @@ _INTERPRETER_CLIENTS: dict[tuple[str, str], BaseClient] = {}
 
 def _reused_interpreter_client(region: str, service: str, state_credentials: Any = None) -> BaseClient:
     key = (region, service)
-    if key not in _INTERPRETER_CLIENTS:
-        _INTERPRETER_CLIENTS[key] = boto_client_for(region, service, state_credentials)
-    return _INTERPRETER_CLIENTS[key]
+    with _CLIENT_CREATION_LOCK:
+        if key not in _INTERPRETER_CLIENTS:
+            _INTERPRETER_CLIENTS[key] = boto_client_for(region, service, state_credentials)
+        return _INTERPRETER_CLIENTS[key]
+
+
+def _one_client_at_a_time(original: Any) -> Any:
+    """botocore builds clients from shared, unlocked caches; on Lambda each container builds its own in one thread,
+    here concurrent handlers share a process: build one at a time."""
+
+    def create_client(session: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+        with _CLIENT_CREATION_LOCK:
+            return original(session, *args, **kwargs)
+
+    return create_client
 
 
 def _placeholder_zip() -> bytes:

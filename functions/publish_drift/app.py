@@ -1,4 +1,5 @@
-"""Publish Drift Count: the DriftedSources metric (its alarm fires when a source stopped delivering)."""
+"""Publish Run Summary: the run's coverage (sources checked of those registered) and drift, as metrics whose alarms
+fire when a source stopped delivering or a run did not check every source."""
 
 from typing import Any
 
@@ -6,16 +7,16 @@ from pgaudit_archiver.events import DriftCountEvent
 from pgaudit_archiver.handlers import workflow_handler
 from pgaudit_archiver.observability import logger, metrics
 from pgaudit_archiver.settings import FunctionSettings
+from pgaudit_archiver.steps.reconcile import coverage
 
 
 @workflow_handler(DriftCountEvent, FunctionSettings, correlation_id_path=None)
 def lambda_handler(step: DriftCountEvent, settings: FunctionSettings) -> dict[str, Any]:
-    results = step.results
-    drifted = sum(1 for result in results if result.get("status") == "drifted")
-    repairing = sum(1 for result in results if result.get("repair_execution_arn"))
-    unverified = sum(1 for result in results if result.get("status") == "unverified")
-    metrics.add_metric(name="DriftedSources", unit="Count", value=drifted + unverified)
-    metrics.add_metric(name="RepairsStarted", unit="Count", value=repairing)
-    summary = {"verified": len(results), "drifted": drifted, "repairing": repairing, "unverified": unverified}
+    summary = coverage(step.registered, step.segments)
+    metrics.add_metric(name="DriftedSources", unit="Count", value=summary["drifted"] + summary["unverified"])
+    metrics.add_metric(name="RepairsStarted", unit="Count", value=summary["repairing"])
+    metrics.add_metric(name="SourcesRegistered", unit="Count", value=summary["registered"])
+    metrics.add_metric(name="SourcesChecked", unit="Count", value=summary["checked"])
+    metrics.add_metric(name="ReconciliationCoverage", unit="Percent", value=summary["coverage"])
     logger.info("reconciliation done", extra=summary)
     return summary

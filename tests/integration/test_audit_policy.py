@@ -5,6 +5,7 @@ recorded exception; reducing auditing takes a designated role; reconciliation ho
 import pytest
 
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
+from tests.integration.helpers import CLEAN_RUN
 
 ADMIN_ROLE = f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/platform-admin"
 ADMIN = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/platform-admin/alice"
@@ -92,7 +93,7 @@ def test_an_admin_below_the_minimum_is_allowed_recorded_as_an_exception_and_kept
     assert (exception["pgaudit_log"], exception["filter_pattern"]) == ("none", '"AUDIT:"')
     assert exception["granted_at"]
     execution = world.reconcile("orders")
-    assert execution.output["summary"] == {"verified": 1, "drifted": 0, "repairing": 0, "unverified": 0}
+    assert execution.output == CLEAN_RUN
     assert world.registry_item("orders")["status"] == "active" and pgaudit_log(world) == "none"
     # Onboarding at the minimum again (anyone may raise auditing) ends the exception.
     assert onboarded(world)["audit_policy_exception"] is None
@@ -154,7 +155,7 @@ def test_reconciliation_finds_a_source_lowered_outside_the_policy_and_repairs_it
 
     execution = world.reconcile("orders")
 
-    assert execution.output["summary"]["repairing"] == 1
+    assert execution.output["repairing"] == 1
     verification = world.registry_item("orders")["last_verification"]
     assert [d["kind"] for d in verification["drift_details"]] == ["audit-policy", "pgaudit-log"]
     assert verification["drift"][0] == (
@@ -165,7 +166,7 @@ def test_reconciliation_finds_a_source_lowered_outside_the_policy_and_repairs_it
     assert pgaudit_log(world) == "ddl,role,write"
     assert world.registry_item("orders")["request"]["pgaudit_log"] == "ddl,role,write"
     again = world.reconcile("orders")
-    assert again.output["summary"] == {"verified": 1, "drifted": 0, "repairing": 0, "unverified": 0}
+    assert again.output == CLEAN_RUN
 
 
 def test_reconciliation_without_auto_repair_marks_a_source_below_the_minimum_drifted():

@@ -3,6 +3,7 @@
 import pytest
 
 from local import SOURCE_ACCOUNT, World
+from tests.integration.helpers import CLEAN_RUN
 
 GROUP = "/aws/rds/cluster/orders/postgresql"
 
@@ -17,7 +18,7 @@ def test_nothing_drifted_reports_active(world):
     onboarded(world)
     execution = world.reconcile()
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.output["summary"] == {"verified": 1, "drifted": 0, "repairing": 0, "unverified": 0}
+    assert execution.output == CLEAN_RUN
     assert world.registry_item("orders")["last_verification"]["drift"] == []
 
 
@@ -27,7 +28,7 @@ def test_deleted_subscription_filter_is_found_and_repaired(world):
 
     execution = world.reconcile()
 
-    assert execution.output["summary"]["repairing"] == 1
+    assert execution.output["repairing"] == 1
     item = world.registry_item("orders")
     assert item["last_verification"]["drift"] == [f"subscription filter pgaudit-archiver is missing from {GROUP}"]
     assert world.wait(item["last_verification"]["repair"]).status == "SUCCEEDED"
@@ -45,7 +46,7 @@ def test_disabled_export_is_reported_as_drifted_when_repair_is_off():
 
         execution = world.reconcile()
 
-        assert execution.output["summary"]["drifted"] == 1
+        assert execution.output["drifted"] == 1
         item = world.registry_item("orders")
         assert item["status"] == "drifted"
         assert item["last_verification"]["drift"] == ["the postgresql log export is off"]
@@ -77,7 +78,7 @@ def test_verify_route_checks_one_cluster_for_its_owner(world):
     onboarded(world)
     response = world.api("POST", f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/orders/verify", caller_account=SOURCE_ACCOUNT)
     assert response.status == 202, response.body
-    assert world.wait(response.body["execution_arn"]).output["summary"]["verified"] == 1
+    assert world.wait(response.body["execution_arn"]).output["checked"] == 1
     denied = world.api("POST", f"/clusters/{SOURCE_ACCOUNT}/eu-west-1/orders/verify", caller_account="444455556666")
     assert denied.status == 403
 
@@ -100,7 +101,7 @@ def test_writer_db_parameter_group_dropping_pgaudit_is_drift_left_to_its_owner(w
 
     execution = world.reconcile()
 
-    assert execution.output["summary"]["drifted"] == 1
+    assert execution.output["drifted"] == 1
     item = world.registry_item("orders")
     assert item["status"] == "drifted"
     assert item["last_verification"]["drift"] == [

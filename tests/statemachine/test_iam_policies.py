@@ -21,6 +21,9 @@ STAR_RESOURCE_ALLOWED = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
+    # The quota checks before onboarding creates anything (steps/quotas.py): account-wide reads.
+    "iam:GetAccountSummary",
+    "firehose:ListDeliveryStreams",
 }
 
 

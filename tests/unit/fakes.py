@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -340,6 +341,10 @@ class FakeFirehose(Recording, ArchiveFirehose):
         self.creating_polls = creating_polls
         self._until_active: dict[str, int] = {}
 
+    def count_streams(self) -> int:
+        self._call("ListDeliveryStreams")
+        return len(self.streams)
+
     def describe_stream(self, name: str) -> dict[str, Any] | None:
         self._call("DescribeDeliveryStream")
         stream = self.streams.get(name)
@@ -385,9 +390,14 @@ class FakeFirehose(Recording, ArchiveFirehose):
 
 # ------------------------------------------------------------------------------------------------------------ IAM
 class FakeIam(Recording, ArchiveIam):
-    def __init__(self) -> None:
+    def __init__(self, roles_quota: int = 1000) -> None:
         Recording.__init__(self)
         self.roles: dict[str, dict[str, Any]] = {}
+        self.roles_quota = roles_quota
+
+    def role_usage(self) -> tuple[int, int]:
+        self._call("GetAccountSummary")
+        return len(self.roles), self.roles_quota
 
     def get_role(self, name: str) -> dict[str, Any] | None:
         self._call("GetRole")
@@ -560,6 +570,21 @@ class FakeRegistry(Recording, Registry):
         more = start + limit < len(matching)
         return page, base64.b64encode(str(start + limit).encode()).decode() if more else None
 
+    def scan_segment(
+        self, statuses: tuple[str, ...], segment: int, segments: int, limit: int, start_key: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """As DynamoDB: `limit` items read per page (then filtered), in key order within a segment."""
+        self._call("Scan")
+        keys = sorted(k for k in self.items if zlib.crc32(k.encode()) % segments == segment)
+        start = keys.index(start_key) + 1 if start_key else 0
+        read = keys[start : start + limit]
+        page = [copy.deepcopy(self.items[k]) for k in read if self.items[k].get("status") in statuses]
+        return page, (read[-1] if start + limit < len(keys) else None)
+
+    def count(self, statuses: tuple[str, ...]) -> int:
+        self._call("Scan")
+        return sum(1 for item in self.items.values() if item.get("status") in statuses)
+
 
 # ------------------------------------------------------------------------------------------------ Step Functions
 class FakeStepFunctions(Recording, ArchiveStepFunctions):
@@ -597,6 +622,7 @@ STACK_ENVIRONMENT = {
     "ONBOARD_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ARCHIVE_ACCOUNT}:stateMachine:onboard",
     "OFFBOARD_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ARCHIVE_ACCOUNT}:stateMachine:offboard",
     "MAX_POLLS": "3",
+    "RECONCILE_SEGMENTS": "8",
     "POLL_INTERVAL_SECONDS": "0",
 }
 

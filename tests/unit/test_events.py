@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from functions.list_sources.app import ListSourcesEvent
+from functions.list_sources.app import PlanRunEvent
+from functions.verify_source.app import VerifySourcesEvent
 from pgaudit_archiver import events
 from pgaudit_archiver.handlers import step_input
 from pgaudit_archiver.settings import load_settings
@@ -35,8 +36,8 @@ MODELS = {
     "delete_destination": events.OffboardStepEvent,
     "delete_delivery_stream": events.OffboardStepEvent,
     "summarize_offboarding": events.OffboardSummaryEvent,
-    "list_sources": ListSourcesEvent,
-    "verify_source": events.SourceEvent,
+    "list_sources": PlanRunEvent,
+    "verify_source": VerifySourcesEvent,
     "publish_drift": events.DriftCountEvent,
 }
 

@@ -49,7 +49,7 @@ def stream_polls(monkeypatch):
     """Ensure Delivery Stream's logic replaced: it records its calls and reports a stream still being created."""
     calls = []
 
-    def ensure(firehose, settings, source, polls):
+    def ensure(firehose, settings, source, polls, check_quotas=None):
         calls.append((firehose, settings, source, polls))
         return StepResult(ready=False, resources={"delivery_stream_arn": "arn:aws:firehose:x"}, polls=polls + 1)
 
@@ -67,7 +67,7 @@ def test_handler_result_is_the_step_result_as_json(stream_polls):
 
 def test_handler_error_names_the_state_from_the_payload_and_the_source(monkeypatch):
     # One function serves Ensure Delivery Stream and Check Delivery Stream: the error names the state that ran.
-    def ensure(firehose, settings, source, polls):
+    def ensure(firehose, settings, source, polls, check_quotas=None):
         raise WaitTimeoutError("delivery stream stayed CREATING for 60 polls")
 
     monkeypatch.setattr(ensure_delivery_stream, "ensure_delivery_stream", ensure)
@@ -80,7 +80,7 @@ def test_handler_error_names_the_state_from_the_payload_and_the_source(monkeypat
 
 
 def test_handler_invoked_directly_names_the_function(monkeypatch):
-    def ensure(firehose, settings, source, polls):
+    def ensure(firehose, settings, source, polls, check_quotas=None):
         raise WaitTimeoutError("still CREATING")
 
     monkeypatch.setattr(ensure_delivery_stream, "ensure_delivery_stream", ensure)
@@ -119,9 +119,9 @@ def test_second_invocation_creates_no_new_client(monkeypatch, stream_polls):
     client = boto3.Session.client
     monkeypatch.setattr(boto3.Session, "client", lambda self, *a, **k: created.append(a[0]) or client(self, *a, **k))
     ensure_delivery_stream.lambda_handler(sample("ensure_delivery_stream"), Context())
-    assert created == ["firehose"]
+    assert sorted(created) == ["dynamodb", "firehose"]  # the stream, and the shared rate budget's table
     ensure_delivery_stream.lambda_handler(sample("ensure_delivery_stream"), Context(aws_request_id="request-2"))
-    assert created == ["firehose"]
+    assert sorted(created) == ["dynamodb", "firehose"]
     assert stream_polls[0][0] is stream_polls[1][0]
 
 

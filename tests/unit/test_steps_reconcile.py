@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from pgaudit_archiver.errors import AwsRequestError, SourceAccessDeniedError
+from pgaudit_archiver.errors import AwsRequestError, SourceAccessDeniedError, ThrottledError
+from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.models import Drift, Source
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.steps.delivery_stream import ensure_delivery_stream
@@ -16,7 +17,14 @@ from pgaudit_archiver.steps.destination import ensure_destination
 from pgaudit_archiver.steps.destination_role import ensure_destination_role
 from pgaudit_archiver.steps.log_export import enable_log_export
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group
-from pgaudit_archiver.steps.reconcile import Verification, find_drift, reconcile_source, sources_to_verify
+from pgaudit_archiver.steps.reconcile import (
+    Verification,
+    coverage,
+    find_drift,
+    plan_run,
+    reconcile_source,
+    verify_segment,
+)
 from pgaudit_archiver.steps.subscription_filter import ensure_subscription_filter
 from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import (
@@ -267,9 +275,103 @@ def test_reconcile_canary_missing_after_the_bound_is_drift() -> None:
     assert drift.message.startswith(f"canary {'c' * 32} has not reached the archive after 72")
 
 
-def test_sources_to_verify_lists_active_pending_and_drifted_sources_only() -> None:
+def _registry_of(statuses: list[str]) -> FakeRegistry:
     registry = FakeRegistry()
-    for index, status in enumerate(["active", "pending-reboot", "drifted", "offboarded", "failed", "onboarding"]):
-        registry.finish(Source(account_id="111122223333", region="eu-west-1", cluster_id=f"c{index}"), status, {})
+    for index, status in enumerate(statuses):
+        registry.finish(Source(account_id="111122223333", region="eu-west-1", cluster_id=f"c{index:05d}"), status, {})
+    return registry
 
-    assert sorted(s["cluster_id"] for s in sources_to_verify(registry)) == ["c0", "c1", "c2"]
+
+def _run(
+    registry: FakeRegistry, segments: int, verify: Any, turns_of: int = 7, page_size: int = 4
+) -> tuple[list[SegmentProgress], int]:
+    """A whole run as the state machine drives it: each segment's invocations until done; each invocation runs out
+    of time after `turns_of` sources. Returns the segments' last progress and the number of invocations."""
+    plan = plan_run(registry, segments, None)
+    finished, invocations = [], 0
+    for start in plan["segments"]:
+        progress = SegmentProgress.model_validate(start)
+        while not progress.done:
+            invocations += 1
+            progress = verify_segment(progress, registry, verify, _time_for(turns_of), page_size)
+        finished.append(progress)
+    return finished, invocations
+
+
+def _time_for(turns: int) -> Any:
+    """An invocation's clock that runs out after `turns` questions."""
+    budget = iter(range(turns))
+    return lambda: next(budget, None) is None
+
+
+def _verification(registry: FakeRegistry, status: str = "active") -> Any:
+    seen: list[str] = []
+
+    def verify(source: Source) -> Verification:
+        seen.append(source.cluster_id)
+        registry.finish(source, status, {})  # the run changes statuses while it scans
+        return Verification(source=source, drift=(), status=status)
+
+    verify.seen = seen  # type: ignore[attr-defined]
+    return verify
+
+
+def test_a_run_verifies_every_active_pending_and_drifted_source_once_far_beyond_500() -> None:
+    statuses = ["active", "pending-reboot", "drifted", "offboarded", "failed", "onboarding"] * 200
+    registry = _registry_of(statuses)
+    verify = _verification(registry, status="drifted")  # each check moves the source to another status
+
+    progress, invocations = _run(registry, segments=3, verify=verify)
+
+    expected = sorted(f"c{i:05d}" for i, status in enumerate(statuses) if status in ("active", "pending-reboot",
+                                                                                    "drifted"))  # fmt: skip
+    assert sorted(verify.seen) == expected  # 600 sources: none skipped, none twice
+    summary = coverage(600, progress)
+    assert summary == {"registered": 600, "checked": 600, "drifted": 600, "repairing": 0, "unverified": 0,
+                       "unfinished_segments": 0, "coverage": 100.0}  # fmt: skip
+    assert invocations >= 600 // 7  # each invocation stopped when its time ran out and the next resumed
+
+
+def test_plan_counts_the_sources_a_run_must_check_and_gives_one_progress_per_segment() -> None:
+    registry = _registry_of(["active", "offboarded", "drifted", "failed"])
+
+    plan = plan_run(registry, 4, None)
+
+    assert plan["registered"] == 2
+    assert [p["segment"] for p in plan["segments"]] == [0, 1, 2, 3]
+    assert {p["segments"] for p in plan["segments"]} == {4}
+
+
+def test_a_run_for_one_source_checks_only_it() -> None:
+    registry = _registry_of(["active", "active"])
+    verify = _verification(registry)
+    one = Source(account_id="111122223333", region="eu-west-1", cluster_id="c00001")
+
+    [start] = plan_run(registry, 8, one)["segments"]
+    progress = verify_segment(SegmentProgress.model_validate(start), registry, verify, lambda: False)
+
+    assert verify.seen == ["c00001"] and progress.done and progress.checked == 1
+
+
+def test_a_source_that_cannot_be_checked_is_counted_and_lowers_the_coverage() -> None:
+    registry = _registry_of(["active"] * 10)
+
+    def verify(source: Source) -> Verification:
+        if source.cluster_id == "c00003":
+            raise ThrottledError("DescribeDeliveryStream throttled past every retry")
+        return Verification(source=source, drift=(), status="active")
+
+    progress, _ = _run(registry, segments=2, verify=verify)
+
+    summary = coverage(10, progress)
+    assert (summary["checked"], summary["unverified"], summary["coverage"]) == (9, 1, 90.0)
+
+
+def test_an_unfinished_segment_shows_in_the_coverage() -> None:
+    done = SegmentProgress(segment=0, segments=2, done=True, checked=5)
+    failed_midway = SegmentProgress(segment=1, segments=2, cursor="k", checked=2)
+
+    summary = coverage(10, [done, failed_midway])
+
+    assert (summary["checked"], summary["unfinished_segments"], summary["coverage"]) == (7, 1, 70.0)
+    assert coverage(0, [])["coverage"] == 100.0

@@ -117,6 +117,10 @@ class AwsRequestError(ArchiverError):
     """AWS refused a call for a reason retrying will not fix."""
 
 
+class QuotaExceededError(ArchiverError):
+    """Onboarding would pass an AWS quota (IAM roles, Firehose streams): raise it first."""
+
+
 TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (ThrottledError, AwsServiceUnavailableError, RoleNotReadyError)
 PERMANENT_ERRORS: tuple[type[ArchiverError], ...] = (
     InvalidRequestError,

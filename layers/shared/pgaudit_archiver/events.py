@@ -94,5 +94,21 @@ class SourceEvent(StepPayload):
     source: Source
 
 
+class SegmentProgress(Model):
+    """Where one segment of a run stands: the Map runs one loop per segment, one invocation per turn, so neither
+    the source list nor the per-source results travel in a state payload or in the execution's history."""
+
+    segment: int = 0
+    segments: int = 1
+    cursor: str | None = None  # the key of the last source handled (DynamoDB's ExclusiveStartKey)
+    done: bool = False
+    source: Source | None = None  # a run for one source (POST /clusters/.../verify) instead of a segment
+    checked: int = 0
+    drifted: int = 0
+    repairing: int = 0
+    unverified: int = 0
+
+
 class DriftCountEvent(StepPayload):
-    results: list[dict[str, Any]]
+    registered: int
+    segments: list[SegmentProgress]

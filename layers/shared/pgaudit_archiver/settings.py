@@ -127,7 +127,14 @@ def _items(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-class DeliveryStreamSettings(RegionSettings):
+class FirehoseBudgetSettings(RegionSettings):
+    """The Firehose control-plane rate this function may take of the 5 per second every caller shares."""
+
+    rate_budget_table: str = Field(alias="RATE_BUDGET_TABLE", min_length=1)
+    firehose_calls_per_second: int = Field(alias="FIREHOSE_CALLS_PER_SECOND", ge=1, le=5)
+
+
+class DeliveryStreamSettings(FirehoseBudgetSettings):
     """What a source's Firehose stream is built from."""
 
     archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=3)
@@ -155,7 +162,7 @@ class ValidateRequestSettings(SourceAccessSettings, RequestDefaultsSettings, Pol
 
 
 class EnsureDeliveryStreamSettings(DeliveryStreamSettings, PollLimitSettings):
-    pass
+    firehose_streams_quota: int = Field(alias="FIREHOSE_STREAMS_QUOTA", ge=1)
 
 
 class EnsureDestinationRoleSettings(DestinationRoleSettings):
@@ -178,8 +185,18 @@ class RegistryStepSettings(RegistrySettings):
     """Register Execution, Summarize Onboarding and Offboarding, Record Failure, List Sources."""
 
 
+class ReconcilePlanSettings(RegistrySettings):
+    """Plan Run: the run's parallel scan segments (the Map's concurrency)."""
+
+    reconcile_segments: int = Field(alias="RECONCILE_SEGMENTS", ge=1, le=64)
+
+
 class ArchiveStepSettings(RegionSettings):
-    """Delete Destination, Delete Delivery Stream: archive-account resources named after the source."""
+    """Delete Destination: archive-account resources named after the source."""
+
+
+class DeleteDeliveryStreamSettings(ArchiveStepSettings, FirehoseBudgetSettings):
+    pass
 
 
 class ValidateOffboardingSettings(RegistrySettings, PollingSettings):
@@ -274,6 +291,7 @@ def partition_of(region: str) -> str:
 class Settings(
     ValidateRequestSettings,
     VerifySourceSettings,
+    ReconcilePlanSettings,
     ValidateOffboardingSettings,
     DestinationRoleSettings,
     HandleClusterEventSettings,
@@ -313,6 +331,10 @@ STACK_DEFAULTS = {
     "DEFAULT_FILTER_PATTERN": '"AUDIT:"',
     "POLL_INTERVAL_SECONDS": "30",
     "MAX_POLLS": "60",
+    "RECONCILE_SEGMENTS": "8",
+    "RATE_BUDGET_TABLE": "pgaudit-archiver-rate-budget",
+    "FIREHOSE_CALLS_PER_SECOND": "4",
+    "FIREHOSE_STREAMS_QUOTA": "5000",
     "FLUSH_WAIT_SECONDS": "600",
 }
 

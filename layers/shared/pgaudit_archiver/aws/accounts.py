@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
+from pgaudit_archiver.aws.rate_budget import FIREHOSE_CONTROL_PLANE, RateBudget
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry
@@ -27,6 +28,7 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.settings import (
+    FirehoseBudgetSettings,
     FunctionSettings,
     IdempotencySettings,
     RegionSettings,
@@ -81,7 +83,15 @@ class ArchiveAccount:
 
     @cached_property
     def firehose(self) -> ArchiveFirehose:
-        return ArchiveFirehose(self.session)
+        if not isinstance(self._settings, FirehoseBudgetSettings):  # the transform: data plane only
+            return ArchiveFirehose(self.session)
+        budget = RateBudget(
+            self.session,
+            self._settings.rate_budget_table,
+            FIREHOSE_CONTROL_PLANE,
+            self._settings.firehose_calls_per_second,
+        )
+        return ArchiveFirehose(self.session, budget.take)
 
     @cached_property
     def iam(self) -> ArchiveIam:

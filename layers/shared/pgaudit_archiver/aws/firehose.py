@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -17,10 +18,15 @@ PUT_ATTEMPTS = 3
 
 
 class ArchiveFirehose:
-    def __init__(self, session: boto3.Session) -> None:
+    """`take_slot` runs before each control-plane call (5 per second per account and region, shared by every
+    caller; aws/rate_budget.py); the data plane (PutRecordBatch) has limits of its own per stream."""
+
+    def __init__(self, session: boto3.Session, take_slot: Callable[[], None] = lambda: None) -> None:
         self._firehose = guarded(session.client("firehose", config=CLIENT_CONFIG))
+        self._take_slot = take_slot
 
     def describe_stream(self, name: str) -> dict[str, Any] | None:
+        self._take_slot()
         with refused("ResourceNotFoundException"):
             description: dict[str, Any] = self._firehose.describe_delivery_stream(DeliveryStreamName=name)[
                 "DeliveryStreamDescription"
@@ -28,7 +34,22 @@ class ArchiveFirehose:
             return description
         return None
 
+    def count_streams(self) -> int:
+        """Every stream in the account and region (ListDeliveryStreams, up to 10,000 names a call)."""
+        count, last = 0, None
+        while True:
+            self._take_slot()
+            page = self._firehose.list_delivery_streams(
+                Limit=10_000, **({"ExclusiveStartDeliveryStreamName": last} if last else {})
+            )
+            names = page["DeliveryStreamNames"]
+            count += len(names)
+            if not page.get("HasMoreDeliveryStreams") or not names:
+                return count
+            last = names[-1]
+
     def create_stream(self, name: str, destination: dict[str, Any], tags: dict[str, str]) -> str:
+        self._take_slot()
         arn: str = self._firehose.create_delivery_stream(
             DeliveryStreamName=name,
             DeliveryStreamType="DirectPut",
@@ -40,6 +61,7 @@ class ArchiveFirehose:
 
     def delete_stream(self, name: str) -> bool:
         """False when there was no such stream (deleted meanwhile)."""
+        self._take_slot()
         with refused("ResourceNotFoundException"):
             self._firehose.delete_delivery_stream(DeliveryStreamName=name, AllowForceDelete=False)
             return True
@@ -70,6 +92,7 @@ class ArchiveFirehose:
                 raise ThrottledError(f"Firehose refused {len(remaining)} re-ingested records to {name}")
 
     def update_destination(self, name: str, version_id: str, destination_id: str, update: dict[str, Any]) -> None:
+        self._take_slot()
         self._firehose.update_destination(
             DeliveryStreamName=name,
             CurrentDeliveryStreamVersionId=version_id,

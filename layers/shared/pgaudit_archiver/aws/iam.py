@@ -24,6 +24,11 @@ class ArchiveIam:
     def __init__(self, session: boto3.Session) -> None:
         self._iam = guarded(session.client("iam", config=CLIENT_CONFIG))
 
+    def role_usage(self) -> tuple[int, int]:
+        """(roles in the account, the account's roles quota), from GetAccountSummary."""
+        summary = self._iam.get_account_summary()["SummaryMap"]
+        return int(summary["Roles"]), int(summary["RolesQuota"])
+
     def get_role(self, name: str) -> dict[str, Any] | None:
         with refused("NoSuchEntity"):
             role: dict[str, Any] = self._iam.get_role(RoleName=name)["Role"]

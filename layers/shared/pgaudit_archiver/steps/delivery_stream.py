@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
@@ -92,12 +93,18 @@ def destination_drift(current: dict[str, Any], desired: dict[str, Any]) -> list[
 
 
 def ensure_delivery_stream(
-    firehose: ArchiveFirehose, settings: EnsureDeliveryStreamSettings, source: Source, polls: int
+    firehose: ArchiveFirehose,
+    settings: EnsureDeliveryStreamSettings,
+    source: Source,
+    polls: int,
+    check_quotas: Callable[[], None] = lambda: None,
 ) -> StepResult:
+    """`check_quotas` runs before the stream is created: the first thing onboarding creates."""
     name = delivery_stream_name(source)
     desired = desired_destination(settings, source)
     stream = firehose.describe_stream(name)
     if stream is None:
+        check_quotas()
         arn = firehose.create_stream(name, desired, source_tags(source))
         return StepResult(ready=False, resources={"delivery_stream_arn": arn}, changes=(f"created {name}",), polls=1)
 

@@ -27,9 +27,11 @@ from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry, now
-from pgaudit_archiver.errors import SourceAccessDeniedError
+from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
+from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.models import Drift, Model, Source
 from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, delivery_stream_name, destination_name, log_group_name
+from pgaudit_archiver.observability import logger
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import overdue
@@ -39,7 +41,7 @@ from pgaudit_archiver.steps.destination_role import destination_role_arn, role_d
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 
 VERIFIED_STATUSES = ("active", "pending-reboot", "drifted")
-MAX_SOURCES_PER_RUN = 500
+SCAN_PAGE_SIZE = 25
 OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log"})  # onboarding stops on these
 LOG_TYPE = "postgresql"
 
@@ -53,18 +55,68 @@ class Verification(Model):
     repair_execution_arn: str | None = None
 
 
-def sources_to_verify(registry: Registry) -> list[dict[str, str]]:
-    sources: list[dict[str, str]] = []
-    for status in VERIFIED_STATUSES:
-        token = None
-        while len(sources) < MAX_SOURCES_PER_RUN:
-            items, token = registry.list(None, status, 100, token)
-            sources += [
-                {"account_id": i["account_id"], "region": i["region"], "cluster_id": i["cluster_id"]} for i in items
-            ]
-            if not token:
-                break
-    return sources[:MAX_SOURCES_PER_RUN]
+def plan_run(registry: Registry, segments: int, source: Source | None) -> dict[str, Any]:
+    """The run's segments (a parallel scan of the registry) and how many sources it must check."""
+    if source is not None:
+        return {"registered": 1, "segments": [SegmentProgress(source=source).model_dump(mode="json")]}
+    return {
+        "registered": registry.count(VERIFIED_STATUSES),
+        "segments": [SegmentProgress(segment=i, segments=segments).model_dump(mode="json") for i in range(segments)],
+    }
+
+
+def verify_segment(
+    progress: SegmentProgress,
+    registry: Registry,
+    verify: Callable[[Source], Verification],
+    out_of_time: Callable[[], bool],
+    page_size: int = SCAN_PAGE_SIZE,
+) -> SegmentProgress:
+    """Verify the segment's next sources until it ends or this invocation's time is up; the cursor moves past each
+    source handled, so the next turn resumes after it. A source that cannot be checked is counted, not fatal."""
+    counts = progress.model_dump()
+    if progress.source is not None:
+        _count(counts, progress.source, verify)
+        return SegmentProgress.model_validate({**counts, "done": True})
+    cursor = progress.cursor
+    while not out_of_time():
+        items, last_key = registry.scan_segment(VERIFIED_STATUSES, progress.segment, progress.segments, page_size,
+                                                cursor)  # fmt: skip
+        for item in items:
+            _count(
+                counts,
+                Source(account_id=item["account_id"], region=item["region"], cluster_id=item["cluster_id"]),
+                verify,
+            )
+            cursor = item["source_id"]
+            if out_of_time():
+                return SegmentProgress.model_validate({**counts, "cursor": cursor})
+        if last_key is None:
+            return SegmentProgress.model_validate({**counts, "cursor": None, "done": True})
+        cursor = last_key
+    return SegmentProgress.model_validate({**counts, "cursor": cursor})
+
+
+def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Verification]) -> None:
+    try:
+        result = verify(source)
+    except ArchiverError as error:  # throttled past every retry, or refused: this run did not check it
+        logger.warning("source not verified", extra={"source": str(source), "error": str(error)})
+        counts["unverified"] += 1
+        return
+    counts["checked"] += 1
+    if result.repair_execution_arn:
+        counts["repairing"] += 1
+    elif result.status == "drifted":
+        counts["drifted"] += 1
+
+
+def coverage(registered: int, progress: list[SegmentProgress]) -> dict[str, Any]:
+    """The run's totals; `coverage` is the share of the sources registered at its start that it checked."""
+    totals = {key: sum(getattr(p, key) for p in progress) for key in ("checked", "drifted", "repairing", "unverified")}
+    unfinished = sum(1 for p in progress if not p.done)
+    percent = 100.0 if registered == 0 else min(100.0, 100.0 * totals["checked"] / registered)
+    return {"registered": registered, **totals, "unfinished_segments": unfinished, "coverage": round(percent, 2)}
 
 
 def find_drift(
