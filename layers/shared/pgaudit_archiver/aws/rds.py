@@ -12,6 +12,9 @@ from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
 
 # ModifyDBClusterParameterGroup takes at most 20 parameters per call (RDS API reference).
 MAX_PARAMETERS_PER_MODIFY = 20
+# The source role may modify a cluster, or reboot an instance, only when it carries this tag, and may add no other
+# tag (source-account/template.yaml): each modification tags first, so the tag marks what the archive changed.
+MANAGED_TAG = {"Key": "pgaudit-archiver:managed", "Value": "true"}
 
 
 class SourceRds:
@@ -80,13 +83,22 @@ class SourceRds:
                 Parameters=parameters[start : start + MAX_PARAMETERS_PER_MODIFY],
             )
 
+    def _tagged(self, resource: dict[str, Any] | None, arn_key: str) -> None:
+        if resource is not None and MANAGED_TAG not in resource.get("TagList", []):
+            self._rds.add_tags_to_resource(ResourceName=resource[arn_key], Tags=[MANAGED_TAG])
+
+    def _tag_cluster(self, cluster_id: str) -> None:
+        self._tagged(self.describe_cluster(cluster_id), "DBClusterArn")
+
     def attach_parameter_group(self, cluster_id: str, group_name: str) -> None:
+        self._tag_cluster(cluster_id)
         self._rds.modify_db_cluster(
             DBClusterIdentifier=cluster_id, DBClusterParameterGroupName=group_name, ApplyImmediately=True
         )
 
     def enable_log_export(self, cluster_id: str, log_type: str) -> None:
         # Only EnableLogTypes: the types already exported stay as they are.
+        self._tag_cluster(cluster_id)
         self._rds.modify_db_cluster(
             DBClusterIdentifier=cluster_id,
             CloudwatchLogsExportConfiguration={"EnableLogTypes": [log_type]},
@@ -94,6 +106,7 @@ class SourceRds:
         )
 
     def disable_log_export(self, cluster_id: str, log_type: str) -> None:
+        self._tag_cluster(cluster_id)
         self._rds.modify_db_cluster(
             DBClusterIdentifier=cluster_id,
             CloudwatchLogsExportConfiguration={"DisableLogTypes": [log_type]},
@@ -111,4 +124,5 @@ class SourceRds:
         return instance
 
     def reboot_instance(self, instance_id: str) -> None:
+        self._tagged(self.describe_instance(instance_id), "DBInstanceArn")
         self._rds.reboot_db_instance(DBInstanceIdentifier=instance_id)

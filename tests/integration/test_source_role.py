@@ -1,0 +1,67 @@
+"""The source role reaches only what the archive changed: clusters (and instances) carrying the tag the workflow
+sets, in the regions the archive works in (source-account/template.yaml, evaluated by local/iam.py)."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local import SOURCE_ACCOUNT
+
+ROLE = "pgaudit-archiver-source"
+
+
+def source_role(world):
+    return world.iam.identity(SOURCE_ACCOUNT, ROLE, "pgaudit-archiver-orders")
+
+
+def authorize(world, service, operation, params, region=None):
+    world.iam.authorize(source_role(world), service, operation, region or world.region, params)
+
+
+def test_onboarding_tags_the_cluster_and_instances_it_changes_and_only_those_may_be_changed(world):
+    world.create_cluster("orders")
+    world.create_cluster("payroll")  # never onboarded
+    assert world.onboard(world.request("orders", reboot="immediate")).status == "SUCCEEDED"
+    rds = world.client("rds", SOURCE_ACCOUNT)
+
+    def tags(arn):
+        return {t["Key"]: t["Value"] for t in rds.list_tags_for_resource(ResourceName=arn)["TagList"]}
+
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]
+    assert tags(cluster["DBClusterArn"])["pgaudit-archiver:managed"] == "true"
+    instance = rds.describe_db_instances(DBInstanceIdentifier="orders-instance-1")["DBInstances"][0]
+    assert tags(instance["DBInstanceArn"])["pgaudit-archiver:managed"] == "true"
+    authorize(world, "rds", "ModifyDBCluster", {"DBClusterIdentifier": "orders"})
+    for operation, params in [
+        ("ModifyDBCluster", {"DBClusterIdentifier": "payroll"}),
+        ("RebootDBInstance", {"DBInstanceIdentifier": "payroll-instance-1"}),
+    ]:
+        with pytest.raises(ClientError, match="AccessDenied"):
+            authorize(world, "rds", operation, params)
+    payroll = rds.describe_db_clusters(DBClusterIdentifier="payroll")["DBClusters"][0]["DBClusterArn"]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        authorize(world, "rds-data", "ExecuteStatement", {"resourceArn": payroll, "secretArn": "arn:x", "sql": "x"})
+
+
+@pytest.mark.parametrize(
+    ("tags", "allowed"),
+    [
+        ([{"Key": "pgaudit-archiver:managed", "Value": "true"}], True),
+        ([{"Key": "pgaudit-archiver:managed", "Value": "true"}, {"Key": "owner", "Value": "x"}], False),
+        ([{"Key": "pgaudit-archiver:managed", "Value": "false"}], False),
+        ([{"Key": "owner", "Value": "x"}], False),
+    ],
+)
+def test_the_source_role_may_add_only_the_archives_own_tag(world, tags, allowed):
+    arn = world.create_cluster("payroll")["DBClusterArn"]
+    params = {"ResourceName": arn, "Tags": tags}
+    if allowed:
+        authorize(world, "rds", "AddTagsToResource", params)
+    else:
+        with pytest.raises(ClientError, match="AccessDenied"):
+            authorize(world, "rds", "AddTagsToResource", params)
+
+
+def test_the_source_role_is_denied_other_regions(world):
+    authorize(world, "rds", "DescribeDBClusters", {"DBClusterIdentifier": "orders"})
+    with pytest.raises(ClientError, match="explicit deny"):
+        authorize(world, "rds", "DescribeDBClusters", {"DBClusterIdentifier": "orders"}, region="ap-south-1")
