@@ -13,7 +13,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlencode
 
@@ -23,6 +25,9 @@ from botocore.awsrequest import AWSRequest
 
 DESCRIPTION = "the command line of the self-service API (requests signed with the caller's AWS credentials)"
 RUNNING = {"onboarding", "offboarding"}
+# The registry's statuses in the order a report lists them (any other status follows, by name).
+STATUS_ORDER = ("active", "pending-reboot", "onboarding", "drifted", "failed", "offboarding", "offboarded")
+PAGE_SIZE = "100"  # the most GET /clusters returns at once
 API_URL_ENV = "PGAUDIT_ARCHIVER_API_URL"
 LOCAL_HINT = (
     "--local is not part of the installed command: in a clone of the repository run `python -m local cli ...` "
@@ -114,11 +119,21 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
         "--restore", action="store_true", help="also disable the export, re-attach the original group"
     )
     offboard.add_argument("--wait", action="store_true")
+
+    report = commands.add_parser(
+        "report", help="the fleet at a glance: sources by status, the drifted and failed ones, the oldest canary"
+    )
+    report.add_argument("--account", "--account-id", dest="account_id", help="one account's sources (default: all)")
+    report.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
 
 def run(
-    arguments: argparse.Namespace, call: Transport, out: TextIO, sleep: Callable[[float], None] = time.sleep
+    arguments: argparse.Namespace,
+    call: Transport,
+    out: TextIO,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
 ) -> int:
     region = arguments.region
     if arguments.command == "onboard":
@@ -136,21 +151,39 @@ def run(
     if arguments.command == "status":
         status, answer = call("GET", f"/clusters/{arguments.account_id}/{region}/{arguments.cluster_id}")
         return _print(status, answer, out)
-    query = {key: value for key, value in (("account_id", arguments.account_id), ("status", arguments.status)) if value}
-    items: list[dict[str, Any]] = []
-    while True:
-        status, answer = call("GET", "/clusters", query=query or None)
+    if arguments.command == "report":
+        status, answer = _all_items(call, {"account_id": arguments.account_id, "limit": PAGE_SIZE})
         if status != 200:
             return _print(status, answer, out)
-        items += answer["items"]
-        if not answer.get("next_token"):
-            break
-        query["next_token"] = answer["next_token"]
+        fleet = report(answer, arguments.account_id, now())
+        if arguments.json:
+            print(json.dumps(fleet, indent=2), file=out)
+        else:
+            _print_report(fleet, out)
+        return 0
+    status, answer = _all_items(call, {"account_id": arguments.account_id, "status": arguments.status})
+    if status != 200:
+        return _print(status, answer, out)
+    items: list[dict[str, Any]] = answer
     for item in items:
         where = f"{item['account_id']}  {item['region']}  {item['cluster_id']:<30}"
         print(f"{where} {item['status']:<15} {item.get('updated_at', '')}", file=out)
     print(f"{len(items)} cluster(s)", file=out)
     return 0
+
+
+def _all_items(call: Transport, query: dict[str, str | None]) -> tuple[int, Any]:
+    """Every page of GET /clusters: (200, the items), or the first error's status and answer."""
+    parameters = {key: value for key, value in query.items() if value}
+    items: list[dict[str, Any]] = []
+    while True:
+        status, answer = call("GET", "/clusters", query=parameters or None)
+        if status != 200:
+            return status, answer
+        items += answer["items"]
+        if not answer.get("next_token"):
+            return 200, items
+        parameters["next_token"] = answer["next_token"]
 
 
 def _print(status: int, answer: Any, out: TextIO) -> int:
@@ -198,6 +231,81 @@ def _summary(item: dict[str, Any], out: TextIO) -> int:
         print(f"  failed at {error.get('step')}: {error.get('message')}", file=out)
         return 1
     return 0
+
+
+def _where(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: item.get(key) for key in ("account_id", "region", "cluster_id")}
+
+
+def report(items: list[dict[str, Any]], account_id: str | None, now: datetime) -> dict[str, Any]:
+    """The fleet at a glance from the registry's items: how many sources in each status, the drifted ones with what
+    reconciliation found, the failed ones with their last error, and the canary sent longest ago (of the sources
+    still archived), arrived or still on its way."""
+    counts = Counter(str(item.get("status", "unknown")) for item in items)
+    rank = {status: index for index, status in enumerate(STATUS_ORDER)}
+    by_status = dict(sorted(counts.items(), key=lambda entry: (rank.get(entry[0], len(rank)), entry[0])))
+    drifted = [
+        {**_where(item), "checked_at": (item.get("last_verification") or {}).get("checked_at"),
+         "drift": (item.get("last_verification") or {}).get("drift") or []}
+        for item in items if item.get("status") == "drifted"
+    ]  # fmt: skip
+    failed = [
+        {**_where(item), "updated_at": item.get("updated_at"),
+         **{key: (item.get("last_error") or {}).get(key) for key in ("step", "error", "aws_error_code", "message")}}
+        for item in items if item.get("status") == "failed"
+    ]  # fmt: skip
+    canaries = [
+        (item, item["canary"])
+        for item in items
+        if item.get("status") not in ("offboarding", "offboarded") and (item.get("canary") or {}).get("sent_at")
+    ]
+    pending = [canary for _, canary in canaries if not canary.get("arrived_at")]
+    oldest = None
+    if canaries:
+        item, canary = min(canaries, key=lambda entry: datetime.fromisoformat(entry[1]["sent_at"]))
+        waiting = (now - datetime.fromisoformat(canary["sent_at"])).total_seconds()
+        oldest = {**_where(item), "id": canary.get("id"), "sent_at": canary["sent_at"],
+                  "arrived_at": canary.get("arrived_at"), "delay_seconds": canary.get("delay_seconds"),
+                  "waiting_seconds": None if canary.get("arrived_at") else round(waiting)}  # fmt: skip
+    return {
+        "account_id": account_id,
+        "sources": len(items),
+        "by_status": by_status,
+        "drifted": drifted,
+        "failed": failed,
+        "canaries_pending": len(pending),
+        "oldest_canary": oldest,
+    }
+
+
+def _print_report(fleet: dict[str, Any], out: TextIO) -> None:
+    def where(entry: dict[str, Any]) -> str:
+        return f"{entry['account_id']}  {entry['region']}  {entry['cluster_id']}"
+
+    scope = f"account {fleet['account_id']}" if fleet["account_id"] else "every account you may see"
+    print(f"{fleet['sources']} source(s), {scope}", file=out)
+    for status, count in fleet["by_status"].items():
+        print(f"  {status:<15} {count:>6}", file=out)
+    print(f"\ndrifted: {len(fleet['drifted']) or 'none'}", file=out)
+    for entry in fleet["drifted"]:
+        print(f"  {where(entry)}  (checked {entry['checked_at'] or 'never'})", file=out)
+        for drift in entry["drift"]:
+            print(f"    - {drift}", file=out)
+    print(f"\nfailed: {len(fleet['failed']) or 'none'}", file=out)
+    for entry in fleet["failed"]:
+        code = f", {entry['aws_error_code']}" if entry["aws_error_code"] else ""
+        print(f"  {where(entry)}  (at {entry['updated_at']})", file=out)
+        print(f"    {entry['step'] or 'unknown step'} ({entry['error']}{code}): {entry['message']}", file=out)
+    canary = fleet["oldest_canary"]
+    if canary is None:
+        print("\noldest canary: none sent", file=out)
+        return
+    if canary["arrived_at"]:
+        state = f"arrived after {canary['delay_seconds']:.1f} s"
+    else:
+        state = f"not arrived after {canary['waiting_seconds']} s"
+    print(f"\noldest canary: {where(canary)}  sent {canary['sent_at']}, {state}", file=out)
+    print(f"canaries on their way: {fleet['canaries_pending']}", file=out)
 
 
 def main(argv: list[str] | None = None, transport: Transport | None = None, out: TextIO = sys.stdout) -> int:

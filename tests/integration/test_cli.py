@@ -1,7 +1,9 @@
 """The command line against the emulation's API, as a caller of the source account."""
 
 import io
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -71,12 +73,21 @@ def test_local_cli_onboards_a_cluster_it_creates_in_a_fresh_emulation():
     assert "onboard of orders started" in out.getvalue() and "status: active" in out.getvalue()
 
 
+def test_local_cli_report_runs_on_a_fresh_emulation():
+    out = io.StringIO()
+    code = local_cli.main(["report", "--json"], out=out)
+    assert code == 0, out.getvalue()
+    assert json.loads(out.getvalue())["sources"] == 0
+
+
 def test_python_m_local_cli_hands_its_arguments_to_the_product_parser():
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}  # pytest's pythonpath, not an install
     command = [sys.executable, "-m", "local", "cli", "--help"]
     result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python -m local cli") and "{onboard,status,list,offboard}" in result.stdout
+    assert result.stdout.startswith("usage: python -m local cli")
+    commands = set(re.search(r"\{([a-z,]+)\}", result.stdout).group(1).split(","))
+    assert {"onboard", "status", "list", "offboard", "report"} <= commands
 
 
 def test_installed_cli_local_flag_says_to_use_python_m_local_cli():

@@ -156,7 +156,7 @@ def test_dashboard_widgets_fit_the_grid_without_overlapping():
     taken: dict[tuple[int, int], str] = {}
     for widget in body()["widgets"]:
         title = widget["properties"]["title"]
-        assert 0 <= widget["x"] and widget["x"] + widget["width"] <= GRID_COLUMNS, title
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= GRID_COLUMNS, title
         for x in range(widget["x"], widget["x"] + widget["width"]):
             for y in range(widget["y"], widget["y"] + widget["height"]):
                 assert (x, y) not in taken, f"{title} overlaps {taken[(x, y)]}"
