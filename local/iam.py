@@ -575,7 +575,9 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("firehose", "PutRecordBatch"): _simple("firehose:PutRecordBatch", _stream),
     # RDS: cluster, db (instance) and cluster-pg resources.
     ("rds", "DescribeDBClusters"): _simple(
-        "rds:DescribeDBClusters", lambda c: _rds(c, "cluster", c.params["DBClusterIdentifier"])
+        # Without an identifier, DescribeDBClusters lists: IAM authorizes it on cluster:*.
+        "rds:DescribeDBClusters",
+        lambda c: _rds(c, "cluster", c.params.get("DBClusterIdentifier", "*")),
     ),
     ("rds", "DescribeDBInstances"): _simple(
         "rds:DescribeDBInstances", lambda c: _rds(c, "db", c.params["DBInstanceIdentifier"])

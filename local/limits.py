@@ -101,6 +101,7 @@ class RateLimits:
 
     clock: EmulatedClock
     enabled: bool = True
+    overrides: dict[str, RateLimit] = field(default_factory=dict)  # by limit name: a test's tighter limit
     throttled: Counter[str] = field(default_factory=Counter)  # "service:Operation" -> refusals
     _buckets: dict[tuple[str, str, str, str], _Bucket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -111,6 +112,7 @@ class RateLimits:
         if found is None:
             return None
         limit, scope = found
+        limit = self.overrides.get(limit.name, limit)
         key = (account, region, limit.name, scope)
         with self._lock:
             now = self.clock.monotonic()

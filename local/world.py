@@ -36,6 +36,9 @@ from moto.iam.models import get_account_id_from, iam_backends
 from moto.rds.models import rds_backends
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -256,6 +259,20 @@ class World:
             mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
             # The interpreter parses the definition at every execution; its components keep no execution state.
             mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
+            # Fidelity: Step Functions takes a nested execution's parameters as its docs write them
+            # (StateMachineArn, Input, Name); moto passes them to boto3 unchanged, which knows stateMachineArn...
+            # ...and answers them as its docs write them (ExecutionArn, Status, Output), where boto3 says executionArn.
+            mock.patch.object(
+                StateTaskServiceSfn,
+                "_normalise_parameters",
+                _api_member_names(StateTaskServiceSfn._normalise_parameters),
+            ),
+            mock.patch.object(
+                StateTaskServiceSfn, "_eval_service_task", _pascal_result(StateTaskServiceSfn._eval_service_task)
+            ),
+            mock.patch.object(
+                StateTaskServiceSfn, "_normalise_response", _pascal_response(StateTaskServiceSfn._normalise_response)
+            ),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -266,6 +283,8 @@ class World:
             self._deploy_archive_stack()
             for account in self.source_accounts:
                 self._deploy_source_stack(account)
+            # GetAccountSummary reports the quota CreateRole is held to (moto's is a constant 1,000).
+            iam_backends[self.archive_account]["global"].account_summary._roles_quota = self.iam_roles_quota
             # The product's rate budget waits on the emulation's clock (imported by now, under a function's
             # environment: Powertools reads its settings at import).
             budget = sys.modules.get("pgaudit_archiver.aws.rate_budget")
@@ -336,10 +355,11 @@ class World:
                 key = client._request_signer._credentials.access_key if client._request_signer._credentials else ""
                 if world.iam is not None:
                     function = running_function()
-                    identity = world.iam.caller_identity(function, key)
-                    world.iam.authorize(
-                        identity, service, operation_name, client.meta.region_name, api_params, function
-                    )
+                    with _BACKEND_LOCK:  # the evaluator reads moto's roles and resources, which others change
+                        identity = world.iam.caller_identity(function, key)
+                        world.iam.authorize(
+                            identity, service, operation_name, client.meta.region_name, api_params, function
+                        )
                 account = get_account_id_from(key) if key else world.archive_account
                 for fault in world.faults:
                     if (
@@ -860,6 +880,14 @@ class World:
         )["executionArn"]
         return self.wait(arn, timeout)
 
+    def adopt(self, account: str | None = None, timeout: float = 600, **options: Any) -> Execution:
+        """POST /accounts/{account}/adopt as that account, then wait for the adoption (options: mode, dry_run)."""
+        account = account or self.source_accounts[0]
+        answer = self.api("POST", f"/accounts/{account}/adopt", caller_account=account, body=options)
+        if answer.status != 202:
+            raise RuntimeError(f"adoption of {account} refused: {answer.status} {answer.body}")
+        return self.wait(answer.body["execution_arn"], timeout=timeout)
+
     def registry_item(self, cluster_id: str, account: str | None = None) -> dict[str, Any] | None:
         key = f"{account or self.source_accounts[0]}#{self.region}#{cluster_id}"
         item = self.client("dynamodb").get_item(
@@ -1083,6 +1111,45 @@ def _reused_interpreter_client(region: str, service: str, state_credentials: Any
         if key not in _INTERPRETER_CLIENTS:
             _INTERPRETER_CLIENTS[key] = boto_client_for(region, service, state_credentials)
         return _INTERPRETER_CLIENTS[key]
+
+
+def _api_member_names(original: Any) -> Any:
+    """The Step Functions API's members are camelCase (stateMachineArn, input, name); ASL writes them PascalCase."""
+
+    def normalise(task: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original(task, parameters, *args, **kwargs)
+        for key in [key for key in parameters if key[:1].isupper()]:
+            parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+        if "stateMachineArn" in parameters and "name" not in parameters:
+            parameters["name"] = str(uuid.uuid4())  # AWS names an unnamed execution so; moto names it "None"
+
+    return normalise
+
+
+def _pascal(response: Any) -> Any:
+    if not isinstance(response, dict):
+        return response
+    return {key[:1].upper() + key[1:]: value for key, value in response.items()}
+
+
+def _pascal_result(original: Any) -> Any:
+    def evaluate(task: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(task, env, *args, **kwargs)
+        env.stack.append(_pascal(env.stack.pop()))
+        return result
+
+    return evaluate
+
+
+def _pascal_response(original: Any) -> Any:
+    def normalise(task: Any, response: Any, *args: Any, **kwargs: Any) -> None:
+        original(task, response, *args, **kwargs)
+        if isinstance(response, dict):
+            pascal = _pascal(response)
+            response.clear()
+            response.update(pascal)
+
+    return normalise
 
 
 def _one_client_at_a_time(original: Any) -> Any:

@@ -27,6 +27,8 @@ from pgaudit_archiver.errors import InvalidRequestError
 from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
 from pgaudit_archiver.service import (
+    Adoption,
+    AdoptRequest,
     AuditPolicyError,
     Caller,
     ClusterPage,
@@ -50,6 +52,7 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("GET", CLUSTER_RESOURCE): (False, frozenset()),
     ("DELETE", CLUSTER_RESOURCE): (False, frozenset({"restore"})),
     ("POST", CLUSTER_RESOURCE + "/verify"): (False, frozenset()),
+    ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
 }
 Status = Literal["onboarding", "active", "pending-reboot", "drifted", "failed", "offboarding", "offboarded"]
 
@@ -191,6 +194,21 @@ def verify(account_id: Account, region: RegionPath, cluster_id: Cluster) -> Resp
     _in_this_region(settings, region)
     source = Source(account_id=account_id, region=region, cluster_id=cluster_id)
     return _accepted(cluster_service(settings).verify(_caller(), source, settings.reconcile_state_machine_arn))
+
+
+@app.post(
+    "/accounts/<account_id>/adopt",
+    summary="Onboard the account's existing clusters",
+    responses={202: {"description": "the adoption started (or, dry_run, its plan is being made)"}},
+)
+def adopt(account_id: Account, request: AdoptRequest) -> Response[Adoption]:
+    settings = _settings()
+    region = request.region or settings.region
+    service, caller = cluster_service(settings), _caller()
+    service.authorize(caller, account_id)  # before anything else, even a region check
+    _in_this_region(settings, region)
+    adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

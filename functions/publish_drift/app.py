@@ -3,6 +3,8 @@ fire when a source stopped delivering or a run did not check every source."""
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
 from pgaudit_archiver.events import DriftCountEvent
 from pgaudit_archiver.handlers import workflow_handler
 from pgaudit_archiver.observability import logger, metrics
@@ -18,5 +20,9 @@ def lambda_handler(step: DriftCountEvent, settings: FunctionSettings) -> dict[st
     metrics.add_metric(name="SourcesRegistered", unit="Count", value=summary["registered"])
     metrics.add_metric(name="SourcesChecked", unit="Count", value=summary["checked"])
     metrics.add_metric(name="ReconciliationCoverage", unit="Percent", value=summary["coverage"])
-    logger.info("reconciliation done", extra=summary)
+    for status, count in sorted(step.by_status.items()):
+        with single_metric(name="Sources", unit=MetricUnit.Count, value=count, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="service", value=str(metrics.service))
+            metric.add_dimension(name="status", value=status)
+    logger.info("reconciliation done", extra={**summary, "by_status": step.by_status})
     return summary

@@ -56,7 +56,12 @@ def successors(state: dict) -> set[str]:
 
 
 def test_every_workflow_is_in_the_template():
-    assert set(MACHINES) == {"OnboardStateMachine", "OffboardStateMachine", "ReconcileStateMachine"}
+    assert set(MACHINES) == {
+        "OnboardStateMachine",
+        "OffboardStateMachine",
+        "ReconcileStateMachine",
+        "AdoptStateMachine",
+    }
 
 
 @pytest.mark.parametrize("machine", sorted(MACHINES))
@@ -85,10 +90,24 @@ def test_state_names_are_title_case_phrases(machine):
 
 
 LAMBDA_TASKS = [task for task in ALL_TASKS if task[2]["Resource"] == "arn:aws:states:::lambda:invoke"]
+NESTED_ONBOARDING = "arn:aws:states:::states:startExecution.sync:2"
 
 
-def test_every_task_invokes_a_lambda_function():
-    assert LAMBDA_TASKS == ALL_TASKS
+def test_every_task_invokes_a_lambda_function_but_adoptions_onboarding():
+    others = [(m, n, t["Resource"]) for m, n, t in ALL_TASKS if (m, n, t) not in LAMBDA_TASKS]
+    assert others == [("AdoptStateMachine", "Onboard Cluster", NESTED_ONBOARDING)]
+
+
+def test_adoption_awaits_each_onboarding_and_counts_its_failure():
+    states = all_states(asl("AdoptStateMachine")["States"])
+    onboard = states["Onboard Cluster"]
+    assert onboard["Parameters"]["StateMachineArn"] == "${OnboardStateMachineArn}"
+    retried = {error for retry in onboard["Retry"] for error in retry["ErrorEquals"]}
+    assert retried and all(error.startswith("StepFunctions.") for error in retried)  # never the onboarding's failure
+    [catch] = onboard["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and states[catch["Next"]]["Type"] == "Pass"
+    map_state = asl("AdoptStateMachine")["States"]["Onboard Clusters"]
+    assert map_state["MaxConcurrencyPath"] == "$.page.concurrency"
 
 
 @pytest.mark.parametrize(("machine", "name", "state"), LAMBDA_TASKS, ids=[f"{m}:{n}" for m, n, _ in LAMBDA_TASKS])
@@ -99,7 +118,7 @@ def test_lambda_task_passes_its_state_name(machine, name, state):
     assert payload.get("state.$") == "$$.State.Name", name
 
 
-@pytest.mark.parametrize(("machine", "name", "state"), ALL_TASKS, ids=TASK_IDS)
+@pytest.mark.parametrize(("machine", "name", "state"), LAMBDA_TASKS, ids=[f"{m}:{n}" for m, n, _ in LAMBDA_TASKS])
 def test_task_retries_only_transient_errors(machine, name, state):
     retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
     assert retried <= LAMBDA_SERVICE_ERRORS | TRANSIENT
@@ -108,7 +127,8 @@ def test_task_retries_only_transient_errors(machine, name, state):
         assert retry["BackoffRate"] > 1 and retry.get("JitterStrategy") == "FULL", name
 
 
-CLUSTER_WORKFLOW_TASKS = [t for t in ALL_TASKS if t[0] != "ReconcileStateMachine" and t[1] != "Record Failure"]
+FLEET_WORKFLOWS = ("ReconcileStateMachine", "AdoptStateMachine")  # many sources: each counted, none fatal
+CLUSTER_WORKFLOW_TASKS = [t for t in ALL_TASKS if t[0] not in FLEET_WORKFLOWS and t[1] != "Record Failure"]
 
 
 @pytest.mark.parametrize(
@@ -123,10 +143,10 @@ def test_task_catches_permanent_errors_by_name_and_routes_them_to_record_failure
 
 @pytest.mark.parametrize(
     ("machine", "name", "state"),
-    [t for t in ALL_TASKS if t[0] == "ReconcileStateMachine"],
-    ids=[n for m, n, _ in ALL_TASKS if m == "ReconcileStateMachine"],
+    [t for t in ALL_TASKS if t[0] in FLEET_WORKFLOWS],
+    ids=[f"{m}:{n}" for m, n, _ in ALL_TASKS if m in FLEET_WORKFLOWS],
 )
-def test_reconciliation_tasks_catch_everything_into_a_recorded_outcome(machine, name, state):
+def test_fleet_workflow_tasks_catch_everything_into_a_recorded_outcome(machine, name, state):
     states = all_states(asl(machine)["States"])
     [catch] = state["Catch"]
     assert catch["ErrorEquals"] == ["States.ALL"]
@@ -134,7 +154,7 @@ def test_reconciliation_tasks_catch_everything_into_a_recorded_outcome(machine, 
 
 
 def test_every_transient_error_is_retried_somewhere():
-    retried = {error for _, _, task in ALL_TASKS for retry in task["Retry"] for error in retry["ErrorEquals"]}
+    retried = {error for _, _, task in LAMBDA_TASKS for retry in task["Retry"] for error in retry["ErrorEquals"]}
     assert retried >= TRANSIENT
 
 

@@ -581,9 +581,12 @@ class FakeRegistry(Recording, Registry):
         page = [copy.deepcopy(self.items[k]) for k in read if self.items[k].get("status") in statuses]
         return page, (read[-1] if start + limit < len(keys) else None)
 
-    def count(self, statuses: tuple[str, ...]) -> int:
+    def count_by_status(self) -> dict[str, int]:
         self._call("Scan")
-        return sum(1 for item in self.items.values() if item.get("status") in statuses)
+        counts: dict[str, int] = {}
+        for item in self.items.values():
+            counts[item.get("status", "unknown")] = counts.get(item.get("status", "unknown"), 0) + 1
+        return counts
 
 
 # ------------------------------------------------------------------------------------------------ Step Functions
@@ -623,6 +626,7 @@ STACK_ENVIRONMENT = {
     "OFFBOARD_STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ARCHIVE_ACCOUNT}:stateMachine:offboard",
     "MAX_POLLS": "3",
     "RECONCILE_SEGMENTS": "8",
+    "ADOPTION_CONCURRENCY": "10",
     "POLL_INTERVAL_SECONDS": "0",
 }
 

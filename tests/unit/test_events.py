@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.discover_clusters.app import DiscoverEvent
 from functions.list_sources.app import PlanRunEvent
 from functions.verify_source.app import VerifySourcesEvent
 from pgaudit_archiver import events
@@ -39,6 +40,7 @@ MODELS = {
     "list_sources": PlanRunEvent,
     "verify_source": VerifySourcesEvent,
     "publish_drift": events.DriftCountEvent,
+    "discover_clusters": DiscoverEvent,
 }
 
 

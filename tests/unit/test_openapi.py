@@ -15,7 +15,9 @@ def test_openapi_document_has_every_route():
         "/clusters",
         "/clusters/{account_id}/{region}/{cluster_id}",
         "/clusters/{account_id}/{region}/{cluster_id}/verify",
+        "/accounts/{account_id}/adopt",
     }
     assert set(paths["/clusters"]) == {"get", "post"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}"]) == {"get", "delete"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}/verify"]) == {"post"}
+    assert set(paths["/accounts/{account_id}/adopt"]) == {"post"}

@@ -40,35 +40,51 @@ def budget(session: boto3.Session, clock: Clock, per_second: int) -> RateBudget:
     return RateBudget(session, "budget", "firehose-control-plane", per_second, clock=clock, sleep=clock.sleep)
 
 
-def test_callers_share_the_slots_of_a_second_and_wait_for_the_next(session) -> None:
-    clock = Clock(1000.25)
+def test_callers_share_one_call_per_quarter_second(session) -> None:
+    clock = Clock(1000.0)
     onboarding, another_onboarding = budget(session, clock, 4), budget(session, clock, 4)
 
-    for caller in (onboarding, another_onboarding, onboarding, another_onboarding):
-        caller.take()
-    assert clock.now == 1000.25 and clock.slept == []  # four slots in second 1000
-
-    onboarding.take()  # the fifth waits for second 1001
-    assert 1001 <= clock.now < 1001.25 and onboarding.waits == 1
-
-
-def test_a_lower_ceiling_stops_before_a_higher_one(session) -> None:
-    clock = Clock(2000.0)
-    reconciliation, onboarding = budget(session, clock, 3), budget(session, clock, 4)
-    for _ in range(3):
-        reconciliation.take()
-
-    onboarding.take()  # the fourth slot is onboarding's alone
+    onboarding.take()
     assert clock.slept == []
-    reconciliation.take()
-    assert reconciliation.waits == 1 and clock.now >= 2001
+    another_onboarding.take()  # the window 1000.00-1000.25 is taken: the next one
+    assert 1000.25 <= clock.now < 1000.5 and another_onboarding.waits == 1
+
+
+def test_no_second_ever_holds_more_than_five_calls_however_the_callers_arrive(session) -> None:
+    clock = Clock(2000.9)  # near a second's edge, where fixed one-second windows let twice the rate through
+    callers = [budget(session, clock, 4) for _ in range(6)]
+    taken_at = []
+    for _ in range(5):
+        for caller in callers:
+            caller.take()
+            taken_at.append(clock.now)
+
+    # AWS's token bucket: 5 tokens, 5 a second. Never more than 5 + 5*(b - a) calls in any interval [a, b].
+    for i, start in enumerate(taken_at):
+        for j in range(i, len(taken_at)):
+            assert j - i + 1 <= 5 + 5 * (taken_at[j] - start)
+
+
+def test_reconciliation_leaves_one_window_a_second_to_onboarding(session) -> None:
+    clock = Clock(3000.0)
+    reconciliation = budget(session, clock, 3)
+    windows = []
+    for _ in range(6):
+        reconciliation.take()
+        windows.append(int(clock.now * 4) % 4)
+
+    assert 3 not in windows  # the last quarter of each second is onboarding's
+    onboarding = budget(session, clock, 4)
+    clock.now = 3010.80  # the onboarding-only quarter
+    onboarding.take()
+    assert onboarding.waits == 0
 
 
 def test_no_slot_for_a_minute_fails_the_step_as_throttled(session) -> None:
-    clock = Clock(3000.0)
+    clock = Clock(4000.0)
     hog = budget(session, clock, 1)
-    for second in range(3000, 3000 + int(MAX_WAIT_SECONDS) + 2):
-        hog._taken(second)  # every second of the next minute already taken
+    for window in range(4000 * 4, (4000 + int(MAX_WAIT_SECONDS) + 2) * 4):
+        hog._taken(window)  # every window of the next minute already taken
 
     with pytest.raises(ThrottledError, match="no firehose-control-plane slot free for 60 s"):
         hog.take()

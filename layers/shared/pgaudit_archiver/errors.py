@@ -131,6 +131,7 @@ PERMANENT_ERRORS: tuple[type[ArchiverError], ...] = (
     WaitTimeoutError,
     ConfigurationError,
     AwsRequestError,
+    QuotaExceededError,
 )
 
 

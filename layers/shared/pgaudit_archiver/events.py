@@ -111,4 +111,5 @@ class SegmentProgress(Model):
 
 class DriftCountEvent(StepPayload):
     registered: int
+    by_status: dict[str, int] = {}
     segments: list[SegmentProgress]

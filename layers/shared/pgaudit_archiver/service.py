@@ -91,6 +91,24 @@ class Started(Model):
     status_path: str
 
 
+class AdoptRequest(StrictModel):
+    """POST /accounts/{account_id}/adopt: which clusters of the account to onboard (see steps/adopt.py)."""
+
+    region: str | None = Field(default=None, description="the clusters' region; this stack's when left out")
+    mode: Literal["all", "tagged"] | None = Field(
+        default=None, description="all, or only clusters tagged pgaudit-archiver=enabled; AutoOnboard's when left out"
+    )
+    dry_run: bool = Field(default=False, description="list what would be onboarded and why the rest is skipped")
+
+
+class Adoption(Model):
+    account_id: str
+    region: str
+    dry_run: bool
+    execution_arn: str
+    console_url: str
+
+
 class ClusterPage(Model):
     items: list[dict[str, Any]]
     next_token: str | None = None
@@ -274,6 +292,19 @@ class ClusterService:
         self._registry.record_execution(source, operation, arn, url, payload)
         return Started(operation=operation, source=source, execution_arn=arn, console_url=url, already_running=False,
                        status_path=status_path)  # fmt: skip
+
+    def adopt(
+        self, caller: Caller, account_id: str, region: str, request: AdoptRequest, adopt_state_machine: str
+    ) -> Adoption:
+        """Start the adopt workflow for the account's clusters in `region` (authorized first)."""
+        self.authorize(caller, account_id)
+        payload = {"account_id": account_id, "region": region, "dry_run": request.dry_run}
+        if request.mode is not None:
+            payload["mode"] = request.mode
+        unique = ("dry-run-" if request.dry_run else "") + uuid.uuid4().hex[:8]
+        arn = self._stepfunctions.start(adopt_state_machine, f"adopt-{account_id}-{region}-{unique}", payload)
+        return Adoption(account_id=account_id, region=region, dry_run=request.dry_run, execution_arn=arn,
+                        console_url=console_url(arn))  # fmt: skip
 
     def verify(self, caller: Caller, source: Source, reconcile_state_machine: str) -> Started:
         """Start the reconciliation workflow for one onboarded source."""

@@ -210,6 +210,11 @@ class VerifySourceSettings(
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
 
 
+class DiscoverClustersSettings(SourceAccessSettings, RegistrySettings):
+    auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
+    adoption_concurrency: int = Field(alias="ADOPTION_CONCURRENCY", ge=1, le=40)
+
+
 class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings, IdempotencySettings):
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
 
@@ -217,6 +222,7 @@ class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings
 class ApiSettings(OnboardingStarterSettings, AuditPolicySettings, IdempotencySettings):
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
+    adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
     admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS")  # comma-separated; empty when none
     audit_reducer_role_names: str = Field(alias="AUDIT_REDUCER_ROLE_NAMES")  # comma-separated; empty when none
 
@@ -292,6 +298,7 @@ class Settings(
     ValidateRequestSettings,
     VerifySourceSettings,
     ReconcilePlanSettings,
+    DiscoverClustersSettings,
     ValidateOffboardingSettings,
     DestinationRoleSettings,
     HandleClusterEventSettings,
@@ -316,6 +323,7 @@ STACK_DEFAULTS = {
     "ONBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-onboard",
     "OFFBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-offboard",
     "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-reconcile",
+    "ADOPT_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-adopt",
     "ADMIN_PRINCIPAL_ARNS": "",
     "AUDIT_REDUCER_ROLE_NAMES": "",
     "MINIMUM_PGAUDIT_LOG": "",
@@ -332,6 +340,7 @@ STACK_DEFAULTS = {
     "POLL_INTERVAL_SECONDS": "30",
     "MAX_POLLS": "60",
     "RECONCILE_SEGMENTS": "8",
+    "ADOPTION_CONCURRENCY": "10",
     "RATE_BUDGET_TABLE": "pgaudit-archiver-rate-budget",
     "FIREHOSE_CALLS_PER_SECOND": "4",
     "FIREHOSE_STREAMS_QUOTA": "5000",

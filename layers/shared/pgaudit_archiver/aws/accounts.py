@@ -22,6 +22,7 @@ from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rate_budget import FIREHOSE_CONTROL_PLANE, RateBudget
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
+from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.sessions import AssumedSession, archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
@@ -64,6 +65,10 @@ class SourceAccount:
     @cached_property
     def rds(self) -> SourceRds:
         return SourceRds(self.session)
+
+    @cached_property
+    def inventory(self) -> SourceClusterInventory:
+        return SourceClusterInventory(self.session)
 
     @cached_property
     def rds_data(self) -> SourceRdsData:

@@ -3,9 +3,8 @@
 Firehose's control plane (CreateDeliveryStream, DeleteDeliveryStream, DescribeDeliveryStream, ListDeliveryStreams,
 UpdateDestination) allows 5 requests per second per account and region, a hard limit (Amazon Data Firehose quotas
 page). Onboardings, offboardings and reconciliation segments run in many Lambda invocations at once: each takes a
-slot of the current second before such a call (one conditional UpdateItem), and waits for the next second when
-the slots are taken, so together they stay under the limit instead of meeting ThrottlingException. Each caller
-has a ceiling of its own: reconciliation stops below onboarding's, so a long run never starves an onboarding.
+window of a quarter second before such a call (one conditional PutItem), and waits for the next window when it is
+taken, so together they stay under the limit instead of meeting ThrottlingException.
 """
 
 from __future__ import annotations
@@ -21,11 +20,18 @@ from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
 from pgaudit_archiver.errors import ThrottledError
 
 FIREHOSE_CONTROL_PLANE = "firehose-control-plane"
+# AWS meters with a token bucket (5 tokens, 5 a second): fixed one-second windows of 4 would let 8 calls through
+# within a few milliseconds around a second's edge, and throttle. One call per quarter second never does: any
+# second holds at most 5 quarters, begun or ended. 4 a second of AWS's 5 leaves 1 to people and other tools.
+WINDOWS_PER_SECOND = 4
 MAX_WAIT_SECONDS = 60.0  # then the step fails with ThrottledError, which the state machine retries later
 WINDOW_EXPIRY_SECONDS = 3600  # the table's TTL removes old windows
 
 
 class RateBudget:
+    """`calls_per_second` of the WINDOWS_PER_SECOND windows of each second are this caller's to take (the first
+    ones): reconciliation takes 3, onboarding and offboarding all 4, so a long run never starves an onboarding."""
+
     def __init__(
         self,
         session: boto3.Session,
@@ -37,19 +43,19 @@ class RateBudget:
     ) -> None:
         self._table = guarded(session.resource("dynamodb", config=CLIENT_CONFIG).Table(table_name))
         self.name = name
-        self.calls_per_second = calls_per_second
+        self.calls_per_second = min(calls_per_second, WINDOWS_PER_SECOND)
         # The module's clock, looked up at each call (the local emulation runs it faster, as its polls).
         self._clock = clock or (lambda: time.time())  # noqa: PLW0108 (not time.time: looked up at each call)
         self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # noqa: PLW0108
         self.waits = 0  # how often this container waited for a slot (tests, logs)
 
     def take(self) -> None:
-        """Take a slot of the current second, waiting for a later second while the slots are taken."""
+        """Take the next free window of this caller's, waiting for it."""
         deadline = self._clock() + MAX_WAIT_SECONDS
         while True:
             now = self._clock()
-            second = int(now)
-            if self._taken(second):
+            window = int(now * WINDOWS_PER_SECOND)
+            if window % WINDOWS_PER_SECOND < self.calls_per_second and self._taken(window):
                 return
             if now >= deadline:
                 raise ThrottledError(
@@ -57,20 +63,18 @@ class RateBudget:
                     f"({self.calls_per_second} per second for this caller)"
                 )
             self.waits += 1
-            # Into the next second, spread so that the waiting callers do not all ask at its first millisecond.
-            self._sleep(second + 1 - now + random.uniform(0, 0.2))
+            # Into the next window, spread so that the waiting callers do not all ask at its first millisecond.
+            wait = (window + 1) / WINDOWS_PER_SECOND - now
+            self._sleep(wait + random.uniform(0, 0.05))
 
-    def _taken(self, second: int) -> bool:
+    def _taken(self, window: int) -> bool:
         with refused("ConditionalCheckFailedException"):
-            self._table.update_item(
-                Key={"id": f"{self.name}#{second}"},
-                UpdateExpression="ADD calls :one SET expires_at = :expiry",
-                ConditionExpression="attribute_not_exists(calls) OR calls < :ceiling",
-                ExpressionAttributeValues={
-                    ":one": 1,
-                    ":ceiling": self.calls_per_second,
-                    ":expiry": second + WINDOW_EXPIRY_SECONDS,
+            self._table.put_item(
+                Item={
+                    "id": f"{self.name}#{window}",
+                    "expires_at": window // WINDOWS_PER_SECOND + WINDOW_EXPIRY_SECONDS,
                 },
+                ConditionExpression="attribute_not_exists(id)",
             )
             return True
         return False

@@ -63,6 +63,18 @@ def source_of_event(event: dict[str, Any]) -> Source | None:
     return Source(account_id=account, region=region, cluster_id=cluster_id.lower())
 
 
+def onboarding_request(source: Source, current: dict[str, Any]) -> dict[str, Any]:
+    """The request an automatic onboarding (or an adoption) starts, given the source's registry item."""
+    request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
+    if current.get("request") and current.get("status") != "offboarded":
+        # Its own onboarding request again, not the defaults (fewer classes than it has, perhaps); never its reboot
+        # policy, which a tag change would otherwise trigger; nothing of an offboarding request (restore).
+        options = set(OnboardRequest.model_fields) - {"reboot"}
+        kept = {key: value for key, value in current["request"].items() if key in options and value is not None}
+        request = {**kept, **request}
+    return request
+
+
 def decide(
     event: dict[str, Any],
     policy: AutoOnboard,
@@ -100,13 +112,7 @@ def decide(
     current = registry.get(source) or {}
     if current.get("status") in ONBOARDED:
         return Decision(action="skipped", reason=f"already {current['status']}", source=source)
-    request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
-    if current.get("request") and current.get("status") != "offboarded":
-        # Its own onboarding request again, not the defaults (fewer classes than it has, perhaps); never its reboot
-        # policy, which a tag change would otherwise trigger; nothing of an offboarding request (restore).
-        options = set(OnboardRequest.model_fields) - {"reboot"}
-        kept = {key: value for key, value in current["request"].items() if key in options and value is not None}
-        request = {**kept, **request}
+    request = onboarding_request(source, current)
     try:
         started = service.start("onboard", source, request)
     except TransientError:

@@ -56,11 +56,14 @@ class Verification(Model):
 
 
 def plan_run(registry: Registry, segments: int, source: Source | None) -> dict[str, Any]:
-    """The run's segments (a parallel scan of the registry) and how many sources it must check."""
+    """The run's segments (a parallel scan of the registry), how many sources it must check, and how many sources
+    are in each status (the dashboard's fleet at a glance)."""
     if source is not None:
-        return {"registered": 1, "segments": [SegmentProgress(source=source).model_dump(mode="json")]}
+        return {"registered": 1, "by_status": {}, "segments": [SegmentProgress(source=source).model_dump(mode="json")]}
+    by_status = registry.count_by_status()
     return {
-        "registered": registry.count(VERIFIED_STATUSES),
+        "registered": sum(by_status.get(status, 0) for status in VERIFIED_STATUSES),
+        "by_status": by_status,
         "segments": [SegmentProgress(segment=i, segments=segments).model_dump(mode="json") for i in range(segments)],
     }
 

@@ -1,0 +1,80 @@
+"""Adoption: an account's existing clusters onboarded by the rules of automatic onboarding, resumable, authorized."""
+
+import pytest
+
+from local import SOURCE_ACCOUNT, World
+
+OTHER_ACCOUNT = "444455556666"
+ONBOARDED = {"active", "pending-reboot"}  # deferred reboot, the default
+
+
+@pytest.fixture(scope="module")
+def world():
+    with World(source_accounts=(SOURCE_ACCOUNT, OTHER_ACCOUNT)) as world:
+        world.create_cluster("tagged-a", tags={"pgaudit-archiver": "enabled"})
+        world.create_cluster("tagged-b", tags={"pgaudit-archiver": "enabled"})
+        world.create_cluster("untagged")
+        world.create_cluster("opted-out", tags={"pgaudit-archiver": "disabled"})
+        world.create_cluster("mysql", engine="aurora-mysql", engine_version="8.0")
+        world.create_cluster("elsewhere", account=OTHER_ACCOUNT, tags={"pgaudit-archiver": "enabled"})
+        yield world
+
+
+def onboarding_executions(world):
+    machine = world.resources["OnboardStateMachine"]
+    return world.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+
+
+def test_a_dry_run_lists_what_it_would_onboard_and_why_it_skips_the_rest_and_starts_nothing(world):
+    before = len(onboarding_executions(world))
+
+    execution = world.adopt(dry_run=True)
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    plan = execution.output
+    assert plan["dry_run"] is True and plan["mode"] == "tagged"  # the deployment's AutoOnboard
+    assert sorted(plan["planned"]) == ["tagged-a", "tagged-b"]
+    assert {s["cluster_id"]: s["reason"] for s in plan["skipped"]} == {
+        "untagged": "mode tagged and not tagged pgaudit-archiver=enabled",
+        "opted-out": "tagged pgaudit-archiver=disabled",
+    }  # the MySQL cluster is not listed at all: DescribeDBClusters is filtered on aurora-postgresql
+    assert plan["totals"] == {"clusters": 4, "planned": 2, "onboarded": 0, "failed": 0, "skipped": 2}
+    assert len(onboarding_executions(world)) == before
+
+
+def test_adoption_onboards_the_planned_clusters_and_a_rerun_onboards_nothing_more(world):
+    execution = world.adopt()
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["totals"] == {"clusters": 4, "planned": 2, "onboarded": 2, "failed": 0, "skipped": 2}
+    assert world.registry_item("tagged-a")["status"] in ONBOARDED
+    assert world.registry_item("tagged-b")["status"] in ONBOARDED
+    assert world.registry_item("untagged") is None
+    started = len(onboarding_executions(world))
+
+    again = world.adopt()
+
+    assert again.output["totals"] == {"clusters": 4, "planned": 0, "onboarded": 0, "failed": 0, "skipped": 4}
+    assert len(onboarding_executions(world)) == started
+
+
+def test_mode_all_adopts_untagged_clusters_but_never_an_opted_out_one(world):
+    execution = world.adopt(mode="all")
+
+    assert execution.output["totals"]["onboarded"] == 1
+    assert world.registry_item("untagged")["status"] in ONBOARDED
+    assert world.registry_item("opted-out") is None
+
+
+def test_an_account_adopts_only_its_own_clusters(world):
+    answer = world.api("POST", f"/accounts/{OTHER_ACCOUNT}/adopt", caller_account=SOURCE_ACCOUNT, body={})
+
+    assert answer.status == 403
+    assert "may act only on its own clusters" in answer.body["message"]
+    assert world.registry_item("elsewhere", account=OTHER_ACCOUNT) is None
+
+
+def test_an_unknown_field_or_mode_is_refused_before_anything_starts(world):
+    for body in ({"mode": "everything"}, {"dry-run": True}, {"region": "us-east-1"}):
+        answer = world.api("POST", f"/accounts/{SOURCE_ACCOUNT}/adopt", caller_account=SOURCE_ACCOUNT, body=body)
+        assert answer.status in (400, 422), (body, answer.body)
