@@ -10,6 +10,15 @@ from typing import Any, TextIO
 from local.world import SOURCE_ACCOUNT, World
 from pgaudit_archiver_cli import build_parser, run
 
+# What `python -m local cli adopt` finds in the account: opted in, opted out, and untagged clusters.
+SAMPLE_FLEET: dict[str, dict[str, str]] = {
+    "orders-db": {"pgaudit-archiver": "enabled"},
+    "billing-db": {"pgaudit-archiver": "enabled"},
+    "ledger-db": {"pgaudit-archiver": "enabled"},
+    "scratch-db": {"pgaudit-archiver": "disabled"},
+    "reporting-db": {},
+}
+
 
 class LocalApi:
     """The API of a World, called as the given principal (what SigV4 would prove on AWS)."""
@@ -36,6 +45,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         arguments.region = world.region
         if getattr(arguments, "cluster_id", None):
             world.create_cluster(arguments.cluster_id, account=account)
+        if arguments.command == "adopt":  # an account with a fleet of its own to adopt
+            for cluster_id, tags in SAMPLE_FLEET.items():
+                world.create_cluster(cluster_id, account=account, instances=1, tags=tags)
         api = LocalApi(world, account, f"arn:aws:sts::{account}:assumed-role/local-user/cli")
         # The emulated workflow waits no real time: poll as World.wait does, not every 2 s.
         return run(arguments, api, out or sys.stdout, sleep=lambda _: time.sleep(0.02))

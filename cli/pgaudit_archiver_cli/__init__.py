@@ -120,6 +120,12 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     )
     offboard.add_argument("--wait", action="store_true")
 
+    adopt = commands.add_parser("adopt", help="onboard an account's existing clusters (AutoOnboard's tag rules)")
+    adopt.add_argument("account_id")
+    adopt.add_argument("--mode", choices=["all", "tagged"], help="default: the deployment's AutoOnboard")
+    adopt.add_argument("--dry-run", action="store_true", help="list what would be onboarded and why the rest is not")
+    adopt.add_argument("--wait", action="store_true", help="show progress until the adoption ends, then its table")
+
     report = commands.add_parser(
         "report", help="the fleet at a glance: sources by status, the drifted and failed ones, the oldest canary"
     )
@@ -148,6 +154,19 @@ def run(
         path = f"/clusters/{arguments.account_id}/{region}/{arguments.cluster_id}"
         status, answer = call("DELETE", path, query={"restore": "true"} if arguments.restore else None)
         return _started(status, answer, arguments.wait, call, out, sleep)
+    if arguments.command == "adopt":
+        body: dict[str, Any] = {"region": region} if region else {}
+        if arguments.mode:
+            body["mode"] = arguments.mode
+        if arguments.dry_run:
+            body["dry_run"] = True
+        status, answer = call("POST", f"/accounts/{arguments.account_id}/adopt", body=body)
+        if status >= 400:
+            return _print(status, answer, out)
+        print(f"adoption {answer['adoption_id']} started", file=out)
+        print(f"watch it: {answer['console_url']}", file=out)
+        # A dry run's answer is its plan: always waited for.
+        return _adoption(call, answer["status_path"], out, sleep) if arguments.wait or arguments.dry_run else 0
     if arguments.command == "status":
         status, answer = call("GET", f"/clusters/{arguments.account_id}/{region}/{arguments.cluster_id}")
         return _print(status, answer, out)
@@ -170,6 +189,40 @@ def run(
         print(f"{where} {item['status']:<15} {item.get('updated_at', '')}", file=out)
     print(f"{len(items)} cluster(s)", file=out)
     return 0
+
+
+def _adoption(call: Transport, path: str, out: TextIO, sleep: Callable[[float], None]) -> int:
+    """Progress until the adoption ends (the account's sources by status), then its table."""
+    last = None
+    while True:
+        status, answer = call("GET", path)
+        if status != 200:
+            return _print(status, answer, out)
+        sources = answer.get("account_sources") or {}
+        onboarded = sources.get("active", 0) + sources.get("pending-reboot", 0)
+        progress = (f"{answer['status'].lower()}: {onboarded} onboarded, {sources.get('failed', 0)} failed, "
+                    f"{sources.get('onboarding', 0)} onboarding (the account's sources)")  # fmt: skip
+        if progress != last:
+            print(progress, file=out)
+            last = progress
+        if answer["status"] != "RUNNING":
+            break
+        sleep(5)
+    result = answer.get("output")
+    if answer["status"] != "SUCCEEDED" or not result:
+        print(f"adoption {answer['status']}: {answer.get('error')}: {answer.get('cause')}", file=out)
+        return 1
+    totals = result["totals"]
+    print(f"{'clusters':<10}{'planned':>9}{'onboarded':>11}{'failed':>8}{'skipped':>9}", file=out)
+    print(f"{totals['clusters']:<10}{totals['planned']:>9}{totals['onboarded']:>11}{totals['failed']:>8}"
+          f"{totals['skipped']:>9}", file=out)  # fmt: skip
+    for cluster_id in result.get("planned", []):
+        print(f"  would onboard  {cluster_id}", file=out)
+    for skipped in result.get("skipped", []):
+        print(f"  skipped        {skipped['cluster_id']}: {skipped['reason']}", file=out)
+    for failure in result.get("failures", []):
+        print(f"  failed         {failure['cluster_id']}: {failure.get('error')}: {failure.get('cause')}", file=out)
+    return 1 if totals["failed"] else 0
 
 
 def _all_items(call: Transport, query: dict[str, str | None]) -> tuple[int, Any]:

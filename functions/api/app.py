@@ -53,6 +53,7 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("DELETE", CLUSTER_RESOURCE): (False, frozenset({"restore"})),
     ("POST", CLUSTER_RESOURCE + "/verify"): (False, frozenset()),
     ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
+    ("GET", "/accounts/{account_id}/adoptions/{adoption_id}"): (False, frozenset()),
 }
 Status = Literal["onboarding", "active", "pending-reboot", "drifted", "failed", "offboarding", "offboarded"]
 
@@ -209,6 +210,14 @@ def adopt(account_id: Account, request: AdoptRequest) -> Response[Adoption]:
     _in_this_region(settings, region)
     adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
+
+
+@app.get("/accounts/<account_id>/adoptions/<adoption_id>", summary="Where an adoption stands")
+def get_adoption(
+    account_id: Account, adoption_id: Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[a-z0-9-]+$")]
+) -> dict[str, Any]:
+    settings = _settings()
+    return cluster_service(settings).adoption(_caller(), account_id, adoption_id, settings.adopt_state_machine_arn)
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

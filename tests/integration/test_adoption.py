@@ -78,3 +78,15 @@ def test_an_unknown_field_or_mode_is_refused_before_anything_starts(world):
     for body in ({"mode": "everything"}, {"dry-run": True}, {"region": "us-east-1"}):
         answer = world.api("POST", f"/accounts/{SOURCE_ACCOUNT}/adopt", caller_account=SOURCE_ACCOUNT, body=body)
         assert answer.status in (400, 422), (body, answer.body)
+
+
+def test_an_account_reads_only_its_own_adoptions(world):
+    started = world.api("POST", f"/accounts/{SOURCE_ACCOUNT}/adopt", caller_account=SOURCE_ACCOUNT,
+                        body={"dry_run": True})  # fmt: skip
+    path = started.body["status_path"]
+    world.wait(started.body["execution_arn"])
+
+    assert world.api("GET", path, caller_account=SOURCE_ACCOUNT).status == 200
+    other = path.replace(SOURCE_ACCOUNT, OTHER_ACCOUNT)
+    assert world.api("GET", other, caller_account=OTHER_ACCOUNT).status == 404  # not its name: not its adoption
+    assert world.api("GET", path, caller_account=OTHER_ACCOUNT).status == 403

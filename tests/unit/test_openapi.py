@@ -16,6 +16,7 @@ def test_openapi_document_has_every_route():
         "/clusters/{account_id}/{region}/{cluster_id}",
         "/clusters/{account_id}/{region}/{cluster_id}/verify",
         "/accounts/{account_id}/adopt",
+        "/accounts/{account_id}/adoptions/{adoption_id}",
     }
     assert set(paths["/clusters"]) == {"get", "post"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}"]) == {"get", "delete"}

@@ -105,8 +105,15 @@ class Adoption(Model):
     account_id: str
     region: str
     dry_run: bool
+    adoption_id: str  # the execution's name
     execution_arn: str
     console_url: str
+    status_path: str
+
+
+def adoption_id_pattern(account_id: str) -> re.Pattern[str]:
+    """The names service.adopt gives: an account may read only its own adoptions."""
+    return re.compile(rf"adopt-{account_id}-[a-z]{{2}}(?:-[a-z]+)+-\d-(?:dry-run-)?[0-9a-f]{{8}}")
 
 
 class ClusterPage(Model):
@@ -302,9 +309,32 @@ class ClusterService:
         if request.mode is not None:
             payload["mode"] = request.mode
         unique = ("dry-run-" if request.dry_run else "") + uuid.uuid4().hex[:8]
-        arn = self._stepfunctions.start(adopt_state_machine, f"adopt-{account_id}-{region}-{unique}", payload)
-        return Adoption(account_id=account_id, region=region, dry_run=request.dry_run, execution_arn=arn,
-                        console_url=console_url(arn))  # fmt: skip
+        name = f"adopt-{account_id}-{region}-{unique}"
+        arn = self._stepfunctions.start(adopt_state_machine, name, payload)
+        return Adoption(account_id=account_id, region=region, dry_run=request.dry_run, adoption_id=name,
+                        execution_arn=arn, console_url=console_url(arn),
+                        status_path=f"/accounts/{account_id}/adoptions/{name}")  # fmt: skip
+
+    def adoption(self, caller: Caller, account_id: str, adoption_id: str, adopt_state_machine: str) -> dict[str, Any]:
+        """Where an adoption stands: its execution, and the account's sources by status meanwhile."""
+        self.authorize(caller, account_id)
+        if not adoption_id_pattern(account_id).fullmatch(adoption_id):
+            raise NotFoundError(f"no adoption {adoption_id} of account {account_id}",
+                                remedy="use the adoption_id POST /accounts/{account_id}/adopt answered")  # fmt: skip
+        arn = adopt_state_machine.replace(":stateMachine:", ":execution:") + f":{adoption_id}"
+        execution = self._stepfunctions.describe(arn)
+        if execution is None:
+            raise NotFoundError(f"no adoption {adoption_id} of account {account_id}",
+                                remedy="adoptions are kept 90 days after they end")  # fmt: skip
+        sources: dict[str, int] = {}
+        token = None
+        while True:
+            items, token = self._registry.list(account_id, None, 100, token)
+            for item in items:
+                sources[item["status"]] = sources.get(item["status"], 0) + 1
+            if not token:
+                break
+        return {"adoption_id": adoption_id, "account_id": account_id, **execution, "account_sources": sources}
 
     def verify(self, caller: Caller, source: Source, reconcile_state_machine: str) -> Started:
         """Start the reconciliation workflow for one onboarded source."""

@@ -35,6 +35,20 @@ class ArchiveStepFunctions:
             return status
         return None
 
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """Status, dates and output (parsed) of an execution; None when there is no such execution."""
+        with refused("ExecutionDoesNotExist"):
+            answer = self._sfn.describe_execution(executionArn=execution_arn)
+            return {
+                "status": answer["status"],
+                "started_at": answer["startDate"].isoformat(timespec="seconds"),
+                "stopped_at": answer["stopDate"].isoformat(timespec="seconds") if answer.get("stopDate") else None,
+                "output": json.loads(answer["output"]) if answer.get("output") else None,
+                "error": answer.get("error"),
+                "cause": answer.get("cause"),
+            }
+        return None
+
     def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
         """The name of the state entered most recently before `current_state` (newest events first); None when
         there is none within HISTORY_PAGES pages or the history cannot be read (a failure is recorded without it,
