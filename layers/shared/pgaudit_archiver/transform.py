@@ -78,7 +78,6 @@ _ACCOUNT_FIRST = b'{"account":'
 LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
 QUARANTINED_ENVELOPES = "QuarantinedEnvelopes"
 CANARY_MARK = "pgaudit-archiver canary "
-CANARY_MARK_JSON = CANARY_MARK.encode()  # nothing in it needs escaping, so JSON holds it as it is
 # Lambda's synchronous response limit is 6 MB; stay under it with room for the JSON around the records.
 MAX_RESPONSE_BYTES = 6_000_000
 RECORD_OVERHEAD_BYTES = 200
@@ -166,12 +165,17 @@ def archive_record(event: dict[str, Any], source: dict[str, Any]) -> dict[str, A
 
 
 def archive_lines(
-    events: list[dict[str, Any]], source: dict[str, Any], audit_only: bool, counts: Counter[str] | None = None
+    events: list[dict[str, Any]],
+    source: dict[str, Any],
+    audit_only: bool,
+    counts: Counter[str] | None = None,
+    canary_events: list[Any] | None = None,
 ) -> bytearray:
     """The events' archive records as JSON lines (only pgaudit's when audit_only, but never a line that carries
-    `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS). The source (as
-    _source_of builds it, "account" first) is encoded once per envelope: each record's first field, "account",
-    holds it as a Fragment, JSON written as it is, so that one orjson.dumps writes the whole line."""
+    `AUDIT: `). `counts`, when given, counts the lines metrics report (see LINE_METRICS); `canary_events`, when
+    given, collects the events that may be delivery canaries (all that carry CANARY_MARK, and unreadable ones).
+    The source (as _source_of builds it, "account" first) is encoded once per envelope: each record's first
+    field, "account", holds it as a Fragment, JSON written as it is, so that one orjson.dumps writes the line."""
     counts = Counter() if counts is None else counts
     encoded = _json_line(source)
     if not encoded.startswith(_ACCOUNT_FIRST):
@@ -189,19 +193,23 @@ def archive_lines(
             second = timestamp // 1000
             if second != last_second:  # events of one second share its formatting
                 second_text, last_second = _second_of(second), second
-            time = second_text + milliseconds[timestamp % 1000]
-            record = record_of(event["message"], event.get("id"), time, timestamp, account)
+            raw = event["message"]
+            record = record_of(raw, event.get("id"), second_text + milliseconds[timestamp % 1000], timestamp, account)
             if "audit_type" in record:
                 if record["log_time"] is None:
                     counts[AUDIT_LINES_WITH_OTHER_PREFIX] += 1
-            elif AUDIT_MARKER in record["raw"]:
+            elif AUDIT_MARKER in raw:
                 counts[UNREAD_AUDIT_LINES] += 1  # kept, even with audit_only: it may be pgaudit's
             elif audit_only:
-                continue
+                continue  # no canary either: one must be an audit record then
             lines += dumps(record, option=newline)
+            if canary_events is not None and CANARY_MARK in raw:  # the message, cheaper to search than the line
+                canary_events.append(event)
         except Exception as error:  # one event's failure never fails its envelope
             counts[UNREADABLE_EVENTS] += 1
             lines += head + _json_line(_unreadable_record(event, error))[1:]
+            if canary_events is not None:
+                canary_events.append(event)  # _canary_records decides
     return lines
 
 
@@ -308,11 +316,12 @@ def _transform_one(
         if not by_date:
             return _Transformed(record_id, "Dropped", record["data"])
         first_date, *other_dates = sorted(by_date)
-        lines = archive_lines(by_date[first_date], source, audit_only, counts)
+        canary_events: list[Any] | None = None if canaries is None else []
+        lines = archive_lines(by_date[first_date], source, audit_only, counts, canary_events)
     except Exception:  # a malformed envelope (archive_lines contains each event's failure): kept under errors/
         return _Transformed(record_id, "ProcessingFailed", record.get("data", ""))
-    if canaries is not None and CANARY_MARK_JSON in lines:
-        canaries += _canary_records(by_date[first_date], source, audit_only)
+    if canaries is not None and canary_events:
+        canaries += _canary_records(canary_events, source, audit_only)
     extra = [{**envelope, "logEvents": by_date[date]} for date in other_dates]
     if not lines:
         return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
