@@ -1,5 +1,6 @@
 """Throughput and memory of the Firehose transform against the CloudWatch Logs processor blueprint's work
-(decompress, drop control messages, join the messages), on generated envelopes of realistic pgaudit lines."""
+(decompress, drop control messages, join the messages), on generated envelopes of realistic pgaudit lines.
+Part of `make bench`; `python -m local.transform_bench` prints these figures alone."""
 
 from __future__ import annotations
 
@@ -209,3 +210,7 @@ def print_transform_bench() -> bool:
         f" {'met' if memory_met else 'NOT met'}"
     )
     return throughput_met and memory_met
+
+
+if __name__ == "__main__":  # python -m local.transform_bench: these figures alone, without make bench's onboardings
+    raise SystemExit(0 if print_transform_bench() else 1)
