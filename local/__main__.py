@@ -1,4 +1,4 @@
-"""python -m local demo [--json] | bench | openapi | cli ..."""
+"""python -m local demo [--json] | bench | fleet ... | openapi | cli ..."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
     commands.add_parser("openapi", help="write api/openapi.json from the API's routes")
+    fleet = commands.add_parser("fleet", help="adopt and reconcile a fleet, with AWS's rate limits, on real time")
+    fleet.add_argument("--accounts", type=int, default=5)
+    fleet.add_argument("--clusters", type=int, default=60)
+    fleet.add_argument("--reconcile-sources", type=int, default=0, help="registered sources seeded for the 2nd run")
+    fleet.add_argument("--json", action="store_true", help="print one JSON document")
+    fleet.add_argument(
+        "--outside-firehose-rps", type=float, default=2.0, help="another tool's Firehose control-plane calls a second"
+    )
     commands.add_parser("cli", add_help=False, help="pgaudit-archiver's command line on the emulation (cli --help)")
     # SIGTERM unwinds like Ctrl-C, so the PostgreSQL servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -31,6 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         return run_demo(arguments.json)
+    if arguments.command == "fleet":
+        from local.fleet import main as run_fleet  # noqa: PLC0415
+
+        return run_fleet(
+            arguments.accounts, arguments.clusters, arguments.reconcile_sources, arguments.json,
+            arguments.outside_firehose_rps,
+        )  # fmt: skip
     if arguments.command == "openapi":
         # Imported here, not at the top: a handler module must first be imported under its function's
         # environment (Powertools reads its settings at import), which the emulation sets up for demo and bench.

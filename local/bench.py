@@ -1,8 +1,13 @@
-"""`make bench`: wall time of onboardings on the emulation, one alone and 20 at once, and AWS call counts."""
+"""`make bench`: wall time of onboardings on the emulation, one alone and 20 at once, and AWS call counts; the fleet
+figures (adoption and reconciliation at fleet size, real time, AWS's rate limits on); the transform's throughput.
+
+BENCH_FLEET="accounts,clusters,seeded sources" sets the fleet (default 20,500,10000: about 15 minutes here);
+BENCH_FLEET=0 leaves it out."""
 
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import time
 
@@ -58,10 +63,25 @@ def run_bench() -> int:
     print("calls by operation over the whole run:")
     for operation, count in sorted(operations.items()):
         print(f"  {operation:<55} {count:5d}")
+    fleet_ok = _fleet()
     # Imported here: the product's modules are first imported under a function's environment (Powertools reads
     # its settings at import), which the worlds above set up.
     from local.transform_bench import print_transform_bench  # noqa: PLC0415
 
     targets_met = print_transform_bench()
     print("transform targets met" if targets_met else "transform targets NOT met (see the figures above)")
-    return 1 if failed else 0
+    return 1 if failed or not fleet_ok else 0
+
+
+def _fleet() -> bool:
+    setting = os.environ.get("BENCH_FLEET", "20,500,10000")
+    if setting.strip() == "0":
+        print("fleet: left out (BENCH_FLEET=0)")
+        return True
+    accounts, clusters, seeded = (int(part) for part in setting.split(","))
+    from local.fleet import print_fleet, run_fleet  # noqa: PLC0415
+
+    result = run_fleet(accounts, clusters, seeded)
+    print_fleet(result)
+    adoption, large = result["adoption"], result["reconcile_large"]
+    return adoption["failed"] == 0 and large["checked"] == large["registered"]

@@ -6,9 +6,9 @@ handler's return value as the payload, or, for an exception, `X-Amz-Function-Err
 {"errorType": <exception class name>, "errorMessage": ..., "stackTrace": [...]}. Step Functions then matches
 Retry and Catch on that errorType, as on AWS.
 
-Invocations overlap as on AWS, where each runs in a container of its own: each thread that runs a handler sees its
-function's environment through `os.environ` (a per-invocation overlay on the process environment), so no lock
-serializes them and 20 concurrent executions take about as long as their longest, not 20 times one.
+Invocations of different functions overlap, as on AWS: each thread that runs a handler sees its function's
+environment through `os.environ` (a per-invocation overlay on the process environment), so no process-wide lock
+serializes them. Invocations of one function take turns, as in a single container (module state is per container).
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ class InProcessFunction:
     environment: dict[str, str]
     invocations: int = 0
     log: list[str] = field(default_factory=list)
+    # One invocation at a time per function, as in one container: the handler modules keep per-invocation state at
+    # module level (Powertools' resolver keeps the current event there), which Lambda never shares between two
+    # invocations. Different functions run at once.
+    container: threading.RLock = field(default_factory=threading.RLock)
 
 
 class InvocationEnvironment(MutableMapping[str, str]):
@@ -193,7 +197,7 @@ class InProcessLambdas:
         context = LambdaContext(
             function_name=function.name, invoked_function_arn=function.arn, aws_request_id=str(uuid.uuid4())
         )
-        with _environment(function.environment):
+        with function.container, _environment(function.environment):
             _running.depth = getattr(_running, "depth", 0) + 1
             outer, _running.function = getattr(_running, "function", None), function
             try:

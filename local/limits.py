@@ -106,8 +106,10 @@ class RateLimits:
     _buckets: dict[tuple[str, str, str, str], _Bucket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def refusal(self, account: str, region: str, service: str, operation: str) -> AWSResponse | None:
-        """None when the call may go on; else AWS's throttling answer for it."""
+    def refusal(
+        self, account: str, region: str, service: str, operation: str, *, product: bool = True
+    ) -> AWSResponse | None:
+        """None when the call may go on; else AWS's throttling answer for it (counted when it is the product's)."""
         found = limit_of(service, operation) if self.enabled else None
         if found is None:
             return None
@@ -122,7 +124,8 @@ class RateLimits:
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
                 return None
-            self.throttled[f"{service}:{operation}"] += 1
+            if product:
+                self.throttled[f"{service}:{operation}"] += 1
         return error_response(service, limit.code, "Rate exceeded")
 
     @property

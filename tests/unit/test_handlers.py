@@ -163,11 +163,17 @@ def test_source_credentials_about_to_expire_are_refreshed(assume_role):
     assert len(assume_role) == 2
 
 
-def test_source_account_is_not_shared_between_sources_or_deployments(assume_role, monkeypatch):
+def test_source_account_is_shared_by_its_clusters_but_not_between_accounts_regions_or_deployments(
+    assume_role, monkeypatch
+):
     settings = get_settings(SourceStepSettings)
     account = accounts.source_account(settings, SOURCE, now=NOW)
     other_cluster = SOURCE.model_copy(update={"cluster_id": "billing-db"})
-    assert accounts.source_account(settings, other_cluster, now=NOW) is not account
+    assert accounts.source_account(settings, other_cluster, now=NOW) is account
+    other_account = SOURCE.model_copy(update={"account_id": "444455556666"})
+    assert accounts.source_account(settings, other_account, now=NOW) is not account
+    other_region = SOURCE.model_copy(update={"region": "us-east-1"})
+    assert accounts.source_account(settings, other_region, now=NOW) is not account
     monkeypatch.setenv("EXTERNAL_ID", "another-deployment-id")
     assert accounts.source_account(get_settings(SourceStepSettings), SOURCE, now=NOW) is not account
 

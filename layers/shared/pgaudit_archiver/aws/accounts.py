@@ -41,7 +41,7 @@ from pgaudit_archiver.settings import (
 # Longer than any function's timeout (template.yaml: at most 120 s), so credentials taken at the start of an
 # invocation last until its end.
 REFRESH_BEFORE_EXPIRY = timedelta(minutes=5)
-MAX_SOURCE_ACCOUNTS = 32  # a reconciliation run verifies many sources; each keeps a few clients
+MAX_SOURCE_ACCOUNTS = 64  # accounts (and regions) kept; each keeps a few clients
 
 
 class SourceAccount:
@@ -134,15 +134,17 @@ def archive_account(settings: RegionSettings) -> ArchiveAccount:
     return ArchiveAccount(settings)
 
 
-_source_accounts: OrderedDict[tuple[SourceAccessSettings, Source], SourceAccount] = OrderedDict()
+_source_accounts: OrderedDict[tuple[SourceAccessSettings, str, str], SourceAccount] = OrderedDict()
 _source_accounts_lock = threading.Lock()
 
 
 def source_account(settings: SourceAccessSettings, source: Source, now: datetime | None = None) -> SourceAccount:
-    """The source account for these settings and source: the one kept from an earlier invocation while its
-    credentials last (REFRESH_BEFORE_EXPIRY to spare), else a new one that assumes the role again."""
+    """The source's account (and region) for these settings: the one kept from an earlier invocation, for any of its
+    clusters, while its credentials last (REFRESH_BEFORE_EXPIRY to spare), else a new one that assumes the role
+    again. One AssumeRole and one set of clients per account, not per cluster: a reconciliation run checks
+    thousands of clusters in a few dozen accounts."""
     moment = now or datetime.now(tz=UTC)
-    key = (settings, source)
+    key = (settings, source.account_id, source.region)
     with _source_accounts_lock:
         account = _source_accounts.get(key)
         if account is None or not account.usable_at(moment):

@@ -48,7 +48,9 @@ def source_session(settings: SourceAccessSettings, source: Source) -> AssumedSes
     try:
         credentials = sts.assume_role(
             RoleArn=role_arn,
-            RoleSessionName=f"pgaudit-archiver-{source.cluster_id}"[:64],
+            # One session per account and region, shared by its clusters (reconciliation checks thousands); the
+            # calls made with it name the cluster they act on, which is what CloudTrail shows.
+            RoleSessionName=f"pgaudit-archiver-{source.region}",
             ExternalId=settings.external_id,
             DurationSeconds=ASSUME_ROLE_SECONDS,
         )["Credentials"]

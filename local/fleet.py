@@ -1,0 +1,191 @@
+"""`python -m local fleet`: the product at fleet size on the emulation, on real time, with AWS's rate limits enforced.
+
+M clusters spread over N source accounts are adopted (one adoption per account, all at once), while another tool
+calls Firehose's control plane in the archive account (2 calls a second by default, one more than the product leaves
+it: the product meets throttling it must absorb); then every source is reconciled; then K registered sources whose
+resources do not exist are seeded (each is checked and found drifted; repair is off for that run) and everything is
+reconciled again. The figures say whether the product stays within
+Step Functions' limits (256 KB per state payload, 25,000 events per execution history) and AWS's rate limits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from local.world import ARCHIVE_ACCOUNT, World
+
+PAYLOAD_LIMIT_BYTES = 256 * 1024  # Step Functions: a state's input or output
+HISTORY_LIMIT_EVENTS = 25_000  # Step Functions: a standard execution's history
+_PAYLOAD_FIELDS = ("input", "output")
+
+
+def source_accounts(count: int) -> tuple[str, ...]:
+    return tuple(f"{200000000000 + index:012d}" for index in range(count))
+
+
+def history_figures(world: World, execution_arn: str) -> tuple[int, int]:
+    """(events in the execution's history, the largest state input or output in it, in bytes)."""
+    sfn = world.client("stepfunctions")
+    events, largest, token = 0, 0, None
+    while True:
+        page = sfn.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
+        for event in page["events"]:
+            events += 1
+            for key, details in event.items():
+                if key.endswith("EventDetails") and isinstance(details, dict):
+                    for field in _PAYLOAD_FIELDS:
+                        if isinstance(details.get(field), str):
+                            largest = max(largest, len(details[field].encode()))
+        token = page.get("nextToken")
+        if not token:
+            return events, largest
+
+
+def seed_sources(world: World, accounts: tuple[str, ...], count: int) -> None:
+    """Registered sources whose clusters do not exist: a run must still check each one."""
+    table = world.client("dynamodb")
+    name = world.resources["RegistryTable"]
+    for index in range(count):
+        account = accounts[index % len(accounts)]
+        cluster = f"seeded-{index:05d}"
+        source_id = f"{account}#{world.region}#{cluster}"
+        table.put_item(TableName=name, Item={
+            "source_id": {"S": source_id}, "account_id": {"S": account}, "region": {"S": world.region},
+            "cluster_id": {"S": cluster}, "status": {"S": "active"},
+            "request": {"M": {"account_id": {"S": account}, "region": {"S": world.region},
+                              "cluster_id": {"S": cluster}}},
+        })  # fmt: skip
+
+
+def reconcile_figures(world: World) -> dict[str, Any]:
+    started = time.perf_counter()
+    execution = world.reconcile(timeout=3600)
+    wall = time.perf_counter() - started
+    if execution.status != "SUCCEEDED":
+        raise RuntimeError(f"reconciliation {execution.status}: {execution.error}: {execution.cause}")
+    events, largest = history_figures(world, execution.arn)
+    output = execution.output or {}
+    return {
+        "registered": output.get("registered"),
+        "checked": output.get("checked"),
+        "drifted": output.get("drifted"),
+        "unverified": output.get("unverified"),
+        "coverage": output.get("coverage"),
+        "max_state_payload_bytes": largest,
+        "max_history_events": events,
+        "wall_seconds": round(wall, 1),
+    }
+
+
+class OutsideTraffic:
+    """Another tool's Firehose control-plane calls in the archive account (a console, an IaC plan, a monitoring
+    script), taking tokens from the same bucket AWS meters the product's calls with: the product's budget keeps 1
+    call a second of the 5 for them; more than that and the product meets ThrottlingException, and must absorb it."""
+
+    def __init__(self, world: World, calls_per_second: float) -> None:
+        self.world, self.interval = world, 1 / calls_per_second if calls_per_second else 0.0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while self.interval and not self.stopped.wait(self.interval):
+            limits = self.world.limits
+            limits.refusal(self.world.archive_account, self.world.region, "firehose", "DescribeDeliveryStream",
+                           product=False)  # fmt: skip
+
+    def __enter__(self) -> OutsideTraffic:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
+def run_fleet(
+    accounts: int, clusters: int, reconcile_sources: int, concurrency: int = 10, outside_firehose_rps: float = 2.0
+) -> dict[str, Any]:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    names = source_accounts(accounts)
+    parameters = {"AdoptionConcurrency": concurrency, "AutoOnboard": "all"}
+    # retry_sleep_scale 1: real time, so AWS's rate limits (local/limits.py) bind as they would on AWS.
+    with World(source_accounts=names, parameters=parameters, retry_sleep_scale=1.0) as world:
+        for index in range(clusters):
+            world.create_cluster(f"fleet-{index:04d}", account=names[index % accounts], instances=1)
+
+        started = time.perf_counter()
+        with OutsideTraffic(world, outside_firehose_rps), ThreadPoolExecutor(max_workers=accounts) as pool:
+            adoptions = list(pool.map(lambda account: world.adopt(account, timeout=3600), names))
+        adoption_wall = time.perf_counter() - started
+        totals = [a.output["totals"] if a.output else {} for a in adoptions]
+        adoption_history = [history_figures(world, a.arn) for a in adoptions]
+        throttled = world.limits.throttled_calls
+        result: dict[str, Any] = {
+            "accounts": accounts,
+            "outside_firehose_calls_per_second": outside_firehose_rps,
+            "adoption": {
+                "clusters": sum(t.get("clusters", 0) for t in totals),
+                "onboarded": sum(t.get("onboarded", 0) for t in totals),
+                "failed": sum(t.get("failed", 0) for t in totals) + sum(a.status != "SUCCEEDED" for a in adoptions),
+                "throttled_calls": throttled,
+                "throttled_by_operation": dict(world.limits.throttled),
+                "wall_seconds": round(adoption_wall, 1),
+                "wall_seconds_per_cluster": round(adoption_wall / max(clusters, 1), 3),
+                "max_state_payload_bytes": max((h[1] for h in adoption_history), default=0),
+                "max_history_events": max((h[0] for h in adoption_history), default=0),
+            },
+            "reconcile": reconcile_figures(world),
+        }
+
+        seed_sources(world, names, reconcile_sources)
+        world.lambdas.functions[world.resources["VerifySourceFunction"]].environment["AUTO_REPAIR"] = "false"
+        result["reconcile_large"] = reconcile_figures(world)
+        registered = result["reconcile_large"]["registered"] or 0
+        seconds = result["reconcile_large"]["wall_seconds"]
+        result["reconcile_large"]["seconds_per_1000_sources"] = round(1000 * seconds / max(registered, 1), 1)
+        result["throttled_calls_total"] = world.limits.throttled_calls
+        result["limits"] = {
+            "state_payload_bytes": PAYLOAD_LIMIT_BYTES,
+            "history_events": HISTORY_LIMIT_EVENTS,
+        }
+        result["archive_account"] = ARCHIVE_ACCOUNT
+    return result
+
+
+def print_fleet(result: dict[str, Any]) -> None:
+    adoption, small, large = result["adoption"], result["reconcile"], result["reconcile_large"]
+    print(f"fleet: {adoption['clusters']} clusters in {result['accounts']} accounts (real time, AWS's rate limits on; "
+          f"another tool's Firehose calls: {result['outside_firehose_calls_per_second']} a second)")  # fmt: skip
+    print(f"  adoption:        {adoption['onboarded']} onboarded, {adoption['failed']} failed, "
+          f"{adoption['throttled_calls']} throttled calls absorbed, {adoption['wall_seconds']} s "
+          f"({adoption['wall_seconds_per_cluster']} s per cluster)")  # fmt: skip
+    print(f"  reconciliation:  {small['checked']} of {small['registered']} checked in {small['wall_seconds']} s")
+    print(f"  reconciliation:  {large['checked']} of {large['registered']} checked in {large['wall_seconds']} s "
+          f"({large['seconds_per_1000_sources']} s per 1,000); largest state payload "
+          f"{large['max_state_payload_bytes']} bytes of {PAYLOAD_LIMIT_BYTES}; "
+          f"{large['max_history_events']} history events of {HISTORY_LIMIT_EVENTS}")  # fmt: skip
+
+
+def main(accounts: int, clusters: int, reconcile_sources: int, as_json: bool, outside_rps: float = 2.0) -> int:
+    result = run_fleet(accounts, clusters, reconcile_sources, outside_firehose_rps=outside_rps)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_fleet(result)
+    adoption, large = result["adoption"], result["reconcile_large"]
+    ok = (
+        adoption["failed"] == 0
+        and adoption["onboarded"] == clusters
+        and result["reconcile"]["checked"] == result["reconcile"]["registered"]
+        and large["checked"] == large["registered"]
+        and large["max_state_payload_bytes"] < PAYLOAD_LIMIT_BYTES
+        and large["max_history_events"] < HISTORY_LIMIT_EVENTS
+    )
+    return 0 if ok else 1
