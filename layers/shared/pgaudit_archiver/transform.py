@@ -186,15 +186,17 @@ def archive_lines(
     # line of 1 KB), which a list would hold until the join.
     lines = bytearray()
     record_of, dumps, newline, milliseconds = entry_record, _dumps, _NEWLINE, _MILLISECONDS
-    last_second, second_text = None, ""
+    second_start, second_end, second_text = 0, 0, ""  # the second being formatted, in ms (none yet)
     for event in events:  # this loop runs once per log line: event_time inline, names local
         try:
             timestamp = event["timestamp"]
-            second = timestamp // 1000
-            if second != last_second:  # events of one second share its formatting
-                second_text, last_second = _second_of(second), second
+            # events of one second share its formatting; two comparisons cost less than a division
+            if not second_start <= timestamp < second_end:
+                second = timestamp // 1000
+                second_start, second_end, second_text = second * 1000, second * 1000 + 1000, _second_of(second)
             raw = event["message"]
-            record = record_of(raw, event.get("id"), second_text + milliseconds[timestamp % 1000], timestamp, account)
+            time = second_text + milliseconds[timestamp % 1000]
+            record = record_of(raw, event.get("id"), time, timestamp, account)
             if "audit_type" in record:
                 if record["log_time"] is None:
                     counts[AUDIT_LINES_WITH_OTHER_PREFIX] += 1
