@@ -54,6 +54,7 @@ def test_every_function_makes_its_real_calls_with_its_own_role_and_none_is_refus
         path = f"/clusters/{SOURCE_ACCOUNT}/{world.region}/orders"
         assert world.api("GET", path, caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION).status == 200
         assert world.onboard(world.request("missing")).status == "FAILED"  # Record Failure
+        assert world.adopt(dry_run=True).status == "SUCCEEDED"  # Discover Clusters lists the account's clusters
         assert world.offboard("orders", restore=True).status == "SUCCEEDED"
 
         assert world.iam.denials == []
