@@ -618,6 +618,7 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("dynamodb", "Scan"): _simple("dynamodb:Scan", _table),
     # Step Functions: a state machine, or an execution (arn:...:execution:<machine>:<name>).
     ("stepfunctions", "StartExecution"): _simple("states:StartExecution", lambda c: str(c.params["stateMachineArn"])),
+    ("stepfunctions", "ListExecutions"): _simple("states:ListExecutions", lambda c: str(c.params["stateMachineArn"])),
     ("stepfunctions", "DescribeExecution"): _simple("states:DescribeExecution", _execution),
     ("stepfunctions", "GetExecutionHistory"): _simple("states:GetExecutionHistory", _execution),
 }

@@ -602,6 +602,12 @@ class FakeStepFunctions(Recording, ArchiveStepFunctions):
         self.executions[arn] = {"status": "RUNNING", "input": copy.deepcopy(payload)}
         return arn
 
+    def running_names(self, state_machine_arn: str) -> list[str]:
+        self._call("ListExecutions")
+        machine = state_machine_arn.rsplit(":", 1)[-1]
+        return [arn.rsplit(":", 1)[-1] for arn, execution in self.executions.items()
+                if f":{machine}:" in arn and execution["status"] == "RUNNING"]  # fmt: skip
+
     def status(self, execution_arn: str) -> str:
         self._call("DescribeExecution")
         return str(self.executions[execution_arn]["status"])
@@ -627,6 +633,7 @@ STACK_ENVIRONMENT = {
     "MAX_POLLS": "3",
     "RECONCILE_SEGMENTS": "8",
     "ADOPTION_CONCURRENCY": "10",
+    "ALLOWED_ACCOUNT_IDS": "",
     "POLL_INTERVAL_SECONDS": "0",
 }
 

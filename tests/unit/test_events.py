@@ -45,12 +45,13 @@ MODELS = {
 
 
 def test_every_function_has_a_sample_event():
-    # the transform, the API and the cluster events have samples of their own kinds (events/transform_records, api,
-    # cluster_events)
+    # the transform, the API, the cluster events and the schedule have samples of their own kinds
+    # (events/transform_records, api, cluster_events, schedule_discovery)
     functions = {path.name for path in (EVENTS.parent / "functions").iterdir()} - {
         "transform_records",
         "api",
         "handle_cluster_event",
+        "schedule_discovery",
     }
     assert functions == set(MODELS)
 

@@ -210,6 +210,11 @@ class VerifySourceSettings(
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
 
 
+class ScheduledDiscoverySettings(RegistrySettings):
+    adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
+    allowed_account_ids: str = Field(alias="ALLOWED_ACCOUNT_IDS", pattern=r"^$|^\d{12}(,\d{12})*$")
+
+
 class DiscoverClustersSettings(SourceAccessSettings, RegistrySettings):
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
     adoption_concurrency: int = Field(alias="ADOPTION_CONCURRENCY", ge=1, le=40)
@@ -299,6 +304,7 @@ class Settings(
     VerifySourceSettings,
     ReconcilePlanSettings,
     DiscoverClustersSettings,
+    ScheduledDiscoverySettings,
     ValidateOffboardingSettings,
     DestinationRoleSettings,
     HandleClusterEventSettings,
@@ -341,6 +347,7 @@ STACK_DEFAULTS = {
     "MAX_POLLS": "60",
     "RECONCILE_SEGMENTS": "8",
     "ADOPTION_CONCURRENCY": "10",
+    "ALLOWED_ACCOUNT_IDS": "",
     "RATE_BUDGET_TABLE": "pgaudit-archiver-rate-budget",
     "FIREHOSE_CALLS_PER_SECOND": "4",
     "FIREHOSE_STREAMS_QUOTA": "5000",

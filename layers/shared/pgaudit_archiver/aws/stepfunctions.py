@@ -35,6 +35,15 @@ class ArchiveStepFunctions:
             return status
         return None
 
+    def running_names(self, state_machine_arn: str) -> list[str]:
+        """The names of the state machine's running executions."""
+        names: list[str] = []
+        for page in self._sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=state_machine_arn, statusFilter="RUNNING"
+        ):
+            names += [execution["name"] for execution in page["executions"]]
+        return names
+
     def describe(self, execution_arn: str) -> dict[str, Any] | None:
         """Status, dates and output (parsed) of an execution; None when there is no such execution."""
         with refused("ExecutionDoesNotExist"):
