@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from moto.core.exceptions import JsonRESTError
 from moto.rds.models import DBCluster, rds_backends
 from moto.rdsdata.models import QueryResults
 
 from local.fidelity import ClusterHooks
-from local.postgres import LogShipper, PostgresServer
+from local.postgres import MASTER_USER, RDS_SUPERUSER, LogShipper, PostgresServer
 from pgaudit_archiver.naming import log_group_name
 
 if TYPE_CHECKING:
     from local.world import World
 
 LOG_TYPE = "postgresql"
+RDS_EXTENSION = re.compile(r"^\s*CREATE\s+EXTENSION\s+(IF\s+NOT\s+EXISTS\s+)?\"?pgaudit\"?\s*;?\s*$", re.IGNORECASE)
 
 
 def data_api_field(value: Any) -> dict[str, Any]:
@@ -102,11 +106,22 @@ class RealPostgresClusters(ClusterHooks):
         if server is not None:
             server.reload(parameters)
 
-    def execute(self, cluster: DBCluster, database: str, sql: str) -> QueryResults | None:
+    def execute(self, cluster: DBCluster, database: str, sql: str, user: str) -> QueryResults | None:
+        """Run a Data API statement as `user` (the secret's). A statement PostgreSQL refuses is the Data API's
+        DatabaseErrorException, with PostgreSQL's message."""
         server = self.servers.get(self._key(cluster))
         if server is None:
             return None
-        rows, affected = server.execute(database, sql)
+        # RDS lets members of rds_superuser create the extensions it supports (pgaudit among them, Aurora user guide,
+        # "Setting up the pgAudit extension"); a plain PostgreSQL wants a superuser for an extension that is not
+        # trusted: such a member's CREATE EXTENSION runs as the bootstrap superuser, and only theirs.
+        as_user = user
+        if RDS_EXTENSION.match(sql) and server.member_of(user, RDS_SUPERUSER):
+            as_user = MASTER_USER
+        try:
+            rows, affected = server.execute(database, sql, as_user)
+        except psycopg.Error as error:
+            raise JsonRESTError("DatabaseErrorException", str(error).strip()) from error
         return QueryResults(
             records=[[data_api_field(value) for value in row] for row in rows],
             number_of_records_updated=0 if rows else max(affected, 0),

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from local.world import SOURCE_ACCOUNT, Execution, World
+from local.world import DATABASE_USER, SOURCE_ACCOUNT, Execution, World
 
 CLUSTER = "orders-db"
 APP_STATEMENTS = [  # (user, statement): what an application and an administrator do after onboarding
@@ -23,6 +23,7 @@ APP_STATEMENTS = [  # (user, statement): what an application and an administrato
 ]
 REQUEST_OPTIONS = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read", "canary": True}
 ARCHIVE_WAIT_SECONDS = 20
+TITLES = 8  # the story's parts, each a Story.title
 
 
 class Story:
@@ -34,7 +35,7 @@ class Story:
 
     def title(self, text: str) -> None:
         self.step += 1
-        self.say(f"\n[{self.step}/7] {text}")
+        self.say(f"\n[{self.step}/{TITLES}] {text}")
 
     def say(self, text: str = "") -> None:
         if self.out:
@@ -109,12 +110,20 @@ def run_demo(as_json: bool) -> int:
     with World(postgres=True) as world:
         story.title(f"Source account {SOURCE_ACCOUNT}: an Aurora PostgreSQL cluster, {CLUSTER}, with 2 instances")
         with story.progress("starting PostgreSQL 15"):
-            cluster = world.create_cluster(CLUSTER, instances=2)
+            cluster = world.create_cluster(CLUSTER, instances=2, database_user=False)
             world.sql(CLUSTER, "CREATE ROLE app LOGIN")
             world.sql(CLUSTER, "CREATE SCHEMA shop AUTHORIZATION app")
         preload = world.sql(CLUSTER, "SHOW shared_preload_libraries")[0][0]
         story.say(f"  parameter group {cluster['DBClusterParameterGroup']}, shared_preload_libraries = {preload}")
         story.say(f"  log exports: {cluster.get('EnabledCloudwatchLogsExports') or 'none'}; pgaudit: not loaded")
+        story.say(f"  master user secret (managed by RDS): {cluster['MasterUserSecret']['SecretArn']}, never read")
+
+        story.title("The cluster's owner creates a database user for pgaudit-archiver (README: Deploy, step 3)")
+        secret_arn = world.create_database_user(CLUSTER, user=DATABASE_USER)
+        story.say(f"  postgres> CREATE ROLE {DATABASE_USER} WITH LOGIN PASSWORD '...'")
+        story.say(f"  postgres> GRANT rds_superuser TO {DATABASE_USER}")
+        story.say(f"  secret {secret_arn}")
+        story.say(f"    tagged pgaudit-archiver:database-user=true, pgaudit-archiver:cluster={CLUSTER}")
 
         story.title("Archive account: the onboarding execution, as the Step Functions console shows it")
         request = world.request(CLUSTER, **REQUEST_OPTIONS)
@@ -122,13 +131,14 @@ def run_demo(as_json: bool) -> int:
         mark = world.calls.mark()
         execution = _run_onboarding(world, story, request)
         first_calls = _calls(world, mark)
+        secret_reads = [arn for _, arn in world.calls.secret_reads]
         for row in _states_table(execution):
             story.say(row)
         story.say(
             f"  status {execution.status}" + (f": {execution.error}: {execution.cause}" if execution.error else "")
         )
         if execution.status != "SUCCEEDED":
-            return _finish(as_json, execution, first_calls, [], None, None, story, started, {})
+            return _finish(as_json, execution, first_calls, [], None, None, story, started, {}, secret_reads)
 
         story.title("What the execution created and changed")
         _show_changes(world, story, execution, first_calls)
@@ -152,7 +162,10 @@ def run_demo(as_json: bool) -> int:
         story.say(f"  status {rerun.status}, changes: {rerun.output['changes'] if rerun.output else None}")
         _show_calls(story, rerun_calls)
 
-        return _finish(as_json, execution, first_calls, records, rerun, rerun_calls, story, started, canary)
+        secret_reads = [arn for _, arn in world.calls.secret_reads]
+        return _finish(
+            as_json, execution, first_calls, records, rerun, rerun_calls, story, started, canary, secret_reads
+        )
 
 
 def _show_calls(story: Story, calls: dict[str, dict[str, int]]) -> None:
@@ -234,9 +247,14 @@ def _finish(
     story: Story,
     started: float,
     canary: dict[str, Any],
+    secret_reads: list[str],
 ) -> int:
+    extension = (execution.output or {}).get("extension") or {}
     ok = (
         execution.status == "SUCCEEDED"
+        and extension.get("status") in ("created", "present")
+        and bool(secret_reads)
+        and not any(":secret:rds!" in arn for arn in secret_reads)  # never the master user's credentials
         and all(_audited(statement, records) for _, statement in APP_STATEMENTS)
         and rerun is not None
         and rerun.status == "SUCCEEDED"
@@ -255,6 +273,7 @@ def _finish(
                 "states": execution.states,
             },
             "calls": calls,
+            "secret_reads": secret_reads,
             "archived_records": records,
             "canary": canary,
             "rerun": {

@@ -6,8 +6,9 @@
   12.13, 13.9, 14.6 or lower a writer's reboot reboots the readers too; a value set in an instance's DB
   parameter group (Source=user, which DescribeDBParameters filters on) takes precedence over the cluster group's
   when the real PostgreSQL behind the cluster (the writer) restarts or reloads; default DB parameter groups cannot
-  be modified; the Data API can be enabled on provisioned Aurora PostgreSQL and runs SQL on the cluster's real
-  PostgreSQL when it has one.
+  be modified; the Data API can be enabled on provisioned Aurora PostgreSQL, reads the secret it is given (as
+  the caller) and runs SQL as that secret's user on the cluster's real PostgreSQL when it has one; a statement
+  PostgreSQL refuses is the Data API's DatabaseErrorException.
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
   events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids;
@@ -42,6 +43,7 @@ from moto.rds.responses import RDSResponse
 from moto.rdsdata.models import QueryResults
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.s3.models import s3_backends
+from moto.secretsmanager.models import secretsmanager_backends
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
@@ -98,12 +100,22 @@ def filter_pattern_matches(pattern: str, message: str) -> bool:
 
 
 class ClusterHooks:
-    """What the world plugs into the RDS emulation: the real PostgreSQL behind a cluster."""
+    """What the world plugs into the RDS emulation: the real PostgreSQL behind a cluster. Without one, the Data API
+    remembers only which databases got CREATE EXTENSION, so that pg_extension answers as a database would."""
+
+    def __init__(self) -> None:
+        self._extensions: set[tuple[str, str, str]] = set()  # (account, cluster, database)
 
     def restart(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None: ...
     def apply_dynamic(self, cluster: DBCluster, parameters: dict[str, str | None]) -> None: ...
     def exports_changed(self, cluster: DBCluster, log_types: list[str]) -> None: ...
-    def execute(self, cluster: DBCluster, database: str, sql: str) -> QueryResults | None:
+    def execute(self, cluster: DBCluster, database: str, sql: str, user: str) -> QueryResults | None:
+        key = (cluster.account_id, cluster.db_cluster_identifier, database)
+        if re.match(r"\s*CREATE\s+EXTENSION\b", sql, re.IGNORECASE):
+            self._extensions.add(key)
+        elif "FROM pg_extension" in sql:
+            rows = [[{"longValue": 1}]] if key in self._extensions else []
+            return QueryResults(records=rows, number_of_records_updated=0)
         return None
 
 
@@ -118,6 +130,8 @@ class Fidelity:
         # (stream's RoleARN, stream ARN, action, resource) -> why Firehose may not do it with that role, or None.
         self.firehose_refusal: Callable[[str, str, str, str], str | None] | None = None
         self.refused_deliveries: list[str] = []
+        # (account, secret ARN) of every secret the Data API read on a caller's behalf (CloudTrail's GetSecretValue).
+        self.secret_reads: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -397,9 +411,27 @@ class Fidelity:
             raise JsonRESTError("BadRequestException", f"DB cluster {resource_arn} not found")
         if not cluster.enable_http_endpoint:
             raise JsonRESTError("BadRequestException", f"HttpEndpoint is not enabled for cluster {cluster_id}")
+        user = self._database_user(response.current_account, response.region, response._get_param("secretArn"))
         database = response._get_param("database") or "postgres"
-        result = self.hooks.execute(cluster, database, response._get_param("sql"))
+        result = self.hooks.execute(cluster, database, response._get_param("sql"), user)
         return json.dumps((result or QueryResults(records=[], number_of_records_updated=0)).to_json())
+
+    def _database_user(self, account: str, region: str, secret_arn: str) -> str:
+        """The Data API connects as the user in the secret, which it reads with the caller's credentials (IAM
+        checks secretsmanager:GetSecretValue on it first: local/iam.py). Every read is recorded. (The password is
+        not checked: the emulation's PostgreSQL trusts local connections.)"""
+        secrets = secretsmanager_backends[account][region].secrets
+        secret = next((s for s in secrets.values() if getattr(s, "arn", None) == secret_arn), None)
+        if secret is None:  # the message AWS gives is not checked here; the code is the Data API's
+            raise JsonRESTError("BadRequestException", f"Secrets Manager can't find the specified secret {secret_arn}")
+        self.secret_reads.append((account, secret_arn))
+        try:
+            value = json.loads(secret.secret_string or "{}")
+        except ValueError:
+            value = {}
+        if not isinstance(value, dict) or not value.get("username"):
+            raise JsonRESTError("BadRequestException", f"The secret {secret_arn} holds no username and password")
+        return str(value["username"])
 
     # ------------------------------------------------------------------ STS and Step Functions
     @staticmethod

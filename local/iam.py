@@ -609,6 +609,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ),
     ("rds", "ModifyDBCluster"): _modify_db_cluster,
     ("rds-data", "ExecuteStatement"): _execute_statement,
+    # Secrets Manager: ListSecrets (names and tags, never values) has no resource type: only "*".
+    ("secretsmanager", "ListSecrets"): _simple("secretsmanager:ListSecrets", lambda c: STAR),
     # DynamoDB: the table, or the index a Query or Scan names.
     ("dynamodb", "GetItem"): _simple("dynamodb:GetItem", _table),
     ("dynamodb", "PutItem"): _simple("dynamodb:PutItem", _table),

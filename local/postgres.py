@@ -30,6 +30,7 @@ ENTRY_START = re.compile(rb"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC:", re.MULTI
 # The cluster parameters a restart passes to the server; the rest of RDS's parameters mean nothing here.
 PASSED_PARAMETERS = re.compile(r"^(shared_preload_libraries|pgaudit\.[a-z_]+)$")
 MASTER_USER = "postgres"
+RDS_SUPERUSER = "rds_superuser"  # RDS's administrative role (not a PostgreSQL superuser); the master user is a member
 
 _servers: list[PostgresServer] = []
 
@@ -112,9 +113,17 @@ class PostgresServer:
         self._write_settings(parameters)
         self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-w", "start")
         _servers.append(self)
-        for database in self.databases:
-            with self.connect("postgres") as connection:
+        with self.connect("postgres") as connection:
+            connection.execute(f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN")  # as every RDS and Aurora PostgreSQL has
+            for database in self.databases:
                 connection.execute(f'CREATE DATABASE "{database}"')
+
+    def member_of(self, user: str, role: str) -> bool:
+        with self.connect("postgres") as connection:
+            row = connection.execute(
+                "SELECT pg_has_role(%s, %s, 'MEMBER') FROM pg_roles WHERE rolname = %s", (user, role, user)
+            ).fetchone()
+            return bool(row and row[0])
 
     def restart(self, parameters: dict[str, str | None]) -> None:
         with self._lock:
@@ -161,9 +170,9 @@ class PostgresServer:
     def connect(self, database: str, user: str = MASTER_USER) -> psycopg.Connection[Any]:
         return psycopg.connect(host="127.0.0.1", port=self.port, dbname=database, user=user, autocommit=True)
 
-    def execute(self, database: str, sql: str) -> tuple[list[tuple[Any, ...]], int]:
-        """Run one statement: (rows, rows affected)."""
-        with self.connect(database) as connection, connection.cursor() as cursor:
+    def execute(self, database: str, sql: str, user: str = MASTER_USER) -> tuple[list[tuple[Any, ...]], int]:
+        """Run one statement as `user`: (rows, rows affected)."""
+        with self.connect(database, user) as connection, connection.cursor() as cursor:
             cursor.execute(sql.encode())
             rows = cursor.fetchall() if cursor.description else []
             return rows, cursor.rowcount

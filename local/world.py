@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -61,15 +62,17 @@ from local.template import (
 )
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.steps.database_user import CLUSTER_TAG, PURPOSE_TAG
 
 ARCHIVE_ACCOUNT = "123456789012"  # moto's default account: the account of the credentials the world runs with
 SOURCE_ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 EXTERNAL_ID = "local-emulation-external-id"
 STACK_NAME = "pgaudit-archiver"
+DATABASE_USER = "pgaudit_archiver"  # the least-privilege database user the README has owners create
 READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole", "ExecuteStatement(read-only)")
 # botocore names some services differently in its events than boto3 does in client(): use boto3's names.
-EVENT_SERVICE_NAMES = {"cloudwatch-logs": "logs", "sfn": "stepfunctions"}
+EVENT_SERVICE_NAMES = {"cloudwatch-logs": "logs", "sfn": "stepfunctions", "secrets-manager": "secretsmanager"}
 READ_ONLY_SQL = re.compile(r"^\s*(SELECT|SHOW)\b", re.IGNORECASE)
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/")  # access key, date, region
 # Requests whose handling runs a handler in-process: never under the backend lock, or handlers would run one at a time.
@@ -113,6 +116,8 @@ class CallLog:
 
     calls: list[tuple[str, str, str]] = field(default_factory=list)  # (account, service, operation)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # (account, secret ARN): the secrets the Data API read with the product's credentials (Fidelity records them).
+    secret_reads: list[tuple[str, str]] = field(default_factory=list)
 
     def record(self, account: str, service: str, operation: str) -> None:
         with self.lock:
@@ -217,6 +222,7 @@ class World:
             self.fidelity.delivery_refusal = self._delivery_refusal
             self.fidelity.firehose_refusal = self.iam.firehose_refusal
         self.calls = CallLog()
+        self.fidelity.secret_reads = self.calls.secret_reads
         # AWS's rate limits and quotas on the product's calls (local/limits.py); rate_limits=False only for a test
         # that says why.
         self.clock = EmulatedClock(retry_sleep_scale)
@@ -733,7 +739,10 @@ class World:
         managed_secret: bool = True,
         exports: tuple[str, ...] = (),
         tags: dict[str, str] | None = None,
+        database_user: bool = True,
     ) -> dict[str, Any]:
+        """An Aurora PostgreSQL cluster (with a real PostgreSQL behind it in World(postgres=True)); with
+        `database_user`, its owner has also created the database user and tagged secret of the README."""
         rds = self.client("rds", account or self.source_accounts[0])
         options: dict[str, Any] = {
             "DBClusterIdentifier": cluster_id,
@@ -767,7 +776,36 @@ class World:
             backend = rds_backends[account_id][self.region]
             parameters = Fidelity.parameter_values(backend, cluster["DBClusterParameterGroup"])
             self.postgres.attach(account_id, cluster_id, f"{cluster_id}-instance-1", "appdb", parameters)
+        if database_user and engine == "aurora-postgresql":
+            self.create_database_user(cluster_id, account=account)
         return cluster
+
+    def create_database_user(
+        self,
+        cluster_id: str,
+        *,
+        account: str | None = None,
+        user: str = DATABASE_USER,
+        rds_superuser: bool = True,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        """What the README asks a cluster's owner to do: a database user with LOGIN (and rds_superuser, which
+        CREATE EXTENSION pgaudit needs) and its secret, tagged for pgaudit-archiver and this cluster. Returns the
+        secret's ARN. `tags` replaces the two tags (a test's wrong or missing tag)."""
+        account_id = account or self.source_accounts[0]
+        password = secrets.token_urlsafe(24)
+        if self.postgres is not None:
+            self.sql(cluster_id, f"CREATE ROLE {user} WITH LOGIN PASSWORD '{password}'", account=account_id)
+            if rds_superuser:
+                self.sql(cluster_id, f"GRANT rds_superuser TO {user}", account=account_id)
+        value = {"engine": "postgres", "username": user, "password": password, "dbClusterIdentifier": cluster_id}
+        chosen = {PURPOSE_TAG: "true", CLUSTER_TAG: cluster_id} if tags is None else tags
+        response = self.client("secretsmanager", account_id).create_secret(
+            Name=f"pgaudit-archiver/{cluster_id}/{user}",
+            SecretString=json.dumps(value),
+            Tags=[{"Key": key, "Value": tag_value} for key, tag_value in chosen.items()],
+        )
+        return str(response["ARN"])
 
     def sql(
         self,

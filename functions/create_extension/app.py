@@ -1,4 +1,4 @@
-"""Create Extension: CREATE EXTENSION pgaudit through the Data API, or the SQL for the user to run."""
+"""Create Extension: CREATE EXTENSION pgaudit through the Data API as the owner's database user, or the SQL to run."""
 
 from pgaudit_archiver.aws.accounts import source_account
 from pgaudit_archiver.events import ExtensionEvent
@@ -10,5 +10,5 @@ from pgaudit_archiver.steps.extension import ensure_extension
 
 @workflow_handler(ExtensionEvent, SourceStepSettings)
 def lambda_handler(step: ExtensionEvent, settings: SourceStepSettings) -> ExtensionResult:
-    rds_data = source_account(settings, step.request.source).rds_data
-    return ensure_extension(rds_data, step.request, step.cluster, step.pending_reboot)
+    account = source_account(settings, step.request.source)
+    return ensure_extension(account.rds_data, account.secrets, step.request, step.cluster, step.pending_reboot)

@@ -13,6 +13,7 @@ from pgaudit_archiver.observability import logger
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import send_canary
+from pgaudit_archiver.steps.extension import extension_present
 from pgaudit_archiver.steps.reconcile import Verification, find_drift, reconcile_source, verify_segment
 
 # Well inside the function's timeout (template.yaml: 300 s): the source being checked when it runs out finishes.
@@ -39,11 +40,18 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
 
         def canary(request: dict[str, Any]) -> str | None:
             cluster = account.rds.describe_cluster(source.cluster_id) or {}
-            return (
-                send_canary(account.rds_data, archive.registry, source, request, cluster) if cluster else "no cluster"
-            )
+            if not cluster:
+                return "no cluster"
+            return send_canary(account.rds_data, account.secrets, archive.registry, source, request, cluster)
 
-        result = reconcile_source(source, settings, archive.registry, repairs, find, settings.auto_repair, canary)
+        def extension(database: str, secret_arn: str) -> bool:
+            partition = secret_arn.split(":")[1]  # the secret is in the cluster's account and region
+            cluster_arn = f"arn:{partition}:rds:{source.region}:{source.account_id}:cluster:{source.cluster_id}"
+            return extension_present(account.rds_data, cluster_arn, secret_arn, database)
+
+        result = reconcile_source(
+            source, settings, archive.registry, repairs, find, settings.auto_repair, canary, extension
+        )
         if result.drift:
             logger.warning("drift found", extra=result.model_dump(mode="json"))
         return result

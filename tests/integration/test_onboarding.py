@@ -217,9 +217,77 @@ def test_data_api_off_reports_the_sql_to_run(world):
     assert execution.output["pending"] == [
         "CREATE EXTENSION pgaudit in appdb: the RDS Data API is not enabled on the cluster"
     ]
-    assert execution.output["actions_required"] == [
-        "run `CREATE EXTENSION IF NOT EXISTS pgaudit;` in database appdb as the master user"
-    ]
+    [action] = execution.output["actions_required"]
+    assert action.startswith(
+        "run `CREATE EXTENSION IF NOT EXISTS pgaudit;` in database appdb as a member of rds_superuser"
+    )
+    assert "the RDS Data API on" in action
+
+
+def _master_secret_reads(world):
+    return [arn for _, arn in world.calls.secret_reads if ":secret:rds!" in arn]
+
+
+def test_cluster_without_a_database_user_secret_is_active_with_the_sql_to_run_and_no_master_secret_read(world):
+    world.create_cluster("orders", instances=1, database_user=False)  # a managed master secret, Data API on
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["status"] == "active"
+    reason = (
+        "no secret in account 111122223333 (eu-west-1) is tagged pgaudit-archiver:cluster=orders and "
+        "pgaudit-archiver:database-user=true, and the request names no secret_arn"
+    )
+    assert execution.output["pending"] == [f"CREATE EXTENSION pgaudit in appdb: {reason}"]
+    assert execution.output["extension"] == {
+        "status": "manual", "database": "appdb", "sql": "CREATE EXTENSION IF NOT EXISTS pgaudit;", "reason": reason,
+        "secret_arn": None,
+    }  # fmt: skip
+    item = world.registry_item("orders")
+    assert item["status"] == "active"
+    assert item["extension"]["sql"] == "CREATE EXTENSION IF NOT EXISTS pgaudit;"
+    assert item["actions_required"] == execution.output["actions_required"]
+    assert world.calls.secret_reads == [] and _master_secret_reads(world) == []
+    assert ("secretsmanager", "ListSecrets") in {(service, op) for _, service, op in world.calls.calls}
+
+
+def test_the_secret_tagged_for_the_cluster_is_found_and_the_extension_created_with_it(world):
+    world.create_cluster("orders", instances=1, database_user=False)
+    world.create_cluster("billing", instances=1)  # with its owner's secret, tagged for billing
+    owners = world.create_database_user("orders")
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert "created extension pgaudit in appdb" in execution.output["changes"]
+    assert execution.output["resources"]["database_user_secret"] == owners
+    assert world.registry_item("orders")["extension"]["secret_arn"] == owners
+    assert {arn for _, arn in world.calls.secret_reads} == {owners}
+    assert _master_secret_reads(world) == []
+
+
+def test_a_secret_tagged_for_another_cluster_is_not_used(world):
+    world.create_cluster("orders", instances=1, database_user=False)
+    world.create_cluster("orders-replica", instances=1)  # tag value "orders-replica": ListSecrets' prefix match
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["extension"]["status"] == "manual"
+    assert world.calls.secret_reads == []
+
+
+def test_a_requested_master_secret_is_never_read(world):
+    cluster = world.create_cluster("orders", instances=1)
+    master = cluster["MasterUserSecret"]["SecretArn"]
+
+    execution = world.onboard(world.request("orders", reboot="immediate", secret_arn=master))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["extension"]["status"] == "manual"
+    assert "never reads" in execution.output["extension"]["reason"]
+    assert _master_secret_reads(world) == []
 
 
 def test_longer_existing_retention_is_kept(world):

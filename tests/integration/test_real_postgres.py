@@ -104,6 +104,8 @@ def test_any_database_user_can_forge_an_audit_line_and_the_function_class_record
 def test_revoke_plpgsql_leaves_no_database_user_a_do_block_to_forge_with(world):
     world.create_cluster("orders", instances=1)
     world.sql("orders", "CREATE ROLE mallory LOGIN")
+    for database in ("appdb", "postgres", "template1"):  # the owner lets the archive's user revoke it
+        world.sql("orders", "ALTER LANGUAGE plpgsql OWNER TO pgaudit_archiver", database=database)
     request = world.request("orders", reboot="immediate", revoke_plpgsql=True)
 
     execution = world.onboard(request)
@@ -114,3 +116,40 @@ def test_revoke_plpgsql_leaves_no_database_user_a_do_block_to_forge_with(world):
         world.sql("orders", FORGED, user="mallory")
     world.sql("orders", "DO $$BEGIN PERFORM 1; END$$")  # the master user keeps it
     assert world.onboard(request).output["changes"] == []
+
+
+def test_revoke_plpgsql_by_a_user_who_does_not_own_the_language_says_where_public_keeps_it(world):
+    world.create_cluster("orders", instances=1)  # the README's user: rds_superuser, not the language's owner
+
+    execution = world.onboard(world.request("orders", reboot="immediate", revoke_plpgsql=True))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert "created extension pgaudit in appdb" in execution.output["changes"]
+    assert execution.output["pending"] == [
+        "PUBLIC keeps USAGE on plpgsql in appdb, postgres, template1: the database user may not revoke it"
+    ]
+
+
+def test_the_extension_is_created_as_the_owners_database_user_and_no_master_secret_is_read(world):
+    world.create_cluster("orders", instances=1)
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["extension"]["status"] == "created"
+    assert world.sql("orders", "SELECT extname FROM pg_extension WHERE extname = 'pgaudit'") == [("pgaudit",)]
+    names = {arn.split(":secret:")[1][:-7] for _, arn in world.calls.secret_reads}  # "-AbCdEf": the ARN's suffix
+    assert names == {"pgaudit-archiver/orders/pgaudit_archiver"}
+
+
+def test_a_database_user_without_rds_superuser_cannot_create_the_extension_and_the_sql_is_reported(world):
+    world.create_cluster("orders", instances=1, database_user=False)
+    world.create_database_user("orders", rds_superuser=False)
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    extension = execution.output["extension"]
+    assert (extension["status"], extension["sql"]) == ("manual", "CREATE EXTENSION IF NOT EXISTS pgaudit;")
+    assert "(DatabaseErrorException)" in extension["reason"] and "permission denied" in extension["reason"]
+    assert world.sql("orders", "SELECT extname FROM pg_extension WHERE extname = 'pgaudit'") == []

@@ -65,3 +65,33 @@ def test_the_source_role_is_denied_other_regions(world):
     authorize(world, "rds", "DescribeDBClusters", {"DBClusterIdentifier": "orders"})
     with pytest.raises(ClientError, match="explicit deny"):
         authorize(world, "rds", "DescribeDBClusters", {"DBClusterIdentifier": "orders"}, region="ap-south-1")
+
+
+def _statement_with(world, cluster_arn, secret_arn):
+    authorize(world, "rds-data", "ExecuteStatement", {"resourceArn": cluster_arn, "secretArn": secret_arn, "sql": "x"})
+
+
+def test_the_source_role_never_reads_a_master_user_secret_even_one_tagged_for_it(world):
+    cluster = world.create_cluster("orders", database_user=False)
+    assert world.onboard(world.request("orders")).status == "SUCCEEDED"  # tagged: the Data API may reach it
+    master = cluster["MasterUserSecret"]["SecretArn"]
+    secrets = world.client("secretsmanager", SOURCE_ACCOUNT)
+
+    with pytest.raises(ClientError, match="explicit deny"):
+        _statement_with(world, cluster["DBClusterArn"], master)
+    secrets.tag_resource(SecretId=master, Tags=[{"Key": "pgaudit-archiver:database-user", "Value": "true"},
+                                                {"Key": "pgaudit-archiver:cluster", "Value": "orders"}])  # fmt: skip
+    with pytest.raises(ClientError, match="explicit deny"):
+        _statement_with(world, cluster["DBClusterArn"], master)
+
+
+def test_the_source_role_reads_only_secrets_tagged_for_pgaudit_archiver(world):
+    cluster = world.create_cluster("orders", database_user=False)
+    assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+    owners = world.create_database_user("orders")
+    untagged = world.create_database_user("orders", user="app", tags={"team": "orders"})
+
+    _statement_with(world, cluster["DBClusterArn"], owners)
+    authorize(world, "secretsmanager", "ListSecrets", {})
+    with pytest.raises(ClientError, match="AccessDenied"):
+        _statement_with(world, cluster["DBClusterArn"], untagged)

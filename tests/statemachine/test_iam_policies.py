@@ -24,6 +24,8 @@ STAR_RESOURCE_ALLOWED = {
     # The quota checks before onboarding creates anything (steps/quotas.py): account-wide reads.
     "iam:GetAccountSummary",
     "firehose:ListDeliveryStreams",
+    # Finding the secret an owner tagged for a cluster (steps/database_user.py): names and tags, never values.
+    "secretsmanager:ListSecrets",
 }
 
 

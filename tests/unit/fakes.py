@@ -21,6 +21,7 @@ from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry, now, source_key
+from pgaudit_archiver.aws.secrets import SecretEntry, SourceSecrets
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ArchiverError, AwsRequestError
 from pgaudit_archiver.models import ResolvedRequest, Source
@@ -458,6 +459,7 @@ class FakeRdsData(Recording, SourceRdsData):
         Recording.__init__(self)
         self.extension_present = extension_present
         self.statements: list[tuple[str, str]] = []  # (database, sql)
+        self.secrets_used: list[str] = []  # the secret of every statement
         self.databases = ["appdb", "postgres", "template1"]
         self.public_uses_plpgsql = set(self.databases)  # PostgreSQL's default
         self.may_revoke = may_revoke  # False: the caller does not own the language (REVOKE only warns)
@@ -466,6 +468,7 @@ class FakeRdsData(Recording, SourceRdsData):
     def execute(self, cluster_arn: str, secret_arn: str, database: str, sql: str) -> list[Any]:
         self._call("ExecuteStatement")
         self.statements.append((database, sql))
+        self.secrets_used.append(secret_arn)
         if database in self.unreachable:
             raise AwsRequestError(
                 f"ExecuteStatement was refused: permission denied for database {database}",
@@ -487,6 +490,37 @@ class FakeRdsData(Recording, SourceRdsData):
         if "pg_language" in sql:
             return [[{"longValue": 1}]] if database in self.public_uses_plpgsql else []
         return [[{"stringValue": sql}]]
+
+
+# ------------------------------------------------------------------------------------------------ Secrets Manager
+class FakeSecrets(Recording, SourceSecrets):
+    """The source account's secrets: names and tags only (the Data API reads values, not the product)."""
+
+    def __init__(self) -> None:
+        Recording.__init__(self)
+        self.entries: list[SecretEntry] = []
+        self.listed: list[tuple[str, str]] = []  # (tag key, tag value) of every ListSecrets
+
+    def add(self, name: str, tags: dict[str, str], owning_service: str | None = None) -> str:
+        arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
+        self.entries.append(SecretEntry(arn=arn, name=name, tags=tags, owning_service=owning_service))
+        return arn
+
+    def add_database_user(self, cluster_id: str = "orders", name: str | None = None) -> str:
+        """The owner's secret as the README says: tagged for pgaudit-archiver and for the cluster."""
+        tags = {"pgaudit-archiver:database-user": "true", "pgaudit-archiver:cluster": cluster_id}
+        return self.add(name or f"pgaudit-archiver/{cluster_id}", tags)
+
+    def tagged(self, key: str, value: str) -> list[SecretEntry]:
+        self._call("ListSecrets")
+        self.listed.append((key, value))
+        return [entry for entry in self.entries if entry.tags.get(key) == value]
+
+
+def owner_secrets(cluster_id: str = "orders") -> FakeSecrets:
+    secrets = FakeSecrets()
+    secrets.add_database_user(cluster_id)
+    return secrets
 
 
 # ------------------------------------------------------------------------------------------------------- registry

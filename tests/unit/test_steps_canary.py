@@ -5,7 +5,7 @@ from typing import Any
 
 from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.steps.canary import overdue, read_class_logged, record_arrivals, send_canary
-from tests.unit.fakes import SOURCE, FakeRds, FakeRdsData, FakeRegistry, refusal
+from tests.unit.fakes import SOURCE, FakeRds, FakeRdsData, FakeRegistry, FakeSecrets, owner_secrets, refusal
 
 READ_REQUEST = {"pgaudit_log": "ddl,read", "canary": True}
 
@@ -17,7 +17,7 @@ def cluster(data_api: bool = True) -> dict[str, Any]:
 def test_send_canary_runs_a_marked_select_and_records_when_it_was_sent() -> None:
     rds_data, registry = FakeRdsData(), FakeRegistry()
 
-    assert send_canary(rds_data, registry, SOURCE, READ_REQUEST, cluster()) is None
+    assert send_canary(rds_data, owner_secrets(), registry, SOURCE, READ_REQUEST, cluster()) is None
 
     [(database, sql)] = rds_data.statements
     item = registry.get(SOURCE)
@@ -29,28 +29,43 @@ def test_send_canary_runs_a_marked_select_and_records_when_it_was_sent() -> None
 
 def test_send_canary_not_logged_by_pgaudit_is_not_sent_and_says_why() -> None:
     rds_data, registry = FakeRdsData(), FakeRegistry()
-    reason = send_canary(rds_data, registry, SOURCE, {"pgaudit_log": "ddl,write"}, cluster())
+    reason = send_canary(rds_data, owner_secrets(), registry, SOURCE, {"pgaudit_log": "ddl,write"}, cluster())
     assert reason == "pgaudit.log does not cover the read class, so pgaudit would not log the canary's SELECT"
     assert rds_data.statements == [] and registry.mutations == []
 
 
 def test_send_canary_without_the_data_api_is_not_sent() -> None:
-    reason = send_canary(FakeRdsData(), FakeRegistry(), SOURCE, READ_REQUEST, cluster(data_api=False))
-    assert reason == "the cluster has no RDS Data API or no secret for it"
+    reason = send_canary(FakeRdsData(), owner_secrets(), FakeRegistry(), SOURCE, READ_REQUEST, cluster(data_api=False))
+    assert reason == "the RDS Data API is not enabled on the cluster"
+
+
+def test_send_canary_without_the_owners_database_user_is_not_sent_and_says_why() -> None:
+    rds_data, registry = FakeRdsData(), FakeRegistry()
+
+    reason = send_canary(rds_data, FakeSecrets(), registry, SOURCE, READ_REQUEST, cluster())
+
+    assert reason is not None and reason.startswith("no database user to send it as: no secret in account")
+    assert rds_data.statements == [] and registry.mutations == []
+
+
+def test_send_canary_runs_as_the_owners_secret() -> None:
+    rds_data, secrets = FakeRdsData(), owner_secrets()
+    send_canary(rds_data, secrets, FakeRegistry(), SOURCE, READ_REQUEST, cluster())
+    assert rds_data.secrets_used == [secrets.entries[0].arn]
 
 
 def test_send_canary_refused_or_throttled_says_so_with_the_aws_code() -> None:
     for error in (refusal("ExecuteStatement", "BadRequestException"), ThrottledError("x", aws_error_code="Throttling")):
         rds_data, registry = FakeRdsData(), FakeRegistry()
         rds_data.refuse("ExecuteStatement", error)
-        reason = send_canary(rds_data, registry, SOURCE, READ_REQUEST, cluster())
+        reason = send_canary(rds_data, owner_secrets(), registry, SOURCE, READ_REQUEST, cluster())
         assert reason == f"the Data API refused the canary ({error.aws_error_code})"
         assert registry.mutations == []
 
 
 def test_record_arrivals_marks_the_current_canary_arrived_once_with_its_delay() -> None:
     registry = FakeRegistry()
-    send_canary(FakeRdsData(), registry, SOURCE, READ_REQUEST, cluster())
+    send_canary(FakeRdsData(), owner_secrets(), registry, SOURCE, READ_REQUEST, cluster())
     canary = registry.get(SOURCE)["canary"]  # type: ignore[index]
     arrived = datetime.fromisoformat(canary["sent_at"]) + timedelta(seconds=42)
     record = {

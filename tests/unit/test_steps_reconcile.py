@@ -375,3 +375,46 @@ def test_an_unfinished_segment_shows_in_the_coverage() -> None:
 
     assert (summary["checked"], summary["unfinished_segments"], summary["coverage"]) == (7, 1, 70.0)
     assert coverage(0, [])["coverage"] == 100.0
+
+
+OWNER_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pgaudit-archiver/orders-AbCdEf"
+
+
+def _reconcile_extension(pipeline: Pipeline, present: bool) -> tuple[Verification, list[tuple[str, str]]]:
+    checks: list[tuple[str, str]] = []
+
+    def extension_present(database: str, secret_arn: str) -> bool:
+        checks.append((database, secret_arn))
+        return present
+
+    service = ClusterService(pipeline.registry, pipeline.stepfunctions, "arn:onboard", "", ())
+    result = reconcile_source(
+        SOURCE, stack_settings(), pipeline.registry, service, pipeline.find, False, None, extension_present
+    )
+    return result, checks
+
+
+def test_reconcile_extension_created_with_the_owners_secret_and_dropped_since_is_drift() -> None:
+    pipeline = onboarded()
+    extension = {"status": "created", "database": "app", "sql": None, "reason": None, "secret_arn": OWNER_SECRET}
+    pipeline.registry.set_fields(SOURCE, {"extension": extension})
+
+    result, checks = _reconcile_extension(pipeline, present=False)
+
+    assert checks == [("app", OWNER_SECRET)]
+    [drift] = result.drift
+    assert (drift.kind, drift.message) == ("extension-missing", "the pgaudit extension is missing from database app")
+    assert _reconcile_extension(pipeline, present=True)[0].drift == ()
+
+
+def test_reconcile_extension_left_to_the_owner_is_not_checked_nor_drift_and_says_so() -> None:
+    pipeline = onboarded()
+    extension = {"status": "manual", "database": "app", "sql": "CREATE EXTENSION IF NOT EXISTS pgaudit;",
+                 "reason": "no secret ... is tagged", "secret_arn": None}  # fmt: skip
+    pipeline.registry.set_fields(SOURCE, {"extension": extension})
+
+    result, checks = _reconcile_extension(pipeline, present=False)
+
+    assert (result.status, result.drift, checks) == ("active", (), [])
+    note = pipeline.item()["last_verification"]["extension_not_checked"]
+    assert note == "the owner runs `CREATE EXTENSION IF NOT EXISTS pgaudit;` in app: no secret ... is tagged"

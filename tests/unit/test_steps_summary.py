@@ -64,10 +64,17 @@ def test_summarize_deferred_reboot_and_manual_extension_say_what_the_user_must_d
         "reboot of orders-1 (pgaudit loads at the next reboot)",
         "CREATE EXTENSION pgaudit in app: no Data API",
     )
-    assert (
-        summary.actions_required[1]
-        == "run `CREATE EXTENSION IF NOT EXISTS pgaudit;` in database app as the master user"
+    assert summary.actions_required[1].startswith(
+        "run `CREATE EXTENSION IF NOT EXISTS pgaudit;` in database app as a member of rds_superuser"
     )
+    assert "pgaudit-archiver:database-user=true and pgaudit-archiver:cluster=orders" in summary.actions_required[1]
+    assert summary.extension == {
+        "status": "manual",
+        "database": "app",
+        "sql": "CREATE EXTENSION IF NOT EXISTS pgaudit;",
+        "reason": "no Data API",
+        "secret_arn": None,
+    }
 
 
 def test_deferred_reboot_advice_reboots_no_instance_twice() -> None:
@@ -102,6 +109,6 @@ def test_summarize_says_where_public_keeps_plpgsql_and_what_to_do() -> None:
 
     summary = summarize(kept)
 
-    assert summary.pending == ("PUBLIC keeps USAGE on plpgsql in app: the master user may not revoke it",)
+    assert summary.pending == ("PUBLIC keeps USAGE on plpgsql in app: the database user may not revoke it",)
     assert "REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;" in summary.actions_required[0]
     assert "function class" in summary.actions_required[0]

@@ -247,12 +247,32 @@ class RebootResult(StepResult):
     pending_reboot: tuple[str, ...] = ()
 
 
+class DatabaseUserSecret(Model):
+    """The secret of the database user the Data API runs as (the owner's, never the master user's), or why none."""
+
+    arn: str | None = None
+    found_by: Literal["request", "tag"] | None = None  # the request's secret_arn, or the owner's tags
+    reason: str | None = None  # why there is none
+
+
 class ExtensionResult(StepResult):
     status: Literal["created", "present", "manual"]
     database: str
     sql: str = "CREATE EXTENSION IF NOT EXISTS pgaudit;"
     reason: str | None = None
     plpgsql_kept_by_public: tuple[str, ...] = ()  # databases where revoke_plpgsql did not take
+    secret_arn: str | None = None  # the database user's secret it ran with
+    secret_found_by: Literal["request", "tag"] | None = None
+
+    def record(self) -> dict[str, str | None]:
+        """What the registry keeps (`extension`): reconciliation checks the extension with this secret."""
+        return {
+            "status": self.status,
+            "database": self.database,
+            "sql": self.sql if self.status == "manual" else None,
+            "reason": self.reason,
+            "secret_arn": self.secret_arn,
+        }
 
 
 class OnboardingSummary(Model):
@@ -262,6 +282,7 @@ class OnboardingSummary(Model):
     changes: tuple[str, ...]
     pending: tuple[str, ...]
     actions_required: tuple[str, ...]
+    extension: dict[str, str | None] = Field(default_factory=dict)  # ExtensionResult.record()
 
 
 DriftKind = Literal[
@@ -284,6 +305,7 @@ DriftKind = Literal[
     "delivery-stream-status",
     "delivery-stream-settings",
     "canary-late",
+    "extension-missing",
     "audit-policy",
     "unverifiable",
 ]
@@ -325,6 +347,7 @@ class Drift(Model):
             "delivery-stream-status": f"delivery stream {resource} is {actual}",
             "delivery-stream-settings": f"delivery stream {resource} changed: {actual}",
             "canary-late": f"canary {resource} has not reached the archive after {actual}",
+            "extension-missing": f"the pgaudit extension is missing from database {resource}",
             # resource: the request field; the recorded request is below the minimum with no admin's exception
             "audit-policy": f"the recorded {resource} {actual!r} is below the minimum audit policy and no admin "
             f"granted an exception: held to {expected!r}",

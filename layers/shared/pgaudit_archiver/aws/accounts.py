@@ -24,6 +24,7 @@ from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.aws.sessions import AssumedSession, archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ConfigurationError
@@ -73,6 +74,10 @@ class SourceAccount:
     @cached_property
     def rds_data(self) -> SourceRdsData:
         return SourceRdsData(self.session)
+
+    @cached_property
+    def secrets(self) -> SourceSecrets:
+        return SourceSecrets(self.session)
 
     @cached_property
     def logs(self) -> SourceLogs:

@@ -1,7 +1,8 @@
 """The delivery canary: a marked, harmless statement run on the source, timed until its audit record arrives.
 
 Reconciliation sends one per run to each source that asked for it (`canary: true`) and whose cluster has the
-RDS Data API and a secret; the transform notices the marked record on its way to the bucket and records when
+RDS Data API and a database user's secret (the owner's, never the master user's: steps/database_user.py); the
+transform notices the marked record on its way to the bucket and records when
 it arrived. A canary still missing after the bound counts as drift. pgaudit logs the SELECT only when
 pgaudit.log covers the read class.
 """
@@ -15,8 +16,10 @@ from typing import Any
 
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.models import Drift, Source
+from pgaudit_archiver.steps.database_user import find_database_user_secret
 
 MARK = "pgaudit-archiver canary "
 CANARY_IN_STATEMENT = re.compile(r"pgaudit-archiver canary ([0-9a-f]{32})")
@@ -45,14 +48,22 @@ def overdue(canary: dict[str, Any] | None, bound_seconds: int, now: datetime) ->
 
 
 def send_canary(
-    rds_data: SourceRdsData, registry: Registry, source: Source, request: dict[str, Any], cluster: dict[str, Any]
+    rds_data: SourceRdsData,
+    secrets: SourceSecrets,
+    registry: Registry,
+    source: Source,
+    request: dict[str, Any],
+    cluster: dict[str, Any],
 ) -> str | None:
-    """Run the marked SELECT; returns why it was not sent, or None."""
+    """Run the marked SELECT as the owner's database user; returns why it was not sent, or None."""
     if not read_class_logged(request.get("pgaudit_log")):
         return "pgaudit.log does not cover the read class, so pgaudit would not log the canary's SELECT"
-    secret = request.get("secret_arn") or (cluster.get("MasterUserSecret") or {}).get("SecretArn")
-    if not cluster.get("HttpEndpointEnabled") or not secret:
-        return "the cluster has no RDS Data API or no secret for it"
+    if not cluster.get("HttpEndpointEnabled"):
+        return "the RDS Data API is not enabled on the cluster"
+    found = find_database_user_secret(secrets, source, request.get("secret_arn"))
+    if found.arn is None:
+        return f"no database user to send it as: {found.reason}"
+    secret = found.arn
     canary_id = uuid.uuid4().hex
     sent_at = datetime.now(tz=UTC).isoformat(timespec="milliseconds")
     database = request.get("database") or cluster.get("DatabaseName") or DEFAULT_DATABASE

@@ -1,10 +1,13 @@
-"""Create Extension: CREATE EXTENSION pgaudit through the RDS Data API, or the exact SQL for the user to run."""
+"""Create Extension: CREATE EXTENSION pgaudit through the RDS Data API as the owner's database user, or the exact SQL
+for the owner to run. Never as the master user: the secret is the one the owner provides (steps/database_user.py)."""
 
 from __future__ import annotations
 
 from pgaudit_archiver.aws.rds_data import SourceRdsData
+from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.errors import AwsRequestError
 from pgaudit_archiver.models import ClusterFacts, ExtensionResult, ResolvedRequest
+from pgaudit_archiver.steps.database_user import find_database_user_secret
 
 CREATE_SQL = "CREATE EXTENSION IF NOT EXISTS pgaudit"
 PRESENT_SQL = "SELECT 1 FROM pg_extension WHERE extname = 'pgaudit'"
@@ -40,7 +43,7 @@ def _revoke_plpgsql(
                 continue
             rds_data.execute(cluster.arn, secret_arn, each, REVOKE_SQL)
             revoked = not rds_data.execute(cluster.arn, secret_arn, each, PUBLIC_USES_PLPGSQL_SQL)
-        except AwsRequestError:  # a database the master user may not connect to: reported, the others still done
+        except AwsRequestError:  # a database the database user may not connect to: reported, the others still done
             revoked = False
         if revoked:
             changes.append(f"revoked USAGE on plpgsql from PUBLIC in {each}")
@@ -49,19 +52,27 @@ def _revoke_plpgsql(
     return changes, kept
 
 
+def extension_present(rds_data: SourceRdsData, cluster_arn: str, secret_arn: str, database: str) -> bool:
+    """Reconciliation's check: is pgaudit's extension in the database (read as the owner's database user)?"""
+    return bool(rds_data.execute(cluster_arn, secret_arn, database, PRESENT_SQL))
+
+
 def ensure_extension(
-    rds_data: SourceRdsData, request: ResolvedRequest, cluster: ClusterFacts, pending_reboot: tuple[str, ...]
+    rds_data: SourceRdsData,
+    secrets: SourceSecrets,
+    request: ResolvedRequest,
+    cluster: ClusterFacts,
+    pending_reboot: tuple[str, ...],
 ) -> ExtensionResult:
     database = request.database or cluster.database_name or DEFAULT_DATABASE
     if pending_reboot:
         return _manual(database, f"pgaudit is loaded only after {', '.join(pending_reboot)} reboot", request)
     if not cluster.http_endpoint_enabled:
         return _manual(database, "the RDS Data API is not enabled on the cluster", request)
-    secret_arn = request.secret_arn or cluster.master_secret_arn
-    if not secret_arn:
-        return _manual(
-            database, "the cluster has no managed master secret and the request names no secret_arn", request
-        )
+    secret = find_database_user_secret(secrets, request.source, request.secret_arn)
+    if secret.arn is None:
+        return _manual(database, str(secret.reason), request)
+    secret_arn = secret.arn
     try:
         present = bool(rds_data.execute(cluster.arn, secret_arn, database, PRESENT_SQL))
         if not present:
@@ -69,12 +80,18 @@ def ensure_extension(
         revoked, kept = _revoke_plpgsql(rds_data, cluster, secret_arn, database) if request.revoke_plpgsql else ([], [])
     except AwsRequestError as error:  # throttling and a resuming database are transient: the workflow retries
         # The pipeline does not need the extension; say why it was not created instead of failing.
-        reason = f"the Data API refused the statement ({error.aws_error_code}): {error.message}"
-        return _manual(database, reason, request)
+        code = error.aws_error_code
+        reason = f"the Data API refused the statement ({code}) with secret {secret_arn}: {error.message}"
+        return _manual(database, reason, request).model_copy(
+            update={"secret_arn": secret_arn, "secret_found_by": secret.found_by}
+        )
     created = [] if present else [f"created extension pgaudit in {database}"]
     return ExtensionResult(
         status="present" if present else "created",
         database=database,
         changes=(*created, *revoked),
         plpgsql_kept_by_public=tuple(kept),
+        resources={"database_user_secret": secret_arn},
+        secret_arn=secret_arn,
+        secret_found_by=secret.found_by,
     )

@@ -230,8 +230,11 @@ def reconcile_source(
     find: FindDrift,
     auto_repair: bool,
     send_canary: Callable[[dict[str, Any]], str | None] | None = None,
+    extension_present: Callable[[str, str], bool] | None = None,
 ) -> Verification:
-    """Check one source; repair by onboarding again, or record it as drifted; then send its next canary."""
+    """Check one source; repair by onboarding again, or record it as drifted; then send its next canary.
+    `extension_present(database, secret_arn)` checks the pgaudit extension onboarding created with the owner's
+    database user; one the owner must create (no such user) cannot be checked, and is no drift."""
     item = registry.get(source) or {}
     request = item.get("request") or {"account_id": source.account_id, "region": source.region,
                                       "cluster_id": source.cluster_id}  # fmt: skip
@@ -248,11 +251,15 @@ def reconcile_source(
             drift.append(late)
     if item.get("status") == "pending-reboot":  # known and reported at onboarding: not drift
         drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
+    extension_drift, extension_note = _check_extension(item, extension_present)
+    drift += extension_drift
     verification: dict[str, Any] = {
         "checked_at": now(),
         "drift": [entry.message for entry in drift],
         "drift_details": [entry.model_dump(mode="json") for entry in drift],
     }
+    if extension_note:
+        verification["extension_not_checked"] = extension_note
     if request.get("canary") and send_canary is not None:
         not_sent = send_canary(request)
         if not_sent:
@@ -269,3 +276,21 @@ def reconcile_source(
                             repair_execution_arn=started.execution_arn)  # fmt: skip
     registry.finish(source, "drifted", {"last_verification": verification})
     return Verification(source=source, drift=tuple(drift), status="drifted")
+
+
+def _check_extension(
+    item: dict[str, Any], extension_present: Callable[[str, str], bool] | None
+) -> tuple[list[Drift], str | None]:
+    """(drift, why the extension was not checked): checked only where onboarding created it (or found it) with the
+    owner's database user, whose secret the registry keeps; a check that fails is noted, not drift."""
+    extension = item.get("extension") or {}
+    if extension_present is None or not extension or item.get("status") == "pending-reboot":
+        return [], None
+    database, secret_arn = str(extension.get("database")), extension.get("secret_arn")
+    if extension.get("status") not in ("created", "present") or not secret_arn:
+        return [], f"the owner runs `{extension.get('sql')}` in {database}: {extension.get('reason')}"
+    try:
+        present = extension_present(database, str(secret_arn))
+    except ArchiverError as error:  # the owner deleted the secret or revoked the user; throttled: next run
+        return [], f"the Data API refused the check with secret {secret_arn} ({error.aws_error_code})"
+    return ([] if present else [Drift(kind="extension-missing", resource=database)]), None

@@ -58,14 +58,21 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         actions.append(f"{_reboot_advice(state.cluster, state.reboot.pending_reboot)}, then onboard again")
     if state.extension.plpgsql_kept_by_public:
         databases = ", ".join(state.extension.plpgsql_kept_by_public)
-        pending.append(f"PUBLIC keeps USAGE on plpgsql in {databases}: the master user may not revoke it")
+        pending.append(f"PUBLIC keeps USAGE on plpgsql in {databases}: the database user may not revoke it")
         actions.append(
             f"run `REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;` in {databases} as the language's owner, or onboard "
             "with the function class in pgaudit_log, which audits every DO block"
         )
     if state.extension.status == "manual":
+        # The pipeline delivers without the extension (DDL lines then lack the object's type and name): active,
+        # with the SQL the owner runs (as a member of rds_superuser), or the database user that lets us run it.
         pending.append(f"CREATE EXTENSION pgaudit in {state.extension.database}: {state.extension.reason}")
-        actions.append(f"run `{state.extension.sql}` in database {state.extension.database} as the master user")
+        actions.append(
+            f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser (the "
+            "master user, for example), or let pgaudit-archiver run it (the RDS Data API on, and the README's "
+            "database user with its secret tagged pgaudit-archiver:database-user=true and "
+            f"pgaudit-archiver:cluster={state.request.cluster_id}) and onboard again"
+        )
     return OnboardingSummary(
         source=state.request.source,
         status="pending-reboot" if state.reboot.pending_reboot else "active",
@@ -73,6 +80,7 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         changes=tuple(changes),
         pending=tuple(pending),
         actions_required=tuple(actions),
+        extension=state.extension.record(),
     )
 
 
@@ -86,6 +94,7 @@ def record_summary(registry: Registry, state: OnboardingState, summary: Onboardi
             "pending": list(summary.pending),
             "actions_required": list(summary.actions_required),
             "last_changes": list(summary.changes),
+            "extension": summary.extension,
             "request": state.request.model_dump(mode="json"),
         },
         # What the cluster had before pgaudit-archiver touched it, for offboarding to restore.
