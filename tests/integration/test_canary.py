@@ -22,6 +22,20 @@ def test_canary_round_trips_through_the_real_pipeline_and_its_delay_is_recorded(
         archived = [r for r in world.archived_records() if canary["id"] in (r.get("statement") or "")]
         assert [r["statement"] for r in archived] == [f"SELECT 'pgaudit-archiver canary {canary['id']}'"]
         assert archived[0]["class"] == "READ"
+        assert archived[0]["user"] == "pgaudit_archiver"  # the owner's database user, never the master user
+
+
+def test_canary_without_the_owners_database_user_is_not_sent_and_says_why():
+    with World() as world:
+        world.create_cluster("orders", instances=1, database_user=False)
+        assert world.onboard(world.request("orders", **CANARY_REQUEST)).status == "SUCCEEDED"
+
+        world.reconcile("orders")
+
+        item = world.registry_item("orders")
+        assert "canary" not in item
+        assert item["last_verification"]["canary_not_sent"].startswith("no database user to send it as: no secret")
+        assert world.calls.secret_reads == []
 
 
 def test_canary_missing_after_the_bound_is_drift():

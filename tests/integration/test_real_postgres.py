@@ -153,3 +153,31 @@ def test_a_database_user_without_rds_superuser_cannot_create_the_extension_and_t
     assert (extension["status"], extension["sql"]) == ("manual", "CREATE EXTENSION IF NOT EXISTS pgaudit;")
     assert "(DatabaseErrorException)" in extension["reason"] and "permission denied" in extension["reason"]
     assert world.sql("orders", "SELECT extname FROM pg_extension WHERE extname = 'pgaudit'") == []
+
+
+def test_an_extension_dropped_after_onboarding_is_drift_and_the_repair_creates_it_again(world):
+    world.create_cluster("orders", instances=1)
+    assert world.onboard(world.request("orders", reboot="immediate")).status == "SUCCEEDED"
+    world.sql("orders", "DROP EXTENSION pgaudit")
+
+    world.reconcile("orders")
+
+    item = world.registry_item("orders")
+    assert item["last_verification"]["drift"] == ["the pgaudit extension is missing from database appdb"]
+    repair = world.wait(item["last_verification"]["repair"])
+    assert repair.status == "SUCCEEDED" and repair.output["changes"] == ["created extension pgaudit in appdb"]
+    assert world.sql("orders", "SELECT extname FROM pg_extension WHERE extname = 'pgaudit'") == [("pgaudit",)]
+
+
+def test_an_extension_left_to_the_owner_is_not_checked_and_not_drift(world):
+    world.create_cluster("orders", instances=1, database_user=False)
+    assert world.onboard(world.request("orders", reboot="immediate")).status == "SUCCEEDED"
+
+    world.reconcile("orders")
+
+    item = world.registry_item("orders")
+    assert (item["status"], item["last_verification"]["drift"]) == ("active", [])
+    assert item["last_verification"]["extension_not_checked"].startswith(
+        "the owner runs `CREATE EXTENSION IF NOT EXISTS pgaudit;` in appdb: no secret in account"
+    )
+    assert world.calls.secret_reads == []
