@@ -202,7 +202,7 @@ def print_transform_bench() -> bool:
     )
     throughput_met, memory_met = ratio >= THROUGHPUT_TARGET, peak <= MEMORY_TARGET * response
     print(
-        f"  throughput target (>= {THROUGHPUT_TARGET}x the blueprint's): {ratio:.2f}x,"
+        f"  throughput target (>= {THROUGHPUT_TARGET}x the blueprint's): {ratio:.3f}x,"
         f" {'met' if throughput_met else 'NOT met'}"
     )
     print(
