@@ -46,6 +46,7 @@ NOT_IN_WORKFLOWS = {
     ("stepfunctions", "StartExecution"): "the API and automatic onboarding start the workflows",
     ("stepfunctions", "DescribeExecution"): "the API checks whether a claimed execution still runs",
     ("firehose", "PutRecordBatch"): "the transform re-ingests",
+    ("stepfunctions", "ListExecutions"): "scheduled discovery checks which adoptions still run",
 }
 # Data-access modules only the API uses.
 NOT_WORKFLOW_MODULES = {"page_token_key.py": "the key signing the API's pagination tokens"}

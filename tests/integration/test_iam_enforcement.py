@@ -40,7 +40,7 @@ def send_audit_line(world, cluster, statement="create table t (id int)"):
 
 def test_every_function_makes_its_real_calls_with_its_own_role_and_none_is_refused():
     parameters = {"AdminPrincipalArns": f"arn:aws:iam::{ARCHIVE_ACCOUNT}:role/platform-admin",
-                  "AutoRepair": "false"}  # fmt: skip
+                  "AutoRepair": "false", "DiscoverySchedule": "rate(1 day)"}  # fmt: skip
     with World(parameters=parameters) as world:
         world.create_cluster("orders", instances=2)
         world.create_cluster("tagged", tags={"pgaudit-archiver": "enabled"})
@@ -55,6 +55,10 @@ def test_every_function_makes_its_real_calls_with_its_own_role_and_none_is_refus
         assert world.api("GET", path, caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION).status == 200
         assert world.onboard(world.request("missing")).status == "FAILED"  # Record Failure
         assert world.adopt(dry_run=True).status == "SUCCEEDED"  # Discover Clusters lists the account's clusters
+        started, errored = world.lambdas.call(world.resources["ScheduledDiscoveryFunction"], {})
+        assert not errored and started["started"] == [SOURCE_ACCOUNT], started
+        adoptions = world.client("stepfunctions").list_executions(stateMachineArn=world.resources["AdoptStateMachine"])
+        assert all(world.wait(e["executionArn"]).status == "SUCCEEDED" for e in adoptions["executions"])
         assert world.offboard("orders", restore=True).status == "SUCCEEDED"
 
         assert world.iam.denials == []
