@@ -208,8 +208,11 @@ def _run_canary(world: World, story: Story) -> dict[str, Any]:
         reconciliation = world.reconcile(CLUSTER)
         world.flush_logs()
     canary = (world.registry_item(CLUSTER) or {}).get("canary") or {}
-    summary = reconciliation.output.get("summary", {}) if reconciliation.output else {}
-    story.say(f"  reconciliation {reconciliation.status}: {summary}")
+    run = reconciliation.output or {}
+    story.say(
+        f"  reconciliation {reconciliation.status}: {run.get('checked')} of {run.get('registered')} source checked, "
+        f"{run.get('drifted')} drifted, coverage {run.get('coverage')}%"
+    )
     if canary.get("arrived_at"):
         story.say(
             f"  canary {canary['id']} sent {canary['sent_at']}, in the archive {canary['arrived_at']}: "
