@@ -131,7 +131,7 @@ class FirehoseBudgetSettings(RegionSettings):
     """The Firehose control-plane rate this function may take of the 5 per second every caller shares."""
 
     rate_budget_table: str = Field(alias="RATE_BUDGET_TABLE", min_length=1)
-    firehose_calls_per_second: int = Field(alias="FIREHOSE_CALLS_PER_SECOND", ge=1, le=5)
+    firehose_calls_per_second: int = Field(alias="FIREHOSE_CALLS_PER_SECOND", ge=1, le=4)  # quarter-second windows
 
 
 class DeliveryStreamSettings(FirehoseBudgetSettings):

@@ -43,7 +43,7 @@ class RateBudget:
     ) -> None:
         self._table = guarded(session.resource("dynamodb", config=CLIENT_CONFIG).Table(table_name))
         self.name = name
-        self.calls_per_second = min(calls_per_second, WINDOWS_PER_SECOND)
+        self.calls_per_second = calls_per_second
         # The module's clock, looked up at each call (the local emulation runs it faster, as its polls).
         self._clock = clock or (lambda: time.time())  # noqa: PLW0108 (not time.time: looked up at each call)
         self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # noqa: PLW0108
