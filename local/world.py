@@ -32,17 +32,22 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.loaders import create_loader
 from moto import mock_aws
+from moto.core import errors as moto_errors
+from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.rds.models import rds_backends
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
     StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
 from local.clusters import RealPostgresClusters
@@ -265,6 +270,23 @@ class World:
             mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
             # The interpreter parses the definition at every execution; its components keep no execution state.
             mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
+            # ...and CreateStateMachine parses it again to validate it (most of a world's deployment).
+            mock.patch.object(
+                StepFunctionsParserBackend,
+                "_validate_definition",
+                _validated_once(StepFunctionsParserBackend._validate_definition),
+            ),
+            # jsonpath_ng builds its parser (ply tables) again for every path read; a parsed path keeps no state.
+            mock.patch.object(json_path, "parse", _parsed_json_path(json_path.parse)),
+            mock.patch.object(result_path, "parse", _parsed_json_path(result_path.parse)),
+            # moto builds its table of a service's error codes again for every error it answers.
+            mock.patch.object(moto_errors, "ErrorLookupFactory", _SharedErrorLookups),
+            # ...and lists the methods of its response class (inspect.getmembers) for every request.
+            mock.patch.object(
+                moto_responses,
+                "method_names_from_class",
+                functools.cache(moto_responses.method_names_from_class),
+            ),
             # Fidelity: Step Functions takes a nested execution's parameters as its docs write them
             # (StateMachineArn, Input, Name); moto passes them to boto3 unchanged, which knows stateMachineArn...
             # ...and answers them as its docs write them (ExecutionArn, Status, Output), where boto3 says executionArn.
@@ -1138,6 +1160,27 @@ def _parsed_definition(definition: str) -> Any:
 
 def _parsed_once(worker: ExecutionWorker) -> Any:
     return _parsed_definition(worker._evaluation_details.state_machine_details.definition)
+
+
+def _validated_once(original: Any) -> Any:
+    def validate(definition: str) -> None:
+        try:
+            _parsed_definition(definition)
+        except Exception:
+            original(definition)  # raises moto's InvalidDefinition, naming the problem
+
+    return staticmethod(validate)
+
+
+def _parsed_json_path(parse: Any) -> Any:
+    return functools.lru_cache(maxsize=1024)(parse)
+
+
+class _SharedErrorLookups(moto_errors.ErrorLookupFactory):
+    _shared: dict[str, moto_errors.ErrorLookup] = {}
+
+    def __init__(self) -> None:
+        self._error_lut_cache = self._shared
 
 
 _INTERPRETER_CLIENTS: dict[tuple[str, str], BaseClient] = {}
