@@ -293,6 +293,7 @@ def _run(
         progress = SegmentProgress.model_validate(start)
         while not progress.done:
             invocations += 1
+            assert invocations < 10_000, "a segment that never ends: an invocation made no progress"
             progress = verify_segment(progress, registry, verify, _time_for(turns_of), page_size)
         finished.append(progress)
     return finished, invocations
@@ -330,6 +331,17 @@ def test_a_run_verifies_every_active_pending_and_drifted_source_once_far_beyond_
     assert summary == {"registered": 600, "checked": 600, "drifted": 600, "repairing": 0, "unverified": 0,
                        "unfinished_segments": 0, "coverage": 100.0}  # fmt: skip
     assert invocations >= 600 // 7  # each invocation stopped when its time ran out and the next resumed
+
+
+def test_an_invocation_out_of_time_from_its_start_still_checks_a_source_so_a_run_always_ends() -> None:
+    registry = _registry_of(["offboarded"] * 9 + ["active"] * 3)  # the first page holds no source to check
+    verify = _verification(registry)
+
+    progress, invocations = _run(registry, segments=1, verify=verify, turns_of=0, page_size=4)
+
+    assert sorted(verify.seen) == ["c00009", "c00010", "c00011"] and progress[0].done
+    # two pages with nothing to check, one source per invocation, then the segment's end found
+    assert invocations == 6
 
 
 def test_plan_counts_the_sources_a_run_must_check_and_gives_one_progress_per_segment() -> None:

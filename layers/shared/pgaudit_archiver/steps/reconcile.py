@@ -76,13 +76,14 @@ def verify_segment(
     page_size: int = SCAN_PAGE_SIZE,
 ) -> SegmentProgress:
     """Verify the segment's next sources until it ends or this invocation's time is up; the cursor moves past each
-    source handled, so the next turn resumes after it. A source that cannot be checked is counted, not fatal."""
+    source handled, so the next turn resumes after it. A source that cannot be checked is counted, not fatal.
+    Time is asked only after a source or a page: every invocation moves the cursor, however late it started."""
     counts = progress.model_dump()
     if progress.source is not None:
         _count(counts, progress.source, verify)
         return SegmentProgress.model_validate({**counts, "done": True})
     cursor = progress.cursor
-    while not out_of_time():
+    while True:
         items, last_key = registry.scan_segment(VERIFIED_STATUSES, progress.segment, progress.segments, page_size,
                                                 cursor)  # fmt: skip
         for item in items:
@@ -97,7 +98,8 @@ def verify_segment(
         if last_key is None:
             return SegmentProgress.model_validate({**counts, "cursor": None, "done": True})
         cursor = last_key
-    return SegmentProgress.model_validate({**counts, "cursor": cursor})
+        if out_of_time():
+            return SegmentProgress.model_validate({**counts, "cursor": cursor})
 
 
 def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Verification]) -> None:
