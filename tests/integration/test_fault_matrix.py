@@ -330,13 +330,14 @@ def test_fault_in_workflow_call(world, recordings, service, operation, kind):
         assert errored == invocation.errored, f"replaying {invocation.function} for {cluster} went otherwise"
 
     code, times = _fault(service, kind)
-    world.inject(service, operation, code, times=times)
-    # In a new container: a warm one keeps the account's credentials and clients, and would not call AssumeRole.
-    sys.modules["pgaudit_archiver.handlers"].clear_container_caches()
+    fault = world.inject(service, operation, code, times=times)
+    if service == "sts":  # in a new container: a warm one keeps the account's credentials and calls no AssumeRole
+        sys.modules["pgaudit_archiver.handlers"].clear_container_caches()
     try:
         payload, errored = _replay(world, recorded.invocations[target], cluster)
     finally:
         world.clear_faults()
+    assert fault.hits, f"replaying {recorded.invocations[target].function} made no {service}:{operation} call"
     function = recorded.invocations[target].function
     states = STATES_BY_FUNCTION[function]
     _check(payload, errored, states, service, operation, code, kind, cluster, recorded.scenario)
