@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import boto3
 import botocore.session
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.client import BaseClient
+from botocore.client import BaseClient, ClientCreator
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.loaders import create_loader
@@ -36,6 +36,7 @@ from moto.core import errors as moto_errors
 from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.models import get_account_id_from, iam_backends
+from moto.kms import models as kms_models
 from moto.rds.models import rds_backends
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -261,32 +262,8 @@ class World:
             mock.patch.object(BaseClient, "_make_api_call", self._faulty_api_call(BaseClient._make_api_call)),
             # Retry delays of the ASL interpreter, scaled like the poll intervals: a run takes seconds.
             mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_sleep_scale)),
-            # Speed only: every botocore session reads the same service models once, not once per client; and
-            # the interpreter reuses one Lambda client instead of building one per task.
-            mock.patch.object(botocore.session, "create_loader", _shared_loader),
-            mock.patch.object(
-                botocore.session.Session, "create_client", _one_client_at_a_time(botocore.session.Session.create_client)
-            ),
-            mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
-            # The interpreter parses the definition at every execution; its components keep no execution state.
-            mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
-            # ...and CreateStateMachine parses it again to validate it (most of a world's deployment).
-            mock.patch.object(
-                StepFunctionsParserBackend,
-                "_validate_definition",
-                _validated_once(StepFunctionsParserBackend._validate_definition),
-            ),
-            # jsonpath_ng builds its parser (ply tables) again for every path read; a parsed path keeps no state.
-            mock.patch.object(json_path, "parse", _parsed_json_path(json_path.parse)),
-            mock.patch.object(result_path, "parse", _parsed_json_path(result_path.parse)),
-            # moto builds its table of a service's error codes again for every error it answers.
-            mock.patch.object(moto_errors, "ErrorLookupFactory", _SharedErrorLookups),
-            # ...and lists the methods of its response class (inspect.getmembers) for every request.
-            mock.patch.object(
-                moto_responses,
-                "method_names_from_class",
-                functools.cache(moto_responses.method_names_from_class),
-            ),
+            # Speed only (_SPEED_PATCHES): what moto and botocore rebuild on every request, kept.
+            *(mock.patch.object(target, attribute, kept) for target, attribute, kept in _SPEED_PATCHES),
             # Fidelity: Step Functions takes a nested execution's parameters as its docs write them
             # (StateMachineArn, Input, Name); moto passes them to boto3 unchanged, which knows stateMachineArn...
             # ...and answers them as its docs write them (ExecutionArn, Status, Output), where boto3 says executionArn.
@@ -1176,6 +1153,27 @@ def _parsed_json_path(parse: Any) -> Any:
     return functools.lru_cache(maxsize=1024)(parse)
 
 
+def _methods_once(create_methods: Any) -> Any:
+    built: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def methods(creator: ClientCreator, service_model: Any) -> dict[str, Any]:
+        key = (service_model.service_name, service_model.api_version)
+        if key not in built:
+            built[key] = create_methods(creator, service_model)
+        return dict(built[key])  # the class-creation event may add to it
+
+    return methods
+
+
+def _one_private_key_for_symmetric_keys(generate: Any) -> Any:
+    shared = functools.cache(lambda: generate("SYMMETRIC_DEFAULT"))
+
+    def private_key(key_spec: str) -> Any:
+        return shared() if key_spec == "SYMMETRIC_DEFAULT" else generate(key_spec)
+
+    return private_key
+
+
 class _SharedErrorLookups(moto_errors.ErrorLookupFactory):
     _shared: dict[str, moto_errors.ErrorLookup] = {}
 
@@ -1250,3 +1248,34 @@ def _placeholder_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def lambda_handler(event, context):\n    raise NotImplementedError\n")
     return buffer.getvalue()
+
+
+# What each world patches for speed, built once per process so that what they keep outlives a world: nothing here
+# holds a world's state.
+_SPEED_PATCHES: tuple[tuple[Any, str, Any], ...] = (
+    # every botocore session reads the same service models once, not once per client...
+    (botocore.session, "create_loader", _shared_loader),
+    # (not for speed: concurrent handlers must not build clients at once from botocore's unlocked caches)
+    (botocore.session.Session, "create_client", _one_client_at_a_time(botocore.session.Session.create_client)),
+    # ...and each client class's API methods (and their docstrings) are built once a service
+    (ClientCreator, "_create_methods", _methods_once(ClientCreator._create_methods)),
+    # the interpreter reuses one Lambda client instead of building one per task
+    (lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
+    # the interpreter parses the definition at every execution (its components keep no execution state)...
+    (ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
+    # ...and CreateStateMachine parses it again to validate it (most of a world's deployment)
+    (
+        StepFunctionsParserBackend,
+        "_validate_definition",
+        _validated_once(StepFunctionsParserBackend._validate_definition),
+    ),
+    # jsonpath_ng builds its parser (ply tables) again for every path read; a parsed path keeps no state
+    (json_path, "parse", _parsed_json_path(json_path.parse)),
+    (result_path, "parse", _parsed_json_path(result_path.parse)),
+    # moto builds its table of a service's error codes again for every error it answers...
+    (moto_errors, "ErrorLookupFactory", _SharedErrorLookups),
+    # ...lists the methods of its response class (inspect.getmembers) for every request...
+    (moto_responses, "method_names_from_class", functools.cache(moto_responses.method_names_from_class)),
+    # ...and gives every KMS key an RSA private key (tens of ms each), even a symmetric one, which never signs
+    (kms_models, "generate_private_key", _one_private_key_for_symmetric_keys(kms_models.generate_private_key)),
+)
