@@ -42,7 +42,6 @@ _UNQUOTED = _UNQUOTED_CHAR + "*"
 # quotes inside doubled. Possessive (*+): a quoted field ends only where a quote is not followed by another, so
 # giving back characters can never lead to a match; re then keeps no backtracking state for the repetition.
 _QUOTED_INSIDE = r'[^"]*+(?:""[^"]*+)*+'
-_QUOTED = f'"{_QUOTED_INSIDE}"'
 
 
 def _maybe_quoted(unquoted: str) -> str:
@@ -71,7 +70,6 @@ LINE_WITHOUT_QUOTES = _audit_line("[^,]", "([^,]+)", "([^,]*)", "([^,]*)")
 LINE = _audit_line(
     _UNQUOTED_CHAR, _maybe_quoted(_UNQUOTED_CHAR + "+"), _maybe_quoted(_UNQUOTED), _maybe_quoted(_UNQUOTED)
 )
-PARAMETER_CSV = re.compile(f"(?:{_QUOTED}|{_UNQUOTED})(?:,(?:{_QUOTED}|{_UNQUOTED}))*")
 
 AUDIT_MARKER = "AUDIT: "
 AUDIT_FIELDS = (
@@ -88,23 +86,25 @@ UNKNOWN_PREFIX_FIELDS = dict.fromkeys(("log_time", "client_addr", "client_port",
 # The csv module refuses fields over 131,072 characters by default; a statement can be far longer (a CloudWatch
 # Logs event holds up to 1 MB, PostgreSQL logs statements whole). Process-wide, as csv allows nothing else.
 csv.field_size_limit(2**31 - 1)
-_CSV_DIALECT = csv.get_dialect("excel")  # csv.reader's default, which it otherwise builds again on every call
+# Excel's CSV, strict: a quote closes a field only before a comma or the end. Built once: csv.reader builds its
+# dialect again on every call it is given only options.
+csv.register_dialect("pgaudit-strict", strict=True)
+_STRICT_CSV = csv.get_dialect("pgaudit-strict")
 
 
 def _csv_fields(text: str) -> list[str]:
     if '"' not in text and "\r" not in text:
         return text.split(",")  # unquoted: no field contains a comma
-    return next(csv.reader([text], strict=True))
+    return next(csv.reader((text,), _STRICT_CSV))
 
 
 def _parameter_values(text: str) -> list[str] | None:
-    """PARAMETER's inner CSV as pgaudit writes it; None when it is not (the general parser decides then)."""
-    if '"' not in text and "\r" not in text:
-        return text.split(",")
-    if PARAMETER_CSV.fullmatch(text) is None:
+    """PARAMETER's inner CSV, read as the general parser reads it; None when it is no CSV (the general parser then
+    keeps the line as it can)."""
+    try:
+        return _csv_fields(text)
+    except csv.Error:
         return None
-    # pgaudit's CSV, which the csv module reads as written, faster than re's findall
-    return next(csv.reader((text,), _CSV_DIALECT))
 
 
 def _is_number(text: str) -> bool:
