@@ -125,10 +125,15 @@ def _day_of(event: Any) -> int | None:
 def _events_by_date(events: list[Any]) -> dict[str, list[Any]]:
     """Events by UTC date. Events without a usable timestamp go with the first date, where they are kept as
     unreadable records; only when no event has one does the envelope fail (ValueError)."""
-    try:
-        days = {event["timestamp"] // 86_400_000 for event in events}
-        if len(days) == 1:  # the usual case: no need to group
-            return {_date_of_day(days.pop()): events}
+    try:  # the usual case, every event within the first one's day: no need to group
+        day = events[0]["timestamp"] // 86_400_000
+        start = day * 86_400_000
+        end = start + 86_400_000
+        for event in events:
+            if not start <= event["timestamp"] < end:
+                break
+        else:
+            return {_date_of_day(day): events}
     except (TypeError, KeyError, IndexError, ValueError, OverflowError):
         pass
     by_day: dict[int | None, list[Any]] = {}
