@@ -262,6 +262,10 @@ class World:
             mock.patch.object(BaseClient, "_make_api_call", self._faulty_api_call(BaseClient._make_api_call)),
             # Retry delays of the ASL interpreter, scaled like the poll intervals: a run takes seconds.
             mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_sleep_scale)),
+            # Handlers run concurrently here: botocore's caches, unlocked, build one client at a time.
+            mock.patch.object(
+                botocore.session.Session, "create_client", _one_client_at_a_time(botocore.session.Session.create_client)
+            ),
             # Speed only (_SPEED_PATCHES): what moto and botocore rebuild on every request, kept.
             *(mock.patch.object(target, attribute, kept) for target, attribute, kept in _SPEED_PATCHES),
             # Fidelity: Step Functions takes a nested execution's parameters as its docs write them
@@ -1149,10 +1153,6 @@ def _validated_once(original: Any) -> Any:
     return staticmethod(validate)
 
 
-def _parsed_json_path(parse: Any) -> Any:
-    return functools.lru_cache(maxsize=1024)(parse)
-
-
 def _methods_once(create_methods: Any) -> Any:
     built: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -1255,8 +1255,6 @@ def _placeholder_zip() -> bytes:
 _SPEED_PATCHES: tuple[tuple[Any, str, Any], ...] = (
     # every botocore session reads the same service models once, not once per client...
     (botocore.session, "create_loader", _shared_loader),
-    # (not for speed: concurrent handlers must not build clients at once from botocore's unlocked caches)
-    (botocore.session.Session, "create_client", _one_client_at_a_time(botocore.session.Session.create_client)),
     # ...and each client class's API methods (and their docstrings) are built once a service
     (ClientCreator, "_create_methods", _methods_once(ClientCreator._create_methods)),
     # the interpreter reuses one Lambda client instead of building one per task
@@ -1270,8 +1268,8 @@ _SPEED_PATCHES: tuple[tuple[Any, str, Any], ...] = (
         _validated_once(StepFunctionsParserBackend._validate_definition),
     ),
     # jsonpath_ng builds its parser (ply tables) again for every path read; a parsed path keeps no state
-    (json_path, "parse", _parsed_json_path(json_path.parse)),
-    (result_path, "parse", _parsed_json_path(result_path.parse)),
+    (json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)),
+    (result_path, "parse", functools.lru_cache(maxsize=1024)(result_path.parse)),
     # moto builds its table of a service's error codes again for every error it answers...
     (moto_errors, "ErrorLookupFactory", _SharedErrorLookups),
     # ...lists the methods of its response class (inspect.getmembers) for every request...

@@ -108,6 +108,9 @@ def _encode_envelope(envelope: dict[str, Any]) -> bytes:
     return gzip.compress(json.dumps(envelope, separators=(",", ":")).encode(), compresslevel=6)
 
 
+DAY_MS = 86_400_000
+
+
 @lru_cache(maxsize=4096)
 def _date_of_day(day: int) -> str:
     return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
@@ -115,7 +118,7 @@ def _date_of_day(day: int) -> str:
 
 def _day_of(event: Any) -> int | None:
     try:
-        day: int = event["timestamp"] // 86_400_000
+        day: int = event["timestamp"] // DAY_MS
         _date_of_day(day)  # beyond 9999-12-31 there is no date
     except (TypeError, KeyError, IndexError, ValueError, OverflowError):
         return None
@@ -126,9 +129,9 @@ def _events_by_date(events: list[Any]) -> dict[str, list[Any]]:
     """Events by UTC date. Events without a usable timestamp go with the first date, where they are kept as
     unreadable records; only when no event has one does the envelope fail (ValueError)."""
     try:  # the usual case, every event within the first one's day: no need to group
-        day = events[0]["timestamp"] // 86_400_000
-        start = day * 86_400_000
-        end = start + 86_400_000
+        day = events[0]["timestamp"] // DAY_MS
+        start = day * DAY_MS
+        end = start + DAY_MS
         for event in events:
             if not start <= event["timestamp"] < end:
                 break
