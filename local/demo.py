@@ -99,6 +99,27 @@ def _run_onboarding(world: World, story: Story, request: dict[str, Any]) -> Exec
         return world.wait(arn, timeout=300)
 
 
+def _owner_prepares(story: Story, world: World, cluster: dict[str, Any]) -> None:
+    """What the cluster's owner does before onboarding (README: Deploy, steps 3 and 4)."""
+    story.title("The cluster's owner consents: the archive may change only what is tagged (README: Deploy, step 3)")
+    world.grant_consent(CLUSTER)
+    story.say(
+        f"  aws rds add-tags-to-resource --resource-name {cluster['DBClusterArn']} "
+        "--tags Key=pgaudit-archiver,Value=enabled   (and each instance)"
+    )
+    story.say(
+        f"  aws logs create-log-group --log-group-name /aws/rds/cluster/{CLUSTER}/postgresql "
+        "--tags pgaudit-archiver=enabled"
+    )
+
+    story.title("The cluster's owner creates a database user for pgaudit-archiver (README: Deploy, step 4)")
+    secret_arn = world.create_database_user(CLUSTER, user=DATABASE_USER)
+    story.say(f"  postgres> CREATE ROLE {DATABASE_USER} WITH LOGIN PASSWORD '...'")
+    story.say(f"  postgres> GRANT rds_superuser TO {DATABASE_USER}")
+    story.say(f"  secret {secret_arn}")
+    story.say(f"    tagged pgaudit-archiver:database-user=true, pgaudit-archiver:cluster={CLUSTER}")
+
+
 def run_demo(as_json: bool) -> int:
     story = Story(None if as_json else sys.stdout)
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # the interpreter logs caught task errors
@@ -110,7 +131,7 @@ def run_demo(as_json: bool) -> int:
     with World(postgres=True) as world:
         story.title(f"Source account {SOURCE_ACCOUNT}: an Aurora PostgreSQL cluster, {CLUSTER}, with 2 instances")
         with story.progress("starting PostgreSQL 15"):
-            cluster = world.create_cluster(CLUSTER, instances=2, database_user=False)
+            cluster = world.create_cluster(CLUSTER, instances=2, database_user=False, consent=False)
             world.sql(CLUSTER, "CREATE ROLE app LOGIN")
             world.sql(CLUSTER, "CREATE SCHEMA shop AUTHORIZATION app")
         preload = world.sql(CLUSTER, "SHOW shared_preload_libraries")[0][0]
@@ -118,12 +139,7 @@ def run_demo(as_json: bool) -> int:
         story.say(f"  log exports: {cluster.get('EnabledCloudwatchLogsExports') or 'none'}; pgaudit: not loaded")
         story.say(f"  master user secret (managed by RDS): {cluster['MasterUserSecret']['SecretArn']}, never read")
 
-        story.title("The cluster's owner creates a database user for pgaudit-archiver (README: Deploy, step 3)")
-        secret_arn = world.create_database_user(CLUSTER, user=DATABASE_USER)
-        story.say(f"  postgres> CREATE ROLE {DATABASE_USER} WITH LOGIN PASSWORD '...'")
-        story.say(f"  postgres> GRANT rds_superuser TO {DATABASE_USER}")
-        story.say(f"  secret {secret_arn}")
-        story.say(f"    tagged pgaudit-archiver:database-user=true, pgaudit-archiver:cluster={CLUSTER}")
+        _owner_prepares(story, world, cluster)
 
         story.title("Archive account: the onboarding execution, as the Step Functions console shows it")
         request = world.request(CLUSTER, **REQUEST_OPTIONS)

@@ -167,6 +167,8 @@ class Fidelity:
                 LogsBackend.put_subscription_filter
             ),
             (LogStream, "_send_log_events"): self._send_log_events(LogStream._send_log_events),
+            (LogsBackend, "list_tags_for_resource"): self._log_group_must_exist(LogsBackend.list_tags_for_resource),
+            (LogsBackend, "tag_resource"): self._log_group_must_exist(LogsBackend.tag_resource),
             (LogsResponse, "put_destination_policy"): self._put_destination_policy(LogsResponse.put_destination_policy),
             (FirehoseBackend, "put_record_batch"): self._put_record_batch(FirehoseBackend.put_record_batch),
             (DeliveryStream, "MAX_STREAMS_PER_REGION"): FIREHOSE_STREAMS_PER_REGION,
@@ -515,6 +517,20 @@ class Fidelity:
             log_group.put_subscription_filter(filter_name, filter_pattern, destination_arn, role_arn)
 
         return put
+
+    @staticmethod
+    def _log_group_must_exist(original: Callable[..., Any]) -> Callable[..., Any]:
+        """moto answers ListTagsForResource and TagResource for any ARN; CloudWatch Logs answers a log group that does
+        not exist with ResourceNotFoundException (CloudWatch Logs API reference, ListTagsForResource)."""
+
+        def checked(backend: LogsBackend, resource_arn: str, *args: Any, **kwargs: Any) -> Any:
+            if ":log-group:" in resource_arn:
+                name = resource_arn.split(":log-group:", 1)[1].removesuffix(":*")
+                if name not in backend.groups:
+                    raise ResourceNotFoundException(f"The specified log group does not exist: {name}")
+            return original(backend, resource_arn, *args, **kwargs)
+
+        return checked
 
     @staticmethod
     def _put_destination_policy(original: Callable[..., Any]) -> Callable[..., Any]:

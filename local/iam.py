@@ -11,8 +11,8 @@ raised as AWS shapes it for the service (ERRORS).
 Not emulated: resource-based policies other than role trust policies (the destination access policy is checked
 in local/fidelity.py; bucket policies, KMS key policies), service control policies, session policies,
 aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* on other resources than IAM roles, RDS
-clusters and instances and Secrets Manager secrets. Every request carries aws:RequestedRegion (us-east-1 for IAM,
-a global service).
+clusters and instances, CloudWatch Logs log groups and Secrets Manager secrets. Every request carries
+aws:RequestedRegion (us-east-1 for IAM, a global service).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from urllib.parse import unquote
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.exceptions import ClientError
 from moto.iam.models import iam_backends
+from moto.logs.models import logs_backends
 from moto.rds.models import rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
@@ -422,13 +423,23 @@ def _put_destination(call: Call) -> Authorizations:
 
 
 def _put_subscription_filter(call: Call) -> Authorizations:
-    requests = [Request("logs:PutSubscriptionFilter", _log_group(call, call.params["logGroupName"]))]
+    requests = [_tagged(call, "logs:PutSubscriptionFilter", _log_group(call, call.params["logGroupName"]))]
     destination = call.params["destinationArn"]
     if ":destination:" in destination:
         requests.append(Request("logs:PutSubscriptionFilter", destination))  # also authorized on the destination
     if call.params.get("roleArn"):
         requests.append(_pass_role(call.params["roleArn"], None))
     return requests
+
+
+def _on_log_group(action: str, name_param: str = "logGroupName") -> Callable[[Call], Authorizations]:
+    """An action on an existing log group: its tags as aws:ResourceTag/<key> (the log-group resource type's)."""
+    return lambda call: [_tagged(call, action, _log_group(call, call.params[name_param]))]
+
+
+def _tag_log_group_resource(call: Call) -> Authorizations:
+    arn = str(call.params["resourceArn"])
+    return [_tagged(call, "logs:TagResource", arn, _tag_keys(_tags(call.params, "tags")))]
 
 
 def _create_log_group(call: Call) -> Authorizations:
@@ -468,7 +479,13 @@ def _add_tags_to_resource(call: Call) -> Authorizations:
 
 
 def _modify_db_cluster(call: Call) -> Authorizations:
-    requests = [_tagged(call, "rds:ModifyDBCluster", _rds(call, "cluster", call.params["DBClusterIdentifier"]))]
+    # rds:ManageMasterUserPassword is in the request context when the request carries the parameter (Service
+    # Authorization Reference, Amazon RDS condition keys).
+    context = {}
+    if "ManageMasterUserPassword" in call.params:
+        context["rds:ManageMasterUserPassword"] = str(bool(call.params["ManageMasterUserPassword"])).lower()
+    cluster = _rds(call, "cluster", call.params["DBClusterIdentifier"])
+    requests = [_tagged(call, "rds:ModifyDBCluster", cluster, context)]
     group = call.params.get("DBClusterParameterGroupName")
     if group:
         requests.append(Request("rds:ModifyDBCluster", _rds(call, "cluster-pg", group)))
@@ -548,16 +565,17 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     # support no resource-level permission (no resource type in the Service Authorization Reference): only "*".
     ("logs", "DescribeLogGroups"): _simple("logs:DescribeLogGroups", lambda c: STAR),
     ("logs", "CreateLogGroup"): _create_log_group,
-    ("logs", "PutRetentionPolicy"): _simple(
-        "logs:PutRetentionPolicy", lambda c: _log_group(c, c.params["logGroupName"])
-    ),
+    ("logs", "PutRetentionPolicy"): _on_log_group("logs:PutRetentionPolicy"),
+    ("logs", "ListTagsForResource"): lambda c: [_tagged(c, "logs:ListTagsForResource", str(c.params["resourceArn"]))],
+    ("logs", "TagResource"): _tag_log_group_resource,
+    ("logs", "TagLogGroup"): lambda c: [
+        _tagged(c, "logs:TagLogGroup", _log_group(c, c.params["logGroupName"]), _tag_keys(_tags(c.params, "tags")))
+    ],
     ("logs", "DescribeSubscriptionFilters"): _simple(
         "logs:DescribeSubscriptionFilters", lambda c: _log_group(c, c.params["logGroupName"])
     ),
     ("logs", "PutSubscriptionFilter"): _put_subscription_filter,
-    ("logs", "DeleteSubscriptionFilter"): _simple(
-        "logs:DeleteSubscriptionFilter", lambda c: _log_group(c, c.params["logGroupName"])
-    ),
+    ("logs", "DeleteSubscriptionFilter"): _on_log_group("logs:DeleteSubscriptionFilter"),
     ("logs", "DescribeDestinations"): _simple("logs:DescribeDestinations", lambda c: STAR),
     ("logs", "PutDestination"): _put_destination,
     ("logs", "PutDestinationPolicy"): _simple(
@@ -586,6 +604,9 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
         _tagged(c, "rds:RebootDBInstance", _rds(c, "db", c.params["DBInstanceIdentifier"]))
     ],
     ("rds", "AddTagsToResource"): _add_tags_to_resource,
+    ("rds", "RemoveTagsFromResource"): lambda c: [
+        _tagged(c, "rds:RemoveTagsFromResource", str(c.params["ResourceName"]), {"aws:TagKeys": c.params["TagKeys"]})
+    ],
     ("rds", "DescribeDBClusterParameterGroups"): _simple(
         "rds:DescribeDBClusterParameterGroups", lambda c: _rds(c, "cluster-pg", c.params["DBClusterParameterGroupName"])
     ),
@@ -712,7 +733,8 @@ class Enforcer:
 
     @staticmethod
     def resource_tags(arn: str) -> dict[str, str]:
-        """The tags of an existing RDS cluster or instance, or Secrets Manager secret ({} when it does not exist)."""
+        """The tags of an existing RDS cluster or instance, CloudWatch Logs log group, or Secrets Manager secret ({}
+        when it does not exist)."""
         parts = arn.split(":")
         if len(parts) < 7:
             return {}
@@ -722,6 +744,9 @@ class Enforcer:
             backend = rds_backends[account][region]
             resource = (backend.clusters if kind == "cluster" else backend.databases).get(name)
             tags = resource.tags if resource is not None else []
+        elif service == "logs" and kind == "log-group":
+            group = logs_backends[account][region].groups.get(name)
+            return dict(logs_backends[account][region].list_tags_for_resource(group.arn)) if group else {}
         elif service == "secretsmanager":
             secrets = secretsmanager_backends[account][region].secrets
             secret = next((s for s in secrets.values() if getattr(s, "arn", None) == arn), None)

@@ -66,8 +66,9 @@ from local.template import (
     parameter_defaults,
     state_machine_substitutions,
 )
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, consented
 from pgaudit_archiver.models import Source
-from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.naming import execution_name, log_group_name
 from pgaudit_archiver.steps.database_user import CLUSTER_TAG, PURPOSE_TAG
 
 ARCHIVE_ACCOUNT = "123456789012"  # moto's default account: the account of the credentials the world runs with
@@ -639,6 +640,7 @@ class World:
             iam = self.client("iam")
             name = f"{self.physical_prefix}-{logical_id}Role"[:64]
             arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+            self.resources[f"{logical_id}Role.Arn"] = arn  # SAM names a function's own role <Function>Role
             for index, policy in enumerate(properties.get("Policies", [])):
                 if not (isinstance(policy, dict) and set(policy) == {"Statement"}):
                     raise NotImplementedError(f"{logical_id}: SAM policy {policy} is not emulated")
@@ -680,7 +682,7 @@ class World:
             "ArchiveRoleArns": [
                 world.resources[f"{role}.Arn"]
                 for world in (self, *self.regions.values())
-                for role in ("SourceAccessRole", "AutoOnboardRole")
+                for role in ("SourceAccessRole", "AutoOnboardRole", "ApiFunctionRole")
             ],
             "ExternalId": str(self.parameters["ExternalId"]),
             "RoleName": str(self.parameters["SourceRoleName"]),
@@ -743,10 +745,14 @@ class World:
         exports: tuple[str, ...] = (),
         tags: dict[str, str] | None = None,
         database_user: bool = True,
+        consent: bool | None = None,
     ) -> dict[str, Any]:
         """An Aurora PostgreSQL cluster (with a real PostgreSQL behind it in World(postgres=True)); with
-        `database_user`, its owner has also created the database user and tagged secret of the README."""
+        `database_user`, its owner has also created the database user and tagged secret of the README; with
+        `consent` (by default: when no tags are given) the owner has granted consent (grant_consent)."""
         rds = self.client("rds", account or self.source_accounts[0])
+        consent = tags is None if consent is None else consent
+        tags = ({CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}) | (tags or {})
         options: dict[str, Any] = {
             "DBClusterIdentifier": cluster_id,
             "Engine": engine,
@@ -773,6 +779,8 @@ class World:
                 Engine=engine,
                 DBInstanceClass="db.r6g.large",
             )
+        if consented(tags):
+            self.grant_consent(cluster_id, account=account)
         cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
         if self.postgres is not None and engine == "aurora-postgresql":
             account_id = account or self.source_accounts[0]
@@ -782,6 +790,34 @@ class World:
         if database_user and engine == "aurora-postgresql":
             self.create_database_user(cluster_id, account=account)
         return cluster
+
+    def grant_consent(self, cluster_id: str, *, account: str | None = None) -> None:
+        """What the owner runs (README "Consent"), with their own credentials: the tag pgaudit-archiver=enabled on the
+        cluster, each of its instances, and its postgresql log group (created when missing)."""
+        account = account or self.source_accounts[0]
+        rds, logs = self.client("rds", account), self.client("logs", account)
+        consent = [{"Key": CONSENT_TAG_KEY, "Value": CONSENT_TAG_VALUE}]
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        rds.add_tags_to_resource(ResourceName=cluster["DBClusterArn"], Tags=consent)
+        for member in cluster.get("DBClusterMembers", []):
+            instance = rds.describe_db_instances(DBInstanceIdentifier=member["DBInstanceIdentifier"])["DBInstances"][0]
+            rds.add_tags_to_resource(ResourceName=instance["DBInstanceArn"], Tags=consent)
+        group = log_group_name(cluster_id)
+        if not any(g["logGroupName"] == group for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]):
+            logs.create_log_group(logGroupName=group)
+        arn = f"arn:aws:logs:{self.region}:{account}:log-group:{group}"
+        logs.tag_resource(resourceArn=arn, tags={CONSENT_TAG_KEY: CONSENT_TAG_VALUE})
+
+    def withdraw_consent(self, cluster_id: str, *, account: str | None = None, log_group: bool = False) -> None:
+        """The owner takes consent back: from the cluster (and its instances), or from its log group only."""
+        account = account or self.source_accounts[0]
+        if log_group:
+            arn = f"arn:aws:logs:{self.region}:{account}:log-group:{log_group_name(cluster_id)}"
+            self.client("logs", account).untag_resource(resourceArn=arn, tagKeys=[CONSENT_TAG_KEY])
+            return
+        rds = self.client("rds", account)
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        rds.remove_tags_from_resource(ResourceName=cluster["DBClusterArn"], TagKeys=[CONSENT_TAG_KEY])
 
     def create_database_user(
         self,

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from pgaudit_archiver.aws.accounts import archive_account
-from pgaudit_archiver.errors import InvalidRequestError
+from pgaudit_archiver.errors import ConsentRequiredError, InvalidRequestError
 from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
 from pgaudit_archiver.service import (
@@ -127,7 +127,14 @@ def _idempotency_key() -> str | None:
     return values[0]
 
 
-@app.post("/clusters", summary="Onboard a cluster", responses={202: {"description": "the onboarding started"}})
+@app.post(
+    "/clusters",
+    summary="Onboard a cluster",
+    responses={
+        202: {"description": "the onboarding started"},
+        409: {"description": "the owner has not consented: `grant` lists the owner's commands that grant it"},
+    },
+)
 def onboard(request: OnboardRequest) -> Response[Started]:
     settings = _settings()
     _in_this_region(settings, request.region)
@@ -135,6 +142,7 @@ def onboard(request: OnboardRequest) -> Response[Started]:
     # Before any replay: a key never stands in for authorization (an admin may since have been removed).
     service.authorize(caller, request.account_id)
     service.check_audit_policy(caller, request)
+    service.require_consent(Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id))
     key = _idempotency_key()
     if not key:
         return _accepted(service.onboard(caller, request))
@@ -237,6 +245,11 @@ def below_policy(error: AuditPolicyError) -> Response[dict[str, Any]]:
 @app.exception_handler(NotFoundError)
 def not_found(error: NotFoundError) -> Response[dict[str, Any]]:
     return _error(404, str(error))
+
+
+@app.exception_handler(ConsentRequiredError)
+def not_consented(error: ConsentRequiredError) -> Response[dict[str, Any]]:
+    return _error(409, str(error), grant=error.commands)
 
 
 @app.exception_handler(InvalidRequestError)

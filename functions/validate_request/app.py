@@ -10,4 +10,10 @@ from pgaudit_archiver.steps.validate import validate
 
 @workflow_handler(ValidateEvent, ValidateRequestSettings)
 def lambda_handler(step: ValidateEvent, settings: ValidateRequestSettings) -> ValidationResult:
-    return validate(step.request, step.polls, settings, lambda source: source_account(settings, source).rds)
+    return validate(
+        step.request,
+        step.polls,
+        settings,
+        lambda source: source_account(settings, source).rds,
+        lambda source: source_account(settings, source).logs,
+    )

@@ -13,7 +13,7 @@ def world():
     with World(source_accounts=(SOURCE_ACCOUNT, OTHER_ACCOUNT)) as world:
         world.create_cluster("tagged-a", tags={"pgaudit-archiver": "enabled"})
         world.create_cluster("tagged-b", tags={"pgaudit-archiver": "enabled"})
-        world.create_cluster("untagged")
+        world.create_cluster("untagged", consent=False)
         world.create_cluster("opted-out", tags={"pgaudit-archiver": "disabled"})
         world.create_cluster("mysql", engine="aurora-mysql", engine_version="8.0")
         world.create_cluster("elsewhere", account=OTHER_ACCOUNT, tags={"pgaudit-archiver": "enabled"})
@@ -35,7 +35,7 @@ def test_a_dry_run_lists_what_it_would_onboard_and_why_it_skips_the_rest_and_sta
     assert plan["dry_run"] is True and plan["mode"] == "tagged"  # the deployment's AutoOnboard
     assert sorted(plan["planned"]) == ["tagged-a", "tagged-b"]
     assert {s["cluster_id"]: s["reason"] for s in plan["skipped"]} == {
-        "untagged": "mode tagged and not tagged pgaudit-archiver=enabled",
+        "untagged": "the owner has not consented: not tagged pgaudit-archiver=enabled",
         "opted-out": "tagged pgaudit-archiver=disabled",
     }  # the MySQL cluster is not listed at all: DescribeDBClusters is filtered on aurora-postgresql
     assert plan["totals"] == {"clusters": 4, "planned": 2, "onboarded": 0, "failed": 0, "skipped": 2}
@@ -58,12 +58,17 @@ def test_adoption_onboards_the_planned_clusters_and_a_rerun_onboards_nothing_mor
     assert len(onboarding_executions(world)) == started
 
 
-def test_mode_all_adopts_untagged_clusters_but_never_an_opted_out_one(world):
-    execution = world.adopt(mode="all")
+def test_mode_all_adopts_no_cluster_whose_owner_has_not_consented(world):
+    execution = world.adopt(mode="all", dry_run=True)
 
-    assert execution.output["totals"]["onboarded"] == 1
-    assert world.registry_item("untagged")["status"] in ONBOARDED
-    assert world.registry_item("opted-out") is None
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert {s["cluster_id"]: s["reason"] for s in execution.output["skipped"]} == {
+        "untagged": "the owner has not consented: not tagged pgaudit-archiver=enabled",
+        "opted-out": "tagged pgaudit-archiver=disabled",
+        "tagged-a": "already pending-reboot",
+        "tagged-b": "already pending-reboot",
+    }
+    assert world.registry_item("untagged") is None and world.registry_item("opted-out") is None
 
 
 def test_an_account_adopts_only_its_own_clusters(world):

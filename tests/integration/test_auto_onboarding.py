@@ -22,7 +22,7 @@ def tagged_world():
 def test_created_event_onboards_a_tagged_cluster_and_skips_an_untagged_one(tagged_world):
     world = tagged_world
     world.create_cluster("tagged", tags={"pgaudit-archiver": "enabled"})
-    world.create_cluster("untagged")
+    world.create_cluster("untagged", consent=False)
 
     started = world.send_cluster_event(world.cluster_created_event("tagged"))
     skipped = world.send_cluster_event(world.cluster_created_event("untagged"))
@@ -37,11 +37,8 @@ def test_created_event_onboards_a_tagged_cluster_and_skips_an_untagged_one(tagge
 
 def test_tagging_a_cluster_enabled_later_onboards_it(tagged_world):
     world = tagged_world
-    world.create_cluster("later")
-    world.client("rds", SOURCE_ACCOUNT).add_tags_to_resource(
-        ResourceName=f"arn:aws:rds:{world.region}:{SOURCE_ACCOUNT}:cluster:later",
-        Tags=[{"Key": "pgaudit-archiver", "Value": "enabled"}],
-    )
+    world.create_cluster("later", consent=False)
+    world.grant_consent("later")
     decision = world.send_cluster_event(world.tag_change_event("later", {"pgaudit-archiver": "enabled"}))
     assert decision["action"] == "started"
 
@@ -62,12 +59,15 @@ def test_disabled_tag_and_other_engines_are_never_onboarded():
     with World(parameters={"AutoOnboard": "all"}) as world:
         world.create_cluster("opted-out", tags={"pgaudit-archiver": "disabled"})
         world.create_cluster("mysql", engine="aurora-mysql", engine_version="8.0.mysql_aurora.3.05.2")
-        world.create_cluster("plain")
+        world.create_cluster("plain", consent=False)
+        world.create_cluster("consented")
         decisions = {name: world.send_cluster_event(world.cluster_created_event(name))
-                     for name in ("opted-out", "mysql", "plain")}  # fmt: skip
+                     for name in ("opted-out", "mysql", "plain", "consented")}  # fmt: skip
         assert decisions["opted-out"]["reason"] == "tagged pgaudit-archiver=disabled"
         assert decisions["mysql"]["reason"] == "engine aurora-mysql is not aurora-postgresql"
-        assert decisions["plain"]["action"] == "started"  # AutoOnboard all: no tag needed
+        # AutoOnboard all still needs the owner's consent: the source role could change nothing without it
+        assert decisions["plain"]["reason"] == "the owner has not consented: not tagged pgaudit-archiver=enabled"
+        assert decisions["consented"]["action"] == "started"
         assert len(executions(world)) == 1
 
 

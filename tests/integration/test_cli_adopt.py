@@ -22,5 +22,6 @@ def test_the_command_line_dry_run_prints_the_plan_and_the_reasons():
     assert local_cli.main(["adopt", SOURCE_ACCOUNT, "--dry-run", "--mode", "all"], out=out) == 0, out.getvalue()
 
     printed = out.getvalue()
-    assert "would onboard  reporting-db" in printed
+    assert "would onboard  orders-db" in printed
+    assert "skipped        reporting-db: the owner has not consented: not tagged pgaudit-archiver=enabled" in printed
     assert "skipped        scratch-db: tagged pgaudit-archiver=disabled" in printed

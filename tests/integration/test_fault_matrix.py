@@ -231,6 +231,10 @@ def _setup(world: World, scenario: Scenario, cluster: str) -> None:
         group = f"{cluster}-owner"
         world.create_parameter_group(group)
     world.create_cluster(cluster, instances=2, parameter_group=group)
+    # The owner's log group keeps a day: onboarding raises it to the request's retention (PutRetentionPolicy).
+    world.client("logs", SOURCE_ACCOUNT).put_retention_policy(
+        logGroupName=f"/aws/rds/cluster/{cluster}/postgresql", retentionInDays=1
+    )
     if scenario.custom_group:  # and a reader with a DB parameter group of its owner's, which onboarding reads
         rds, reader_group = world.client("rds", SOURCE_ACCOUNT), f"{cluster}-reader"
         rds.create_db_parameter_group(

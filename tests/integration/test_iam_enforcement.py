@@ -223,6 +223,9 @@ def test_an_action_removed_from_a_template_fails_onboarding_naming_it(
     monkeypatch.setattr(local.world, "load_template", load)
     with World() as world:
         world.create_cluster("orders")
+        # The owner's log group keeps a day: onboarding raises it to the request's retention.
+        logs = world.client("logs", SOURCE_ACCOUNT)
+        logs.put_retention_policy(logGroupName="/aws/rds/cluster/orders/postgresql", retentionInDays=1)
         execution = world.onboard(world.request("orders"))
 
         assert execution.status == "FAILED"

@@ -104,7 +104,7 @@ def test_onboarding_default_group_creates_every_resource_with_its_policies(world
 
     logs = world.client("logs", SOURCE_ACCOUNT)
     [group] = logs.describe_log_groups(logGroupNamePrefix="/aws/rds/cluster/orders/postgresql")["logGroups"]
-    assert group["retentionInDays"] == 30
+    assert "retentionInDays" not in group  # the owner's group never expires: onboarding never shortens that
     [subscription] = logs.describe_subscription_filters(logGroupName=group["logGroupName"])["subscriptionFilters"]
     assert (subscription["filterName"], subscription["filterPattern"]) == ("pgaudit-archiver", '"AUDIT:"')
     assert subscription["destinationArn"] == destination["arn"]
@@ -292,8 +292,7 @@ def test_a_requested_master_secret_is_never_read(world):
 
 def test_longer_existing_retention_is_kept(world):
     world.create_cluster("orders")
-    logs = world.client("logs", SOURCE_ACCOUNT)
-    logs.create_log_group(logGroupName="/aws/rds/cluster/orders/postgresql")
+    logs = world.client("logs", SOURCE_ACCOUNT)  # the owner's log group, made with their consent
     logs.put_retention_policy(logGroupName="/aws/rds/cluster/orders/postgresql", retentionInDays=365)
 
     assert world.onboard(world.request("orders", log_retention_days=7)).status == "SUCCEEDED"
@@ -313,8 +312,6 @@ def test_full_filter_slots_fail_listing_the_filters_and_leave_them_alone(world):
     world.create_cluster("orders")
     logs = world.client("logs", SOURCE_ACCOUNT)
     group = "/aws/rds/cluster/orders/postgresql"
-    logs.create_log_group(logGroupName=group)
-    world.client("logs", SOURCE_ACCOUNT)
     lambda_arn = foreign_function(world)
     for name in ("siem-forwarder", "ops-alerts"):
         logs.put_subscription_filter(logGroupName=group, filterName=name, filterPattern="", destinationArn=lambda_arn)

@@ -1,5 +1,5 @@
-"""The source role reaches only what the archive changed: clusters (and instances) carrying the tag the workflow
-sets, in the regions the archive works in (source-account/template.yaml, evaluated by local/iam.py)."""
+"""The source role reaches only what the owner consented to, in the regions the archive works in
+(source-account/template.yaml, evaluated by local/iam.py); tests/security/test_consent.py attacks the consent."""
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,7 +19,7 @@ def authorize(world, service, operation, params, region=None):
 
 def test_onboarding_tags_the_cluster_and_instances_it_changes_and_only_those_may_be_changed(world):
     world.create_cluster("orders")
-    world.create_cluster("payroll")  # never onboarded
+    world.create_cluster("payroll", consent=False)  # never onboarded
     assert world.onboard(world.request("orders", reboot="immediate")).status == "SUCCEEDED"
     rds = world.client("rds", SOURCE_ACCOUNT)
 
@@ -52,7 +52,7 @@ def test_onboarding_tags_the_cluster_and_instances_it_changes_and_only_those_may
     ],
 )
 def test_the_source_role_may_add_only_the_archives_own_tag(world, tags, allowed):
-    arn = world.create_cluster("payroll")["DBClusterArn"]
+    arn = world.create_cluster("payroll", consent=False)["DBClusterArn"]
     params = {"ResourceName": arn, "Tags": tags}
     if allowed:
         authorize(world, "rds", "AddTagsToResource", params)

@@ -23,6 +23,7 @@ from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry, now, source_key
 from pgaudit_archiver.aws.secrets import SecretEntry, SourceSecrets
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE
 from pgaudit_archiver.errors import ArchiverError, AwsRequestError
 from pgaudit_archiver.models import ResolvedRequest, Source
 from pgaudit_archiver.settings import Settings, load_settings
@@ -90,11 +91,18 @@ class FakeRds(Recording, SourceRds):
         data_api: bool = False,
         tags: dict[str, str] | None = None,
         engine_version: str = "16.4",
+        consent: bool | None = None,
     ) -> dict[str, Any]:
+        """A cluster; with `consent` (by default: when no tags are given) its owner tagged it pgaudit-archiver=enabled
+        (consent.py)."""
+        consent = tags is None if consent is None else consent
+        tags = ({CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}) | (tags or {})
         members = [f"{cluster_id}-{index}" for index in range(1, instances + 1)]
         for member in members:
             self.instances[member] = {
                 "DBInstanceIdentifier": member,
+                "DBInstanceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{member}",
+                "TagList": [{"Key": CONSENT_TAG_KEY, "Value": CONSENT_TAG_VALUE}] if consent else [],
                 "DBInstanceStatus": "available",
                 "DBParameterGroups": [{"DBParameterGroupName": f"default.{FAMILY}", "ParameterApplyStatus": "in-sync"}],
             }
@@ -109,7 +117,7 @@ class FakeRds(Recording, SourceRds):
             "MasterUserSecret": {"SecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!{cluster_id}"},
             "DatabaseName": "app",
             "EnabledCloudwatchLogsExports": [],
-            "TagList": [{"Key": key, "Value": value} for key, value in (tags or {}).items()],
+            "TagList": [{"Key": key, "Value": value} for key, value in tags.items()],
             "DBClusterMembers": [
                 {
                     "DBInstanceIdentifier": member,
@@ -253,11 +261,14 @@ class FakeLogs(Recording, SourceLogs):
     def __init__(self, filter_slots: int = 2) -> None:
         Recording.__init__(self)
         self.groups: dict[str, dict[str, Any]] = {}
+        self.tags: dict[str, dict[str, str]] = {}
         self.filters: dict[str, list[dict[str, Any]]] = {}
         self.filter_slots = filter_slots
 
-    def add_group(self, name: str, retention: int | None = None) -> None:
+    def add_group(self, name: str, retention: int | None = None, *, consent: bool = True) -> None:
+        """A log group; with `consent` its owner tagged it pgaudit-archiver=enabled (consent.py)."""
         self.groups[name] = {"logGroupName": name, **({"retentionInDays": retention} if retention else {})}
+        self.tags[name] = {CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}
         self.filters.setdefault(name, [])
 
     def describe_log_group(self, name: str) -> dict[str, Any] | None:
@@ -265,10 +276,10 @@ class FakeLogs(Recording, SourceLogs):
         group = self.groups.get(name)
         return dict(group) if group else None
 
-    def create_log_group(self, name: str, tags: dict[str, str]) -> None:
-        self._call("CreateLogGroup", name, mutates=True)
-        if name not in self.groups:
-            self.add_group(name)
+    def log_group_tags(self, arn: str) -> dict[str, str] | None:
+        self._call("ListTagsForResource")
+        name = arn.split(":log-group:", 1)[1]
+        return dict(self.tags[name]) if name in self.groups else None
 
     def put_retention(self, name: str, days: int) -> None:
         self._call("PutRetentionPolicy", f"{name} {days}", mutates=True)

@@ -69,7 +69,10 @@ def test_decide_second_event_while_onboarding_runs_starts_nothing_more() -> None
     ("policy", "tags", "reason"),
     [
         ("off", {"pgaudit-archiver": "enabled"}, "AutoOnboard is off"),
-        ("tagged", {}, "AutoOnboard is tagged and the cluster is not tagged pgaudit-archiver=enabled"),
+        ("tagged", {}, "the owner has not consented: not tagged pgaudit-archiver=enabled"),
+        # `all` cannot onboard without consent: the source role could change nothing
+        ("all", {}, "the owner has not consented: not tagged pgaudit-archiver=enabled"),
+        ("all", {"pgaudit-archiver": "true"}, "the owner has not consented: not tagged pgaudit-archiver=enabled"),
         ("all", {"pgaudit-archiver": "disabled"}, "tagged pgaudit-archiver=disabled"),
     ],
 )

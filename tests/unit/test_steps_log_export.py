@@ -1,4 +1,4 @@
-"""Enable Log Export against in-memory RDS and CloudWatch Logs: the log group with its retention, then the export."""
+"""Enable Log Export against in-memory RDS and CloudWatch Logs: the owner's log group's retention, then the export."""
 
 import pytest
 
@@ -10,18 +10,18 @@ GROUP = "/aws/rds/cluster/orders/postgresql"
 
 
 def world() -> tuple[FakeRds, FakeLogs]:
-    rds = FakeRds()
+    rds, logs = FakeRds(), FakeLogs()
     rds.add_cluster("orders")
-    return rds, FakeLogs()
+    logs.add_group(GROUP, retention=1)  # the owner created it with their consent (consent.py)
+    return rds, logs
 
 
-def test_enable_log_export_creates_the_group_with_retention_before_the_export() -> None:
+def test_enable_log_export_raises_the_retention_before_the_export() -> None:
     rds, logs = world()
 
     result = enable_log_export(rds, logs, resolved(log_retention_days=90), 0, 3)
 
     assert result.changes == (
-        f"created log group {GROUP}",
         f"retention of {GROUP} = 90 days",
         "enabled the postgresql log export of orders",
     )
@@ -71,5 +71,17 @@ def test_enable_log_export_waits_while_the_cluster_is_modifying_then_times_out()
 
 
 def test_enable_log_export_missing_cluster_names_it() -> None:
+    _, logs = world()
     with pytest.raises(ClusterNotEligibleError, match="the cluster orders disappeared during onboarding"):
-        enable_log_export(FakeRds(), FakeLogs(), resolved(), 0, 3)
+        enable_log_export(FakeRds(), logs, resolved(), 0, 3)
+
+
+def test_enable_log_export_never_creates_the_owners_log_group() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    logs = FakeLogs()
+
+    with pytest.raises(ClusterNotEligibleError, match=f"the log group {GROUP} was deleted during onboarding"):
+        enable_log_export(rds, logs, resolved(), 0, 3)
+
+    assert logs.mutations == [] and rds.mutations == []

@@ -221,3 +221,27 @@ def test_summarize_offboarding_records_offboarded_with_every_change() -> None:
     item = registry.get(SOURCE)
     assert item is not None
     assert (item["status"], item["last_changes"], item["resources"]) == ("offboarded", ["a", "b", "c"], {})
+
+
+def test_remove_subscription_filter_without_the_owners_consent_names_the_command_and_changes_nothing() -> None:
+    logs = FakeLogs()
+    logs.add_group(GROUP, consent=False)  # the owner took the tag back
+    logs.filters[GROUP] = [{"filterName": "pgaudit-archiver", "destinationArn": OURS}]
+
+    result = remove_subscription_filter(logs, stack_settings(), SOURCE)
+
+    assert result.changes == (
+        f"left for the owner, who withdrew consent from {GROUP}: aws logs delete-subscription-filter "
+        f"--region eu-west-1 --log-group-name {GROUP} --filter-name pgaudit-archiver",
+    )
+    assert logs.mutations == [] and len(logs.filters[GROUP]) == 1
+
+
+def test_restore_cluster_without_the_owners_consent_changes_nothing_and_says_so() -> None:
+    rds = onboarded_rds()
+    rds.clusters["orders"]["TagList"] = []
+
+    result = restore_to_end(rds, DEFAULT_GROUP)
+
+    assert result.changes[0].startswith("left for the owner, who withdrew consent from orders")
+    assert rds.mutations == [] and rds.clusters["orders"]["DBClusterParameterGroup"] == "pgaudit-orders"

@@ -60,6 +60,7 @@ class Pipeline:
         """What the onboarding workflow does, step by step, for `orders`."""
         settings, request = stack_settings(), resolved(**options)
         self.rds.add_cluster("orders")
+        self.logs.add_group(GROUP)  # the owner's, with their consent
         ensure_delivery_stream(self.firehose, settings, SOURCE, 0)
         stream = ensure_delivery_stream(self.firehose, settings, SOURCE, 1).resources["delivery_stream_arn"]
         role = ensure_destination_role(self.iam, settings, SOURCE, stream).resources["destination_role_arn"]

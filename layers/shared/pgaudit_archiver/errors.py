@@ -93,6 +93,15 @@ class ClusterNotEligibleError(ArchiverError):
     """The cluster cannot be onboarded (missing, wrong engine, wrong region, unusable status)."""
 
 
+class ConsentRequiredError(ClusterNotEligibleError):
+    """The database's owner has not consented (consent.py): the API answers 409 with the commands that grant it.
+    Workflows raise ClusterNotEligibleError for the same, the name their Catch matches."""
+
+    def __init__(self, message: str, *, commands: list[str], remedy: str) -> None:
+        super().__init__(message, remedy=remedy)
+        self.commands = commands
+
+
 class SourceAccessDeniedError(ArchiverError):
     """The source account's role could not be assumed, or it refused a call."""
 

@@ -307,6 +307,7 @@ DriftKind = Literal[
     "canary-late",
     "extension-missing",
     "audit-policy",
+    "consent-withdrawn",
     "unverifiable",
 ]
 
@@ -351,6 +352,8 @@ class Drift(Model):
             # resource: the request field; the recorded request is below the minimum with no admin's exception
             "audit-policy": f"the recorded {resource} {actual!r} is below the minimum audit policy and no admin "
             f"granted an exception: held to {expected!r}",
+            # the owner took back a mark (consent.py): the source role may no longer repair, nor the archive ask it to
+            "consent-withdrawn": f"the owner withdrew consent from {resource}: {actual}; nothing is repaired",
             "unverifiable": f"cannot verify: {actual}",
         }
         return messages[self.kind]

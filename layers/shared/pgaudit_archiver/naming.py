@@ -61,6 +61,11 @@ def log_group_name(cluster_id: str) -> str:
     return f"/aws/rds/cluster/{cluster_id}/postgresql"
 
 
+def log_group_arn(partition: str, source: Source) -> str:
+    """The ARN ListTagsForResource takes: without the `:*` that DescribeLogGroups' `arn` ends in."""
+    return f"arn:{partition}:logs:{source.region}:{source.account_id}:log-group:{log_group_name(source.cluster_id)}"
+
+
 def source_tags(source: Source) -> dict[str, str]:
     return {
         "pgaudit-archiver:managed": "true",

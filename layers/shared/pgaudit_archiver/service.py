@@ -16,14 +16,21 @@ from typing import Any, Literal
 from pydantic import Field
 
 from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy, Rule
-from pgaudit_archiver.aws.accounts import archive_account
+from pgaudit_archiver.aws.accounts import archive_account, source_account
 from pgaudit_archiver.aws.page_token_key import PageTokenKeyStore
 from pgaudit_archiver.aws.registry import Registry, now
 from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
-from pgaudit_archiver.errors import ArchiverError, InvalidRequestError
+from pgaudit_archiver.consent import Consent, consent_of
+from pgaudit_archiver.errors import (
+    ArchiverError,
+    AwsRequestError,
+    ConsentRequiredError,
+    InvalidRequestError,
+    SourceAccessDeniedError,
+)
 from pgaudit_archiver.models import AccountId, Model, OffboardRequest, OnboardRequest, Source, StrictModel
-from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.naming import execution_name, log_group_arn
 from pgaudit_archiver.settings import ApiSettings
 from pgaudit_archiver.steps.register import console_url
 
@@ -166,6 +173,15 @@ def _page_token_key(region: str, table_name: str) -> bytes:
     return PageTokenKeyStore(archive_session(region), table_name).key()
 
 
+def read_consent(settings: ApiSettings, source: Source) -> Consent | None:
+    """The owner's marks on the database and its log group, read through the source role; None: no such cluster."""
+    account = source_account(settings, source)
+    cluster = account.rds.describe_cluster(source.cluster_id)
+    if cluster is None:
+        return None
+    return consent_of(cluster, account.logs.log_group_tags(log_group_arn(settings.partition, source)), source)
+
+
 def cluster_service(settings: ApiSettings) -> ClusterService:
     archive = archive_account(settings)  # clients kept by the container
     return ClusterService(
@@ -176,6 +192,7 @@ def cluster_service(settings: ApiSettings) -> ClusterService:
         tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
         page_tokens=PageTokens(lambda: _page_token_key(settings.region, settings.idempotency_table)),
         policy=settings.audit_policy(settings.audit_reducers),
+        consent=functools.partial(read_consent, settings),
     )
 
 
@@ -189,8 +206,10 @@ class ClusterService:
         admin_principals: tuple[str, ...],
         page_tokens: PageTokens | None = None,
         policy: AuditPolicy | None = None,
+        consent: Callable[[Source], Consent | None] | None = None,
     ) -> None:
         self._registry = registry
+        self._consent = consent
         self._policy = policy
         self._page_tokens = page_tokens
         self._stepfunctions = stepfunctions
@@ -206,6 +225,21 @@ class ClusterService:
             raise ForbiddenError(
                 f"caller account {caller.account_id} may act only on its own clusters, not on account {account_id}",
                 remedy="call with credentials of that account, or be listed in AdminPrincipalArns",
+            )
+
+    def require_consent(self, source: Source) -> None:
+        """ConsentRequiredError when the owner has not consented. Read-only. A source account that cannot be asked
+        (its stack predates the API's trust, or it refuses) or a cluster that does not exist is left to the
+        onboarding's Validate Request, which checks the same with the workflow's role and records why it stops."""
+        if self._consent is None:
+            return
+        try:
+            consent = self._consent(source)
+        except (SourceAccessDeniedError, AwsRequestError):
+            return
+        if consent is not None and not consent.complete:
+            raise ConsentRequiredError(
+                f"{source}: {consent.explanation()}", commands=consent.grant_commands(), remedy=consent.remedy()
             )
 
     def check_audit_policy(self, caller: Caller, request: OnboardRequest) -> dict[str, Any] | None:

@@ -224,7 +224,7 @@ class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
 
 
-class ApiSettings(OnboardingStarterSettings, AuditPolicySettings, IdempotencySettings):
+class ApiSettings(SourceAccessSettings, OnboardingStarterSettings, AuditPolicySettings, IdempotencySettings):
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
     adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")

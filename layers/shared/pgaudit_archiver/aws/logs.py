@@ -22,9 +22,12 @@ class SourceLogs:
         groups: list[dict[str, Any]] = self._logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
         return next((group for group in groups if group["logGroupName"] == name), None)
 
-    def create_log_group(self, name: str, tags: dict[str, str]) -> None:
-        with refused("ResourceAlreadyExistsException"):  # created meanwhile, by RDS or a rerun
-            self._logs.create_log_group(logGroupName=name, tags=tags)
+    def log_group_tags(self, arn: str) -> dict[str, str] | None:
+        """The log group's tags; None when it does not exist."""
+        with refused("ResourceNotFoundException"):
+            tags: dict[str, str] = self._logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
+            return tags
+        return None
 
     def put_retention(self, name: str, days: int) -> None:
         self._logs.put_retention_policy(logGroupName=name, retentionInDays=days)

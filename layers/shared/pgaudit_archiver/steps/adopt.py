@@ -16,8 +16,9 @@ from pydantic import Field
 
 from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.consent import tags_of
 from pgaudit_archiver.models import Model, Source
-from pgaudit_archiver.steps.auto_onboard import TAG_KEY, AutoOnboard, onboarding_request
+from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
 from pgaudit_archiver.steps.validate import ENGINE
 
 AdoptionMode = Literal["all", "tagged"]
@@ -68,11 +69,9 @@ def decide(cluster: dict[str, Any], mode: AdoptionMode, registry: Registry, sour
     """None to onboard the cluster; else why it is skipped."""
     if cluster.get("Engine") != ENGINE:
         return f"engine {cluster.get('Engine')} is not {ENGINE}"
-    tag = next((t.get("Value") for t in cluster.get("TagList", []) if t.get("Key") == TAG_KEY), None)
-    if tag == "disabled":
-        return f"tagged {TAG_KEY}=disabled"
-    if mode == "tagged" and tag != "enabled":
-        return f"mode tagged and not tagged {TAG_KEY}=enabled"
+    not_consented = why_not_consented(tags_of(cluster.get("TagList")))
+    if not_consented:  # whatever the mode: the source role may change nothing else
+        return not_consented
     status = (registry.get(source) or {}).get("status")
     if status in RUNNING_OR_ONBOARDED:
         return f"already {status}"

@@ -1,8 +1,9 @@
 """Automatic onboarding: RDS "DB cluster created" and cluster tag-change events forwarded by source accounts.
 
-AutoOnboard `all` onboards every new Aurora PostgreSQL cluster, `tagged` only those tagged
-pgaudit-archiver=enabled, `off` none; a cluster tagged pgaudit-archiver=disabled is never onboarded
-automatically. The workflow started is the API's, with the same registry and one-execution guarantee.
+AutoOnboard `tagged` (and `all`, the same since onboarding needs the owner's consent) onboards each new Aurora
+PostgreSQL cluster its owner tagged pgaudit-archiver=enabled (consent.py), `off` none; a cluster tagged
+pgaudit-archiver=disabled is never onboarded. The workflow started is the API's, with the same registry and
+one-execution guarantee.
 
 No tag or event field chooses an option: a new cluster gets the deployment's defaults (at or above the minimum audit
 policy: the settings refuse defaults below it), and a source the registry still holds (drifted, failed) keeps its
@@ -17,13 +18,13 @@ from typing import Any, Literal
 
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, OPT_OUT_TAG_VALUE, consented, tags_of
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
 from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, OnboardRequest, Source
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.steps.validate import ENGINE
 
 AutoOnboard = Literal["all", "tagged", "off"]
-TAG_KEY = "pgaudit-archiver"
 CLUSTER_CREATED = "RDS-EVENT-0170"
 ONBOARDED = {"active", "pending-reboot"}
 
@@ -75,6 +76,15 @@ def onboarding_request(source: Source, current: dict[str, Any]) -> dict[str, Any
     return request
 
 
+def why_not_consented(tags: dict[str, str]) -> str | None:
+    """Why a database's tags keep it from being onboarded automatically or adopted; None when its owner consented."""
+    if tags.get(CONSENT_TAG_KEY) == OPT_OUT_TAG_VALUE:
+        return f"tagged {CONSENT_TAG_KEY}={OPT_OUT_TAG_VALUE}"
+    if not consented(tags):
+        return f"the owner has not consented: not tagged {CONSENT_TAG_KEY}={CONSENT_TAG_VALUE}"
+    return None
+
+
 def decide(
     event: dict[str, Any],
     policy: AutoOnboard,
@@ -103,11 +113,8 @@ def decide(
         return Decision(action="skipped", reason="the cluster no longer exists", source=source)
     if cluster.get("Engine") != ENGINE:
         return Decision(action="skipped", reason=f"engine {cluster.get('Engine')} is not {ENGINE}", source=source)
-    tag = next((t.get("Value") for t in cluster.get("TagList", []) if t.get("Key") == TAG_KEY), None)
-    if tag == "disabled":
-        return Decision(action="skipped", reason=f"tagged {TAG_KEY}=disabled", source=source)
-    if policy == "tagged" and tag != "enabled":
-        reason = f"AutoOnboard is tagged and the cluster is not tagged {TAG_KEY}=enabled"
+    reason = why_not_consented(tags_of(cluster.get("TagList")))
+    if reason:
         return Decision(action="skipped", reason=reason, source=source)
     current = registry.get(source) or {}
     if current.get("status") in ONBOARDED:

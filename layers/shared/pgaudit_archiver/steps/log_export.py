@@ -1,4 +1,7 @@
-"""Enable Log Export: the postgresql log group with its retention, then the cluster's export into it."""
+"""Enable Log Export: the postgresql log group's retention, then the cluster's export into it.
+
+The log group is the owner's: it exists, tagged with their consent, before onboarding starts (consent.py). RDS
+exports into an existing group as it is, so our retention applies from the first line."""
 
 from __future__ import annotations
 
@@ -6,28 +9,26 @@ from pgaudit_archiver.aws.logs import SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.errors import ClusterNotEligibleError, WaitTimeoutError
 from pgaudit_archiver.models import ResolvedRequest, StepResult
-from pgaudit_archiver.naming import log_group_name, source_tags
+from pgaudit_archiver.naming import log_group_name
 
 LOG_TYPE = "postgresql"
 
 
 def ensure_log_group(logs: SourceLogs, request: ResolvedRequest) -> tuple[str, list[str]]:
-    """Create the group before the export so RDS uses it with our retention; never lower a longer one."""
+    """Raise the group's retention to the request's; never lower a longer one, never shorten "never expires"."""
     name = log_group_name(request.cluster_id)
     group = logs.describe_log_group(name)
-    changes = []
     if group is None:
-        logs.create_log_group(name, source_tags(request.source))
-        changes.append(f"created log group {name}")
-        current_retention = None
-    else:
-        current_retention = group.get("retentionInDays")
-        if current_retention is None:
-            return name, []  # never expires: already the longest retention
-    if current_retention is None or current_retention < request.log_retention_days:
-        logs.put_retention(name, request.log_retention_days)
-        changes.append(f"retention of {name} = {request.log_retention_days} days")
-    return name, changes
+        raise ClusterNotEligibleError(
+            f"the log group {name} was deleted during onboarding",
+            remedy=f"the owner creates it again with the tag pgaudit-archiver=enabled and onboards {request.cluster_id}"
+            " again",
+        )
+    current_retention = group.get("retentionInDays")
+    if current_retention is None or current_retention >= request.log_retention_days:
+        return name, []
+    logs.put_retention(name, request.log_retention_days)
+    return name, [f"retention of {name} = {request.log_retention_days} days"]
 
 
 def enable_log_export(

@@ -1,6 +1,8 @@
 """The offboarding steps: undo what onboarding made, in reverse, never touching the archived objects.
 
-Every step is idempotent: what is already gone counts as done, so a failed offboarding can be run again.
+Every step is idempotent: what is already gone counts as done, so a failed offboarding can be run again. Where the
+owner has withdrawn consent (consent.py) the source role may change nothing there: the step names the owner's
+command for what is left in the source account, and the archive's side is removed all the same.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.consent import consented, tags_of
 from pgaudit_archiver.errors import WaitTimeoutError
 from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
 from pgaudit_archiver.naming import (
@@ -19,6 +22,7 @@ from pgaudit_archiver.naming import (
     delivery_stream_name,
     destination_name,
     destination_role_name,
+    log_group_arn,
     log_group_name,
     parameter_group_name,
 )
@@ -54,12 +58,20 @@ def remove_subscription_filter(logs: SourceLogs, settings: ArchiveAccountSetting
     """Ours is the filter with our name or our destination; every other filter stays."""
     group = log_group_name(source.cluster_id)
     ours = destination_arn(settings, destination_name(source))
-    removed = []
-    for found in logs.subscription_filters(group):
-        if found["filterName"] == SUBSCRIPTION_FILTER_NAME or found.get("destinationArn") == ours:
-            logs.delete_subscription_filter(group, found["filterName"])
-            removed.append(f"removed subscription filter {found['filterName']} from {group}")
-    return StepResult(changes=tuple(removed))
+    found_ours = [
+        found["filterName"]
+        for found in logs.subscription_filters(group)
+        if found["filterName"] == SUBSCRIPTION_FILTER_NAME or found.get("destinationArn") == ours
+    ]
+    if found_ours and not consented(logs.log_group_tags(log_group_arn(settings.partition, source))):
+        return StepResult(changes=tuple(
+            f"left for the owner, who withdrew consent from {group}: aws logs delete-subscription-filter "
+            f"--region {source.region} --log-group-name {group} --filter-name {name}"
+            for name in found_ours
+        ))  # fmt: skip
+    for name in found_ours:
+        logs.delete_subscription_filter(group, name)
+    return StepResult(changes=tuple(f"removed subscription filter {name} from {group}" for name in found_ours))
 
 
 def restore_cluster(
@@ -75,6 +87,12 @@ def _restore_next(rds: SourceRds, source: Source, original_group: str | None, po
     cluster = rds.describe_cluster(source.cluster_id)
     if cluster is None:
         return StepResult(changes=(f"cluster {source.cluster_id} no longer exists: nothing to restore",))
+    if not consented(tags_of(cluster.get("TagList"))):
+        return StepResult(changes=(
+            f"left for the owner, who withdrew consent from {source.cluster_id}: its log export and parameter group "
+            "as they are (disable the postgresql export and re-attach the original group with aws rds "
+            "modify-db-cluster if pgaudit should go)",
+        ))  # fmt: skip
     if cluster["Status"] != "available":
         if polls + 1 > max_polls:
             raise WaitTimeoutError(f"the cluster stayed {cluster['Status']} for {max_polls} polls")

@@ -39,10 +39,12 @@ from pgaudit_archiver.steps.delivery_stream import desired_destination, destinat
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
+from pgaudit_archiver.steps.validate import database_consent
 
 VERIFIED_STATUSES = ("active", "pending-reboot", "drifted")
 SCAN_PAGE_SIZE = 25
-OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log"})  # onboarding stops on these
+# Onboarding stops on these; and without the owner's consent it may change nothing (it is never re-granted).
+OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log", "consent-withdrawn"})
 LOG_TYPE = "postgresql"
 
 FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
@@ -167,6 +169,12 @@ def find_drift(
     cluster = rds.describe_cluster(source.cluster_id)
     if cluster is None:
         return [*drift, Drift(kind="cluster-missing", resource=source.cluster_id)]
+    consent = database_consent(cluster, source_logs, source, settings.partition)
+    if not consent.complete:
+        return [
+            *drift,
+            Drift(kind="consent-withdrawn", resource=source.cluster_id, actual="; ".join(consent.missing())),
+        ]
     if LOG_TYPE not in cluster.get("EnabledCloudwatchLogsExports", []):
         drift.append(Drift(kind="log-export-off", resource=source.cluster_id, expected=LOG_TYPE))
     group_name = cluster["DBClusterParameterGroup"]

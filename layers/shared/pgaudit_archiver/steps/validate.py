@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from pgaudit_archiver.aws.logs import SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, Consent, consent_of, consented, tags_of
 from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError, WaitTimeoutError
 from pgaudit_archiver.models import (
     ClusterFacts,
@@ -19,6 +21,7 @@ from pgaudit_archiver.models import (
     ValidationResult,
     WorkflowSettings,
 )
+from pgaudit_archiver.naming import log_group_arn
 from pgaudit_archiver.settings import RegionSettings, RequestDefaultsSettings, ValidateRequestSettings
 from pgaudit_archiver.steps.parameter_group import refuse_overrides
 
@@ -108,7 +111,9 @@ def cluster_facts(cluster: dict[str, Any], polls: int) -> ClusterFacts:
     )
 
 
-def check_cluster(rds: SourceRds, source: Source, polls: int, max_polls: int) -> ClusterFacts:
+def eligible_cluster(rds: SourceRds, source: Source) -> dict[str, Any]:
+    """The cluster's description, or ClusterNotEligibleError: missing, another engine, or a status it will not leave
+    on its own."""
     cluster = rds.describe_cluster(source.cluster_id)
     if cluster is None:
         raise ClusterNotEligibleError(
@@ -124,21 +129,62 @@ def check_cluster(rds: SourceRds, source: Source, polls: int, max_polls: int) ->
     status = cluster["Status"]
     if status not in READY_STATUSES | TRANSITIONAL_STATUSES:
         raise ClusterNotEligibleError(f"the cluster is {status}", remedy="onboard it again once it is available")
+    return cluster
+
+
+def database_consent(cluster: dict[str, Any], logs: SourceLogs, source: Source, partition: str) -> Consent:
+    """Both of the owner's marks (consent.py), read from the cluster's TagList and the log group's tags."""
+    return consent_of(cluster, logs.log_group_tags(log_group_arn(partition, source)), source)
+
+
+def require_consent(consent: Consent) -> None:
+    if not consent.complete:
+        raise ClusterNotEligibleError(consent.explanation(), remedy=consent.remedy())
+
+
+def require_reboot_consent(rds: SourceRds, cluster: dict[str, Any]) -> None:
+    """An immediate reboot needs the owner's tag on each instance: IAM authorizes RebootDBInstance on the instance's
+    own tags, never its cluster's."""
+    unmarked = [
+        instance["DBInstanceArn"]
+        for member in cluster.get("DBClusterMembers", [])
+        if not consented(tags_of((instance := rds.describe_instance(member["DBInstanceIdentifier"])).get("TagList")))
+    ]
+    if unmarked:
+        commands = [f"aws rds add-tags-to-resource --resource-name {arn} --tags Key={CONSENT_TAG_KEY},"
+                    f"Value={CONSENT_TAG_VALUE}" for arn in unmarked]  # fmt: skip
+        raise ClusterNotEligibleError(
+            f"reboot immediate needs the owner's consent on each instance; not tagged {CONSENT_TAG_KEY}="
+            f"{CONSENT_TAG_VALUE}: {', '.join(unmarked)}",
+            remedy="the owner tags them with: " + " && ".join(commands) + ", or onboard with reboot deferred",
+        )
+
+
+def check_cluster(cluster: dict[str, Any], polls: int, max_polls: int) -> ClusterFacts:
     facts = cluster_facts(cluster, polls + 1)
     if not facts.ready and facts.polls > max_polls:
         raise WaitTimeoutError(
-            f"the cluster stayed {status} for {max_polls} polls", remedy="onboard it again once it is available"
+            f"the cluster stayed {facts.status} for {max_polls} polls", remedy="onboard it again once it is available"
         )
     return facts
 
 
 def validate(
-    raw_request: Any, polls: int, settings: ValidateRequestSettings, rds_for: Callable[[Source], SourceRds]
+    raw_request: Any,
+    polls: int,
+    settings: ValidateRequestSettings,
+    rds_for: Callable[[Source], SourceRds],
+    logs_for: Callable[[Source], SourceLogs],
 ) -> ValidationResult:
     request = parse_request(raw_request, settings)
     rds = rds_for(request.source)
-    facts = check_cluster(rds, request.source, polls, settings.max_polls)
-    if facts.ready:  # before anything is created, in either account
+    cluster = eligible_cluster(rds, request.source)
+    # Before anything is created in either account: without the owner's consent the source role may change nothing.
+    require_consent(database_consent(cluster, logs_for(request.source), request.source, settings.partition))
+    if request.reboot == "immediate":
+        require_reboot_consent(rds, cluster)
+    facts = check_cluster(cluster, polls, settings.max_polls)
+    if facts.ready:
         refuse_overrides(rds, request, facts)
     return ValidationResult(
         request=request,
