@@ -67,6 +67,28 @@ def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return _wildcard(pattern, ignore_case).match(value) is not None
 
 
+ARN_COMPONENTS = 6  # arn:partition:service:region:account:resource (the resource keeps any further colons)
+
+
+def arn_matches(pattern: str, value: str) -> bool:
+    """A Resource element, ArnLike or ArnEquals: "Each of the six colon-delimited components of the ARN is checked
+    separately" (IAM User Guide, condition operators), so a `*` in the region cannot reach into the account. The
+    resource, the last component, keeps its colons, and "If the * wildcard is the last character of a resource ARN
+    segment, it can expand to match beyond the colon boundaries" (IAM User Guide, Resource element): a pattern of
+    fewer components ending in `*` takes the rest of the ARN."""
+    if pattern == "*":
+        return True
+    wanted, actual = pattern.split(":", ARN_COMPONENTS - 1), value.split(":", ARN_COMPONENTS - 1)
+    if len(actual) < ARN_COMPONENTS:
+        return False  # not an ARN ("*" for an action without resource types): only "*" matches it
+    if len(wanted) < ARN_COMPONENTS:
+        if not wanted[-1].endswith("*"):
+            return False
+        last = len(wanted) - 1
+        actual = [*actual[:last], ":".join(actual[last:])]
+    return all(matches(w, a) for w, a in zip(wanted, actual, strict=True))
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -91,7 +113,7 @@ def _bool(policy: str, actual: str) -> bool:
     return policy.lower() == actual.lower()
 
 
-# Condition operators: (comparison, negated). ArnEquals and ArnLike both take wildcards, as IAM's do.
+# Condition operators: (comparison, negated). ArnEquals and ArnLike both take wildcards, component by component.
 OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringEquals": (_string_equals, False),
     "StringNotEquals": (_string_equals, True),
@@ -99,10 +121,10 @@ OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringNotEqualsIgnoreCase": (_ignore_case, True),
     "StringLike": (_string_like, False),
     "StringNotLike": (_string_like, True),
-    "ArnEquals": (_string_like, False),
-    "ArnLike": (_string_like, False),
-    "ArnNotEquals": (_string_like, True),
-    "ArnNotLike": (_string_like, True),
+    "ArnEquals": (arn_matches, False),
+    "ArnLike": (arn_matches, False),
+    "ArnNotEquals": (arn_matches, True),
+    "ArnNotLike": (arn_matches, True),
     "Bool": (_bool, False),
 }
 
@@ -118,8 +140,14 @@ def _condition_key_holds(operator: str, key: str, policy_values: list[Any], requ
         raise NotImplementedError(f"condition operator {operator} is not emulated")
     compare, negated = OPERATORS[name]
     if actual is None or actual == []:
+        # IAM User Guide, condition set operators: ForAllValues "also returns true if there are no context keys in
+        # the request"; ForAnyValue returns false for a missing key or an empty set, with or without IfExists (an
+        # IfExists there is applied per value, never to the whole set: re:Post "ForAnyValue:StringEqualsIfExists
+        # behaving unexpectedly", which AWS answered so).
         if qualifier == "ForAllValues":
-            return True  # vacuously true, as in IAM
+            return True
+        if qualifier == "ForAnyValue":
+            return False
         return if_exists or negated  # a missing key matches nothing, so a negated operator holds
     actual_values = [_text(value) for value in _as_list(actual)]
     wanted = [_text(value) for value in policy_values]
@@ -152,9 +180,11 @@ def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     else:
         return False
     if "Resource" in statement:
-        if not any(matches(r, request.resource) for r in _as_list(statement["Resource"])):
+        if not any(arn_matches(r, request.resource) for r in _as_list(statement["Resource"])):
             return False
-    elif "NotResource" in statement and any(matches(r, request.resource) for r in _as_list(statement["NotResource"])):
+    elif "NotResource" in statement and any(
+        arn_matches(r, request.resource) for r in _as_list(statement["NotResource"])
+    ):
         return False
     return condition_holds(statement.get("Condition"), request)
 

@@ -149,6 +149,69 @@ def test_condition_set_operators_over_multivalued_keys():
     assert condition_holds(all_values, Request("x:Y", "*", {}))  # vacuously true, as IAM documents
 
 
+@pytest.mark.parametrize(
+    "operator",
+    ["ForAnyValue:StringEquals", "ForAnyValue:StringNotEquals", "ForAnyValue:StringEqualsIfExists",
+     "ForAnyValue:StringNotLikeIfExists"],
+)  # fmt: skip
+def test_condition_for_any_value_on_a_missing_or_empty_key_is_false_even_negated_or_if_exists(operator):
+    # IAM User Guide, condition set operators: with no key (or an empty set) in the request, ForAnyValue is false;
+    # an IfExists inside it applies per value (re:Post, "ForAnyValue:StringEqualsIfExists behaving unexpectedly").
+    condition = {operator: {"aws:TagKeys": ["owner"]}}
+    assert not condition_holds(condition, Request("x:Y", "*", {}))
+    assert not condition_holds(condition, Request("x:Y", "*", {"aws:TagKeys": []}))
+
+
+@pytest.mark.parametrize(
+    "operator",
+    ["ForAllValues:StringEquals", "ForAllValues:StringNotEquals", "ForAllValues:StringEqualsIfExists",
+     "ForAllValues:StringLikeIfExists"],
+)  # fmt: skip
+def test_condition_for_all_values_on_a_missing_key_is_true_whatever_the_operator(operator):
+    # "ForAllValues ... also returns true if there are no context keys in the request" (IAM User Guide).
+    assert condition_holds({operator: {"aws:TagKeys": ["owner"]}}, Request("x:Y", "*", {}))
+
+
+OWN = "123456789012"
+OTHER = "999999999999"
+
+
+def test_evaluate_resource_wildcard_stays_within_its_arn_component():
+    # A log group named like the account id, in another account: a `*` in the region must not swallow the account.
+    policies = [policy(allow("logs:PutRetentionPolicy", f"arn:aws:logs:*:{OWN}:*"))]
+    own = f"arn:aws:logs:eu-west-1:{OWN}:log-group:/aws/rds/cluster/a/postgresql:*"
+    foreign = f"arn:aws:logs:eu-west-1:{OTHER}:log-group:{OWN}:*"
+    assert evaluate(policies, Request("logs:PutRetentionPolicy", own)) is Effect.ALLOW
+    assert evaluate(policies, Request("logs:PutRetentionPolicy", foreign)) is Effect.NONE
+
+
+def test_evaluate_resource_wildcard_in_the_last_component_spans_colons_and_slashes():
+    # "arn:aws:s3:::bucket/*": the resource component is "bucket/*", matching any key, colons included; and a
+    # pattern's trailing `*` "can expand to match beyond the colon boundaries" (IAM User Guide, Resource element).
+    objects = [policy(allow("s3:PutObject", "arn:aws:s3:::archive/*"))]
+    assert evaluate(objects, Request("s3:PutObject", "arn:aws:s3:::archive/pgaudit/a:b/c.gz")) is Effect.ALLOW
+    assert evaluate(objects, Request("s3:PutObject", "arn:aws:s3:::archive-other/key")) is Effect.NONE
+    short = [policy(allow("logs:PutRetentionPolicy", f"arn:aws:logs:eu-west-1:{OWN}:*"))]
+    assert evaluate(short, Request("logs:PutRetentionPolicy", f"arn:aws:logs:eu-west-1:{OWN}:log-group:g:*")) is (
+        Effect.ALLOW
+    )
+    shorter = [policy(allow("logs:PutRetentionPolicy", "arn:aws:logs:eu-west-1:*"))]
+    assert evaluate(shorter, Request("logs:PutRetentionPolicy", f"arn:aws:logs:eu-west-1:{OWN}:log-group:g:*")) is (
+        Effect.ALLOW
+    )
+
+
+def test_condition_arn_operators_match_each_component_separately():
+    condition = {"ArnLike": {"aws:SourceArn": f"arn:aws:logs:*:{OWN}:*"}}
+    assert condition_holds(condition, Request("x:Y", "*", {"aws:SourceArn": f"arn:aws:logs:eu-west-1:{OWN}:x"}))
+    assert not condition_holds(
+        condition, Request("x:Y", "*", {"aws:SourceArn": f"arn:aws:logs:eu-west-1:{OTHER}:log-group:{OWN}:*"})
+    )
+    not_like = {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/{OWN}"}}
+    sneaky = f"arn:aws:iam::{OTHER}:role/x:{OWN}:role/{OWN}"  # not one role: the account component differs
+    assert condition_holds(not_like, Request("x:Y", "*", {"aws:PrincipalArn": sneaky}))
+
+
 def test_identity_permissions_boundary_intersects_with_the_role_policy():
     caller = Caller("123456789012", ROLE, "s")
     boundary = policy(
