@@ -12,6 +12,7 @@ from local.iam import (
     Enforcer,
     Identity,
     Request,
+    ResourcePolicy,
     access_denied,
     condition_holds,
     evaluate,
@@ -418,3 +419,73 @@ def test_requested_region_is_the_calls_region_and_us_east_1_for_iam():
     only_us_east_1 = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
     iam_identity = Identity(Caller("1", role_arn, "s"), (policy(allow("iam:GetRole", Condition=only_us_east_1)),))
     enforcer.authorize(iam_identity, "iam", "GetRole", "eu-west-1", {"RoleName": "x"})  # IAM's endpoint region
+
+
+SESSION_CALLER = Caller(OWN, f"arn:aws:iam::{OWN}:role/writer", "s")
+OBJECT = "arn:aws:s3:::archive/pgaudit/k"
+KEY = f"arn:aws:kms:eu-west-1:{OWN}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def grant(principal, action="s3:PutObject", resource="*", effect="Allow"):
+    return {"Effect": effect, "Principal": principal, "Action": action, "Resource": resource}
+
+
+def test_resource_policy_within_one_account_identity_or_resource_policy_suffices():
+    nothing = Identity(SESSION_CALLER, ())
+    writer = Identity(SESSION_CALLER, (policy(allow("s3:PutObject", OBJECT)),))
+    empty = ResourcePolicy({}, OWN)
+    to_role = ResourcePolicy(policy(grant({"AWS": SESSION_CALLER.role_arn})), OWN)
+    assert writer.refusal(Request("s3:PutObject", OBJECT), empty) is None
+    assert nothing.refusal(Request("s3:PutObject", OBJECT), to_role) is None
+    assert nothing.refusal(Request("s3:PutObject", OBJECT), empty) == (
+        "because no identity-based policy allows the s3:PutObject action"
+    )
+
+
+def test_resource_policy_grant_to_the_account_only_delegates_to_its_iam_policies():
+    to_account = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OWN}:root"})), OWN)
+    assert Identity(SESSION_CALLER, ()).refusal(Request("s3:PutObject", OBJECT), to_account) is not None
+
+
+def test_resource_policy_explicit_deny_wins_over_an_identity_allow():
+    writer = Identity(SESSION_CALLER, (policy(allow("s3:PutObject", OBJECT)),))
+    denied = ResourcePolicy(policy(grant("*", effect="Deny")), OWN)
+    assert writer.refusal(Request("s3:PutObject", OBJECT), denied) == "with an explicit deny in a resource-based policy"
+    not_me = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OWN}:role/other"}, effect="Deny")), OWN)
+    assert writer.refusal(Request("s3:PutObject", OBJECT), not_me) is None
+
+
+def test_resource_policy_a_boundary_limits_a_grant_to_the_role_arn_not_to_the_session_arn():
+    bounded = Identity(SESSION_CALLER, (), policy(allow("logs:*")))
+    to_role = ResourcePolicy(policy(grant({"AWS": SESSION_CALLER.role_arn})), OWN)
+    to_session = ResourcePolicy(policy(grant({"AWS": SESSION_CALLER.session_arn})), OWN)
+    assert bounded.refusal(Request("s3:PutObject", OBJECT), to_role) is not None
+    assert bounded.refusal(Request("s3:PutObject", OBJECT), to_session) is None
+
+
+def test_resource_policy_across_accounts_needs_both_the_identity_and_the_resource_policy():
+    destination = f"arn:aws:logs:eu-west-1:{OTHER}:destination:pgaudit-x"
+    subscriber = Identity(SESSION_CALLER, (policy(allow("logs:PutSubscriptionFilter", destination)),))
+    access = ResourcePolicy(policy(grant({"AWS": OWN}, "logs:PutSubscriptionFilter", destination)), OTHER)
+    request = Request("logs:PutSubscriptionFilter", destination)
+    assert subscriber.refusal(request, access) is None
+    assert Identity(SESSION_CALLER, ()).refusal(request, access) == (
+        "because no identity-based policy allows the logs:PutSubscriptionFilter action"
+    )
+    assert subscriber.refusal(request, ResourcePolicy({}, OTHER)) == (
+        "because no resource-based policy allows the logs:PutSubscriptionFilter action"
+    )
+
+
+def test_key_policy_must_allow_even_when_the_identity_policy_does():
+    user = Identity(SESSION_CALLER, (policy(allow("kms:GenerateDataKey", KEY)),))
+    request = Request("kms:GenerateDataKey", KEY)
+    delegating = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OWN}:root"}, "kms:*")), OWN, key_policy=True)
+    silent = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OTHER}:root"}, "kms:*")), OWN, key_policy=True)
+    assert user.refusal(request, delegating) is None
+    assert user.refusal(request, silent) == "because no resource-based policy allows the kms:GenerateDataKey action"
+    assert Identity(SESSION_CALLER, ()).refusal(request, delegating) is not None  # delegation needs the IAM grant
+    direct = ResourcePolicy(
+        policy(grant({"AWS": SESSION_CALLER.role_arn}, "kms:GenerateDataKey")), OWN, key_policy=True
+    )
+    assert Identity(SESSION_CALLER, ()).refusal(request, direct) is None
