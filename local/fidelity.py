@@ -145,6 +145,9 @@ class Fidelity:
                 RDSBackend.modify_db_parameter_group
             ),
             (RDSResponse, "describe_db_parameters"): self._describe_db_parameters(RDSResponse.describe_db_parameters),
+            (RDSResponse, "describe_db_cluster_parameters"): self._describe_db_parameters(
+                RDSResponse.describe_db_cluster_parameters
+            ),
             # Plain functions, not bound methods: the patched attribute is bound to the backend when called.
             (RDSBackend, "reboot_db_instance"): lambda backend, instance_id: self._reboot_db_instance(  # noqa: PLW0108
                 backend, instance_id
@@ -277,14 +280,30 @@ class Fidelity:
 
     @staticmethod
     def _describe_db_parameters(original: Callable[..., Any]) -> Callable[..., Any]:
-        """moto ignores Source; AWS returns only the parameters of that source (user, system, engine-default)."""
+        """moto ignores Source, Filters, MaxRecords and Marker; AWS returns only the parameters of that source (user,
+        system, engine-default) and with those names (the parameter-name filter, "The only supported filter"),
+        MaxRecords (20 to 100, 100 by default) at a time, with a Marker for the rest (API reference). Both calls,
+        DescribeDBParameters and DescribeDBClusterParameters."""
 
         def describe(response: RDSResponse) -> Any:
             result = original(response)
+            parameters = list(result.result["Parameters"])
             source = response._get_param("Source")
             if source:
-                parameters = result.result["Parameters"]
-                result.result["Parameters"] = [p for p in parameters if p.get("Source", "engine-default") == source]
+                parameters = [p for p in parameters if p.get("Source", "engine-default") == source]
+            for entry in response.params.get("Filters") or []:
+                if entry["Name"] != "parameter-name":
+                    raise RDSClientError("InvalidParameterValue", f"Unrecognized filter name: {entry['Name']}")
+                wanted = set(entry.get("Values") or [])
+                parameters = [p for p in parameters if p.get("ParameterName") in wanted]
+            size = int(response._get_param("MaxRecords") or 100)
+            if not 20 <= size <= 100:
+                raise RDSClientError("InvalidParameterValue", "MaxRecords must be between 20 and 100.")
+            start = int(response._get_param("Marker") or 0)  # opaque on AWS; an offset here
+            result.result["Parameters"] = parameters[start : start + size]
+            result.result.pop("Marker", None)
+            if start + size < len(parameters):
+                result.result["Marker"] = str(start + size)
             return result
 
         return describe

@@ -8,8 +8,9 @@ work is checked too: CloudWatch Logs delivering to Firehose with the destination
 permissions boundary), Firehose invoking the processor and writing to S3 with the stream's role. A refusal is
 raised as AWS shapes it for the service (ERRORS).
 
-Not emulated: resource-based policies other than role trust policies (the destination access policy is checked
-in local/fidelity.py; bucket policies, KMS key policies), service control policies, session policies,
+Resource-based policies are evaluated with the caller's (Identity.refusal): S3 bucket policies, KMS key policies
+(a customer managed key's, and the AWS managed aws/s3 key's as AWS publishes it), CloudWatch Logs destination
+access policies, besides role trust policies. Not emulated: NotPrincipal, service control policies, session policies,
 aws:PrincipalOrgID (organizations are not emulated), aws:ResourceTag/* on other resources than IAM roles, RDS
 clusters and instances, CloudWatch Logs log groups and Secrets Manager secrets. Every request carries
 aws:RequestedRegion (us-east-1 for IAM, a global service).
@@ -30,8 +31,10 @@ from urllib.parse import unquote
 from boto3.dynamodb.conditions import ConditionExpressionBuilder
 from botocore.exceptions import ClientError
 from moto.iam.models import iam_backends
+from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
 from moto.rds.models import rds_backends
+from moto.s3.models import s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -68,6 +71,28 @@ def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return _wildcard(pattern, ignore_case).match(value) is not None
 
 
+ARN_COMPONENTS = 6  # arn:partition:service:region:account:resource (the resource keeps any further colons)
+
+
+def arn_matches(pattern: str, value: str) -> bool:
+    """A Resource element, ArnLike or ArnEquals: "Each of the six colon-delimited components of the ARN is checked
+    separately" (IAM User Guide, condition operators), so a `*` in the region cannot reach into the account. The
+    resource, the last component, keeps its colons, and "If the * wildcard is the last character of a resource ARN
+    segment, it can expand to match beyond the colon boundaries" (IAM User Guide, Resource element): a pattern of
+    fewer components ending in `*` takes the rest of the ARN."""
+    if pattern == "*":
+        return True
+    wanted, actual = pattern.split(":", ARN_COMPONENTS - 1), value.split(":", ARN_COMPONENTS - 1)
+    if len(actual) < ARN_COMPONENTS:
+        return False  # not an ARN ("*" for an action without resource types): only "*" matches it
+    if len(wanted) < ARN_COMPONENTS:
+        if not wanted[-1].endswith("*"):
+            return False
+        last = len(wanted) - 1
+        actual = [*actual[:last], ":".join(actual[last:])]
+    return all(matches(w, a) for w, a in zip(wanted, actual, strict=True))
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -92,7 +117,7 @@ def _bool(policy: str, actual: str) -> bool:
     return policy.lower() == actual.lower()
 
 
-# Condition operators: (comparison, negated). ArnEquals and ArnLike both take wildcards, as IAM's do.
+# Condition operators: (comparison, negated). ArnEquals and ArnLike both take wildcards, component by component.
 OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringEquals": (_string_equals, False),
     "StringNotEquals": (_string_equals, True),
@@ -100,10 +125,10 @@ OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringNotEqualsIgnoreCase": (_ignore_case, True),
     "StringLike": (_string_like, False),
     "StringNotLike": (_string_like, True),
-    "ArnEquals": (_string_like, False),
-    "ArnLike": (_string_like, False),
-    "ArnNotEquals": (_string_like, True),
-    "ArnNotLike": (_string_like, True),
+    "ArnEquals": (arn_matches, False),
+    "ArnLike": (arn_matches, False),
+    "ArnNotEquals": (arn_matches, True),
+    "ArnNotLike": (arn_matches, True),
     "Bool": (_bool, False),
 }
 
@@ -119,8 +144,14 @@ def _condition_key_holds(operator: str, key: str, policy_values: list[Any], requ
         raise NotImplementedError(f"condition operator {operator} is not emulated")
     compare, negated = OPERATORS[name]
     if actual is None or actual == []:
+        # IAM User Guide, condition set operators: ForAllValues "also returns true if there are no context keys in
+        # the request"; ForAnyValue returns false for a missing key or an empty set, with or without IfExists (an
+        # IfExists there is applied per value, never to the whole set: re:Post "ForAnyValue:StringEqualsIfExists
+        # behaving unexpectedly", which AWS answered so).
         if qualifier == "ForAllValues":
-            return True  # vacuously true, as in IAM
+            return True
+        if qualifier == "ForAnyValue":
+            return False
         return if_exists or negated  # a missing key matches nothing, so a negated operator holds
     actual_values = [_text(value) for value in _as_list(actual)]
     wanted = [_text(value) for value in policy_values]
@@ -153,9 +184,11 @@ def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     else:
         return False
     if "Resource" in statement:
-        if not any(matches(r, request.resource) for r in _as_list(statement["Resource"])):
+        if not any(arn_matches(r, request.resource) for r in _as_list(statement["Resource"])):
             return False
-    elif "NotResource" in statement and any(matches(r, request.resource) for r in _as_list(statement["NotResource"])):
+    elif "NotResource" in statement and any(
+        arn_matches(r, request.resource) for r in _as_list(statement["NotResource"])
+    ):
         return False
     return condition_holds(statement.get("Condition"), request)
 
@@ -217,6 +250,44 @@ def trust_allows(trust: Mapping[str, Any], request: Request, caller: Caller | No
     return allowed
 
 
+def principal_names(principal: Any, caller: Caller) -> str | None:
+    """How a resource-based policy's Principal names the caller: "session" (its session ARN), "role" (its role ARN),
+    "anyone" ("*"), "account" (its account: a delegation to the account's IAM policies), or None."""
+    if principal == "*":
+        return "anyone"
+    values = _as_list(principal.get("AWS", [])) if isinstance(principal, Mapping) else []
+    named = {str(value) for value in values}
+    for name, arns in (("anyone", {"*"}), ("session", {caller.session_arn}), ("role", {caller.role_arn}),
+                       ("account", {caller.account, f"arn:aws:iam::{caller.account}:root"})):  # fmt: skip
+        if named & arns:
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class ResourcePolicy:
+    """A resource-based policy (a bucket policy, a KMS key policy, a CloudWatch Logs destination's access policy) and
+    the account that owns the resource. An empty document grants nothing (a destination without an access policy)."""
+
+    document: Mapping[str, Any]
+    account: str
+    key_policy: bool = False  # KMS: IAM policies count only where the key policy delegates to the account
+
+    def grants(self, request: Request, caller: Caller) -> tuple[Effect, set[str]]:
+        """DENY if a statement naming the caller denies; else how the allowing statements name the caller."""
+        names: set[str] = set()
+        for statement in _as_list(self.document.get("Statement", [])):
+            if "NotPrincipal" in statement:
+                raise NotImplementedError("NotPrincipal in a resource-based policy is not emulated")
+            name = principal_names(statement.get("Principal"), caller)
+            if name is None or not statement_applies(statement, request):
+                continue
+            if statement["Effect"] == "Deny":
+                return Effect.DENY, set()
+            names.add(name)
+        return (Effect.ALLOW if names else Effect.NONE), names
+
+
 @dataclass(frozen=True)
 class Identity:
     """A role's policies as IAM evaluates them for its sessions."""
@@ -225,19 +296,41 @@ class Identity:
     policies: tuple[Mapping[str, Any], ...]
     boundary: Mapping[str, Any] | None = None
 
-    def refusal(self, request: Request) -> str | None:
-        """Why IAM refuses the request, or None when it allows it."""
+    def refusal(self, request: Request, resource: ResourcePolicy | None = None) -> str | None:
+        """Why IAM refuses the request, or None when it allows it (IAM User Guide, "Policy evaluation logic"): an
+        explicit Deny in any policy wins. Within one account the identity's policies (within its boundary) or the
+        resource's policy suffice, except that a grant to the account only delegates to IAM policies, and that a
+        grant to the role ARN is limited by the boundary while one to the session ARN is not. Across accounts both
+        the identity's policies and the resource's policy must allow. A KMS key policy must allow in every case:
+        "No AWS principal has any permissions to a KMS key unless that permission is explicitly allowed in the key
+        policy" (KMS developer guide, "Key policies"), directly or by delegating to the account's IAM policies."""
         effect = evaluate(self.policies, request)
         boundary = evaluate([self.boundary], request) if self.boundary is not None else Effect.ALLOW
+        granted, names = resource.grants(request, self.caller) if resource is not None else (Effect.NONE, set())
         if effect is Effect.DENY:
             return "with an explicit deny in an identity-based policy"
         if boundary is Effect.DENY:
             return "with an explicit deny in a permissions boundary"
+        if granted is Effect.DENY:
+            return "with an explicit deny in a resource-based policy"
+        identity_allows = effect is Effect.ALLOW and boundary is Effect.ALLOW
+        direct = "session" in names or (bool(names & {"role", "anyone"}) and boundary is Effect.ALLOW)
+        if resource is None:
+            allowed = identity_allows
+        elif resource.account != self.caller.account:
+            allowed = identity_allows and bool(names)
+        elif resource.key_policy:
+            allowed = direct or ("account" in names and identity_allows)
+        else:
+            allowed = identity_allows or direct
+        if allowed:
+            return None
+        needs_resource_grant = resource is not None and (resource.key_policy or resource.account != self.caller.account)
+        if needs_resource_grant and not names:
+            return f"because no resource-based policy allows the {request.action} action"
         if effect is Effect.NONE:
             return f"because no identity-based policy allows the {request.action} action"
-        if boundary is Effect.NONE:
-            return f"because no permissions boundary allows the {request.action} action"
-        return None
+        return f"because no permissions boundary allows the {request.action} action"
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -544,6 +637,8 @@ def _on_role(action: str, *, with_boundary: bool = False) -> Callable[[Call], Au
     return authorize
 
 
+# The AWS managed key of S3 (alias aws/s3) as the emulation names it: its real key id differs per account and region.
+AWS_MANAGED_S3_KEY = "alias/aws/s3"
 # aws:RequestedRegion of a global service's calls: the region of its endpoint (IAM's is us-east-1).
 GLOBAL_SERVICE_REGION = {"iam": "us-east-1"}
 STAR = "*"  # the action supports no resource-level permission (its Resource types column is empty)
@@ -683,6 +778,35 @@ AWS_MANAGED_POLICIES["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"] = AWS_MAN
 ]
 
 
+def aws_managed_s3_key_policy(account: str, region: str) -> dict[str, Any]:
+    """The key policy of the AWS managed key aws/s3 (what GetKeyPolicy returns for it; the KMS developer guide's
+    "AWS managed keys" shows the same shape): every principal of the account may use it through S3, so a role needs
+    no KMS grant of its own to write SSE-KMS objects under it."""
+    return {
+        "Version": "2012-10-17",
+        "Id": "auto-s3-2",
+        "Statement": [
+            {
+                "Sid": "Allow access through S3 for all principals in the account that are authorized to use S3",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"s3.{region}.amazonaws.com"}
+                },
+            },
+            {
+                "Sid": "Allow direct access to key metadata to the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
 def _document(text: str | Mapping[str, Any]) -> dict[str, Any]:
     return dict(text) if isinstance(text, Mapping) else json.loads(unquote(text))
 
@@ -753,6 +877,35 @@ class Enforcer:
             tags = (secret.tags or []) if secret is not None else []
         return {tag["Key"]: tag["Value"] for tag in tags}
 
+    @staticmethod
+    def resource_policy(arn: str) -> ResourcePolicy | None:
+        """The resource-based policy IAM evaluates with a request on `arn`: an S3 bucket's policy (for the bucket and
+        its objects), a KMS key's policy (the AWS managed aws/s3 key's as AWS publishes it), a CloudWatch Logs
+        destination's access policy. None for other resources, and for one that does not exist (the service then
+        answers that it does not)."""
+        parts = arn.split(":", 5)
+        if len(parts) < 6:
+            return None
+        service, region, account, resource = parts[2], parts[3], parts[4], parts[5]
+        if service == "s3":
+            bucket_name = resource.split("/", 1)[0]
+            owner = s3_backends.bucket_accounts.get(bucket_name)
+            bucket = s3_backends[owner[1]]["global"].buckets.get(bucket_name) if owner else None
+            if bucket is None:
+                return None
+            return ResourcePolicy(_document(bucket.policy.decode()) if bucket.policy else {}, owner[1])  # type: ignore[index]
+        if service == "kms":
+            if resource == AWS_MANAGED_S3_KEY:
+                return ResourcePolicy(aws_managed_s3_key_policy(account, region), account, key_policy=True)
+            key = kms_backends[account][region].keys.get(resource.removeprefix("key/"))
+            return ResourcePolicy(_document(key.policy), account, key_policy=True) if key is not None else None
+        if service == "logs" and resource.startswith("destination:"):
+            destination = logs_backends[account][region].destinations.get(arn)
+            if destination is None:
+                return None
+            return ResourcePolicy(_document(destination.access_policy) if destination.access_policy else {}, account)
+        return None
+
     def identity(self, account: str, role_name: str, session_name: str) -> Identity:
         role = self._role(account, role_name)
         if role is None:
@@ -804,7 +957,7 @@ class Enforcer:
         for needed in table(call):
             in_region = {"aws:RequestedRegion": requested_region, **needed.context}
             request = self._with_principal(Request(needed.action, needed.resource, in_region), identity.caller)
-            reason = identity.refusal(request)
+            reason = identity.refusal(request, self.resource_policy(request.resource))
             if reason is None and request.action == "sts:AssumeRole" and not self._trusted(request, identity.caller):
                 reason = ""  # STS names no reason when the trust policy refuses
             if reason is not None:
@@ -874,6 +1027,33 @@ class Enforcer:
         if not trust_allows(trust, assume, None, "firehose.amazonaws.com"):
             return f"firehose.amazonaws.com may not assume {role_arn} for {stream_arn}"
         identity = self.identity(role_arn.split(":")[4], name, "KinesisFirehoseDelivery")
-        request = Request(action, resource)
-        reason = identity.refusal(self._with_principal(request, identity.caller))
-        return denial_message(identity.caller, request, reason) if reason is not None else None
+        requests = [Request(action, resource)]
+        if action == "s3:PutObject":  # S3 asks KMS for a data key with the writer's credentials (SSE-KMS)
+            requests += self._bucket_key_requests(resource, stream_arn.split(":")[3], identity.caller.account)
+        for request in requests:
+            reason = identity.refusal(
+                self._with_principal(request, identity.caller), self.resource_policy(request.resource)
+            )
+            if reason is not None:
+                return denial_message(identity.caller, request, reason)
+        return None
+
+    @staticmethod
+    def _bucket_key_requests(object_arn: str, region: str, caller_account: str) -> list[Request]:
+        """An SSE-KMS bucket's default key: a PutObject needs kms:GenerateDataKey on it, asked by S3 on the caller's
+        behalf (S3 user guide, "Using server-side encryption with AWS KMS keys"): kms:ViaService and
+        kms:CallerAccount say so, and the encryption context names the bucket (with an S3 Bucket Key) ."""
+        bucket_name = object_arn.split(":::", 1)[1].split("/", 1)[0]
+        owner = s3_backends.bucket_accounts.get(bucket_name)
+        bucket = s3_backends[owner[1]]["global"].buckets.get(bucket_name) if owner else None
+        rules = _as_list(((bucket.encryption if bucket is not None else None) or {}).get("Rule", []))
+        default = next((rule.get("ApplyServerSideEncryptionByDefault") or {} for rule in rules), {})
+        if default.get("SSEAlgorithm") != "aws:kms":
+            return []
+        key = default.get("KMSMasterKeyID") or f"arn:aws:kms:{region}:{owner[1]}:{AWS_MANAGED_S3_KEY}"  # type: ignore[index]
+        context = {
+            "kms:ViaService": f"s3.{region}.amazonaws.com",
+            "kms:CallerAccount": caller_account,
+            "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket_name}",
+        }
+        return [Request("kms:GenerateDataKey", key, context)]

@@ -35,9 +35,11 @@ from moto import mock_aws
 from moto.core import errors as moto_errors
 from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
+from moto.iam.access_control import PermissionResult
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.kms import models as kms_models
 from moto.rds.models import rds_backends
+from moto.s3.models import FakeBucket
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -283,6 +285,10 @@ class World:
             mock.patch.object(
                 StateTaskServiceSfn, "_normalise_response", _pascal_response(StateTaskServiceSfn._normalise_response)
             ),
+            # IAM: bucket policies are local/iam.py's (the product's calls, Firehose's writes). moto's own check reads
+            # a statement whose condition does not hold as a Deny: the archive bucket's DenyInsecureTransport would
+            # refuse every object read, the emulation's administrator's included.
+            mock.patch.object(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -535,6 +541,7 @@ class World:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         self.resources["ArchiveBucket"] = bucket
         self.resources["ArchiveBucket.Arn"] = f"arn:aws:s3:::{bucket}"
+        self._protect_archive_bucket(bucket)
         resources = self.template["Resources"]
         template_roles = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
         for role in (*template_roles, "StateMachineRole"):
@@ -612,6 +619,20 @@ class World:
             )["stateMachineArn"]
             if created != self.resources[logical_id]:
                 raise RuntimeError(f"{logical_id}: expected {self.resources[logical_id]}, moto made {created}")
+
+    def _protect_archive_bucket(self, bucket: str) -> None:
+        """The archive bucket's policy and default encryption as template.yaml sets them: local/iam.py evaluates the
+        policy, and the key's policy, with every write into the bucket."""
+        s3, resources = self.client("s3"), self.template["Resources"]
+        policy = self._resolve(resources["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"])
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        encryption = self._resolve(resources["ArchiveBucket"]["Properties"]["BucketEncryption"])
+        rules = [  # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+             "BucketKeyEnabled": rule.get("BucketKeyEnabled", False)}
+            for rule in encryption["ServerSideEncryptionConfiguration"]
+        ]  # fmt: skip
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules})
 
     def _put_role_policies(self, role_name: str, properties: dict[str, Any]) -> None:
         """A template role's inline policies and managed policy ARNs, as CloudFormation attaches them."""

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.rds.models import rds_backends
 
 from local import SOURCE_ACCOUNT, World
-from local.fidelity import ClusterHooks, filter_pattern_matches
+from local.fidelity import AURORA_DEFAULT_PARAMETERS, ClusterHooks, filter_pattern_matches
 
 DESTINATION_POLICY = {
     "Version": "2012-10-17",
@@ -396,3 +397,45 @@ def test_the_real_postgresql_runs_with_the_writer_s_db_parameter_group_over_the_
 
         assert world.sql("c", "SHOW shared_preload_libraries") == [("pg_stat_statements",)]
         assert world.sql("c", "SHOW pgaudit.log") == [("write",)]
+
+
+def pad_with_engine_defaults(world, group, count):
+    """A parameter group as large as AWS's (an Aurora PostgreSQL cluster group lists several hundred parameters)."""
+    parameters = rds_backends[SOURCE_ACCOUNT][world.region].db_cluster_parameter_groups[group].parameters
+    for index in range(count):
+        parameters[f"zz_padding_{index:03}"] = {"ApplyType": "dynamic", "Source": "engine-default"}
+
+
+def test_db_cluster_parameters_honour_the_parameter_name_filter_and_page_by_max_records(world):
+    world.create_cluster("c")
+    rds, group = world.client("rds", SOURCE_ACCOUNT), "default.aurora-postgresql15"
+    pad_with_engine_defaults(world, group, 30)
+    wanted = ["pgaudit.log", "shared_preload_libraries"]
+
+    named = rds.describe_db_cluster_parameters(
+        DBClusterParameterGroupName=group, Filters=[{"Name": "parameter-name", "Values": wanted}]
+    )
+    first = rds.describe_db_cluster_parameters(DBClusterParameterGroupName=group, MaxRecords=20)
+    rest = rds.describe_db_cluster_parameters(DBClusterParameterGroupName=group, Marker=first["Marker"])
+
+    assert sorted(p["ParameterName"] for p in named["Parameters"]) == wanted and "Marker" not in named
+    assert len(first["Parameters"]) == 20 and "Marker" not in rest
+    assert len(first["Parameters"]) + len(rest["Parameters"]) == len(AURORA_DEFAULT_PARAMETERS) + 30
+    with pytest.raises(ClientError) as refused:
+        rds.describe_db_cluster_parameters(DBClusterParameterGroupName=group, Filters=[{"Name": "x", "Values": ["y"]}])
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def parameter_reads_to_onboard(padding):
+    with World() as world:
+        world.create_cluster("orders")
+        pad_with_engine_defaults(world, "default.aurora-postgresql15", padding)
+        mark = world.calls.mark()
+        assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+        operations = world.calls.operations(mark)
+        return operations["rds:DescribeDBClusterParameters"], operations["rds:DescribeDBParameters"]
+
+
+def test_onboarding_reads_parameters_in_calls_that_do_not_grow_with_the_group():
+    # 400 parameters are four pages of 100 without the parameter-name filter, one page with it.
+    assert parameter_reads_to_onboard(400) == parameter_reads_to_onboard(0)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto.kms.models import kms_backends
 
 import local.world
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
 from local.template import ARCHIVE_TEMPLATE, SOURCE_TEMPLATE, archive_functions, load_template
+from pgaudit_archiver.steps import destination as destination_step
 
 CANARY_REQUEST = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read", "canary": True}
 ADMIN_SESSION = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/platform-admin/alice"
@@ -411,3 +413,90 @@ def test_a_destination_role_without_the_products_tag_keeps_its_trust_and_is_not_
     assert world.offboard("orders").status == "FAILED"
     assert {denial.action for denial in world.iam.denials} == {"iam:UpdateAssumeRolePolicy", "iam:DeleteRole"}
     assert iam.get_role(RoleName=name)["Role"]["RoleName"] == name
+
+
+def archive_object_arn(world, key="pgaudit/x"):
+    return f"{world.resources['ArchiveBucket.Arn']}/{key}"
+
+
+def test_firehose_writes_are_refused_where_the_archive_bucket_policy_denies_the_writer(world):
+    # Given the template's bucket policy, plus a statement denying the delivery role its writes
+    s3, bucket, role = world.client("s3"), world.resources["ArchiveBucket"], world.resources["FirehoseDeliveryRole.Arn"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    policy["Statement"].append(
+        {"Sid": "DenyTheWriter", "Effect": "Deny", "Principal": {"AWS": role}, "Action": "s3:PutObject",
+         "Resource": archive_object_arn(world, "*")}
+    )  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    world.create_cluster("orders")
+    assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+
+    send_audit_line(world, "orders")
+
+    assert world.fidelity.refused_deliveries
+    assert all("explicit deny in a resource-based policy" in r for r in world.fidelity.refused_deliveries)
+    assert list(world.archived_objects()) == []
+
+
+def test_the_template_s_bucket_policy_refuses_deleting_archived_objects_to_a_role_allowed_to(world):
+    role = world.resources["FirehoseDeliveryRole.Arn"]
+    stream = f"arn:aws:firehose:{world.region}:{ARCHIVE_ACCOUNT}:deliverystream/pgaudit-orders"
+    world.client("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1],
+        PolicyName="may-delete",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": archive_object_arn(world, "*")}
+        ]}),
+    )  # fmt: skip
+
+    refusal = world.iam.firehose_refusal(role, stream, "s3:DeleteObject", archive_object_arn(world))
+
+    assert refusal is not None and refusal.endswith("with an explicit deny in a resource-based policy")  # DenyDeleting
+    assert world.iam.firehose_refusal(role, stream, "s3:PutObject", archive_object_arn(world)) is None
+
+
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(("key_policy_account", "archived"), [(ARCHIVE_ACCOUNT, True), ("444455556666", False)])
+def test_firehose_writes_under_the_customer_managed_key_need_its_key_policy(key_policy_account, archived):
+    key_arn = f"arn:aws:kms:{local.world.REGION}:{ARCHIVE_ACCOUNT}:key/{KEY_ID}"
+    with World(parameters={"ArchiveKmsKeyArn": key_arn}) as world:
+        # AWS's default key policy (delegating to the account's IAM policies), for this account or another one
+        key_policy = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{key_policy_account}:root"}, "Action": "kms:*", "Resource": "*"}
+        ]}  # fmt: skip
+        created = world.client("kms").create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["KeyId"]
+        keys = kms_backends[ARCHIVE_ACCOUNT][world.region].keys
+        keys[KEY_ID] = keys.pop(created)  # the key the stack was deployed with
+        world.create_cluster("orders")
+        assert world.onboard(world.request("orders")).status == "SUCCEEDED"
+
+        send_audit_line(world, "orders")
+
+        assert bool(world.archived_records()) is archived
+        if not archived:
+            assert all(
+                f"kms:GenerateDataKey on resource: {key_arn} because no resource-based policy allows" in refusal
+                for refusal in world.fidelity.refused_deliveries
+            ), world.fidelity.refused_deliveries
+
+
+def test_a_destination_access_policy_s_explicit_deny_refuses_the_products_subscription(monkeypatch, world):
+    original = destination_step.access_policy
+
+    def with_deny(settings, source, name):
+        policy = original(settings, source, name)
+        denied = {**policy["Statement"][0], "Sid": "ButNotFromThisAccount", "Effect": "Deny"}
+        return {**policy, "Statement": [*policy["Statement"], denied]}
+
+    monkeypatch.setattr(destination_step, "access_policy", with_deny)
+    world.create_cluster("orders")
+
+    execution = world.onboard(world.request("orders"))
+
+    assert execution.status == "FAILED"
+    [denial] = world.iam.denials
+    assert denial.action == "logs:PutSubscriptionFilter" and ":destination:" in denial.resource
+    assert denial.message.endswith("with an explicit deny in a resource-based policy")

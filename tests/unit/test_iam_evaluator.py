@@ -12,6 +12,7 @@ from local.iam import (
     Enforcer,
     Identity,
     Request,
+    ResourcePolicy,
     access_denied,
     condition_holds,
     evaluate,
@@ -147,6 +148,69 @@ def test_condition_set_operators_over_multivalued_keys():
     assert condition_holds(all_values, Request("x:Y", "*", {"aws:TagKeys": ["owner"]}))
     assert not condition_holds(all_values, Request("x:Y", "*", {"aws:TagKeys": ["owner", "other"]}))
     assert condition_holds(all_values, Request("x:Y", "*", {}))  # vacuously true, as IAM documents
+
+
+@pytest.mark.parametrize(
+    "operator",
+    ["ForAnyValue:StringEquals", "ForAnyValue:StringNotEquals", "ForAnyValue:StringEqualsIfExists",
+     "ForAnyValue:StringNotLikeIfExists"],
+)  # fmt: skip
+def test_condition_for_any_value_on_a_missing_or_empty_key_is_false_even_negated_or_if_exists(operator):
+    # IAM User Guide, condition set operators: with no key (or an empty set) in the request, ForAnyValue is false;
+    # an IfExists inside it applies per value (re:Post, "ForAnyValue:StringEqualsIfExists behaving unexpectedly").
+    condition = {operator: {"aws:TagKeys": ["owner"]}}
+    assert not condition_holds(condition, Request("x:Y", "*", {}))
+    assert not condition_holds(condition, Request("x:Y", "*", {"aws:TagKeys": []}))
+
+
+@pytest.mark.parametrize(
+    "operator",
+    ["ForAllValues:StringEquals", "ForAllValues:StringNotEquals", "ForAllValues:StringEqualsIfExists",
+     "ForAllValues:StringLikeIfExists"],
+)  # fmt: skip
+def test_condition_for_all_values_on_a_missing_key_is_true_whatever_the_operator(operator):
+    # "ForAllValues ... also returns true if there are no context keys in the request" (IAM User Guide).
+    assert condition_holds({operator: {"aws:TagKeys": ["owner"]}}, Request("x:Y", "*", {}))
+
+
+OWN = "123456789012"
+OTHER = "999999999999"
+
+
+def test_evaluate_resource_wildcard_stays_within_its_arn_component():
+    # A log group named like the account id, in another account: a `*` in the region must not swallow the account.
+    policies = [policy(allow("logs:PutRetentionPolicy", f"arn:aws:logs:*:{OWN}:*"))]
+    own = f"arn:aws:logs:eu-west-1:{OWN}:log-group:/aws/rds/cluster/a/postgresql:*"
+    foreign = f"arn:aws:logs:eu-west-1:{OTHER}:log-group:{OWN}:*"
+    assert evaluate(policies, Request("logs:PutRetentionPolicy", own)) is Effect.ALLOW
+    assert evaluate(policies, Request("logs:PutRetentionPolicy", foreign)) is Effect.NONE
+
+
+def test_evaluate_resource_wildcard_in_the_last_component_spans_colons_and_slashes():
+    # "arn:aws:s3:::bucket/*": the resource component is "bucket/*", matching any key, colons included; and a
+    # pattern's trailing `*` "can expand to match beyond the colon boundaries" (IAM User Guide, Resource element).
+    objects = [policy(allow("s3:PutObject", "arn:aws:s3:::archive/*"))]
+    assert evaluate(objects, Request("s3:PutObject", "arn:aws:s3:::archive/pgaudit/a:b/c.gz")) is Effect.ALLOW
+    assert evaluate(objects, Request("s3:PutObject", "arn:aws:s3:::archive-other/key")) is Effect.NONE
+    short = [policy(allow("logs:PutRetentionPolicy", f"arn:aws:logs:eu-west-1:{OWN}:*"))]
+    assert evaluate(short, Request("logs:PutRetentionPolicy", f"arn:aws:logs:eu-west-1:{OWN}:log-group:g:*")) is (
+        Effect.ALLOW
+    )
+    shorter = [policy(allow("logs:PutRetentionPolicy", "arn:aws:logs:eu-west-1:*"))]
+    assert evaluate(shorter, Request("logs:PutRetentionPolicy", f"arn:aws:logs:eu-west-1:{OWN}:log-group:g:*")) is (
+        Effect.ALLOW
+    )
+
+
+def test_condition_arn_operators_match_each_component_separately():
+    condition = {"ArnLike": {"aws:SourceArn": f"arn:aws:logs:*:{OWN}:*"}}
+    assert condition_holds(condition, Request("x:Y", "*", {"aws:SourceArn": f"arn:aws:logs:eu-west-1:{OWN}:x"}))
+    assert not condition_holds(
+        condition, Request("x:Y", "*", {"aws:SourceArn": f"arn:aws:logs:eu-west-1:{OTHER}:log-group:{OWN}:*"})
+    )
+    not_like = {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/{OWN}"}}
+    sneaky = f"arn:aws:iam::{OTHER}:role/x:{OWN}:role/{OWN}"  # not one role: the account component differs
+    assert condition_holds(not_like, Request("x:Y", "*", {"aws:PrincipalArn": sneaky}))
 
 
 def test_identity_permissions_boundary_intersects_with_the_role_policy():
@@ -355,3 +419,73 @@ def test_requested_region_is_the_calls_region_and_us_east_1_for_iam():
     only_us_east_1 = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
     iam_identity = Identity(Caller("1", role_arn, "s"), (policy(allow("iam:GetRole", Condition=only_us_east_1)),))
     enforcer.authorize(iam_identity, "iam", "GetRole", "eu-west-1", {"RoleName": "x"})  # IAM's endpoint region
+
+
+SESSION_CALLER = Caller(OWN, f"arn:aws:iam::{OWN}:role/writer", "s")
+OBJECT = "arn:aws:s3:::archive/pgaudit/k"
+KEY = f"arn:aws:kms:eu-west-1:{OWN}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def grant(principal, action="s3:PutObject", resource="*", effect="Allow"):
+    return {"Effect": effect, "Principal": principal, "Action": action, "Resource": resource}
+
+
+def test_resource_policy_within_one_account_identity_or_resource_policy_suffices():
+    nothing = Identity(SESSION_CALLER, ())
+    writer = Identity(SESSION_CALLER, (policy(allow("s3:PutObject", OBJECT)),))
+    empty = ResourcePolicy({}, OWN)
+    to_role = ResourcePolicy(policy(grant({"AWS": SESSION_CALLER.role_arn})), OWN)
+    assert writer.refusal(Request("s3:PutObject", OBJECT), empty) is None
+    assert nothing.refusal(Request("s3:PutObject", OBJECT), to_role) is None
+    assert nothing.refusal(Request("s3:PutObject", OBJECT), empty) == (
+        "because no identity-based policy allows the s3:PutObject action"
+    )
+
+
+def test_resource_policy_grant_to_the_account_only_delegates_to_its_iam_policies():
+    to_account = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OWN}:root"})), OWN)
+    assert Identity(SESSION_CALLER, ()).refusal(Request("s3:PutObject", OBJECT), to_account) is not None
+
+
+def test_resource_policy_explicit_deny_wins_over_an_identity_allow():
+    writer = Identity(SESSION_CALLER, (policy(allow("s3:PutObject", OBJECT)),))
+    denied = ResourcePolicy(policy(grant("*", effect="Deny")), OWN)
+    assert writer.refusal(Request("s3:PutObject", OBJECT), denied) == "with an explicit deny in a resource-based policy"
+    not_me = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OWN}:role/other"}, effect="Deny")), OWN)
+    assert writer.refusal(Request("s3:PutObject", OBJECT), not_me) is None
+
+
+def test_resource_policy_a_boundary_limits_a_grant_to_the_role_arn_not_to_the_session_arn():
+    bounded = Identity(SESSION_CALLER, (), policy(allow("logs:*")))
+    to_role = ResourcePolicy(policy(grant({"AWS": SESSION_CALLER.role_arn})), OWN)
+    to_session = ResourcePolicy(policy(grant({"AWS": SESSION_CALLER.session_arn})), OWN)
+    assert bounded.refusal(Request("s3:PutObject", OBJECT), to_role) is not None
+    assert bounded.refusal(Request("s3:PutObject", OBJECT), to_session) is None
+
+
+def test_resource_policy_across_accounts_needs_both_the_identity_and_the_resource_policy():
+    destination = f"arn:aws:logs:eu-west-1:{OTHER}:destination:pgaudit-x"
+    subscriber = Identity(SESSION_CALLER, (policy(allow("logs:PutSubscriptionFilter", destination)),))
+    access = ResourcePolicy(policy(grant({"AWS": OWN}, "logs:PutSubscriptionFilter", destination)), OTHER)
+    request = Request("logs:PutSubscriptionFilter", destination)
+    assert subscriber.refusal(request, access) is None
+    assert Identity(SESSION_CALLER, ()).refusal(request, access) == (
+        "because no identity-based policy allows the logs:PutSubscriptionFilter action"
+    )
+    assert subscriber.refusal(request, ResourcePolicy({}, OTHER)) == (
+        "because no resource-based policy allows the logs:PutSubscriptionFilter action"
+    )
+
+
+def test_key_policy_must_allow_even_when_the_identity_policy_does():
+    user = Identity(SESSION_CALLER, (policy(allow("kms:GenerateDataKey", KEY)),))
+    request = Request("kms:GenerateDataKey", KEY)
+    delegating = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OWN}:root"}, "kms:*")), OWN, key_policy=True)
+    silent = ResourcePolicy(policy(grant({"AWS": f"arn:aws:iam::{OTHER}:root"}, "kms:*")), OWN, key_policy=True)
+    assert user.refusal(request, delegating) is None
+    assert user.refusal(request, silent) == "because no resource-based policy allows the kms:GenerateDataKey action"
+    assert Identity(SESSION_CALLER, ()).refusal(request, delegating) is not None  # delegation needs the IAM grant
+    direct = ResourcePolicy(
+        policy(grant({"AWS": SESSION_CALLER.role_arn}, "kms:GenerateDataKey")), OWN, key_policy=True
+    )
+    assert Identity(SESSION_CALLER, ()).refusal(request, direct) is None
