@@ -186,9 +186,9 @@ class RegistryStepSettings(RegistrySettings):
 
 
 class ReconcilePlanSettings(RegistrySettings):
-    """Plan Run: the run's parallel scan segments (the Map's concurrency)."""
+    """Plan Run: the run's parallel scan segments (the Map's concurrency; an inline Map runs at most 40 at once)."""
 
-    reconcile_segments: int = Field(alias="RECONCILE_SEGMENTS", ge=1, le=64)
+    reconcile_segments: int = Field(alias="RECONCILE_SEGMENTS", ge=1, le=40)
 
 
 class ArchiveStepSettings(RegionSettings):
