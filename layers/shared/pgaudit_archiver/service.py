@@ -4,7 +4,6 @@ workflows, and read the registry."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
@@ -17,9 +16,8 @@ from pydantic import Field
 
 from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy, Rule
 from pgaudit_archiver.aws.accounts import archive_account
-from pgaudit_archiver.aws.page_token_key import PageTokenKeyStore
+from pgaudit_archiver.aws.page_token_key import page_token_key
 from pgaudit_archiver.aws.registry import Registry, now
-from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ArchiverError, InvalidRequestError
 from pgaudit_archiver.models import AccountId, Model, OffboardRequest, OnboardRequest, Source, StrictModel
@@ -144,7 +142,8 @@ class PageTokens:
         # compare_digest takes only ASCII strings
         if not (token.isascii() and start and hmac.compare_digest(mac, self._mac(start, binding))):
             raise InvalidRequestError(
-                "next_token is not a token this API issued for this caller and query",
+                "next_token is not a token this API issued for this caller and query (or it was issued before an"
+                " upgrade of the stack replaced the key that signs tokens)",
                 remedy="pass next_token unchanged with the same account_id and status, or list again without it",
             )
         return start
@@ -160,12 +159,6 @@ def _role_without_path(arn: str) -> str:
     return f"{head}:role/{resource.rsplit('/', 1)[-1]}" if resource else arn
 
 
-@functools.lru_cache(maxsize=4)
-def _page_token_key(region: str, table_name: str) -> bytes:
-    """Read (or first written) once per container."""
-    return PageTokenKeyStore(archive_session(region), table_name).key()
-
-
 def cluster_service(settings: ApiSettings) -> ClusterService:
     archive = archive_account(settings)  # clients kept by the container
     return ClusterService(
@@ -174,7 +167,7 @@ def cluster_service(settings: ApiSettings) -> ClusterService:
         settings.onboard_state_machine_arn,
         settings.offboard_state_machine_arn,
         tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
-        page_tokens=PageTokens(lambda: _page_token_key(settings.region, settings.idempotency_table)),
+        page_tokens=PageTokens(lambda: page_token_key(settings.region, settings.page_token_key_table)),
         policy=settings.audit_policy(settings.audit_reducers),
     )
 
