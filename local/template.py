@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,3 +83,139 @@ def parameter_defaults(template: dict[str, Any]) -> dict[str, Any]:
 
 def state_machine_substitutions(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     return template["Resources"][logical_id]["Properties"]["DefinitionSubstitutions"]
+
+
+# ---------------------------------------------------------------- rendering with parameter values
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Region": "eu-west-1",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "pgaudit-archiver",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+_NO_VALUE = object()
+_SUB_REFERENCE = re.compile(r"\$\{(!?)([^}]+)\}")
+Reference = Callable[[str, "str | None"], Any]
+
+
+def parameter_values(template: dict[str, Any], given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Each parameter's value as CloudFormation passes it: the given or the default, a CommaDelimitedList split."""
+    values = {}
+    for name, spec in template.get("Parameters", {}).items():
+        value = (given or {}).get(name, spec.get("Default"))
+        if value is None:
+            raise ValueError(f"parameter {name} has no default: give it a value")
+        values[name] = value.split(",") if spec["Type"] == "CommaDelimitedList" and isinstance(value, str) else value
+    return values
+
+
+class Rendering:
+    """The template as CloudFormation sees it for one set of parameter values: conditions decided, Fn::If taken,
+    AWS::NoValue dropped, parameters and pseudo parameters put in, resources whose Condition is false left out.
+    A Ref or GetAtt of a resource stays as written unless `reference(logical_id, attribute)` gives it a value."""
+
+    def __init__(
+        self, template: dict[str, Any], parameters: dict[str, Any] | None = None, reference: Reference | None = None
+    ) -> None:
+        self.template = template
+        self.parameters = {**PSEUDO_PARAMETERS, **parameter_values(template, parameters)}
+        self._reference = reference
+        self._conditions: dict[str, bool] = {}
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        kept = {
+            logical_id: resource
+            for logical_id, resource in self.template["Resources"].items()
+            if "Condition" not in resource or self.condition(resource["Condition"])
+        }
+        return {logical_id: self.resolve(resource) for logical_id, resource in kept.items()}
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = self.holds(self.template["Conditions"][name])
+        return self._conditions[name]
+
+    def holds(self, expression: Any) -> bool:
+        """A condition or rule expression (Fn::Equals, Not, And, Or, Contains, Condition) with these parameters."""
+        ((function, argument),) = expression.items()
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::Equals":
+            left, right = (self.resolve(value) for value in argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not self.holds(argument[0])
+        if function == "Fn::And":
+            return all(self.holds(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self.holds(item) for item in argument)
+        if function == "Fn::Contains":
+            values, value = (self.resolve(item) for item in argument)
+            return str(value) in [str(item) for item in values]
+        raise NotImplementedError(f"condition function {function}")
+
+    def failed_rules(self) -> dict[str, list[str]]:
+        """The template's Rules whose assertions fail for these parameters: rule name -> AssertDescriptions."""
+        failed = {}
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.holds(rule["RuleCondition"]):
+                continue
+            messages = [a.get("AssertDescription", name) for a in rule["Assertions"] if not self.holds(a["Assert"])]
+            if messages:
+                failed[name] = messages
+        return failed
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((function, argument),) = value.items()
+            if function == "Ref":
+                if argument == "AWS::NoValue":
+                    return _NO_VALUE
+                if argument in self.parameters:
+                    return self.parameters[argument]
+                return self._resource(argument, None, value)
+            if function == "Fn::GetAtt":
+                logical_id, attribute = argument
+                return self._resource(logical_id, attribute, value)
+            if function == "Fn::If":
+                name, when_true, when_false = argument
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if function == "Fn::Sub":
+                return self._sub(argument)
+            if function == "Fn::Join":
+                separator, items = argument[0], self.resolve(argument[1])
+                if isinstance(items, list) and all(isinstance(item, str) for item in items):
+                    return separator.join(items)
+                return {function: [separator, items]}
+            if function == "Fn::Split":
+                separator, text = argument[0], self.resolve(argument[1])
+                return text.split(separator) if isinstance(text, str) else {function: [separator, text]}
+        if isinstance(value, dict):
+            items = {key: self.resolve(item) for key, item in value.items()}
+            return {key: item for key, item in items.items() if item is not _NO_VALUE}
+        if isinstance(value, list):
+            return [item for item in (self.resolve(item) for item in value) if item is not _NO_VALUE]
+        return value
+
+    def _resource(self, logical_id: str, attribute: str | None, written: Any) -> Any:
+        resolved = self._reference(logical_id, attribute) if self._reference else None
+        return written if resolved is None else resolved
+
+    def _sub(self, argument: Any) -> Any:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = {name: self.resolve(item) for name, item in variables.items()}
+
+        def put(match: re.Match[str]) -> str:
+            literal, name = match.groups()
+            if literal:
+                return "${" + name + "}"
+            if name in variables:
+                return str(variables[name])
+            if name in self.parameters:
+                return str(self.parameters[name])
+            logical_id, _, attribute = name.partition(".")
+            resolved = self._resource(logical_id, attribute or None, None)
+            return match.group(0) if resolved is None else str(resolved)
+
+        return _SUB_REFERENCE.sub(put, text)

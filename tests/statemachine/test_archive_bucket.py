@@ -1,7 +1,9 @@
 """The archive bucket protects itself: Object Lock by default, no configuration change but by break-glass (or the
 stack's own deployment), TLS for every request, server access logs to a bucket of their own."""
 
-from local.template import ARCHIVE_TEMPLATE, load_template
+import pytest
+
+from local.template import ARCHIVE_TEMPLATE, Rendering, load_template
 
 TEMPLATE = load_template(ARCHIVE_TEMPLATE)
 RESOURCES = TEMPLATE["Resources"]
@@ -41,6 +43,43 @@ def exempted_principals(statement):
 
 def test_object_lock_defaults_to_governance():
     assert TEMPLATE["Parameters"]["ObjectLockMode"]["Default"] == "GOVERNANCE"
+
+
+def rendered_bucket(**parameters):
+    return Rendering(TEMPLATE, {"ExternalId": "x" * 16, **parameters}).resources["ArchiveBucket"]["Properties"]
+
+
+@pytest.mark.parametrize("mode", ["NONE", "GOVERNANCE", "COMPLIANCE"])
+@pytest.mark.parametrize("created_with", ["", "true"])
+def test_object_lock_is_on_for_every_mode_which_sets_only_the_default_retention(mode, created_with):
+    bucket = rendered_bucket(ObjectLockMode=mode, ArchiveBucketCreatedWithObjectLock=created_with)
+    assert bucket["ObjectLockEnabled"] is True
+    assert bucket["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    rule = bucket["ObjectLockConfiguration"].get("Rule")
+    assert rule == (None if mode == "NONE" else {"DefaultRetention": {"Mode": mode, "Days": 365}})
+
+
+@pytest.mark.parametrize("mode", ["NONE", "GOVERNANCE", "COMPLIANCE"])
+def test_stack_first_deployed_without_object_lock_keeps_its_buckets_creation_property(mode):
+    # That bucket was created with ObjectLockEnabled left out: any other value would replace it.
+    bucket = rendered_bucket(ObjectLockMode=mode, ArchiveBucketCreatedWithObjectLock="false")
+    assert "ObjectLockEnabled" not in bucket
+    assert bucket["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+
+
+def test_mode_none_without_saying_how_the_bucket_was_created_fails_the_deployment_with_the_remedy():
+    # A stack first deployed with NONE keeps NONE on upgrade: CloudFormation checks Rules before changing anything.
+    failed = Rendering(TEMPLATE, {"ExternalId": "x" * 16, "ObjectLockMode": "NONE"}).failed_rules()
+    ((message,),) = failed.values()
+    assert "ArchiveBucketCreatedWithObjectLock" in message and "replace the archive bucket" in message
+
+
+@pytest.mark.parametrize(
+    ("mode", "created_with"), [("NONE", "false"), ("NONE", "true"), ("GOVERNANCE", ""), ("COMPLIANCE", "")]
+)
+def test_object_lock_rule_passes_when_the_bucket_creation_is_known_or_lock_was_on(mode, created_with):
+    parameters = {"ExternalId": "x" * 16, "ObjectLockMode": mode, "ArchiveBucketCreatedWithObjectLock": created_with}
+    assert Rendering(TEMPLATE, parameters).failed_rules() == {}
 
 
 def test_archive_bucket_policy_denies_configuration_changes_to_all_but_break_glass_and_deployment():

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from pgaudit_archiver.aws.accounts import clear_account_caches
+from pgaudit_archiver.aws.page_token_key import page_token_key
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.observability import logger, observed
 from pgaudit_archiver.settings import FunctionSettings, clear_settings_cache, get_settings
@@ -103,6 +104,7 @@ def clear_container_caches() -> None:
     AWS (and AssumeRole credentials) are new."""
     clear_settings_cache()
     clear_account_caches()
+    page_token_key.cache_clear()
 
 
 def _source_of(event: Any) -> str | None:

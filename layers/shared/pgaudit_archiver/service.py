@@ -17,9 +17,8 @@ from pydantic import Field
 
 from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy, Rule
 from pgaudit_archiver.aws.accounts import archive_account, source_account
-from pgaudit_archiver.aws.page_token_key import PageTokenKeyStore
+from pgaudit_archiver.aws.page_token_key import page_token_key
 from pgaudit_archiver.aws.registry import Registry, now
-from pgaudit_archiver.aws.sessions import archive_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import Consent, consent_of
 from pgaudit_archiver.errors import (
@@ -151,7 +150,8 @@ class PageTokens:
         # compare_digest takes only ASCII strings
         if not (token.isascii() and start and hmac.compare_digest(mac, self._mac(start, binding))):
             raise InvalidRequestError(
-                "next_token is not a token this API issued for this caller and query",
+                "next_token is not a token this API issued for this caller and query (or it was issued before an"
+                " upgrade of the stack replaced the key that signs tokens)",
                 remedy="pass next_token unchanged with the same account_id and status, or list again without it",
             )
         return start
@@ -165,12 +165,6 @@ def _role_without_path(arn: str) -> str:
     """arn:aws:iam::A:role/some/path/R -> arn:aws:iam::A:role/R (assumed-role ARNs carry no path)."""
     head, _, resource = arn.partition(":role/")
     return f"{head}:role/{resource.rsplit('/', 1)[-1]}" if resource else arn
-
-
-@functools.lru_cache(maxsize=4)
-def _page_token_key(region: str, table_name: str) -> bytes:
-    """Read (or first written) once per container."""
-    return PageTokenKeyStore(archive_session(region), table_name).key()
 
 
 def read_consent(settings: ApiSettings, source: Source) -> Consent | None:
@@ -190,7 +184,7 @@ def cluster_service(settings: ApiSettings) -> ClusterService:
         settings.onboard_state_machine_arn,
         settings.offboard_state_machine_arn,
         tuple(arn.strip() for arn in settings.admin_principal_arns.split(",")),
-        page_tokens=PageTokens(lambda: _page_token_key(settings.region, settings.idempotency_table)),
+        page_tokens=PageTokens(lambda: page_token_key(settings.region, settings.page_token_key_table)),
         policy=settings.audit_policy(settings.audit_reducers),
         consent=functools.partial(read_consent, settings),
     )

@@ -186,9 +186,9 @@ class RegistryStepSettings(RegistrySettings):
 
 
 class ReconcilePlanSettings(RegistrySettings):
-    """Plan Run: the run's parallel scan segments (the Map's concurrency)."""
+    """Plan Run: the run's parallel scan segments (the Map's concurrency; an inline Map runs at most 40 at once)."""
 
-    reconcile_segments: int = Field(alias="RECONCILE_SEGMENTS", ge=1, le=64)
+    reconcile_segments: int = Field(alias="RECONCILE_SEGMENTS", ge=1, le=40)
 
 
 class ArchiveStepSettings(RegionSettings):
@@ -225,6 +225,7 @@ class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings
 
 
 class ApiSettings(SourceAccessSettings, OnboardingStarterSettings, AuditPolicySettings, IdempotencySettings):
+    page_token_key_table: str = Field(alias="PAGE_TOKEN_KEY_TABLE", min_length=1)  # readable by the API only
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
     adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
@@ -335,6 +336,7 @@ STACK_DEFAULTS = {
     "MINIMUM_PGAUDIT_LOG": "",
     "ALLOWED_FILTER_PATTERNS": '"AUDIT:",?"AUDIT:" ?"ERROR:" ?"STATEMENT:"',
     "IDEMPOTENCY_TABLE": "pgaudit-archiver-idempotency",
+    "PAGE_TOKEN_KEY_TABLE": "pgaudit-archiver-page-token-key",
     "AUTO_ONBOARD": "tagged",
     "AUDIT_ONLY": "false",
     "AUTO_REPAIR": "true",
