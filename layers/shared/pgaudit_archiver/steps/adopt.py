@@ -176,10 +176,16 @@ def claim_cluster(
         )
     name = execution_name(source, "adopt-" + uuid.uuid4().hex[:8])
     arn = onboarding_execution_arn(onboard_state_machine, name)
-    if registry.claim(source, "onboard", request, execution_arn=arn, console_url=console_url(arn),
-                      claimed_by=adoption_arn):  # fmt: skip
+    claim = {"execution_arn": arn, "console_url": console_url(arn), "claimed_by": adoption_arn}
+    if registry.claim(source, "onboard", request, **claim):
         return Claim(cluster_id=source.cluster_id, claimed=True, execution_name=name)
-    status = (registry.get(source) or {}).get("status", "claimed")
+    current = registry.get(source) or {}
+    # This adoption's own claim, made by an invocation whose answer was lost (the task is retried after a Lambda
+    # error): claimed again under the new name; the old one was never started (Onboard Cluster starts it only).
+    mine = current.get("claimed_by") == adoption_arn and current.get("execution_arn")
+    if mine and registry.claim(source, "onboard", request, stale_execution=str(mine), **claim):
+        return Claim(cluster_id=source.cluster_id, claimed=True, execution_name=name)
+    status = current.get("status", "claimed")
     return Claim(cluster_id=source.cluster_id, claimed=False,
                  reason=f"already {status} (started by another request after the adoption planned it)")  # fmt: skip
 
