@@ -174,6 +174,9 @@ def claim_cluster(
             f"minute (AccountExecutionsPerMinute); {source} waits {retry_after} s",
             remedy="none: the adoption retries; raise AccountExecutionsPerMinute to adopt faster",
         )
+    # Named here, so the claim names the execution before it exists. Onboard Cluster's retried start stays one
+    # execution: "When the original execution is open and the execution input from the new call is identical, the
+    # Success message is returned" (StartExecution API reference, name).
     name = execution_name(source, "adopt-" + uuid.uuid4().hex[:8])
     arn = onboarding_execution_arn(onboard_state_machine, name)
     claim = {"execution_arn": arn, "console_url": console_url(arn), "claimed_by": adoption_arn}
