@@ -301,13 +301,14 @@ class World:
                 self._deploy_source_stack(account)
             # GetAccountSummary reports the quota CreateRole is held to (moto's is a constant 1,000).
             iam_backends[self.archive_account]["global"].account_summary._roles_quota = self.iam_roles_quota
-            # The product's rate budget waits on the emulation's clock (imported by now, under a function's
-            # environment: Powertools reads its settings at import).
-            budget = sys.modules.get("pgaudit_archiver.aws.rate_budget")
-            if budget is not None:
-                patcher = mock.patch.object(budget, "time", self.clock)
-                patcher.start()
-                self._patches.append(patcher)
+            # The product's rate budget and its accounts' executions a minute run on the emulation's clock
+            # (imported by now, under a function's environment: Powertools reads its settings at import).
+            for module in ("pgaudit_archiver.aws.rate_budget", "pgaudit_archiver.aws.account_limits"):
+                budget = sys.modules.get(module)
+                if budget is not None:
+                    patcher = mock.patch.object(budget, "time", self.clock)
+                    patcher.start()
+                    self._patches.append(patcher)
         except Exception:
             self.__exit__(None, None, None)
             raise
@@ -1093,7 +1094,12 @@ class World:
             parsed = json.loads(response_body) if response_body else None
         except ValueError:
             parsed = response_body
-        return ApiResponse(payload["statusCode"], parsed, payload.get("headers") or {})
+        # API Gateway answers with both of a proxy integration's header maps, multiValueHeaders' values taking a
+        # key's place (Powertools fills only multiValueHeaders for a REST API).
+        headers = {**(payload.get("headers") or {})}
+        for header, values in (payload.get("multiValueHeaders") or {}).items():
+            headers[header] = ", ".join(values)
+        return ApiResponse(payload["statusCode"], parsed, headers)
 
     def _api_routes(self) -> list[tuple[str, str]]:
         function = self.template["Resources"]["ApiFunction"]["Properties"]

@@ -27,7 +27,9 @@ from pgaudit_archiver.errors import ConsentRequiredError, InvalidRequestError
 from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
 from pgaudit_archiver.service import (
+    AccountRateLimitedError,
     Adoption,
+    AdoptionRunningError,
     AdoptRequest,
     AuditPolicyError,
     Caller,
@@ -208,15 +210,43 @@ def verify(account_id: Account, region: RegionPath, cluster_id: Cluster) -> Resp
 @app.post(
     "/accounts/<account_id>/adopt",
     summary="Onboard the account's existing clusters",
-    responses={202: {"description": "the adoption started (or, dry_run, its plan is being made)"}},
+    responses={
+        202: {"description": "the adoption started (or, dry_run, its plan is being made)"},
+        409: {"description": "the account has an adoption running: its adoption_id and status_path"},
+        429: {"description": "the account started AccountExecutionsPerMinute executions this minute; see Retry-After"},
+    },
 )
 def adopt(account_id: Account, request: AdoptRequest) -> Response[Adoption]:
     settings = _settings()
     region = request.region or settings.region
     service, caller = cluster_service(settings), _caller()
-    service.authorize(caller, account_id)  # before anything else, even a region check
+    service.authorize(caller, account_id)  # before anything else, even a region check or a replay
     _in_this_region(settings, region)
-    adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn)
+    limits = archive_account(settings).account_limits
+    key = _idempotency_key()
+    if not key:
+        adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn, limits)
+        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
+    # As POST /clusters: the key belongs to the exact principal that signed, and to one account and body.
+    config = IdempotencyConfig(
+        event_key_jmespath="[key, principal]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+    config.register_lambda_context(app.lambda_context)
+
+    @idempotent_function(
+        data_keyword_argument="call",
+        persistence_store=archive_account(settings).idempotency_store,
+        config=config,
+    )
+    def start(call: dict[str, Any]) -> dict[str, Any]:
+        adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn, limits)
+        return adoption.model_dump(mode="json")
+
+    body = {"route": "adopt", "account_id": account_id, **request.model_dump(mode="json"), "region": region}
+    call = {"key": key, "principal": caller.principal_arn, "body": body}
+    adoption = Adoption.model_validate(start(call=call))
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
 
 
@@ -250,6 +280,21 @@ def not_found(error: NotFoundError) -> Response[dict[str, Any]]:
 @app.exception_handler(ConsentRequiredError)
 def not_consented(error: ConsentRequiredError) -> Response[dict[str, Any]]:
     return _error(409, str(error), grant=error.commands)
+
+
+@app.exception_handler(AdoptionRunningError)
+def adoption_running(error: AdoptionRunningError) -> Response[dict[str, Any]]:
+    return _error(409, str(error), adoption_id=error.adoption_id, status_path=error.status_path)
+
+
+@app.exception_handler(AccountRateLimitedError)
+def rate_limited(error: AccountRateLimitedError) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=429,
+        content_type=content_types.APPLICATION_JSON,
+        body={"message": str(error), "retry_after_seconds": error.retry_after},
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 @app.exception_handler(InvalidRequestError)

@@ -95,3 +95,34 @@ def test_an_account_reads_only_its_own_adoptions(world):
     other = path.replace(SOURCE_ACCOUNT, OTHER_ACCOUNT)
     assert world.api("GET", other, caller_account=OTHER_ACCOUNT).status == 404  # not its name: not its adoption
     assert world.api("GET", path, caller_account=OTHER_ACCOUNT).status == 403
+
+
+# ---------------------------------------------------------------------------------------------- the request
+def test_a_retry_with_the_same_idempotency_key_answers_the_same_adoption_to_its_principal_only(world):
+    alice = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/platform/alice"
+    bob = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/platform/bob"
+    key = {"Idempotency-Key": "adopt-7f9c"}
+    path = f"/accounts/{SOURCE_ACCOUNT}/adopt"
+
+    def adopt(caller: str, body: dict):
+        return world.api("POST", path, caller_account=SOURCE_ACCOUNT, caller_arn=caller, body=body, headers=key)
+
+    first = adopt(alice, {"dry_run": True})
+    again = adopt(alice, {"dry_run": True})
+    other = adopt(bob, {"dry_run": True})
+    changed = adopt(alice, {})
+
+    assert (first.status, again.status, other.status) == (202, 202, 202)
+    assert again.body["adoption_id"] == first.body["adoption_id"]
+    assert other.body["adoption_id"] != first.body["adoption_id"]  # another principal's key is another key
+    assert changed.status == 422 and "different body" in changed.body["message"]
+    for answer in (first, other):
+        world.wait(answer.body["execution_arn"])
+
+
+def test_an_empty_region_is_refused_naming_the_field_not_read_as_this_stacks(world):
+    answer = world.api("POST", f"/accounts/{SOURCE_ACCOUNT}/adopt", caller_account=SOURCE_ACCOUNT,
+                       body={"region": "", "dry_run": True})  # fmt: skip
+
+    assert answer.status == 422
+    assert "body.region" in answer.body["message"]

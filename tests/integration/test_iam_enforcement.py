@@ -57,6 +57,8 @@ def test_every_function_makes_its_real_calls_with_its_own_role_and_none_is_refus
         assert world.api("GET", path, caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION).status == 200
         assert world.onboard(world.request("missing")).status == "FAILED"  # Record Failure
         assert world.adopt(dry_run=True).status == "SUCCEEDED"  # Discover Clusters lists the account's clusters
+        world.create_cluster("adopted", tags={"pgaudit-archiver": "enabled"})
+        assert world.adopt().output["totals"]["onboarded"] == 1  # Claim Cluster claims it, counted for the account
         started, errored = world.lambdas.call(world.resources["ScheduledDiscoveryFunction"], {})
         assert not errored and started["started"] == [SOURCE_ACCOUNT], started
         adoptions = world.client("stepfunctions").list_executions(stateMachineArn=world.resources["AdoptStateMachine"])

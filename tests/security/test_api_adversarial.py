@@ -428,6 +428,28 @@ case("idempotency", "admin's key for a body that never was", "POST", "/clusters"
      body=onboarding("orders"), headers={"Idempotency-Key": "admin-key"}, caller=(OTHER, EVE))  # fmt: skip
 
 
+# ------------------------------------------------------------------------------------------------ adoption
+# POST /accounts/{id}/adopt starts a workflow that onboards every eligible cluster of an account: the same identity,
+# region and key rules as POST /clusters, checked before anything is counted, held or started.
+ADOPT = f"/accounts/{SOURCE_ACCOUNT}/adopt"
+case("adoption", "another account's clusters", "POST", f"/accounts/{OTHER}/adopt", 403, FORBIDDEN, body={})
+case("adoption", "another account's, with its owner's key", "POST", ADOPT, 403, FORBIDDEN, body={"dry_run": True},
+     headers={"Idempotency-Key": "bob-adopt-key"}, caller=(OTHER, EVE))  # fmt: skip
+for name, region in (
+    ("empty", ""),  # not "this stack's region": an empty field is a mistake to name, not a default
+    ("upper case", "EU-WEST-1"),
+    ("Arabic-Indic digit", "eu-west-\u0661"),
+    ("trailing newline", "eu-west-1\n"),
+    ("NUL", "eu-west-1\x00"),
+):
+    case("adoption", f"region {name}", "POST", ADOPT, 422, "body.region", body={"region": region, "dry_run": True})
+for name, key in (("257 characters", "k" * 257), ("space", "adopt 42"), ("non-ASCII", "ключ"), ("empty", "")):
+    case("adoption", f"Idempotency-Key {name}", "POST", ADOPT, 400, "Idempotency-Key", body={"dry_run": True},
+         headers={"Idempotency-Key": key})  # fmt: skip
+case("adoption", "two Idempotency-Keys", "POST", ADOPT, 400, "Idempotency-Key", body={"dry_run": True},
+     headers={"Idempotency-Key": "a", "idempotency-key": "b"})  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------ page tokens
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode()
@@ -668,3 +690,18 @@ def test_the_owners_designated_reducer_offboards_its_cluster(world):
                          caller_arn=DANA, query={"restore": "false"})  # fmt: skip
     assert response.status == 202, response.body
     assert world.wait(response.body["execution_arn"]).status == "SUCCEEDED"
+
+
+def test_another_principal_of_the_account_never_gets_an_adoption_answered_for_a_key_it_did_not_send(world):
+    # Carol replays the key bob used: the key is bob's, not the account's; bob's own retry gets his adoption.
+    body = {"dry_run": True}
+    bobs = as_bob(world, "POST", ADOPT, body=body, headers={"Idempotency-Key": "bob-adopt-key"})
+    retried = as_bob(world, "POST", ADOPT, body=body, headers={"Idempotency-Key": "bob-adopt-key"})
+    carols = world.api("POST", ADOPT, caller_account=SOURCE_ACCOUNT, caller_arn=CAROL, body=body,
+                       headers={"Idempotency-Key": "bob-adopt-key"})  # fmt: skip
+
+    assert (bobs.status, retried.status, carols.status) == (202, 202, 202)
+    assert retried.body["adoption_id"] == bobs.body["adoption_id"]
+    assert carols.body["adoption_id"] != bobs.body["adoption_id"]
+    for answer in (bobs, carols):
+        assert world.wait(answer.body["execution_arn"]).status == "SUCCEEDED"

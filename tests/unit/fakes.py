@@ -553,7 +553,15 @@ class FakeRegistry(Recording, Registry):
         return item
 
     def claim(
-        self, source: Source, operation: str, request: dict[str, Any], stale_execution: str | None = None
+        self,
+        source: Source,
+        operation: str,
+        request: dict[str, Any],
+        stale_execution: str | None = None,
+        *,
+        execution_arn: str | None = None,
+        console_url: str | None = None,
+        claimed_by: str | None = None,
     ) -> bool:
         self._call("UpdateItem", f"claim {source.cluster_id}", mutates=True)
         current = self.items.get(source_key(source))
@@ -561,9 +569,23 @@ class FakeRegistry(Recording, Registry):
         if running and not (stale_execution and current and current.get("execution_arn") == stale_execution):
             return False
         item = self._item(source)
-        for field in ("execution_arn", "console_url", "last_error"):
+        for field in ("execution_arn", "console_url", "last_error", "claimed_by"):
             item.pop(field, None)
         item.update(status="onboarding" if operation == "onboard" else "offboarding", request=copy.deepcopy(request))
+        if execution_arn:
+            item.update(execution_arn=execution_arn, console_url=console_url or "")
+        if claimed_by:
+            item["claimed_by"] = claimed_by
+        return True
+
+    def release_claim(self, source: Source, execution_arn: str, last_error: dict[str, Any]) -> bool:
+        self._call("UpdateItem", f"release_claim {source.cluster_id}", mutates=True)
+        current = self.items.get(source_key(source))
+        if not current or current.get("status") not in ("onboarding", "offboarding"):
+            return False
+        if current.get("execution_arn") != execution_arn:
+            return False
+        self._item(source).update(status="failed", last_error=copy.deepcopy(last_error))
         return True
 
     def record_execution(
@@ -653,9 +675,10 @@ class FakeStepFunctions(Recording, ArchiveStepFunctions):
         return [arn.rsplit(":", 1)[-1] for arn, execution in self.executions.items()
                 if f":{machine}:" in arn and execution["status"] == "RUNNING"]  # fmt: skip
 
-    def status(self, execution_arn: str) -> str:
+    def status(self, execution_arn: str) -> str | None:
         self._call("DescribeExecution")
-        return str(self.executions[execution_arn]["status"])
+        execution = self.executions.get(execution_arn)  # None: ExecutionDoesNotExist, as the real one answers
+        return str(execution["status"]) if execution else None
 
     def last_entered_state_before(self, execution_arn: str, current_state: str) -> str | None:
         self._call("GetExecutionHistory")

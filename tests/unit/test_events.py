@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.claim_cluster.app import ClaimEvent
 from functions.discover_clusters.app import DiscoverEvent
 from functions.list_sources.app import PlanRunEvent
 from functions.verify_source.app import VerifySourcesEvent
@@ -41,6 +42,7 @@ MODELS = {
     "verify_source": VerifySourcesEvent,
     "publish_drift": events.DriftCountEvent,
     "discover_clusters": DiscoverEvent,
+    "claim_cluster": ClaimEvent,
 }
 
 

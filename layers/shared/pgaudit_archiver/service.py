@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy, Rule
+from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.accounts import archive_account, source_account
 from pgaudit_archiver.aws.page_token_key import page_token_key
 from pgaudit_archiver.aws.registry import Registry, now
@@ -28,7 +29,15 @@ from pgaudit_archiver.errors import (
     InvalidRequestError,
     SourceAccessDeniedError,
 )
-from pgaudit_archiver.models import AccountId, Model, OffboardRequest, OnboardRequest, Source, StrictModel
+from pgaudit_archiver.models import (
+    AccountId,
+    Model,
+    OffboardRequest,
+    OnboardRequest,
+    Region,
+    Source,
+    StrictModel,
+)
 from pgaudit_archiver.naming import execution_name, log_group_arn
 from pgaudit_archiver.settings import ApiSettings
 from pgaudit_archiver.steps.register import console_url
@@ -48,6 +57,23 @@ class AuditPolicyError(ForbiddenError):
 
 class NotFoundError(ArchiverError):
     """No such source in the registry."""
+
+
+class AdoptionRunningError(ArchiverError):
+    """The account has an adoption running already (one at a time: two would race for the same clusters)."""
+
+    def __init__(self, message: str, *, adoption_id: str, status_path: str) -> None:
+        super().__init__(message, remedy=f"follow it at {status_path}, and adopt again once it has ended")
+        self.adoption_id = adoption_id
+        self.status_path = status_path
+
+
+class AccountRateLimitedError(ArchiverError):
+    """The account started its executions of this minute (AccountExecutionsPerMinute)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, remedy=f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 # What API Gateway's IAM authorization puts in requestContext.identity.userArn (IAM names: [\w+=,.@-], ASCII).
@@ -97,10 +123,15 @@ class Started(Model):
     status_path: str
 
 
+# An adoption's execution that does not exist this long after its hold was taken was never started: the API
+# function that took the hold has ended (template.yaml: Timeout 60).
+ADOPTION_START_GRACE_SECONDS = 120
+
+
 class AdoptRequest(StrictModel):
     """POST /accounts/{account_id}/adopt: which clusters of the account to onboard (see steps/adopt.py)."""
 
-    region: str | None = Field(default=None, description="the clusters' region; this stack's when left out")
+    region: Region | None = Field(default=None, description="the clusters' region; this stack's when left out")
     mode: Literal["all", "tagged"] | None = Field(
         default=None, description="all, or only clusters tagged pgaudit-archiver=enabled; AutoOnboard's when left out"
     )
@@ -115,6 +146,10 @@ class Adoption(Model):
     execution_arn: str
     console_url: str
     status_path: str
+
+
+def adoption_status_path(account_id: str, adoption_id: str) -> str:
+    return f"/accounts/{account_id}/adoptions/{adoption_id}"
 
 
 def adoption_id_pattern(account_id: str) -> re.Pattern[str]:
@@ -313,8 +348,13 @@ class ClusterService:
                 return Started(operation=running, source=source, execution_arn=running_arn,
                                console_url=current.get("console_url"), already_running=True,
                                status_path=status_path)  # fmt: skip
-            if not running_arn or not self._registry.claim(source, operation, payload, stale_execution=running_arn):
-                # Claimed a moment ago by another request that has not started its execution yet.
+            if (
+                not running_arn
+                or self._claimer_runs(current)
+                or not self._registry.claim(source, operation, payload, stale_execution=running_arn)
+            ):
+                # Claimed a moment ago by another request (or a running adoption) that has not started its
+                # execution yet.
                 return Started(operation=operation, source=source, execution_arn=None, console_url=None,
                                already_running=True, status_path=status_path)  # fmt: skip
         name = execution_name(source, uuid.uuid4().hex[:8])
@@ -328,20 +368,71 @@ class ClusterService:
         return Started(operation=operation, source=source, execution_arn=arn, console_url=url, already_running=False,
                        status_path=status_path)  # fmt: skip
 
+    def _claimer_runs(self, item: dict[str, Any]) -> bool:
+        """Whether the adoption that claimed the source still runs: its onboarding may not have started yet."""
+        claimed_by = item.get("claimed_by")
+        return bool(claimed_by) and self._stepfunctions.status(str(claimed_by)) == "RUNNING"
+
     def adopt(
-        self, caller: Caller, account_id: str, region: str, request: AdoptRequest, adopt_state_machine: str
+        self,
+        caller: Caller,
+        account_id: str,
+        region: str,
+        request: AdoptRequest,
+        adopt_state_machine: str,
+        limits: AccountLimits,
     ) -> Adoption:
-        """Start the adopt workflow for the account's clusters in `region` (authorized first)."""
+        """Start the adopt workflow for the account's clusters in `region` (authorized first): one adoption of an
+        account at a time (a dry run starts nothing and waits for none), within the account's starts a minute."""
         self.authorize(caller, account_id)
         payload = {"account_id": account_id, "region": region, "dry_run": request.dry_run}
         if request.mode is not None:
             payload["mode"] = request.mode
         unique = ("dry-run-" if request.dry_run else "") + uuid.uuid4().hex[:8]
         name = f"adopt-{account_id}-{region}-{unique}"
-        arn = self._stepfunctions.start(adopt_state_machine, name, payload)
+        arn = adopt_state_machine.replace(":stateMachine:", ":execution:") + f":{name}"
+        retry_after = limits.take_start(account_id)
+        if retry_after is not None:
+            raise AccountRateLimitedError(
+                f"account {account_id} has started its {limits.executions_per_minute} executions of this minute "
+                "(AccountExecutionsPerMinute)",
+                retry_after=retry_after,
+            )
+        if not request.dry_run:
+            self._hold_adoption(limits, account_id, region, name, arn)
+        try:
+            started = self._stepfunctions.start(adopt_state_machine, name, payload)
+        except Exception:
+            if not request.dry_run:
+                limits.drop_adoption(account_id, region, arn)
+            raise
         return Adoption(account_id=account_id, region=region, dry_run=request.dry_run, adoption_id=name,
-                        execution_arn=arn, console_url=console_url(arn),
-                        status_path=f"/accounts/{account_id}/adoptions/{name}")  # fmt: skip
+                        execution_arn=started, console_url=console_url(started),
+                        status_path=adoption_status_path(account_id, name))  # fmt: skip
+
+    def _hold_adoption(self, limits: AccountLimits, account_id: str, region: str, name: str, arn: str) -> None:
+        """The account's adoption becomes `arn`, or AdoptionRunningError naming the one that runs."""
+        over: str | None = None
+        for _ in range(3):  # each round another caller won; the third time it is running, not ending
+            if limits.hold_adoption(account_id, region, name, arn, over):
+                return
+            holder = limits.adoption(account_id, region)
+            if holder is None:
+                over = None  # given back meanwhile
+                continue
+            status = self._stepfunctions.status(holder["execution_arn"])
+            starting = status is None and holder["held_seconds"] < ADOPTION_START_GRACE_SECONDS
+            if status == "RUNNING" or starting:
+                break
+            over = holder["execution_arn"]
+        else:
+            holder = limits.adoption(account_id, region) or {"adoption_id": "unknown"}
+        path = adoption_status_path(account_id, holder["adoption_id"])
+        raise AdoptionRunningError(
+            f"account {account_id} has adoption {holder['adoption_id']} running in {region}",
+            adoption_id=holder["adoption_id"],
+            status_path=path,
+        )
 
     def adoption(self, caller: Caller, account_id: str, adoption_id: str, adopt_state_machine: str) -> dict[str, Any]:
         """Where an adoption stands: its execution, and the account's sources by status meanwhile."""

@@ -152,6 +152,13 @@ class OnboardingStarterSettings(RegistrySettings):
     onboard_state_machine_arn: str = Field(alias="ONBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
 
 
+class AccountLimitSettings(RegionSettings):
+    """How many executions one source account may start a minute (aws/account_limits.py)."""
+
+    rate_budget_table: str = Field(alias="RATE_BUDGET_TABLE", min_length=1)
+    account_executions_per_minute: int = Field(alias="ACCOUNT_EXECUTIONS_PER_MINUTE", ge=1, le=1000)
+
+
 class IdempotencySettings(FunctionSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
 
@@ -220,11 +227,17 @@ class DiscoverClustersSettings(SourceAccessSettings, RegistrySettings):
     adoption_concurrency: int = Field(alias="ADOPTION_CONCURRENCY", ge=1, le=40)
 
 
+class ClaimClusterSettings(OnboardingStarterSettings, AccountLimitSettings):
+    pass
+
+
 class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings, IdempotencySettings):
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
 
 
-class ApiSettings(SourceAccessSettings, OnboardingStarterSettings, AuditPolicySettings, IdempotencySettings):
+class ApiSettings(
+    SourceAccessSettings, OnboardingStarterSettings, AccountLimitSettings, AuditPolicySettings, IdempotencySettings
+):
     page_token_key_table: str = Field(alias="PAGE_TOKEN_KEY_TABLE", min_length=1)  # readable by the API only
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
@@ -338,6 +351,7 @@ STACK_DEFAULTS = {
     "IDEMPOTENCY_TABLE": "pgaudit-archiver-idempotency",
     "PAGE_TOKEN_KEY_TABLE": "pgaudit-archiver-page-token-key",
     "AUTO_ONBOARD": "tagged",
+    "ACCOUNT_EXECUTIONS_PER_MINUTE": "20",
     "AUDIT_ONLY": "false",
     "AUTO_REPAIR": "true",
     "CANARY_BOUND_SECONDS": "1800",

@@ -16,6 +16,7 @@ from functools import cached_property
 import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
@@ -30,6 +31,7 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.settings import (
+    AccountLimitSettings,
     FirehoseBudgetSettings,
     FunctionSettings,
     IdempotencySettings,
@@ -118,6 +120,11 @@ class ArchiveAccount:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self.session, _having(self._settings, RegistrySettings).registry_table)
+
+    @cached_property
+    def account_limits(self) -> AccountLimits:
+        settings = _having(self._settings, AccountLimitSettings)
+        return AccountLimits(self.session, settings.rate_budget_table, settings.account_executions_per_minute)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:

@@ -57,27 +57,64 @@ class Registry:
         return plain
 
     def claim(
-        self, source: Source, operation: str, request: dict[str, Any], stale_execution: str | None = None
+        self,
+        source: Source,
+        operation: str,
+        request: dict[str, Any],
+        stale_execution: str | None = None,
+        *,
+        execution_arn: str | None = None,
+        console_url: str | None = None,
+        claimed_by: str | None = None,
     ) -> bool:
         """Mark the source as being onboarded or offboarded unless an execution already runs for it.
 
         `stale_execution`: an execution that is known to have ended though the item still says it runs
-        (its entry point died after claiming); it may be claimed over.
+        (its entry point died after claiming); it may be claimed over. `execution_arn`: the execution the claimer
+        is about to start under a name it chose (an adoption); `claimed_by`: the adoption's own execution, so
+        that a claim it never got to start is known stale once that adoption has ended.
         """
         condition = Attr("source_id").not_exists() | ~Attr("status").is_in(list(RUNNING_STATUSES))
         if stale_execution:
             condition = condition | Attr("execution_arn").eq(stale_execution)
+        values = _running_values(source, operation, request)
+        sets = (
+            "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, "
+            "#request = :request, updated_at = :now, created_at = if_not_exists(created_at, :now)"
+        )
+        removes = ["last_error"]
+        if execution_arn:
+            sets += ", execution_arn = :arn, console_url = :url"
+            values |= {":arn": execution_arn, ":url": console_url or ""}
+        else:
+            removes += ["execution_arn", "console_url"]
+        if claimed_by:
+            sets += ", claimed_by = :claimed_by"
+            values[":claimed_by"] = claimed_by
+        else:
+            removes.append("claimed_by")
         with refused("ConditionalCheckFailedException"):
             self._table.update_item(
                 Key={"source_id": source_key(source)},
-                UpdateExpression=(
-                    "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, "
-                    "#request = :request, updated_at = :now, created_at = if_not_exists(created_at, :now) "
-                    "REMOVE execution_arn, console_url, last_error"
-                ),
+                UpdateExpression=f"{sets} REMOVE {', '.join(removes)}",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request"},
-                ExpressionAttributeValues=_dynamo(_running_values(source, operation, request)),
+                ExpressionAttributeValues=_dynamo(values),
+            )
+            return True
+        return False
+
+    def release_claim(self, source: Source, execution_arn: str, last_error: dict[str, Any]) -> bool:
+        """Record as failed a claim whose execution (`execution_arn`) was never started or ended unrecorded;
+        False when the item has moved on (the execution recorded its own end, or another claim took it)."""
+        with refused("ConditionalCheckFailedException"):
+            self._table.update_item(
+                Key={"source_id": source_key(source)},
+                UpdateExpression="SET #status = :failed, updated_at = :now, last_error = :error",
+                ConditionExpression=Attr("status").is_in(list(RUNNING_STATUSES))
+                & Attr("execution_arn").eq(execution_arn),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_dynamo({":failed": "failed", ":now": now(), ":error": last_error}),
             )
             return True
         return False

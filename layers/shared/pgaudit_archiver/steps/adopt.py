@@ -6,19 +6,31 @@ One adoption is one execution of the adopt workflow. Discover Clusters reads the
 then onboards the page's clusters, a bounded number at a time, each as an onboarding execution of its own, and asks
 for the next page with the results, which Discover Clusters tallies. Run again, it onboards only what is missing:
 a cluster onboarded, onboarding or offboarding is skipped.
+
+Deciding is not owning: between Discover Clusters and the onboarding's start, POST /clusters, automatic onboarding or
+another adoption may start the same cluster. So Claim Cluster claims each one in the registry just before its
+onboarding starts, with the same conditional write POST /clusters uses, under an execution name chosen here; a
+cluster claimed first by anyone else is skipped and says so. Release Claim records as failed a claim whose onboarding
+never started (or ended without recording it); an onboarding that ran has recorded its own end.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
 from pydantic import Field
 
+from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import tags_of
+from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.models import Model, Source
+from pgaudit_archiver.naming import execution_name
 from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
+from pgaudit_archiver.steps.register import console_url
 from pgaudit_archiver.steps.validate import ENGINE
 
 AdoptionMode = Literal["all", "tagged"]
@@ -82,15 +94,21 @@ def tally(page: AdoptionPage, results: list[dict[str, Any]]) -> AdoptionPage:
     """The previous page's onboardings counted: each result is {"cluster_id", "status": SUCCEEDED|FAILED, ...}."""
     totals = page.totals.model_dump()
     failures = list(page.failures)
+    skipped = list(page.skipped)
     for result in results:
         if result.get("status") == "SUCCEEDED":
             totals["onboarded"] += 1
+        elif result.get("status") == "SKIPPED":  # claimed by another execution after it was planned
+            totals["planned"] -= 1
+            totals["skipped"] += 1
+            if len(skipped) < MAX_LISTED:
+                skipped.append(Skipped(cluster_id=str(result.get("cluster_id")), reason=str(result.get("reason"))))
         else:
             totals["failed"] += 1
             if len(failures) < MAX_LISTED:
                 failures.append({"cluster_id": result.get("cluster_id"), "error": result.get("error"),
                                  "cause": str(result.get("cause") or "")[:500]})  # fmt: skip
-    return page.model_copy(update={"totals": AdoptionTotals(**totals), "failures": failures})
+    return page.model_copy(update={"totals": AdoptionTotals(**totals), "failures": failures, "skipped": skipped})
 
 
 def next_page(page: AdoptionPage, inventory: SourceClusterInventory, registry: Registry) -> AdoptionPage:
@@ -123,3 +141,74 @@ def next_page(page: AdoptionPage, inventory: SourceClusterInventory, registry: R
         # Done when the last page was read and nothing of it is left to onboard.
         "done": last and not to_onboard,
     })  # fmt: skip
+
+
+class Claim(Model):
+    """Claim Cluster's answer: the onboarding's execution name when the cluster is the adoption's to onboard."""
+
+    cluster_id: str
+    claimed: bool
+    execution_name: str | None = None
+    reason: str | None = None
+
+
+def onboarding_execution_arn(onboard_state_machine: str, name: str) -> str:
+    return onboard_state_machine.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def claim_cluster(
+    request: dict[str, Any],
+    adoption_arn: str,
+    onboard_state_machine: str,
+    registry: Registry,
+    limits: AccountLimits,
+) -> Claim:
+    """Claim the cluster for an onboarding about to start under the name returned, counted against the account's
+    executions a minute (ThrottledError, retried by the workflow, once they are spent)."""
+    source = Source.model_validate({key: request.get(key) for key in ("account_id", "region", "cluster_id")})
+    retry_after = limits.take_start(source.account_id)
+    if retry_after is not None:
+        raise ThrottledError(
+            f"account {source.account_id} has started its {limits.executions_per_minute} executions of this "
+            f"minute (AccountExecutionsPerMinute); {source} waits {retry_after} s",
+            remedy="none: the adoption retries; raise AccountExecutionsPerMinute to adopt faster",
+        )
+    # Named here, so the claim names the execution before it exists. Onboard Cluster's retried start stays one
+    # execution: "When the original execution is open and the execution input from the new call is identical, the
+    # Success message is returned" (StartExecution API reference, name).
+    name = execution_name(source, "adopt-" + uuid.uuid4().hex[:8])
+    arn = onboarding_execution_arn(onboard_state_machine, name)
+    claim = {"execution_arn": arn, "console_url": console_url(arn), "claimed_by": adoption_arn}
+    if registry.claim(source, "onboard", request, **claim):
+        return Claim(cluster_id=source.cluster_id, claimed=True, execution_name=name)
+    current = registry.get(source) or {}
+    # This adoption's own claim, made by an invocation whose answer was lost (the task is retried after a Lambda
+    # error): claimed again under the new name; the old one was never started (Onboard Cluster starts it only).
+    mine = current.get("claimed_by") == adoption_arn and current.get("execution_arn")
+    if mine and registry.claim(source, "onboard", request, stale_execution=str(mine), **claim):
+        return Claim(cluster_id=source.cluster_id, claimed=True, execution_name=name)
+    status = current.get("status", "claimed")
+    return Claim(cluster_id=source.cluster_id, claimed=False,
+                 reason=f"already {status} (started by another request after the adoption planned it)")  # fmt: skip
+
+
+def release_claim(
+    request: dict[str, Any],
+    name: str,
+    failure: dict[str, Any],
+    onboard_state_machine: str,
+    registry: Registry,
+    stepfunctions: ArchiveStepFunctions,
+) -> bool:
+    """After Onboard Cluster failed: record the claim as failed unless its onboarding runs (it records its own end)
+    or has recorded it; True when this recorded it."""
+    source = Source.model_validate({key: request.get(key) for key in ("account_id", "region", "cluster_id")})
+    arn = onboarding_execution_arn(onboard_state_machine, name)
+    status = stepfunctions.status(arn)
+    if status == "RUNNING":
+        return False
+    what = "was never started" if status is None else f"ended {status} without recording it"
+    cause = str(failure.get("Cause") or "")[:500]
+    last_error = {"step": "Onboard Cluster", "error": str(failure.get("Error") or "unknown"), "aws_error_code": None,
+                  "message": f"the adoption's onboarding {name} {what}: {cause}"}  # fmt: skip
+    return registry.release_claim(source, arn, last_error)
