@@ -322,16 +322,57 @@ class Fidelity:
         for member in cluster.members:
             member._pgaudit_archiver_parameter_status = "pending-reboot"
 
+    @staticmethod
+    def family_of(engine: str, engine_version: str) -> str:
+        """The parameter group family of an engine version: aurora-postgresql16 for 16.4 (one family per major)."""
+        return f"{engine}{engine_version.split('.', maxsplit=1)[0]}"
+
+    def _upgrade(self, backend: RDSBackend, cluster: DBCluster, kwargs: dict[str, Any]) -> bool:
+        """A major version upgrade as RDS takes it (Aurora User Guide, "Upgrading the PostgreSQL DB engine for
+        Aurora PostgreSQL"): AllowMajorVersionUpgrade required; a cluster on a default group moves to the new
+        family's default, one on a custom group must name a group of the new family. True when the major changes."""
+        version = kwargs.get("engine_version")
+        if not version or version.split(".")[0] == str(cluster.engine_version).split(".")[0]:
+            return False
+        if not kwargs.get("allow_major_version_upgrade"):
+            raise RDSClientError(
+                "InvalidParameterCombination",
+                "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.",
+            )
+        if not kwargs.get("db_cluster_parameter_group_name"):
+            if not str(cluster.parameter_group).startswith("default."):
+                raise RDSClientError(
+                    "InvalidParameterCombination",
+                    f"The current DB cluster parameter group {cluster.parameter_group} is custom. You must explicitly "
+                    "specify a new DB cluster parameter group, either default or custom, for the engine version "
+                    "upgrade.",
+                )
+            kwargs["db_cluster_parameter_group_name"] = self.ensure_default_group(backend, version)
+        return True
+
     def _modify_db_cluster(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def modify(backend: RDSBackend, kwargs: dict[str, Any]) -> Any:
             with self._lock:
                 cluster = backend.clusters.get(kwargs["db_cluster_identifier"])
                 exports = kwargs.pop("cloudwatch_logs_export_configuration", None) or {}
+                upgraded = cluster is not None and self._upgrade(backend, cluster, kwargs)
                 new_group = kwargs.get("db_cluster_parameter_group_name")
                 if cluster is not None and new_group and new_group not in backend.db_cluster_parameter_groups:
                     raise RDSClientError(
                         "DBClusterParameterGroupNotFound", f"DBClusterParameterGroup not found: {new_group}"
                     )
+                if cluster is not None and new_group:
+                    # "can be applied only to a DB cluster running a version compatible with that family"
+                    # (CreateDBClusterParameterGroup, RDS API reference); RDS's refusal as it words it for a group
+                    # of another family (InvalidParameterCombination).
+                    wanted = self.family_of(cluster.engine, kwargs.get("engine_version") or cluster.engine_version)
+                    family = backend.db_cluster_parameter_groups[new_group].db_parameter_group_family
+                    if family != wanted:
+                        raise RDSClientError(
+                            "InvalidParameterCombination",
+                            f"The Parameter Group {new_group} with DBParameterGroupFamily {family} cannot be used for "
+                            f"this instance. Please use a Parameter Group with DBParameterGroupFamily {wanted}",
+                        )
                 group_changed = cluster is not None and new_group and new_group != cluster.parameter_group
                 result = original(backend, kwargs)
                 cluster = backend.clusters[kwargs.get("new_db_cluster_identifier") or result.db_cluster_identifier]
@@ -344,7 +385,9 @@ class Fidelity:
                         enabled.append(log_type)
                 if exports:
                     self.hooks.exports_changed(cluster, list(enabled))
-                if group_changed:
+                if upgraded:  # the upgrade restarts every instance with the new group: nothing waits for a reboot
+                    self.hooks.restart(cluster, self.effective_parameters(backend, cluster))
+                elif group_changed:
                     self._mark_pending_reboot(backend, cluster)
                 result.enabled_cloudwatch_logs_exports = list(enabled)
                 return result

@@ -36,6 +36,10 @@ FAMILY = "aurora-postgresql16"
 DEFAULT_GROUP = f"default.{FAMILY}"
 
 
+def _family(engine_version: str) -> str:
+    return f"aurora-postgresql{engine_version.split('.', maxsplit=1)[0]}"
+
+
 def refusal(operation: str, code: str) -> AwsRequestError:
     """What the data-access layer raises when AWS refuses `operation` with `code` (a validation error)."""
     return AwsRequestError(f"{operation} was refused: injected", aws_error_code=code)
@@ -71,6 +75,7 @@ class FakeRds(Recording, SourceRds):
         self.db_parameter_reads: list[str] = []  # DB parameter groups described
         self.reboots: list[str] = []  # every instance rebooted, readers a writer took with it included
         self.stuck: set[str] = set()  # instances whose parameter group status a reboot does not clear
+        self.unknown_parameters: dict[str, set[str]] = {}  # family -> parameters it lacks
         self.groups: dict[str, dict[str, Any]] = {
             DEFAULT_GROUP: {
                 "family": FAMILY,
@@ -130,8 +135,18 @@ class FakeRds(Recording, SourceRds):
         self.clusters[cluster_id] = cluster
         return cluster
 
-    def add_group(self, name: str, parameters: dict[str, str] | None = None, description: str = "owner's") -> None:
-        self.groups[name] = {"family": FAMILY, "description": description, "parameters": dict(parameters or {})}
+    def add_group(
+        self, name: str, parameters: dict[str, str] | None = None, description: str = "owner's", family: str = FAMILY
+    ) -> None:
+        self.groups[name] = {"family": family, "description": description, "parameters": dict(parameters or {})}
+
+    def upgrade(self, cluster_id: str, engine_version: str, group: str) -> None:
+        """The owner's major version upgrade: the cluster runs `group` (of the new family) afterwards, every member in
+        sync (the upgrade restarts them)."""
+        self.groups.setdefault(group, {"family": _family(engine_version), "description": "", "parameters": {}})
+        cluster = self.clusters[cluster_id]
+        cluster.update(EngineVersion=engine_version, DBClusterParameterGroup=group)
+        self._members_of_groups(group, "in-sync")
 
     def set_instance_group(self, instance_id: str, group: str, parameters: dict[str, str]) -> None:
         """Give an instance a DB parameter group of its owner's, setting `parameters` (Source=user)."""
@@ -154,6 +169,9 @@ class FakeRds(Recording, SourceRds):
 
     def describe_parameter_group(self, group_name: str) -> dict[str, Any] | None:
         self._call("DescribeDBClusterParameterGroups")
+        if group_name.startswith("default.aurora-postgresql"):  # RDS has a default group for every family
+            family = group_name.removeprefix("default.")
+            self.groups.setdefault(group_name, {"family": family, "description": "default", "parameters": {}})
         group = self.groups.get(group_name)
         if group is None:
             return None
@@ -206,8 +224,21 @@ class FakeRds(Recording, SourceRds):
             if parameter["ApplyMethod"] == "pending-reboot":
                 self._members_of_groups(group_name, "pending-reboot")
 
+    def user_cluster_parameters(self, group_name: str) -> list[dict[str, Any]]:
+        self._call("DescribeDBClusterParameters")
+        parameters = self.groups[group_name]["parameters"]
+        return [{"ParameterName": k, "ParameterValue": v, "ApplyType": "static"} for k, v in parameters.items()]
+
+    def known_parameters(self, group_name: str, names: set[str]) -> set[str]:
+        self._call("DescribeDBClusterParameters")
+        return names - self.unknown_parameters.get(self.groups[group_name]["family"], set())
+
     def attach_parameter_group(self, cluster_id: str, group_name: str) -> None:
         self._call("ModifyDBCluster", f"{cluster_id} group={group_name}", mutates=True)
+        # RDS attaches a group only to a cluster of its family (CreateDBClusterParameterGroup, API reference).
+        group = self.groups.get(group_name)
+        if group is not None and group["family"] != _family(self.clusters[cluster_id]["EngineVersion"]):
+            raise refusal("ModifyDBCluster", "InvalidParameterCombination")
         self.clusters[cluster_id]["DBClusterParameterGroup"] = group_name
         self._members_of_groups(group_name, "pending-reboot")
 

@@ -95,6 +95,7 @@ def test_remove_subscription_filter_second_call_changes_nothing() -> None:
 
 def test_restore_cluster_disables_the_export_then_reattaches_the_original_then_deletes_ours() -> None:
     rds = onboarded_rds()
+    rds.add_group("owners-group-that-was-there")
 
     result = restore_to_end(rds, "owners-group-that-was-there")
 
@@ -245,3 +246,20 @@ def test_restore_cluster_without_the_owners_consent_changes_nothing_and_says_so(
 
     assert result.changes[0].startswith("left for the owner, who withdrew consent from orders")
     assert rds.mutations == [] and rds.clusters["orders"]["DBClusterParameterGroup"] == "pgaudit-orders"
+
+
+def test_restore_cluster_after_a_major_upgrade_attaches_the_new_familys_default_and_says_why() -> None:
+    rds = onboarded_rds()  # onboarded on 16 from its default group
+    ours_17 = "pgaudit-orders-aurora-postgresql17"
+    based_on = "pgaudit-archiver: orders, based on default.aurora-postgresql17"
+    rds.add_group(ours_17, {"shared_preload_libraries": "pgaudit"}, based_on, family="aurora-postgresql17")
+    rds.upgrade("orders", "17.2", "pgaudit-orders-aurora-postgresql17")
+
+    result = restore_to_end(rds, DEFAULT_GROUP)
+
+    assert result.changes[1] == (
+        f"re-attached default.aurora-postgresql17 to orders instead of {DEFAULT_GROUP}, which is of family "
+        "aurora-postgresql16; pgaudit unloads at the instances' next reboot"
+    )
+    assert rds.clusters["orders"]["DBClusterParameterGroup"] == "default.aurora-postgresql17"
+    assert "pgaudit-orders" not in rds.groups and "pgaudit-orders-aurora-postgresql17" not in rds.groups

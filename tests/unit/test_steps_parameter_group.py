@@ -168,3 +168,56 @@ def test_configure_instance_group_auditing_the_same_classes_in_other_words_is_no
     rds.set_instance_group("orders-2", "owners-instance", {"pgaudit.log": instance_value})
 
     assert configure(rds, pgaudit_log=requested).parameter_group == OURS
+
+
+def test_configure_after_a_major_upgrade_makes_a_group_of_the_new_family_with_the_owners_settings() -> None:
+    # Onboarded on 16 from the owner's custom group, then upgraded by the owner to 17 with 17's default group.
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=2, group="owners")
+    rds.add_group("owners", {"work_mem": "64MB", "old_only": "1"})
+    configure(rds)
+    rds.upgrade("orders", "17.2", "default.aurora-postgresql17")
+    rds.unknown_parameters["aurora-postgresql17"] = {"old_only"}
+
+    result = configure(rds)
+
+    new = "pgaudit-orders-aurora-postgresql17"
+    assert rds.clusters["orders"]["DBClusterParameterGroup"] == new
+    assert rds.groups[new]["family"] == "aurora-postgresql17"
+    assert rds.groups[new]["parameters"] == {
+        "work_mem": "64MB", "shared_preload_libraries": "pgaudit", "pgaudit.log": "ddl,role,write",
+    }  # fmt: skip
+    assert f"carried 1 setting(s) of {OURS} into {new} (old_only not in aurora-postgresql17: left out)" in (
+        result.changes
+    )
+    assert result.pending_reboot == ("orders-1", "orders-2")
+    assert rds.groups[OURS]["family"] == "aurora-postgresql16"  # the old family's group is left as it was
+
+
+def test_configure_after_a_major_upgrade_to_the_owners_group_copies_that_group() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    configure(rds)
+    rds.add_group("owners-17", {"work_mem": "1GB"}, family="aurora-postgresql17")
+    rds.upgrade("orders", "17.2", "owners-17")
+
+    configure(rds)
+
+    new = "pgaudit-orders-aurora-postgresql17"
+    assert rds.clusters["orders"]["DBClusterParameterGroup"] == new
+    assert rds.groups[new]["parameters"]["work_mem"] == "1GB"
+    assert rds.groups["owners-17"]["parameters"] == {"work_mem": "1GB"}
+
+
+def test_configure_a_minor_upgrade_changes_nothing() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders")
+    configure(rds)
+    rds.clusters["orders"]["EngineVersion"] = "16.6"
+    for member in rds.clusters["orders"]["DBClusterMembers"]:
+        member["DBClusterParameterGroupStatus"] = "in-sync"
+    rds.mutations.clear()
+
+    result = configure(rds)
+
+    assert result.changes == () and rds.mutations == []

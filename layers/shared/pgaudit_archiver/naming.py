@@ -52,9 +52,10 @@ def legacy_destination_role_name(source: Source) -> str:
     return bounded_name(f"{PREFIX}-dest-{source.account_id}-{source.cluster_id}", source)
 
 
-def parameter_group_name(cluster_id: str) -> str:
-    # Cluster ids are at most 63 characters and parameter group names up to 255: no shortening needed.
-    return f"{PREFIX}-{cluster_id}"
+def parameter_group_name(cluster_id: str, family: str | None = None) -> str:
+    """`pgaudit-<cluster>`; `pgaudit-<cluster>-<family>` for a family other than the first one's (after a major
+    version upgrade). Cluster ids are at most 63 characters and parameter group names up to 255: no shortening."""
+    return f"{PREFIX}-{cluster_id}" + (f"-{family}" if family else "")
 
 
 def log_group_name(cluster_id: str) -> str:

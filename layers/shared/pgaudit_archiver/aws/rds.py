@@ -65,6 +65,25 @@ class SourceRds:
                     values[parameter["ParameterName"]] = parameter.get("ParameterValue")
         return values
 
+    def user_cluster_parameters(self, group_name: str) -> list[dict[str, Any]]:
+        """Every parameter a DB cluster parameter group sets itself (Source=user): name, value, apply method."""
+        paginator = self._rds.get_paginator("describe_db_cluster_parameters")
+        return [
+            parameter
+            for page in paginator.paginate(DBClusterParameterGroupName=group_name, Source="user")
+            for parameter in page["Parameters"]
+        ]
+
+    def known_parameters(self, group_name: str, names: set[str]) -> set[str]:
+        """Which of `names` the group's family has (a parameter a family lacks is not listed at all)."""
+        paginator = self._rds.get_paginator("describe_db_cluster_parameters")
+        return {
+            parameter["ParameterName"]
+            for page in paginator.paginate(DBClusterParameterGroupName=group_name, Filters=_named(names))
+            for parameter in page["Parameters"]
+            if parameter["ParameterName"] in names
+        }
+
     def user_parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
         """The named parameters a DB (instance) parameter group sets itself (Source=user), by name; a parameter the
         group leaves at its default is absent. A value set there takes precedence over the cluster parameter group's

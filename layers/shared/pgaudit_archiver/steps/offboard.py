@@ -29,6 +29,7 @@ from pgaudit_archiver.naming import (
 from pgaudit_archiver.settings import ArchiveAccountSettings, RegionSettings, ValidateOffboardingSettings
 from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.destination_role import retire_legacy_role
+from pgaudit_archiver.steps.parameter_group import family_of, our_group_for
 from pgaudit_archiver.steps.validate import parse_source_request
 
 LOG_TYPE = "postgresql"
@@ -102,20 +103,29 @@ def _restore_next(rds: SourceRds, source: Source, original_group: str | None, po
         rds.disable_log_export(source.cluster_id, LOG_TYPE)
         changes.append(f"disabled the {LOG_TYPE} log export of {source.cluster_id}")
         return StepResult(ready=False, changes=tuple(changes), polls=polls)  # one modification at a time
-    ours = parameter_group_name(source.cluster_id)
-    if cluster["DBClusterParameterGroup"] == ours:
+    current = cluster["DBClusterParameterGroup"]
+    family = family_of(rds, current)
+    ours = our_group_for(rds, source.cluster_id, family)[0]
+    if current == ours:
         original = original_group or _based_on(rds, ours)
         if original is None:
             return StepResult(changes=(f"kept {ours}: the original parameter group is not known",))
-        rds.attach_parameter_group(source.cluster_id, original)
+        restored, why = original, ""
+        original_family = (rds.describe_parameter_group(original) or {}).get("DBParameterGroupFamily")
+        if original_family != family:  # upgraded since onboarding (or the original is gone): RDS would refuse it
+            restored = f"default.{family}"
+            why = f" instead of {original}, which is of family {original_family or 'unknown (deleted)'}"
+        rds.attach_parameter_group(source.cluster_id, restored)
         return StepResult(
             ready=False,
-            changes=(f"re-attached {original} to {source.cluster_id}; pgaudit unloads at the instances' next reboot",),
+            changes=(f"re-attached {restored} to {source.cluster_id}{why}; pgaudit unloads at the instances' next "
+                     "reboot",),
             polls=polls,
-        )
-    if rds.describe_parameter_group(ours) is not None:
-        deleted = rds.delete_parameter_group(ours)
-        changes.append(f"deleted parameter group {ours}" if deleted else f"kept parameter group {ours}: still in use")
+        )  # fmt: skip
+    for group in dict.fromkeys((parameter_group_name(source.cluster_id), ours)):
+        if group != current and rds.describe_parameter_group(group) is not None:
+            deleted = rds.delete_parameter_group(group)
+            changes.append(f"deleted parameter group {group}" if deleted else f"kept parameter group {group}: in use")
     return StepResult(changes=tuple(changes), polls=polls)
 
 

@@ -5,6 +5,11 @@ shared with other clusters or managed by its owner's tooling, and the source rol
 groups. The cluster gets `pgaudit-<cluster>`, created from the family's defaults or copied from its custom
 group (keeping every setting), and offboarding re-attaches the original.
 
+A group serves one family, and RDS attaches it only to a cluster of that family (CreateDBClusterParameterGroup, API
+reference). After a major version upgrade the cluster runs a group of the new family (a default one, or its owner's):
+it then gets `pgaudit-<cluster>-<family>`, copied from the owner's new group, or created from the new family's
+defaults with the settings of our group of the old family that the new family still has.
+
 Both parameters also exist in each instance's DB parameter group, where a value set takes precedence over the
 cluster group's (Aurora User Guide, "Working with DB cluster parameter groups"). An instance whose group sets
 shared_preload_libraries without pgaudit, or pgaudit.log to other classes than requested, would make the cluster
@@ -15,6 +20,7 @@ account and says which instance, group and parameter, and what the owner can do.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pgaudit_archiver.audit_policy import same_classes
 from pgaudit_archiver.aws.rds import SourceRds
@@ -124,9 +130,49 @@ def with_library(libraries: str | None, library: str = LIBRARY) -> str:
     return ",".join(present if library in present else [*present, library])
 
 
+def family_of(rds: SourceRds, group_name: str) -> str:
+    family = (rds.describe_parameter_group(group_name) or {}).get("DBParameterGroupFamily")
+    if not family:
+        raise ClusterNotEligibleError(f"cannot read the family of parameter group {group_name}")
+    return str(family)
+
+
+def our_group_for(rds: SourceRds, cluster_id: str, family: str) -> tuple[str, dict[str, Any] | None]:
+    """Our group for `family` and its description (None: not made yet): `pgaudit-<cluster>`, the name every
+    onboarding so far gave it, unless that one is of another family (the cluster was upgraded since)."""
+    first = parameter_group_name(cluster_id)
+    existing = rds.describe_parameter_group(first)
+    if existing is None or existing.get("DBParameterGroupFamily") == family:
+        return first, existing
+    name = parameter_group_name(cluster_id, family)
+    return name, rds.describe_parameter_group(name)
+
+
+def _carry_over(rds: SourceRds, cluster_id: str, family: str, group: str) -> list[str]:
+    """Our group of an earlier family's own settings, into `group` (new, of `family`): those the family still has;
+    PRELOAD and PGAUDIT_LOG are set after."""
+    earlier = parameter_group_name(cluster_id)
+    if (rds.describe_parameter_group(earlier) or {}).get("DBParameterGroupFamily") in (None, family):
+        return []
+    settings = {p["ParameterName"]: p for p in rds.user_cluster_parameters(earlier)}
+    settings = {name: p for name, p in settings.items() if name not in (PRELOAD, PGAUDIT_LOG)}
+    known = rds.known_parameters(group, set(settings)) if settings else set()
+    carried = [
+        {"ParameterName": name, "ParameterValue": str(settings[name].get("ParameterValue")),
+         "ApplyMethod": "immediate" if settings[name].get("ApplyType") == "dynamic" else "pending-reboot"}
+        for name in sorted(known) if settings[name].get("ParameterValue") is not None
+    ]  # fmt: skip
+    if carried:
+        rds.modify_parameters(group, carried)
+    dropped = sorted(set(settings) - known)
+    note = f" ({', '.join(dropped)} not in {family}: left out)" if dropped else ""
+    return [f"carried {len(carried)} setting(s) of {earlier} into {group}{note}"] if carried or dropped else []
+
+
 def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -> tuple[str, list[str]]:
-    """The group to configure: `pgaudit-<cluster>`, made now from the cluster's current group if need be."""
-    ours = parameter_group_name(request.cluster_id)
+    """The group to configure: ours for the cluster's family, made now from the cluster's current group if need be."""
+    family = family_of(rds, current)
+    ours, existing = our_group_for(rds, request.cluster_id, family)
     if current == ours:
         return current, []
     if current.startswith("default."):
@@ -137,18 +183,16 @@ def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -
         reason = f"{current} stays as its owner set it"
 
     changes = []
-    existing = rds.describe_parameter_group(ours)
     if existing is None:
         description = f"pgaudit-archiver: {request.cluster_id}, based on {current}"
         tags = source_tags(request.source)
         if copy_from:
             rds.copy_parameter_group(copy_from, ours, description, tags)
+            changes.append(f"created parameter group {ours} because {reason}")
         else:
-            family = (rds.describe_parameter_group(current) or {}).get("DBParameterGroupFamily")
-            if not family:
-                raise ClusterNotEligibleError(f"cannot read the family of parameter group {current}")
             rds.create_parameter_group(ours, family, description, tags)
-        changes.append(f"created parameter group {ours} because {reason}")
+            changes.append(f"created parameter group {ours} because {reason}")
+            changes += _carry_over(rds, request.cluster_id, family, ours)
     elif "pgaudit-archiver" not in existing.get("Description", ""):
         raise ResourceConflictError(
             f"parameter group {ours} exists and was not made by pgaudit-archiver",
