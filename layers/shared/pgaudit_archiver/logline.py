@@ -1,15 +1,19 @@
 """Parse an Aurora PostgreSQL log entry: RDS's log_line_prefix, the level, and pgaudit's CSV audit fields.
 
 RDS writes `%t:%r:%u@%d:[%p]:LEVEL:  message`. `%r` is `host(port)`, `[local]`, or empty for background
-processes, and an IPv6 host has colons, so the prefix is matched, never split on ':'. PostgreSQL puts a TAB
-after every newline of a message (append_with_tabs in elog.c); those TABs are not part of the statement.
+processes, and an IPv6 host has colons, so the prefix is matched, never split on ':'; user and database names
+may hold `@` and `:` too (see _rds_prefix). PostgreSQL puts a TAB after every newline of a message
+(append_with_tabs in elog.c); those TABs are not part of the statement.
 
 pgaudit writes `AUDIT: type,statement_id,substatement_id,class,command,object_type,object_name,statement,
 parameter[,rows]` (append_valid_csv in pgaudit.c): a field is quoted only when it holds `,` `"` CR or LF,
 with quotes doubled. PARAMETER is `<not logged>`, `<none>`, or the parameters as CSV, quoted again as one field.
+Only a line at a level pgaudit logs at (AUDIT_LEVELS) is a record: any user can make PostgreSQL write the text.
 
 Lines exactly as RDS and pgaudit write them are read by one regular expression (LINE); any other line goes to
-the general parser, which reads the CSV with the csv module and keeps what it cannot read as a message.
+the general parser, which reads the CSV with the csv module and keeps what it cannot read as a message. Time
+grows linearly with a line's length whatever it holds: searched patterns have a bounded width, matched ones read
+a text one way (tests/unit/test_logline_linear.py).
 """
 
 from __future__ import annotations
