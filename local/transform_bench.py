@@ -172,6 +172,62 @@ def run_transform_bench(rounds: int = 5) -> dict[str, Any]:
     }
 
 
+# Lines a database user can make PostgreSQL write, in the shapes that cost super-linear time to a careless parser:
+# `[A-Z]+...` searched over a run of capitals took 0.75 s at 8,000 of them and 12 s at 32,000 (x4 a doubling).
+HOSTILE_HEAD = "2026-11-25 10:00:02 UTC:10.0.0.5(57617):"
+HOSTILE_PREFIX = HOSTILE_HEAD + "app@orders:[1703]:LOG:  "
+HOSTILE_SHAPES: dict[str, tuple[str, str]] = {  # name: (start, piece repeated to the size)
+    "capitals": ("", "A"),
+    "level words": ("", "STATEMENT"),
+    "level tags then AUDIT": ("", "ERROR:  AUDIT: "),
+    "colons": (HOSTILE_HEAD, ":"),
+    "at signs": (HOSTILE_HEAD, "@"),
+    "prefix tags": (HOSTILE_HEAD + "a@b", ":[1]:LOG:  "),
+    "unbalanced quotes": (HOSTILE_PREFIX + 'AUDIT: SESSION,1,1,READ,SELECT,,,"', 'a"",'),
+    "commas and CR LF": (HOSTILE_PREFIX + "AUDIT: SESSION,1,1,", ",\r\n\t"),
+}
+HOSTILE_SIZES = (256 * 1024, 1024 * 1024)  # CloudWatch Logs accepts events up to 1 MB
+LINEAR_TARGET = 6.0  # 1 MB / 256 KB: 4 when linear, 16 when quadratic; the rest is room for a loaded machine
+
+
+def _hostile_event(message: str) -> dict[str, Any]:
+    envelope = {
+        "messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "/aws/rds/cluster/orders-db/postgresql",
+        "logStream": "orders-db-instance-1", "subscriptionFilters": ["pgaudit-archiver"],
+        "logEvents": [{"id": "1", "timestamp": 1795600000000, "message": message}],
+    }  # fmt: skip
+    data = base64.b64encode(gzip.compress(json.dumps(envelope).encode())).decode()
+    return {"invocationId": "bench", "deliveryStreamArn": STREAM, "region": "eu-west-1", "records": [
+        {"recordId": "0", "approximateArrivalTimestamp": 0, "data": data}]}  # fmt: skip
+
+
+def run_hostile_line_bench(rounds: int = 5) -> dict[str, tuple[float, float]]:
+    """Seconds of the whole transform (best of `rounds`) for one event of each hostile shape, at 256 KB and 1 MB."""
+    figures = {}
+    for name, (start, piece) in HOSTILE_SHAPES.items():
+        seconds = []
+        for size in HOSTILE_SIZES:
+            event = _hostile_event(start + piece * ((size - len(start)) // len(piece)))
+            seconds.append(min(_time(lambda e: transform(e, None, False, [], check_source=True), [(event, 0, 0)])
+                               for _ in range(rounds)))  # fmt: skip
+        figures[name] = (seconds[0], seconds[1])
+    return figures
+
+
+def print_hostile_line_bench() -> bool:
+    """Prints the slowest hostile shape at 1 MB and its ratio to 256 KB; True when its time grows linearly."""
+    figures = run_hostile_line_bench()
+    worst = max(figures, key=lambda name: figures[name][1])
+    quarter, whole = figures[worst]
+    ratio = whole / quarter
+    print(
+        f"  hostile line, slowest of {len(figures)} shapes ({worst}): {whole:.3f} s at 1 MB, {quarter:.3f} s at"
+        f" 256 KB, ratio {ratio:.1f} (linear 4, quadratic 16; target <= {LINEAR_TARGET}),"
+        f" {'met' if ratio <= LINEAR_TARGET else 'NOT met'}"
+    )
+    return ratio <= LINEAR_TARGET
+
+
 THROUGHPUT_TARGET = 0.3  # of the blueprint's records per second, in the same run
 MEMORY_TARGET = 1.25  # peak heap over the response the transform must hold anyway
 
@@ -210,7 +266,7 @@ def print_transform_bench() -> bool:
         f"  memory target (peak <= {MEMORY_TARGET}x the response): {peak / response:.2f}x,"
         f" {'met' if memory_met else 'NOT met'}"
     )
-    return throughput_met and memory_met
+    return print_hostile_line_bench() and throughput_met and memory_met
 
 
 if __name__ == "__main__":  # python -m local.transform_bench: these figures alone, without make bench's onboardings

@@ -11,6 +11,7 @@ from pgaudit_archiver.logline import LINE, LINE_WITHOUT_QUOTES, parse_entry, par
 
 pytestmark = pytest.mark.postgres
 
+FORGED = "AUDIT: SESSION,1,1,DDL,DROP TABLE,TABLE,shop.orders,DROP TABLE shop.orders,<none>"
 STATEMENT_MULTILINE = "SELECT id,\n       note\nFROM shop.\"odd, name\"\nWHERE note <> 'x'"
 
 
@@ -46,6 +47,10 @@ def every_archived_record():
             connection.execute(STATEMENT_MULTILINE)
         with server.connect("appdb") as connection, contextlib.suppress(psycopg.errors.UndefinedTable):
             connection.execute("DROP TABLE shop.missing")  # an ERROR and a STATEMENT line, no AUDIT line
+        with server.connect("appdb") as connection, contextlib.suppress(psycopg.errors.SyntaxError):
+            connection.execute(FORGED)  # rejected: an ERROR line, then a STATEMENT line carrying the text verbatim
+        world.sql("orders", 'CREATE ROLE "dba@finance" LOGIN')  # legal: a quoted identifier holds any character
+        world.sql("orders", "SELECT 1 AS from_a_role_with_an_at_sign", user="dba@finance")
         world.flush_logs()
         yield world.archived_records()
 
@@ -61,7 +66,7 @@ def find(records, **fields):
 
 def test_every_archived_audit_record_keeps_the_raw_line_and_its_fields_agree_with_it(archived):
     assert len(archived) >= 6
-    for record in archived:
+    for record in (r for r in archived if "prefix_ambiguous" not in r):
         assert "AUDIT: " + record["audit_type"] + "," in record["raw"]
         assert record["user"] == "postgres" and record["database"] == "appdb" and record["client_addr"] == "127.0.0.1"
         assert record["raw"].startswith(record["log_time"] + ":127.0.0.1(")
@@ -99,3 +104,17 @@ def test_the_hot_path_reads_every_real_line_and_as_the_general_parser_does(every
     entries = [parse_entry(record["raw"]) for record in every_archived_record]
     assert entries == [parse_entry_generally(text) for text in texts]
     assert {entry["level"] for entry in entries} == {"LOG", "ERROR", "STATEMENT"}
+
+
+def test_a_statement_imitating_pgaudit_is_archived_as_the_error_and_statement_lines_it_is(every_archived_record):
+    [statement] = [r for r in every_archived_record if FORGED in r["raw"]]  # pgaudit wrote nothing: it never ran
+    assert "audit_type" not in statement
+    assert (statement["level"], statement["message"], statement["user"]) == ("STATEMENT", FORGED, "postgres")
+    errors = find(every_archived_record, level="ERROR", pid=statement["pid"])
+    assert 'syntax error at or near "AUDIT"' in [e["message"].split(" at character")[0] for e in errors]
+
+
+def test_a_role_name_with_an_at_sign_is_not_attributed_to_a_guessed_user(archived):
+    [select] = find(archived, statement="SELECT 1 AS from_a_role_with_an_at_sign")
+    assert (select["user"], select["database"], select["prefix_ambiguous"]) == (None, None, True)
+    assert {"user": "dba@finance", "database": "appdb"} in select["user_database_candidates"]

@@ -1,15 +1,19 @@
 """Parse an Aurora PostgreSQL log entry: RDS's log_line_prefix, the level, and pgaudit's CSV audit fields.
 
 RDS writes `%t:%r:%u@%d:[%p]:LEVEL:  message`. `%r` is `host(port)`, `[local]`, or empty for background
-processes, and an IPv6 host has colons, so the prefix is matched, never split on ':'. PostgreSQL puts a TAB
-after every newline of a message (append_with_tabs in elog.c); those TABs are not part of the statement.
+processes, and an IPv6 host has colons, so the prefix is matched, never split on ':'; user and database names
+may hold `@` and `:` too (see _rds_prefix). PostgreSQL puts a TAB after every newline of a message
+(append_with_tabs in elog.c); those TABs are not part of the statement.
 
 pgaudit writes `AUDIT: type,statement_id,substatement_id,class,command,object_type,object_name,statement,
 parameter[,rows]` (append_valid_csv in pgaudit.c): a field is quoted only when it holds `,` `"` CR or LF,
 with quotes doubled. PARAMETER is `<not logged>`, `<none>`, or the parameters as CSV, quoted again as one field.
+Only a line at a level pgaudit logs at (AUDIT_LEVELS) is a record: any user can make PostgreSQL write the text.
 
 Lines exactly as RDS and pgaudit write them are read by one regular expression (LINE); any other line goes to
-the general parser, which reads the CSV with the csv module and keeps what it cannot read as a message.
+the general parser, which reads the CSV with the csv module and keeps what it cannot read as a message. Time
+grows linearly with a line's length whatever it holds: searched patterns have a bounded width, matched ones read
+a text one way (tests/unit/test_logline_linear.py).
 """
 
 from __future__ import annotations
@@ -24,18 +28,37 @@ def _digits_as_range(pattern: str) -> str:
     return pattern.replace(r"\d", "[0-9]")
 
 
+# The levels PostgreSQL writes (elog.c: error_severity() prints every DEBUGn as DEBUG) and the labels of the
+# auxiliary lines send_message_to_server_log() writes after an entry, each with its own prefix.
+SEVERITIES = ("DEBUG", "LOG", "INFO", "NOTICE", "WARNING", "ERROR", "FATAL", "PANIC")
+AUXILIARY_LINES = ("DETAIL", "HINT", "QUERY", "CONTEXT", "LOCATION", "STATEMENT")
+# pgaudit logs at LOG, or at pgaudit.log_level (debug5..debug1, info, notice, warning, log) with log_client:
+# an `AUDIT: ` message at any other level (an ERROR, the STATEMENT line of a rejected statement) is no record.
+AUDIT_LEVELS = frozenset(("DEBUG", "LOG", "INFO", "NOTICE", "WARNING"))
+LEVEL = "(?:LOG|" + "|".join(level for level in SEVERITIES + AUXILIARY_LINES if level != "LOG") + ")"  # LOG: most
+# PostgreSQL truncates user and database names to NAMEDATALEN - 1 bytes, at least one byte a character.
+NAME_MAX_CHARS = 63
+
 # `(?:X|)` rather than `(?:X)?`: the same match (X first, then nothing), but re compiles an optional group to a
 # REPEAT, which allocates its context on every attempt, and `|` to a cheap BRANCH (~12% of the line's match time).
-PREFIX_PATTERN = _digits_as_range(
+PREFIX_HEAD_PATTERN = _digits_as_range(
     r"(?P<log_time>\d\d\d\d-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+|) [A-Z]{1,5}):"
     # %r: host(port), [local] (a Unix socket, kept as client_addr "[local]"), or empty (a background process)
     r"(?:(?P<client_addr>\[local\](?=:)|[^()\t-\r ]+(?=\())(?:\((?P<client_port>\d{1,5})\)|)|):"  # [\t-\r ]: ASCII \s
-    # user, database and pid: a group that does not take part is None, the value an empty one stands for
-    r"(?:(?P<user>[^@:]+)|)@(?:(?P<database>[^:]+)|):\[(?:(?P<pid>\d{1,10})|)\]:"
-    r"(?P<level>[A-Z]+\d?):  "
+)
+PREFIX_PATTERN = PREFIX_HEAD_PATTERN + _digits_as_range(
+    # user, database and pid: a group that does not take part is None, the value an empty one stands for. Names
+    # without `:` or `@` (the general parser reads the others): the first `:` after the `@` begins the tag.
+    f"(?:(?P<user>[^@:]{{1,{NAME_MAX_CHARS}}})|)@(?:(?P<database>[^@:]{{1,{NAME_MAX_CHARS}}})|)"
+    rf":\[(?:(?P<pid>\d{{1,10}})|)\]:(?P<level>{LEVEL}):  "
 )
 # re.ASCII: RDS writes ASCII digits and spaces; `\d` and `\s` must not take other scripts' digits or spaces.
-PREFIX = re.compile(PREFIX_PATTERN, re.ASCII)
+PREFIX_HEAD = re.compile(PREFIX_HEAD_PATTERN, re.ASCII)
+# The tag that ends the prefix; bounded width, so a search examines each position a bounded number of times.
+PREFIX_TAG = re.compile(rf":\[([0-9]{{0,10}})\]:({LEVEL}):  ", re.ASCII)
+PREFIX_TAG_MAX_CHARS = len(":[]:") + 10 + max(map(len, SEVERITIES + AUXILIARY_LINES)) + len(":  ")
+# The user and database of RDS's prefix and the `@` between them: where a tag can begin after the client.
+NAMES_MAX_CHARS = 2 * NAME_MAX_CHARS + 1
 
 _UNQUOTED_CHAR = r'[^,"\r\n]'  # pgaudit quotes any field holding , " CR or LF
 _UNQUOTED = _UNQUOTED_CHAR + "*"
@@ -79,8 +102,10 @@ AUDIT_FIELDS = (
 PARAMETERS_NOT_LOGGED = frozenset({"<not logged>", "<none>", "<previously logged>"})
 STATEMENT_ID_MAX = 2**63 - 1  # int64 in pgaudit
 ROWS_MAX = 2**64 - 1  # uint64 in pgaudit
-# A changed log_line_prefix: pgaudit's record after whatever prefix ends in the level tag.
-LEVEL_TAG_THEN_AUDIT = re.compile(r"(?P<level>[A-Z]+[1-5]?):  AUDIT: ", re.ASCII)
+# A changed log_line_prefix: the line's level is its first level tag (a statement or a message comes after it, so
+# an `ERROR:  ` or `STATEMENT:  ` line cannot pass for `LOG:  AUDIT: ` by the text it carries). Bounded width:
+# each position of a hostile line is examined a bounded number of times, so the search is linear.
+FIRST_LEVEL_TAG = re.compile(rf"(?<![A-Z])({LEVEL}):  ", re.ASCII)
 UNKNOWN_PREFIX_FIELDS = dict.fromkeys(("log_time", "client_addr", "client_port", "user", "database", "pid"))
 
 # The csv module refuses fields over 131,072 characters by default; a statement can be far longer (a CloudWatch
@@ -207,6 +232,13 @@ def entry_record(raw: str, event_id: Any, event_time: str, timestamp: int, accou
         ) = match.groups()  # fmt: skip
         if audit_type is not None and parameter not in PARAMETERS_NOT_LOGGED:
             parameters = [parameter]  # one value: it has no comma
+    # A level pgaudit never writes at, or a `[` within reach of the names (another `:[pid]:LEVEL:  ` tag may give
+    # the prefix a second reading): rare lines, which the general parser reads. One character: str.find uses
+    # memchr for it (~60 ns), and scans for two characters at about 2 ns each.
+    if (audit_type is not None and level not in AUDIT_LEVELS) or text.find(
+        "[", message_start := match.end(7) + 3, message_start + NAMES_MAX_CHARS
+    ) >= 0:
+        return _general_record(text, raw, event_id, event_time, timestamp, account)
     if audit_type is None:
         return {
             "account": account,
@@ -272,16 +304,14 @@ def parse_entry(raw: str) -> dict[str, Any]:
 def parse_entry_generally(text: str) -> dict[str, Any]:
     """Any line, its continuation TABs already removed: the prefix if it has RDS's, then the audit CSV or the
     message."""
-    match = PREFIX.match(text)
-    if match is None:
+    prefix = _rds_prefix(text)
+    if prefix is None:
         return _unknown_prefix_entry(text)
-    fields: dict[str, Any] = match.groupdict()
-    fields["client_port"] = int(fields["client_port"]) if fields["client_port"] else None
-    fields["pid"] = int(fields["pid"]) if fields["pid"] else None
-    fields["user"] = fields["user"] or None
-    fields["database"] = fields["database"] or None
-    message = text[match.end() :]
-    audit = parse_audit(message[len(AUDIT_MARKER) :]) if message.startswith(AUDIT_MARKER) else None
+    fields, message_start = prefix
+    message = text[message_start:]
+    audit = None
+    if fields["level"] in AUDIT_LEVELS and message.startswith(AUDIT_MARKER):
+        audit = parse_audit(message[len(AUDIT_MARKER) :])
     if audit is None:
         fields["message"] = message
     else:
@@ -289,11 +319,66 @@ def parse_entry_generally(text: str) -> dict[str, Any]:
     return fields
 
 
+def _rds_prefix(text: str) -> tuple[dict[str, Any], int] | None:
+    """RDS's prefix `%t:%r:%u@%d:[%p]:LEVEL:  ` and where the message starts, or None.
+
+    Names may hold `@` and `:` (a quoted identifier holds anything), and a failed login's FATAL line carries the
+    user name the client sent: a line can then be read more than one way. The reading taken ends at the first
+    tag with names of at most NAME_MAX_CHARS on either side of an `@` (RDS writes the names before the message,
+    so a statement cannot move it). When another reading exists, `prefix_ambiguous` is true; when the names split
+    at more than one `@`, user and database are null and `user_database_candidates` lists every split."""
+    head = PREFIX_HEAD.match(text)
+    if head is None:
+        return None
+    names_start = head.end()
+    last_tag_start = names_start + NAMES_MAX_CHARS
+    chosen: re.Match[str] | None = None
+    splits: list[tuple[str, str]] = []
+    ambiguous = False
+    for tag in PREFIX_TAG.finditer(text, names_start, last_tag_start + PREFIX_TAG_MAX_CHARS):
+        if tag.start() > last_tag_start:
+            break
+        names = text[names_start : tag.start()]
+        candidates = _name_splits(names)
+        if not candidates:
+            continue
+        if chosen is not None:
+            ambiguous = True
+            break
+        chosen, splits = tag, candidates
+    if chosen is None:
+        return None
+    fields: dict[str, Any] = head.groupdict()
+    fields["client_port"] = int(fields["client_port"]) if fields["client_port"] else None
+    user, database = splits[0] if len(splits) == 1 else (None, None)
+    fields["user"], fields["database"] = user or None, database or None
+    fields["pid"] = int(chosen[1]) if chosen[1] else None
+    fields["level"] = chosen[2]
+    if ambiguous or len(splits) > 1:
+        fields["prefix_ambiguous"] = True
+    if len(splits) > 1:
+        fields["user_database_candidates"] = [{"user": u or None, "database": d or None} for u, d in splits]
+    return fields, chosen.end()
+
+
+def _name_splits(names: str) -> list[tuple[str, str]]:
+    """Every (user, database) that `user@database` can be, each name at most NAME_MAX_CHARS."""
+    splits = []
+    at = names.find("@")
+    while at >= 0:
+        if at <= NAME_MAX_CHARS and len(names) - at - 1 <= NAME_MAX_CHARS:
+            splits.append((names[:at], names[at + 1 :]))
+        at = names.find("@", at + 1)
+    return splits
+
+
 def _unknown_prefix_entry(text: str) -> dict[str, Any]:
-    """A line without RDS's default prefix: pgaudit's record if one follows a level tag (the prefix's fields are
-    then null), else the whole line as the message."""
-    tag = LEVEL_TAG_THEN_AUDIT.search(text)
-    audit = parse_audit(text[tag.end() :]) if tag else None
+    """A line without RDS's default prefix: pgaudit's record if the line's first level tag is one pgaudit writes
+    at and the record follows it (the prefix's fields are then null), else the whole line as the message."""
+    tag = FIRST_LEVEL_TAG.search(text)
+    audit = None
+    if tag is not None and tag[1] in AUDIT_LEVELS and text.startswith(AUDIT_MARKER, tag.end()):
+        audit = parse_audit(text[tag.end() + len(AUDIT_MARKER) :])
     if tag is None or audit is None:
         return {"level": None, "message": text}
-    return {**UNKNOWN_PREFIX_FIELDS, "level": tag["level"], **audit}
+    return {**UNKNOWN_PREFIX_FIELDS, "level": tag[1], **audit}
