@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: venv system-deps lint format validate scan build unit integration pytest test demo bench openapi clean
+.PHONY: venv system-deps lint format validate scan build unit integration pytest test demo bench openapi workflows clean
 
 venv: $(VENV)/.installed
 
@@ -34,7 +34,9 @@ format: venv
 	ruff format .
 	ruff check --fix .
 
+# The committed ASL must be what statemachine/spec.py generates (make workflows rewrites it).
 validate: venv
+	python -m local workflows --check
 	sam validate --lint --template template.yaml
 	sam validate --lint --template source-account/template.yaml
 
@@ -81,6 +83,9 @@ bench: venv system-deps
 
 openapi: venv
 	python -m local openapi
+
+workflows: venv
+	python -m local workflows
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""python -m local demo [--json] | bench | fleet ... | openapi | cli ..."""
+"""python -m local demo [--json] | bench | fleet ... | openapi | workflows [--check] | cli ..."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
     commands.add_parser("openapi", help="write api/openapi.json from the API's routes")
+    workflows = commands.add_parser("workflows", help="write statemachine/*.asl.json from statemachine/spec.py")
+    workflows.add_argument("--check", action="store_true", help="fail if a committed file differs; write nothing")
     fleet = commands.add_parser("fleet", help="adopt and reconcile a fleet, with AWS's rate limits, on real time")
     fleet.add_argument("--accounts", type=int, default=5)
     fleet.add_argument("--clusters", type=int, default=60)
@@ -53,7 +55,21 @@ def main(argv: list[str] | None = None) -> int:
 
         OPENAPI_PATH.write_text(openapi_document() + "\n")
         return 0
+    if arguments.command == "workflows":
+        return write_workflows(check=arguments.check)
     return run_bench()
+
+
+def write_workflows(*, check: bool) -> int:
+    from statemachine.asl import stale  # noqa: PLC0415
+    from statemachine.spec import WORKFLOWS  # noqa: PLC0415
+
+    differing = stale(WORKFLOWS, ROOT / "statemachine", write=not check)
+    if check and differing:
+        print(f"{', '.join(differing)}: not what statemachine/spec.py generates; edit the spec, then run "
+              "`make workflows` (python -m local workflows)", file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def run_fleet(
         }
 
         seed_sources(world, names, reconcile_sources)
-        world.lambdas.functions[world.resources["VerifySourceFunction"]].environment["AUTO_REPAIR"] = "false"
+        world.lambdas.functions[world.resources["VerifySourcesFunction"]].environment["AUTO_REPAIR"] = "false"
         result["reconcile_large"] = reconcile_figures(world)
         registered = result["reconcile_large"]["registered"] or 0
         seconds = result["reconcile_large"]["wall_seconds"]

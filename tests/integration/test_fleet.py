@@ -14,7 +14,7 @@ def test_a_run_checks_every_registered_source_when_each_invocation_has_time_for_
     with World(parameters={"AutoRepair": "false", "ReconcileSegments": str(SEGMENTS)}) as world:
         seed_sources(world, (SOURCE_ACCOUNT,), SOURCES)  # their clusters do not exist: each is checked, found drifted
         # Every invocation of Verify Sources is out of time after its first source: each segment takes many turns.
-        monkeypatch.setattr(sys.modules["functions.verify_source.app"], "SECONDS_PER_INVOCATION", 0)
+        monkeypatch.setattr(sys.modules["functions.verify_sources.app"], "SECONDS_PER_INVOCATION", 0)
 
         execution = world.reconcile(timeout=120)
 

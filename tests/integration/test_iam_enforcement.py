@@ -18,7 +18,7 @@ from pgaudit_archiver.steps import destination as destination_step
 CANARY_REQUEST = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read", "canary": True}
 ADMIN_SESSION = f"arn:aws:sts::{ARCHIVE_ACCOUNT}:assumed-role/platform-admin/alice"
 # No AWS call of its own: it publishes its metric as an EMF log line.
-NO_AWS_CALLS = {"PublishDriftFunction"}
+NO_AWS_CALLS = {"PublishRunSummaryFunction"}
 
 
 def send_audit_line(world, cluster, statement="create table t (id int)"):

@@ -8,8 +8,8 @@ import pytest
 
 from functions.claim_cluster.app import ClaimEvent
 from functions.discover_clusters.app import DiscoverEvent
-from functions.list_sources.app import PlanRunEvent
-from functions.verify_source.app import VerifySourcesEvent
+from functions.plan_run.app import PlanRunEvent
+from functions.verify_sources.app import VerifySourcesEvent
 from pgaudit_archiver import events
 from pgaudit_archiver.handlers import step_input
 from pgaudit_archiver.settings import load_settings
@@ -38,9 +38,9 @@ MODELS = {
     "delete_destination": events.OffboardStepEvent,
     "delete_delivery_stream": events.OffboardStepEvent,
     "summarize_offboarding": events.OffboardSummaryEvent,
-    "list_sources": PlanRunEvent,
-    "verify_source": VerifySourcesEvent,
-    "publish_drift": events.DriftCountEvent,
+    "plan_run": PlanRunEvent,
+    "verify_sources": VerifySourcesEvent,
+    "publish_run_summary": events.DriftCountEvent,
     "discover_clusters": DiscoverEvent,
     "claim_cluster": ClaimEvent,
 }
