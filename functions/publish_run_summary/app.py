@@ -1,5 +1,5 @@
 """Publish Run Summary: the run's coverage (sources checked of those registered) and drift, as metrics whose alarms
-fire when a source stopped delivering or a run did not check every source."""
+fire when a source stopped delivering, a run did not check every source, or no run completed."""
 
 from typing import Any
 
@@ -20,6 +20,11 @@ def lambda_handler(step: DriftCountEvent, settings: FunctionSettings) -> dict[st
     metrics.add_metric(name="SourcesRegistered", unit="Count", value=summary["registered"])
     metrics.add_metric(name="SourcesChecked", unit="Count", value=summary["checked"])
     metrics.add_metric(name="ReconciliationCoverage", unit="Percent", value=summary["coverage"])
+    metrics.add_metric(name="SilentSources", unit="Count", value=summary["silent"])
+    metrics.add_metric(name="CanariesLate", unit="Count", value=summary["canaries_late"])
+    if not any(segment.source for segment in step.segments):
+        # Only a run over the whole registry: a one-source verify (POST .../verify) must not hide a missed schedule.
+        metrics.add_metric(name="FleetReconciliationsCompleted", unit="Count", value=1)
     for status, count in sorted(step.by_status.items()):
         with single_metric(name="Sources", unit=MetricUnit.Count, value=count, namespace=metrics.namespace) as metric:
             metric.add_dimension(name="service", value=str(metrics.service))

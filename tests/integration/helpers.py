@@ -38,6 +38,8 @@ CLEAN_RUN = {
     "drifted": 0,
     "repairing": 0,
     "unverified": 0,
+    "silent": 0,
+    "canaries_late": 0,
     "unfinished_segments": 0,
     "coverage": 100.0,
 }

@@ -330,7 +330,7 @@ def test_a_run_verifies_every_active_pending_and_drifted_source_once_far_beyond_
     assert sorted(verify.seen) == expected  # 600 sources: none skipped, none twice
     summary = coverage(600, progress)
     assert summary == {"registered": 600, "checked": 600, "drifted": 600, "repairing": 0, "unverified": 0,
-                       "unfinished_segments": 0, "coverage": 100.0}  # fmt: skip
+                       "silent": 0, "canaries_late": 0, "unfinished_segments": 0, "coverage": 100.0}  # fmt: skip
     assert invocations >= 600 // 7  # each invocation stopped when its time ran out and the next resumed
 
 
@@ -378,6 +378,23 @@ def test_a_source_that_cannot_be_checked_is_counted_and_lowers_the_coverage() ->
 
     summary = coverage(10, progress)
     assert (summary["checked"], summary["unverified"], summary["coverage"]) == (9, 1, 90.0)
+
+
+def test_a_source_whose_canary_is_late_counts_as_silent_whether_repaired_or_left_drifted() -> None:
+    registry = _registry_of(["active"] * 6)
+    late = Drift(kind="canary-late", resource="c1", expected="in the archive within 1800 s", actual="4000 s")
+    other = Drift(kind="log-export-off", resource="c2", expected="postgresql", actual="none")
+
+    def verify(source: Source) -> Verification:
+        drift = {"c00001": (late,), "c00002": (other,), "c00003": (late, other)}.get(source.cluster_id, ())
+        repair = "arn:aws:states:eu-west-1:123456789012:execution:x:y" if source.cluster_id == "c00003" else None
+        return Verification(source=source, drift=drift, status="drifted" if drift else "active",
+                            repair_execution_arn=repair)  # fmt: skip
+
+    progress, _ = _run(registry, segments=2, verify=verify)
+
+    summary = coverage(6, progress)
+    assert (summary["silent"], summary["canaries_late"], summary["drifted"], summary["repairing"]) == (2, 2, 2, 1)
 
 
 def test_an_unfinished_segment_shows_in_the_coverage() -> None:

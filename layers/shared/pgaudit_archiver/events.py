@@ -107,6 +107,8 @@ class SegmentProgress(Model):
     drifted: int = 0
     repairing: int = 0
     unverified: int = 0
+    silent: int = 0  # sources with a sign that nothing reaches the archive (reconcile.SILENCE_KINDS)
+    canaries_late: int = 0
 
 
 class DriftCountEvent(StepPayload):

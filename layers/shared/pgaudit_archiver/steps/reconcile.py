@@ -46,6 +46,9 @@ SCAN_PAGE_SIZE = 25
 # Onboarding stops on these; and without the owner's consent it may change nothing (it is never re-granted).
 OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log", "consent-withdrawn"})
 LOG_TYPE = "postgresql"
+# Drift that shows a source's records are not reaching the archive (not merely configured otherwise): a canary,
+# a statement known to have run, that did not arrive within its bound. Counted as SilentSources.
+SILENCE_KINDS = frozenset({"canary-late"})
 
 FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
 
@@ -112,6 +115,9 @@ def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Ve
         counts["unverified"] += 1
         return
     counts["checked"] += 1
+    kinds = {entry.kind for entry in result.drift}
+    counts["silent"] += bool(kinds & SILENCE_KINDS)
+    counts["canaries_late"] += "canary-late" in kinds
     if result.repair_execution_arn:
         counts["repairing"] += 1
     elif result.status == "drifted":
@@ -120,7 +126,8 @@ def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Ve
 
 def coverage(registered: int, progress: list[SegmentProgress]) -> dict[str, Any]:
     """The run's totals; `coverage` is the share of the sources registered at its start that it checked."""
-    totals = {key: sum(getattr(p, key) for p in progress) for key in ("checked", "drifted", "repairing", "unverified")}
+    keys = ("checked", "drifted", "repairing", "unverified", "silent", "canaries_late")
+    totals = {key: sum(getattr(p, key) for p in progress) for key in keys}
     unfinished = sum(1 for p in progress if not p.done)
     percent = 100.0 if registered == 0 else min(100.0, 100.0 * totals["checked"] / registered)
     return {"registered": registered, **totals, "unfinished_segments": unfinished, "coverage": round(percent, 2)}
