@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from functions.publish_drift import app as publish_drift
+from functions.publish_run_summary import app as publish_run_summary
 from pgaudit_archiver.handlers import clear_container_caches
 from pgaudit_archiver.settings import STACK_DEFAULTS
 from tests.unit.test_handlers import Context
@@ -25,7 +25,7 @@ def new_container(monkeypatch):
 
 
 def published(capsys, event: dict) -> dict[str, float]:
-    publish_drift.lambda_handler(event, Context(function_name="pgaudit-archiver-PublishDriftFunction"))
+    publish_run_summary.lambda_handler(event, Context(function_name="pgaudit-archiver-PublishRunSummaryFunction"))
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     values: dict[str, float] = {}
     for document in documents:
