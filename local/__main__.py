@@ -1,22 +1,38 @@
-"""python -m local demo [--json] | bench | fleet ... | openapi | workflows [--check] | cli ..."""
+"""python -m local demo [--json] | bench | fleet ... | openapi | workflows [--check] | serve ... | cli ..."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 
-from local import cli
+from local import cli, serve
 from local.bench import run_bench
 from local.demo import run_demo
 from local.template import ROOT
+from pgaudit_archiver_cli import OneLineErrorParser
 
 OPENAPI_PATH = ROOT / "api" / "openapi.json"
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    number.__name__ = f"number of at least {minimum}"
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local", description="pgaudit-archiver on the local emulation")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineErrorParser(prog="python -m local", description="pgaudit-archiver on the local emulation")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
@@ -24,13 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     workflows = commands.add_parser("workflows", help="write statemachine/*.asl.json from statemachine/spec.py")
     workflows.add_argument("--check", action="store_true", help="fail if a committed file differs; write nothing")
     fleet = commands.add_parser("fleet", help="adopt and reconcile a fleet, with AWS's rate limits, on real time")
-    fleet.add_argument("--accounts", type=int, default=5)
-    fleet.add_argument("--clusters", type=int, default=60)
-    fleet.add_argument("--reconcile-sources", type=int, default=0, help="registered sources seeded for the 2nd run")
+    fleet.add_argument("--accounts", type=_at_least(1), default=5, help="source accounts (at least 1; default 5)")
+    fleet.add_argument("--clusters", type=_at_least(1), default=60, help="clusters over all accounts (default 60)")
+    fleet.add_argument(
+        "--reconcile-sources", type=_at_least(0), default=0, help="registered sources seeded for the 2nd run"
+    )
     fleet.add_argument("--json", action="store_true", help="print one JSON document")
     fleet.add_argument(
         "--outside-firehose-rps", type=float, default=2.0, help="another tool's Firehose control-plane calls a second"
     )
+    commands.add_parser("serve", add_help=False, help="the API on 127.0.0.1, state kept while it runs (serve --help)")
     commands.add_parser("cli", add_help=False, help="pgaudit-archiver's command line on the emulation (cli --help)")
     # SIGTERM unwinds like Ctrl-C, so the PostgreSQL servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -38,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["cli"]:
         # Everything after `cli` belongs to the product's own parser, --help included.
         return cli.main(argv[1:])
+    if argv[:1] == ["serve"]:
+        return serve.main(argv[1:])
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         return run_demo(arguments.json)

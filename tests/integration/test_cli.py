@@ -24,10 +24,10 @@ def world():
 
 
 def cli(world, *argv, account=SOURCE_ACCOUNT):
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     api = LocalApi(world, account, f"arn:aws:sts::{account}:assumed-role/deployer/cli")
-    code = main(["--region", world.region, *argv], transport=api, out=out)
-    return code, out.getvalue()
+    code = main(["--region", world.region, *argv], transport=api, out=out, err=err)
+    return code, out.getvalue() + err.getvalue()
 
 
 def test_onboard_wait_prints_progress_and_the_summary(world):
@@ -44,7 +44,9 @@ def test_status_list_and_offboard(world):
     world.create_cluster("orders")
     cli(world, "onboard", SOURCE_ACCOUNT, "orders", "--wait")
     code, output = cli(world, "status", SOURCE_ACCOUNT, "orders")
-    assert code == 0 and '"status": "pending-reboot"' in output
+    assert code == 0 and "status     pending-reboot" in output
+    code, output = cli(world, "--output", "json", "status", SOURCE_ACCOUNT, "orders")
+    assert code == 0 and json.loads(output)["status"] == "pending-reboot"
     code, output = cli(world, "list")
     assert code == 0 and "orders" in output and "1 cluster(s)" in output
     code, output = cli(world, "offboard", SOURCE_ACCOUNT, "orders", "--restore", "--wait")
@@ -66,11 +68,38 @@ def test_failed_onboarding_wait_shows_where_it_failed(world):
     assert "failed at Validate Request: Validate Request failed for cluster missing" in output
 
 
-def test_local_cli_onboards_a_cluster_it_creates_in_a_fresh_emulation():
-    out = io.StringIO()
-    code = local_cli.main(["onboard", SOURCE_ACCOUNT, "orders", "--reboot", "immediate", "--wait"], out=out)
-    assert code == 0, out.getvalue()
-    assert "onboard of orders started" in out.getvalue() and "status: active" in out.getvalue()
+DEPLOYER = f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/deployer/cli"
+
+
+def local(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = local_cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_local_cli_onboards_the_cluster_it_was_asked_to_create_as_the_role_the_deployment_names():
+    code, out, err = local(
+        "--create-demo-cluster", "orders", "--parameter", "AuditReducerRoleNames=deployer", "--caller-arn", DEPLOYER,
+        "onboard", SOURCE_ACCOUNT, "orders", "--reboot", "immediate", "--wait",
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert "onboard of orders started" in out and "status: active" in out
+
+
+def test_local_cli_refuses_an_immediate_reboot_to_an_ordinary_developer_as_aws_does():
+    # The deployment's defaults designate no AuditReducerRoleNames: the local caller gets no more than on AWS.
+    code, out, err = local(
+        "--create-demo-cluster", "orders", "onboard", SOURCE_ACCOUNT, "orders", "--reboot", "immediate"
+    )
+    assert code == 1
+    assert err.startswith("python -m local cli: error 403: an immediate reboot") and "AuditReducerRoleNames" in err
+    assert err.count("\n") == 1 and out == ""
+
+
+def test_local_cli_creates_no_cluster_unless_asked():
+    code, out, _ = local("onboard", SOURCE_ACCOUNT, "orders", "--wait")
+    assert code == 1
+    assert "no DB cluster named orders exists" in out
 
 
 def test_local_cli_report_runs_on_a_fresh_emulation():
@@ -85,11 +114,12 @@ def test_python_m_local_cli_hands_its_arguments_to_the_product_parser():
     command = [sys.executable, "-m", "local", "cli", "--help"]
     result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python -m local cli")
-    commands = set(re.search(r"\{([a-z,]+)\}", result.stdout).group(1).split(","))
-    assert {"onboard", "status", "list", "offboard", "report"} <= commands
+    assert "\nusage: python -m local cli" in result.stdout and "--create-demo-cluster CLUSTER_ID" in result.stdout
+    commands = set(re.findall(r"^    ([a-z]+) ", result.stdout, re.MULTILINE))
+    assert commands == {"onboard", "status", "list", "verify", "offboard", "adopt", "adoption", "report"}
 
 
-def test_installed_cli_local_flag_says_to_use_python_m_local_cli():
-    with pytest.raises(SystemExit, match=r"python -m local cli"):
-        main(["--local", "list"])
+def test_installed_cli_local_flag_says_to_use_the_local_server_or_python_m_local_cli():
+    err = io.StringIO()
+    assert main(["--local", "list"], err=err) == 2
+    assert "python -m local serve" in err.getvalue() and "python -m local cli" in err.getvalue()

@@ -29,10 +29,10 @@ def world():
 
 
 def cli(world, *argv):
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     api = LocalApi(world, SOURCE_ACCOUNT, f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/deployer/cli")
-    code = main(["--region", world.region, *argv], transport=api, out=out)
-    return code, out.getvalue()
+    code = main(["--region", world.region, *argv], transport=api, out=out, err=err)
+    return code, out.getvalue() + err.getvalue()
 
 
 def test_report_shows_counts_the_drifted_source_the_failed_one_and_the_oldest_canary(world):

@@ -4,7 +4,7 @@ import io
 import json
 from datetime import UTC, datetime
 
-from pgaudit_archiver_cli import build_parser, main, run
+from pgaudit_archiver_cli import CliError, build_parser, main, run
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -39,7 +39,10 @@ class FakeApi:
 def report(api, *argv):
     out = io.StringIO()
     arguments = build_parser().parse_args(["--region", "eu-west-1", "report", *argv])
-    code = run(arguments, api, out, now=lambda: NOW)
+    try:
+        code = run(arguments, api, out, now=lambda: NOW)
+    except CliError as error:
+        return 1, f"{error}\n"
     return code, out.getvalue()
 
 
