@@ -1,4 +1,4 @@
-"""The README's Athena queries, run with DuckDB over the table as template.yaml defines it (its columns, SerDe
+"""The Athena queries of docs/querying.md, run with DuckDB over the table as template.yaml defines it (its columns, SerDe
 mapping and partition keys), on records the real pgaudit produced through the whole pipeline."""
 
 import re
@@ -17,7 +17,7 @@ DUCKDB_TYPES = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "arra
 
 
 def readme_queries() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "querying.md").read_text()
     block = text.split("<!-- queries:", 1)[1].split("<!-- /queries -->", 1)[0]
     return re.findall(r"```sql\n(.*?)```", block, flags=re.DOTALL)
 
