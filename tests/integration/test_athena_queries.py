@@ -1,4 +1,4 @@
-"""The Athena queries of docs/querying.md, run with DuckDB over the table as template.yaml defines it (its columns, SerDe
+"""The Athena queries of docs/querying.md, run with DuckDB over the table as template.yaml defines it (columns, SerDe
 mapping and partition keys), on records the real pgaudit produced through the whole pipeline."""
 
 import re
