@@ -100,7 +100,10 @@ def test_role_statement_and_parameter_marker(archived):
 
 def test_the_hot_path_reads_every_real_line_and_as_the_general_parser_does(every_archived_record):
     texts = [record["raw"].replace("\n\t", "\n") for record in every_archived_record]
-    assert all((LINE if '"' in t or "\r" in t else LINE_WITHOUT_QUOTES).fullmatch(t) for t in texts)
+    # A prefix that splits more than one way (a role named with "@") is the general parser's to read.
+    plain = [t for t, r in zip(texts, every_archived_record, strict=True) if not r.get("prefix_ambiguous")]
+    assert len(plain) < len(texts)
+    assert all((LINE if '"' in t or "\r" in t else LINE_WITHOUT_QUOTES).fullmatch(t) for t in plain)
     entries = [parse_entry(record["raw"]) for record in every_archived_record]
     assert entries == [parse_entry_generally(text) for text in texts]
     assert {entry["level"] for entry in entries} == {"LOG", "ERROR", "STATEMENT"}
