@@ -37,7 +37,7 @@ IDENTITY = {
     "ArchiveBucketCreatedWithObjectLock": {"ArchiveBucket"},
     # The database's name: a new name is a new database, and so a new table in it (metadata only: partitions are
     # projected, the records stay in the bucket).
-    "GlueDatabaseName": {"ArchiveRecordsTable"},
+    "GlueDatabaseName": {"ArchiveRecordsTable", "FleetRecordsTable"},
 }
 
 # Free-form parameters: values of their kind besides the default (checked against AllowedPattern below).

@@ -47,13 +47,14 @@ MODELS = {
 
 
 def test_every_function_has_a_sample_event():
-    # the transform, the API, the cluster events and the schedule have samples of their own kinds
-    # (events/transform_records, api, cluster_events, schedule_discovery)
+    # the transform, the API, the cluster events, the schedule and S3's notifications have samples of their own
+    # kinds (events/transform_records, api, cluster_events, schedule_discovery, s3_object_created)
     functions = {path.name for path in (EVENTS.parent / "functions").iterdir()} - {
         "transform_records",
         "api",
         "handle_cluster_event",
         "schedule_discovery",
+        "register_fleet_partitions",
     }
     assert functions == set(MODELS)
 
@@ -88,3 +89,10 @@ def test_other_rds_events_are_not_cluster_creations():
     event = json.loads((EVENTS / "cluster_events" / "cluster-created.json").read_text())
     event["detail"]["EventID"] = "RDS-EVENT-0171"  # DB cluster deleted
     assert source_of_event(event) is None
+
+
+def test_the_s3_sample_names_an_object_of_the_archive_layout():
+    from pgaudit_archiver.steps.fleet_partitions import created_objects, partition_of  # noqa: PLC0415
+
+    [(bucket, key)] = created_objects(json.loads((EVENTS / "s3_object_created" / "archived_object.json").read_text()))
+    assert bucket.startswith("pgaudit-archiver-archive-") and partition_of(key) is not None

@@ -217,6 +217,14 @@ class VerifySourceSettings(
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
 
 
+class FleetPartitionSettings(RegionSettings):
+    """Register Fleet Partitions: the Glue table whose partitions it adds. The bucket comes with each S3 event (its
+    name in the environment would make the bucket's notification and the function depend on each other)."""
+
+    glue_database: str = Field(alias="GLUE_DATABASE", min_length=1)
+    fleet_table: str = Field(alias="FLEET_TABLE", min_length=1)
+
+
 class ScheduledDiscoverySettings(RegistrySettings):
     adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
     allowed_account_ids: str = Field(alias="ALLOWED_ACCOUNT_IDS", pattern=r"^$|^\d{12}(,\d{12})*$")
@@ -324,6 +332,7 @@ class Settings(
     HandleClusterEventSettings,
     ApiSettings,
     TransformSettings,
+    FleetPartitionSettings,
 ):
     """Every variable of the stack together: for tools and tests that stand in for several functions at once.
 
@@ -337,6 +346,8 @@ STACK_DEFAULTS = {
     "SOURCE_ROLE_NAME": "pgaudit-archiver-source",
     "REGISTRY_TABLE": "pgaudit-archiver-registry",
     "ARCHIVE_BUCKET": "pgaudit-archiver-archive",
+    "GLUE_DATABASE": "pgaudit_archive",
+    "FLEET_TABLE": "fleet_records",
     "FIREHOSE_ROLE_ARN": "arn:aws:iam::123456789012:role/pgaudit-archiver-firehose",
     "TRANSFORM_FUNCTION_ARN": "arn:aws:lambda:eu-west-1:123456789012:function:pgaudit-archiver-transform",
     "DESTINATION_ROLE_BOUNDARY_ARN": "arn:aws:iam::123456789012:policy/pgaudit-archiver-destination-boundary",
