@@ -263,6 +263,8 @@ def _first_onboarding(
     _with_accounts(execution, world, state_calls.account_of_states(world))
     for row in _states_table(world, execution):
         story.say(row)
+    story.say("  Account: where the state's AWS calls went (every function runs in the archive account and reaches the")
+    story.say("  source through the source account's role; a state without calls runs in the state machine)")
     story.say(f"  status {execution.status}" + (f": {execution.error}: {execution.cause}" if execution.error else ""))
     return execution, _calls(world, mark)
 
