@@ -78,3 +78,9 @@ def source_tags(source: Source) -> dict[str, str]:
 def execution_name(source: Source, unique: str) -> str:
     """`<account>-<cluster>-<unique>`: Step Functions execution names are at most 80 characters."""
     return f"{source.account_id}-{source.cluster_id}"[: 80 - len(unique) - 1] + f"-{unique}"
+
+
+def console_url(execution_arn: str) -> str:
+    """Where the Step Functions console shows an execution."""
+    region = execution_arn.split(":")[3]
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"

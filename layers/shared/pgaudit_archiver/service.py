@@ -38,9 +38,8 @@ from pgaudit_archiver.models import (
     Source,
     StrictModel,
 )
-from pgaudit_archiver.naming import execution_name, log_group_arn
+from pgaudit_archiver.naming import console_url, execution_name, log_group_arn
 from pgaudit_archiver.settings import ApiSettings
-from pgaudit_archiver.steps.register import console_url
 
 
 class ForbiddenError(ArchiverError):

@@ -28,9 +28,8 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import tags_of
 from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.models import Model, Source
-from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.naming import console_url, execution_name
 from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
-from pgaudit_archiver.steps.register import console_url
 from pgaudit_archiver.steps.validate import ENGINE
 
 AdoptionMode = Literal["all", "tagged"]
