@@ -23,20 +23,24 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from pgaudit_archiver.aws.accounts import archive_account
-from pgaudit_archiver.errors import ConsentRequiredError, InvalidRequestError
+from pgaudit_archiver.errors import (
+    AccountRateLimitedError,
+    AdoptionRunningError,
+    AuditPolicyError,
+    ConsentRequiredError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    Refusal,
+)
 from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
 from pgaudit_archiver.service import (
-    AccountRateLimitedError,
     Adoption,
-    AdoptionRunningError,
     AdoptRequest,
-    AuditPolicyError,
     Caller,
     ClusterPage,
     ClusterQuery,
-    ForbiddenError,
-    NotFoundError,
     Started,
     cluster_service,
 )
@@ -323,14 +327,6 @@ def key_reused(error: IdempotencyValidationError) -> Response[dict[str, Any]]:
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
     return _error(409, "a request with this Idempotency-Key is still being processed; retry in a moment")
-
-
-class Refusal(Exception):
-    """What the handler answers before routing."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _header_values(event: dict[str, Any], name: str) -> list[str]:
