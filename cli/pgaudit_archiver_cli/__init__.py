@@ -23,10 +23,9 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
+from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
+
 DESCRIPTION = "the command line of the self-service API (requests signed with the caller's AWS credentials)"
-RUNNING = {"onboarding", "offboarding"}
-# The registry's statuses in the order a report lists them (any other status follows, by name).
-STATUS_ORDER = ("active", "pending-reboot", "onboarding", "drifted", "failed", "offboarding", "offboarded")
 PAGE_SIZE = "100"  # the most GET /clusters returns at once
 API_URL_ENV = "PGAUDIT_ARCHIVER_API_URL"
 LOCAL_HINT = (
@@ -264,7 +263,7 @@ def _started(status: int, answer: Any, wait: bool, call: Transport, out: TextIO,
         if item["status"] != last:
             print(f"status: {item['status']}", file=out)
             last = item["status"]
-        if item["status"] not in RUNNING:
+        if item["status"] not in RUNNING_STATUSES:
             break
         sleep(2)
     return _summary(item, out)
@@ -295,7 +294,7 @@ def report(items: list[dict[str, Any]], account_id: str | None, now: datetime) -
     reconciliation found, the failed ones with their last error, and the canary sent longest ago (of the sources
     still archived), arrived or still on its way."""
     counts = Counter(str(item.get("status", "unknown")) for item in items)
-    rank = {status: index for index, status in enumerate(STATUS_ORDER)}
+    rank = {status: index for index, status in enumerate(SourceStatus)}  # a report's order; any other by name
     by_status = dict(sorted(counts.items(), key=lambda entry: (rank.get(entry[0], len(rank)), entry[0])))
     drifted = [
         {**_where(item), "checked_at": (item.get("last_verification") or {}).get("checked_at"),

@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from annotated_types import Interval
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -45,6 +45,7 @@ from pgaudit_archiver.service import (
     cluster_service,
 )
 from pgaudit_archiver.settings import ApiSettings, get_settings
+from pgaudit_archiver.status import SourceStatus
 
 MAX_BODY_BYTES = 8 * 1024  # an onboarding request is a few hundred bytes
 MAX_INTEGER_DIGITS = 64  # far above any number a request holds; Python refuses more than 4,300 with ValueError
@@ -61,7 +62,6 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
     ("GET", "/accounts/{account_id}/adoptions/{adoption_id}"): (False, frozenset()),
 }
-Status = Literal["onboarding", "active", "pending-reboot", "drifted", "failed", "offboarding", "offboarded"]
 
 
 def _decimal_query(value: object) -> object:
@@ -177,7 +177,7 @@ def onboard(request: OnboardRequest) -> Response[Started]:
 @app.get("/clusters", summary="List onboarded clusters")
 def list_clusters(
     account_id: Annotated[AccountId | None, Query()] = None,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[SourceStatus | None, Query()] = None,
     limit: Limit = 25,
     next_token: Annotated[
         str | None, Query(max_length=2048, description="opaque; valid only for the same caller, account_id, status")

@@ -45,6 +45,7 @@ from pgaudit_archiver.models import (
 )
 from pgaudit_archiver.naming import console_url, execution_name, log_group_arn
 from pgaudit_archiver.settings import ApiSettings
+from pgaudit_archiver.status import SourceStatus
 
 # What API Gateway's IAM authorization puts in requestContext.identity.userArn (IAM names: [\w+=,.@-], ASCII).
 # Never a role's own ARN: a role signs nothing, its sessions do (assumed-role/ROLE/SESSION).
@@ -134,7 +135,7 @@ class ClusterPage(Model):
 
 class ClusterQuery(StrictModel):
     account_id: AccountId | None = None
-    status: str | None = None
+    status: SourceStatus | None = None
     limit: int = Field(default=25, ge=1, le=100)
     next_token: str | None = Field(default=None, max_length=2048)
 
@@ -271,7 +272,7 @@ class ClusterService:
     def _current_audit(self, source: Source) -> Audit | None:
         """What the source audits now by its registry item; None when it is not (or no longer) onboarded."""
         item = self._registry.get(source) or {}
-        if not item.get("request") or item.get("status") == "offboarded":
+        if not item.get("request") or item.get("status") == SourceStatus.OFFBOARDED:
             return None
         return self._audit_policy().resolve(item["request"])
 
@@ -313,7 +314,7 @@ class ClusterService:
             running_arn = current.get("execution_arn")
             if running_arn and self._stepfunctions.status(running_arn) == "RUNNING":
                 running: Literal["onboard", "offboard"] = (
-                    "offboard" if current["status"] == "offboarding" else "onboard"
+                    "offboard" if current["status"] == SourceStatus.OFFBOARDING else "onboard"
                 )
                 return Started(operation=running, source=source, execution_arn=running_arn,
                                console_url=current.get("console_url"), already_running=True,

@@ -27,6 +27,7 @@ from pgaudit_archiver.naming import (
     parameter_group_name,
 )
 from pgaudit_archiver.settings import ArchiveAccountSettings, RegionSettings, ValidateOffboardingSettings
+from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.destination_role import retire_legacy_role
 from pgaudit_archiver.steps.validate import parse_source_request
@@ -153,11 +154,13 @@ def delete_delivery_stream(firehose: ArchiveFirehose, source: Source) -> StepRes
 
 class OffboardingSummary(Model):
     source: Source
-    status: str
+    status: SourceStatus
     changes: tuple[str, ...]
 
 
 def summarize_offboarding(registry: Registry, request: OffboardRequest, steps: list[StepResult]) -> OffboardingSummary:
     changes = tuple(change for step in steps for change in step.changes)
-    registry.finish(request.source, "offboarded", {"last_changes": list(changes), "resources": {}, "pending": []})
-    return OffboardingSummary(source=request.source, status="offboarded", changes=changes)
+    registry.finish(
+        request.source, SourceStatus.OFFBOARDED, {"last_changes": list(changes), "resources": {}, "pending": []}
+    )
+    return OffboardingSummary(source=request.source, status=SourceStatus.OFFBOARDED, changes=changes)
