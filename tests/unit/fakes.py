@@ -15,6 +15,7 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from local.template import load_settings
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
@@ -26,7 +27,7 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE
 from pgaudit_archiver.errors import ArchiverError, AwsRequestError
 from pgaudit_archiver.models import ResolvedRequest, Source
-from pgaudit_archiver.settings import Settings, load_settings
+from pgaudit_archiver.settings import Settings
 from pgaudit_archiver.steps.validate import parse_request
 
 ACCOUNT = "111122223333"

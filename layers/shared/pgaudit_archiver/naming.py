@@ -9,6 +9,8 @@ from pgaudit_archiver.models import Source
 PREFIX = "pgaudit"
 IAM_PATH = "/pgaudit-archiver/"
 SUBSCRIPTION_FILTER_NAME = "pgaudit-archiver"
+# The Aurora PostgreSQL log export that carries pgaudit lines (EnabledCloudwatchLogsExports).
+LOG_TYPE = "postgresql"
 # The partition keys the transform returns for each record and the stream's S3 prefix uses.
 DATE_PARTITION_KEY = "event_date"
 AREA_PARTITION_KEY = "area"  # the prefix's first segment: the archive, or the quarantine of envelopes from elsewhere

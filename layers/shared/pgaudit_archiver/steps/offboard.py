@@ -18,6 +18,7 @@ from pgaudit_archiver.consent import consented, tags_of
 from pgaudit_archiver.errors import WaitTimeoutError
 from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
 from pgaudit_archiver.naming import (
+    LOG_TYPE,
     SUBSCRIPTION_FILTER_NAME,
     delivery_stream_name,
     destination_name,
@@ -31,8 +32,6 @@ from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.destination_role import retire_legacy_role
 from pgaudit_archiver.steps.validate import parse_source_request
-
-LOG_TYPE = "postgresql"
 
 
 class OffboardPlan(Model):

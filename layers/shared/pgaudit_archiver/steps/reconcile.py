@@ -30,7 +30,13 @@ from pgaudit_archiver.aws.registry import Registry, now
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
 from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.models import Drift, Model, Source
-from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, delivery_stream_name, destination_name, log_group_name
+from pgaudit_archiver.naming import (
+    LOG_TYPE,
+    SUBSCRIPTION_FILTER_NAME,
+    delivery_stream_name,
+    destination_name,
+    log_group_name,
+)
 from pgaudit_archiver.observability import logger
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
@@ -46,7 +52,6 @@ VERIFIED_STATUSES = (SourceStatus.ACTIVE, SourceStatus.PENDING_REBOOT, SourceSta
 SCAN_PAGE_SIZE = 25
 # Onboarding stops on these; and without the owner's consent it may change nothing (it is never re-granted).
 OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log", "consent-withdrawn"})
-LOG_TYPE = "postgresql"
 
 FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
 
