@@ -48,11 +48,22 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 
+from local.aws_rules import (
+    DEFAULT_GROUP_MODIFIED_CODE,
+    FIREHOSE_STREAMS_PER_REGION,
+    IN_SYNC,
+    PENDING_REBOOT,
+    default_group_refusal,
+    exports_after,
+    is_default_parameter_group,
+    waits_for_reboot,
+    writer_reboots_readers,
+)
+
 if TYPE_CHECKING:
     from local.lambdas import InProcessLambdas
 
 AURORA_POSTGRESQL = "aurora-postgresql"
-FIREHOSE_STREAMS_PER_REGION = 5_000  # Amazon Data Firehose quotas page: default, adjustable
 # What Aurora PostgreSQL's default cluster parameter groups hold for the parameters pgaudit-archiver reads,
 # plus a few others so that a copy carries more than the two we touch.
 AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
@@ -65,13 +76,6 @@ AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
     "rds.force_ssl": {"ParameterValue": "1", "ApplyType": "dynamic"},
     "track_io_timing": {"ParameterValue": "1", "ApplyType": "dynamic"},
 }
-
-
-def writer_reboots_readers(engine_version: str) -> bool:
-    """Aurora User Guide, "Rebooting an Aurora cluster without read availability": on Aurora PostgreSQL 11 and on
-    12.13, 13.9, 14.6 and lower, rebooting the writer reboots every reader too."""
-    major, minor = (int(part) for part in [*engine_version.split("."), "0"][:2])
-    return major <= 11 or (major, minor) <= {12: (12, 13), 13: (13, 9), 14: (14, 6)}.get(major, (0, 0))
 
 
 def _logs_access_denied(message: str) -> Exception:
@@ -258,10 +262,8 @@ class Fidelity:
 
         def modify(backend: RDSBackend, db_parameter_group_name: str, db_parameter_group_parameters: Any) -> Any:
             name = db_parameter_group_name
-            if name.startswith("default."):
-                raise RDSClientError(
-                    "InvalidParameterValue", f"The parameter group {name} is a default group and cannot be modified."
-                )
+            if is_default_parameter_group(name):
+                raise RDSClientError(DEFAULT_GROUP_MODIFIED_CODE, default_group_refusal(name))
             parameters = [{**parameter, "Source": "user"} for parameter in db_parameter_group_parameters]
             result = original(backend, name, parameters)
             dynamic = {
@@ -320,7 +322,7 @@ class Fidelity:
 
     def _mark_pending_reboot(self, backend: RDSBackend, cluster: DBCluster) -> None:
         for member in cluster.members:
-            member._pgaudit_archiver_parameter_status = "pending-reboot"
+            member._pgaudit_archiver_parameter_status = PENDING_REBOOT
 
     def _modify_db_cluster(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def modify(backend: RDSBackend, kwargs: dict[str, Any]) -> Any:
@@ -336,12 +338,7 @@ class Fidelity:
                 result = original(backend, kwargs)
                 cluster = backend.clusters[kwargs.get("new_db_cluster_identifier") or result.db_cluster_identifier]
                 enabled = cluster.enabled_cloudwatch_logs_exports
-                for log_type in exports.get("DisableLogTypes", []):
-                    if log_type in enabled:
-                        enabled.remove(log_type)
-                for log_type in exports.get("EnableLogTypes", []):
-                    if log_type not in enabled:
-                        enabled.append(log_type)
+                enabled[:] = exports_after(enabled, exports)
                 if exports:
                     self.hooks.exports_changed(cluster, list(enabled))
                 if group_changed:
@@ -356,17 +353,12 @@ class Fidelity:
             backend: RDSBackend, db_cluster_parameter_group_name: str, db_cluster_parameter_group_parameters: Any
         ) -> Any:
             name = db_cluster_parameter_group_name
-            if name.startswith("default."):
-                raise RDSClientError(
-                    "InvalidParameterValue", f"The parameter group {name} is a default group and cannot be modified."
-                )
+            if is_default_parameter_group(name):
+                raise RDSClientError(DEFAULT_GROUP_MODIFIED_CODE, default_group_refusal(name))
             parameters = list(db_cluster_parameter_group_parameters)
             group = backend.db_cluster_parameter_groups.get(name)
-            static = [
-                p for p in parameters
-                if p.get("ApplyMethod") == "pending-reboot"
-                or (group is not None and group.parameters.get(p["ParameterName"], {}).get("ApplyType") == "static")
-            ]  # fmt: skip
+            applies = {name: spec.get("ApplyType") for name, spec in (group.parameters if group else {}).items()}
+            static = [p for p in parameters if waits_for_reboot(p.get("ApplyMethod"), applies.get(p["ParameterName"]))]
             result = original(backend, name, parameters)
             for cluster in list(backend.clusters.values()):
                 if cluster.parameter_group != name:
@@ -392,7 +384,7 @@ class Fidelity:
             {
                 "DBInstanceIdentifier": member.db_instance_identifier,
                 "IsClusterWriter": member.is_cluster_writer,
-                "DBClusterParameterGroupStatus": getattr(member, "_pgaudit_archiver_parameter_status", "in-sync"),
+                "DBClusterParameterGroupStatus": getattr(member, "_pgaudit_archiver_parameter_status", IN_SYNC),
                 "PromotionTier": member.promotion_tier,
             }
             for member in cluster.members
@@ -419,7 +411,7 @@ class Fidelity:
             rebooting = list(cluster.members)
         for member in rebooting:
             member._pgaudit_archiver_rebooting = 2  # the reboot response and the next look say "rebooting"
-            member._pgaudit_archiver_parameter_status = "in-sync"
+            member._pgaudit_archiver_parameter_status = IN_SYNC
         if cluster is not None and instance.is_cluster_writer:
             self.hooks.restart(cluster, self.effective_parameters(backend, cluster))
         return instance

@@ -15,6 +15,16 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from local.aws_rules import (
+    DEFAULT_GROUP_MODIFIED_CODE,
+    IN_SYNC,
+    PENDING_REBOOT,
+    SUBSCRIPTION_FILTERS_PER_LOG_GROUP,
+    exports_after,
+    is_default_parameter_group,
+    waits_for_reboot,
+    writer_reboots_readers,
+)
 from local.template import load_settings
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
@@ -192,37 +202,39 @@ class FakeRds(Recording, SourceRds):
     def user_parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
         self._call("DescribeDBParameters", group_name)
         self.db_parameter_reads.append(group_name)
-        if group_name.startswith("default."):
-            return {}
+        if is_default_parameter_group(group_name):
+            return {}  # nothing in a default group is Source=user
         if group_name not in self.instance_groups:
             raise refusal("DescribeDBParameters", "DBParameterGroupNotFound")
         return {name: value for name, value in self.instance_groups[group_name].items() if name in names}
 
     def modify_parameters(self, group_name: str, parameters: list[dict[str, str]]) -> None:
         self._call("ModifyDBClusterParameterGroup", group_name, mutates=True)
-        if group_name.startswith("default."):
-            raise refusal("ModifyDBClusterParameterGroup", "InvalidParameterValue")
+        if is_default_parameter_group(group_name):
+            raise refusal("ModifyDBClusterParameterGroup", DEFAULT_GROUP_MODIFIED_CODE)
         for parameter in parameters:
             self.groups[group_name]["parameters"][parameter["ParameterName"]] = parameter["ParameterValue"]
-            if parameter["ApplyMethod"] == "pending-reboot":
-                self._members_of_groups(group_name, "pending-reboot")
+            if waits_for_reboot(parameter["ApplyMethod"], apply_type=None):  # the fake's groups keep no ApplyType
+                self._members_of_groups(group_name, PENDING_REBOOT)
 
     def attach_parameter_group(self, cluster_id: str, group_name: str) -> None:
         self._call("ModifyDBCluster", f"{cluster_id} group={group_name}", mutates=True)
         self.clusters[cluster_id]["DBClusterParameterGroup"] = group_name
-        self._members_of_groups(group_name, "pending-reboot")
+        self._members_of_groups(group_name, PENDING_REBOOT)
 
     def enable_log_export(self, cluster_id: str, log_type: str) -> None:
         self._call("ModifyDBCluster", f"{cluster_id} enable={log_type}", mutates=True)
-        exports = self.clusters[cluster_id]["EnabledCloudwatchLogsExports"]
-        if log_type not in exports:
-            exports.append(log_type)
+        cluster = self.clusters[cluster_id]
+        cluster["EnabledCloudwatchLogsExports"] = exports_after(
+            cluster["EnabledCloudwatchLogsExports"], {"EnableLogTypes": [log_type]}
+        )
 
     def disable_log_export(self, cluster_id: str, log_type: str) -> None:
         self._call("ModifyDBCluster", f"{cluster_id} disable={log_type}", mutates=True)
-        exports = self.clusters[cluster_id]["EnabledCloudwatchLogsExports"]
-        if log_type in exports:
-            exports.remove(log_type)
+        cluster = self.clusters[cluster_id]
+        cluster["EnabledCloudwatchLogsExports"] = exports_after(
+            cluster["EnabledCloudwatchLogsExports"], {"DisableLogTypes": [log_type]}
+        )
 
     def delete_parameter_group(self, group_name: str) -> bool:
         if any(cluster["DBClusterParameterGroup"] == group_name for cluster in self.clusters.values()):
@@ -242,24 +254,19 @@ class FakeRds(Recording, SourceRds):
         for cluster in self.clusters.values():
             members = cluster["DBClusterMembers"]
             rebooting = [m for m in members if m["DBInstanceIdentifier"] == instance_id]
-            if rebooting and rebooting[0]["IsClusterWriter"] and _writer_reboots_readers(cluster["EngineVersion"]):
+            if rebooting and rebooting[0]["IsClusterWriter"] and writer_reboots_readers(cluster["EngineVersion"]):
                 rebooting = members
             for member in rebooting:
                 self.reboots.append(member["DBInstanceIdentifier"])
                 if member["DBInstanceIdentifier"] not in self.stuck:
-                    member["DBClusterParameterGroupStatus"] = "in-sync"
-
-
-def _writer_reboots_readers(version: str) -> bool:
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return major <= 11 or (major, minor) <= {12: (12, 13), 13: (13, 9), 14: (14, 6)}.get(major, (0, 0))
+                    member["DBClusterParameterGroupStatus"] = IN_SYNC
 
 
 # ------------------------------------------------------------------------------------------------ CloudWatch Logs
 class FakeLogs(Recording, SourceLogs):
     """The source account's log groups and their subscription filters (two per group, as AWS allows today)."""
 
-    def __init__(self, filter_slots: int = 2) -> None:
+    def __init__(self, filter_slots: int = SUBSCRIPTION_FILTERS_PER_LOG_GROUP) -> None:
         Recording.__init__(self)
         self.groups: dict[str, dict[str, Any]] = {}
         self.tags: dict[str, dict[str, str]] = {}
