@@ -1,4 +1,5 @@
-"""Where moto differs from AWS, these patches make it behave like AWS (each has a test in tests/integration).
+"""How the emulation makes moto behave like AWS: the behaviour behind the fidelity patches local/patches.py lists
+(each shown in tests/integration/test_fidelity.py and probed against plain moto in test_patches.py).
 
 - RDS: default.aurora-postgresql<major> cluster parameter groups exist, with Aurora's defaults, and cannot be
   modified; CloudwatchLogsExportConfiguration updates EnabledCloudwatchLogsExports; a static parameter change
@@ -29,10 +30,9 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from unittest import mock
 
 from moto.core.exceptions import JsonRESTError
-from moto.firehose.models import DeliveryStream, FirehoseBackend, firehose_backends
+from moto.firehose.models import FirehoseBackend, firehose_backends
 from moto.iam.models import iam_backends
 from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
 from moto.logs.models import LogGroup, LogsBackend, LogStream, logs_backends
@@ -50,7 +50,6 @@ from moto.sts.models import STSBackend
 
 from local.aws_rules import (
     DEFAULT_GROUP_MODIFIED_CODE,
-    FIREHOSE_STREAMS_PER_REGION,
     IN_SYNC,
     PENDING_REBOOT,
     default_group_refusal,
@@ -59,6 +58,7 @@ from local.aws_rules import (
     waits_for_reboot,
     writer_reboots_readers,
 )
+from local.patches import fidelity_patches
 
 if TYPE_CHECKING:
     from local.lambdas import InProcessLambdas
@@ -139,49 +139,8 @@ class Fidelity:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        patches = {
-            (RDSBackend, "create_db_cluster"): self._create_db_cluster(RDSBackend.create_db_cluster),
-            (RDSBackend, "modify_db_cluster"): self._modify_db_cluster(RDSBackend.modify_db_cluster),
-            (RDSBackend, "modify_db_cluster_parameter_group"): self._modify_parameters(
-                RDSBackend.modify_db_cluster_parameter_group
-            ),
-            (RDSBackend, "modify_db_parameter_group"): self._modify_instance_parameters(
-                RDSBackend.modify_db_parameter_group
-            ),
-            (RDSResponse, "describe_db_parameters"): self._describe_db_parameters(RDSResponse.describe_db_parameters),
-            (RDSResponse, "describe_db_cluster_parameters"): self._describe_db_parameters(
-                RDSResponse.describe_db_cluster_parameters
-            ),
-            # Plain functions, not bound methods: the patched attribute is bound to the backend when called.
-            (RDSBackend, "reboot_db_instance"): lambda backend, instance_id: self._reboot_db_instance(  # noqa: PLW0108
-                backend, instance_id
-            ),
-            (RDSBackend, "create_db_cluster_parameter_group"): self._create_parameter_group(
-                RDSBackend.create_db_cluster_parameter_group
-            ),
-            (DBCluster, "db_cluster_members"): property(self._cluster_members),
-            (DBCluster, "enable_http_endpoint"): property(
-                lambda cluster: getattr(cluster, "_enable_http_endpoint", False),
-                lambda cluster, value: setattr(cluster, "_enable_http_endpoint", bool(value)),
-            ),
-            (DBInstance, "status"): property(self._instance_status, self._set_instance_status),
-            (RDSDataServiceResponse, "execute_statement"): lambda response: self._execute_statement(response),  # noqa: PLW0108
-            (STSBackend, "assume_role"): self._assume_role(STSBackend.assume_role),
-            (StepFunctionResponse, "get_execution_history"): self._execution_history(
-                StepFunctionResponse.get_execution_history
-            ),
-            (LogsBackend, "put_subscription_filter"): self._put_subscription_filter(
-                LogsBackend.put_subscription_filter
-            ),
-            (LogStream, "_send_log_events"): self._send_log_events(LogStream._send_log_events),
-            (LogsBackend, "list_tags_for_resource"): self._log_group_must_exist(LogsBackend.list_tags_for_resource),
-            (LogsBackend, "tag_resource"): self._log_group_must_exist(LogsBackend.tag_resource),
-            (LogsResponse, "put_destination_policy"): self._put_destination_policy(LogsResponse.put_destination_policy),
-            (FirehoseBackend, "put_record_batch"): self._put_record_batch(FirehoseBackend.put_record_batch),
-            (DeliveryStream, "MAX_STREAMS_PER_REGION"): FIREHOSE_STREAMS_PER_REGION,
-        }
-        for (target, attribute), replacement in patches.items():
-            patcher = mock.patch.object(target, attribute, replacement, create=True)
+        for patch in fidelity_patches(self):  # local/patches.py: each names what it corrects
+            patcher = patch.patcher()
             patcher.start()
             self._patches.append(patcher)
 
