@@ -38,6 +38,7 @@ from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE
 from pgaudit_archiver.errors import ArchiverError, AwsRequestError
 from pgaudit_archiver.models import ResolvedRequest, Source
 from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
 from pgaudit_archiver.steps.validate import parse_request
 
 ACCOUNT = "111122223333"
@@ -573,13 +574,16 @@ class FakeRegistry(Recording, Registry):
     ) -> bool:
         self._call("UpdateItem", f"claim {source.cluster_id}", mutates=True)
         current = self.items.get(source_key(source))
-        running = current is not None and current.get("status") in ("onboarding", "offboarding")
+        running = current is not None and current.get("status") in RUNNING_STATUSES
         if running and not (stale_execution and current and current.get("execution_arn") == stale_execution):
             return False
         item = self._item(source)
         for field in ("execution_arn", "console_url", "last_error", "claimed_by"):
             item.pop(field, None)
-        item.update(status="onboarding" if operation == "onboard" else "offboarding", request=copy.deepcopy(request))
+        item.update(
+            status=SourceStatus.ONBOARDING if operation == "onboard" else SourceStatus.OFFBOARDING,
+            request=copy.deepcopy(request),
+        )
         if execution_arn:
             item.update(execution_arn=execution_arn, console_url=console_url or "")
         if claimed_by:
@@ -589,11 +593,11 @@ class FakeRegistry(Recording, Registry):
     def release_claim(self, source: Source, execution_arn: str, last_error: dict[str, Any]) -> bool:
         self._call("UpdateItem", f"release_claim {source.cluster_id}", mutates=True)
         current = self.items.get(source_key(source))
-        if not current or current.get("status") not in ("onboarding", "offboarding"):
+        if not current or current.get("status") not in RUNNING_STATUSES:
             return False
         if current.get("execution_arn") != execution_arn:
             return False
-        self._item(source).update(status="failed", last_error=copy.deepcopy(last_error))
+        self._item(source).update(status=SourceStatus.FAILED, last_error=copy.deepcopy(last_error))
         return True
 
     def record_execution(
@@ -604,14 +608,14 @@ class FakeRegistry(Recording, Registry):
         item.pop("last_error", None)
         item.setdefault("request", copy.deepcopy(request))
         item.update(
-            status="onboarding" if operation == "onboard" else "offboarding",
+            status=SourceStatus.ONBOARDING if operation == "onboard" else SourceStatus.OFFBOARDING,
             execution_arn=execution_arn,
             console_url=console_url,
         )
 
     def release(self, source: Source) -> None:
         self._call("UpdateItem", f"release {source.cluster_id}", mutates=True)
-        self._item(source)["status"] = "failed"
+        self._item(source)["status"] = SourceStatus.FAILED
 
     def finish(
         self, source: Source, status: str, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
