@@ -14,12 +14,11 @@ from moto.rdsdata.models import QueryResults
 
 from local.fidelity import ClusterHooks
 from local.postgres import MASTER_USER, RDS_SUPERUSER, LogShipper, PostgresServer
-from pgaudit_archiver.naming import log_group_name
+from pgaudit_archiver.naming import LOG_TYPE, log_group_name
 
 if TYPE_CHECKING:
     from local.world import World
 
-LOG_TYPE = "postgresql"
 RDS_EXTENSION = re.compile(r"^\s*CREATE\s+EXTENSION\s+(IF\s+NOT\s+EXISTS\s+)?\"?pgaudit\"?\s*;?\s*$", re.IGNORECASE)
 
 

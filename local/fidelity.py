@@ -1,4 +1,5 @@
-"""Where moto differs from AWS, these patches make it behave like AWS (each has a test in tests/integration).
+"""How the emulation makes moto behave like AWS: the behaviour behind the fidelity patches local/patches.py lists
+(each shown in tests/integration/test_fidelity.py and probed against plain moto in test_patches.py).
 
 - RDS: default.aurora-postgresql<major> cluster parameter groups exist, with Aurora's defaults, and cannot be
   modified; CloudwatchLogsExportConfiguration updates EnabledCloudwatchLogsExports; a static parameter change
@@ -29,10 +30,9 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from unittest import mock
 
 from moto.core.exceptions import JsonRESTError
-from moto.firehose.models import DeliveryStream, FirehoseBackend, firehose_backends
+from moto.firehose.models import FirehoseBackend, firehose_backends
 from moto.iam.models import iam_backends
 from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
 from moto.logs.models import LogGroup, LogsBackend, LogStream, logs_backends
@@ -48,11 +48,22 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 
+from local.aws_rules import (
+    DEFAULT_GROUP_MODIFIED_CODE,
+    IN_SYNC,
+    PENDING_REBOOT,
+    default_group_refusal,
+    exports_after,
+    is_default_parameter_group,
+    waits_for_reboot,
+    writer_reboots_readers,
+)
+from local.patches import fidelity_patches
+
 if TYPE_CHECKING:
     from local.lambdas import InProcessLambdas
 
 AURORA_POSTGRESQL = "aurora-postgresql"
-FIREHOSE_STREAMS_PER_REGION = 5_000  # Amazon Data Firehose quotas page: default, adjustable
 # What Aurora PostgreSQL's default cluster parameter groups hold for the parameters pgaudit-archiver reads,
 # plus a few others so that a copy carries more than the two we touch.
 AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
@@ -65,13 +76,6 @@ AURORA_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
     "rds.force_ssl": {"ParameterValue": "1", "ApplyType": "dynamic"},
     "track_io_timing": {"ParameterValue": "1", "ApplyType": "dynamic"},
 }
-
-
-def writer_reboots_readers(engine_version: str) -> bool:
-    """Aurora User Guide, "Rebooting an Aurora cluster without read availability": on Aurora PostgreSQL 11 and on
-    12.13, 13.9, 14.6 and lower, rebooting the writer reboots every reader too."""
-    major, minor = (int(part) for part in [*engine_version.split("."), "0"][:2])
-    return major <= 11 or (major, minor) <= {12: (12, 13), 13: (13, 9), 14: (14, 6)}.get(major, (0, 0))
 
 
 def _logs_access_denied(message: str) -> Exception:
@@ -135,49 +139,8 @@ class Fidelity:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        patches = {
-            (RDSBackend, "create_db_cluster"): self._create_db_cluster(RDSBackend.create_db_cluster),
-            (RDSBackend, "modify_db_cluster"): self._modify_db_cluster(RDSBackend.modify_db_cluster),
-            (RDSBackend, "modify_db_cluster_parameter_group"): self._modify_parameters(
-                RDSBackend.modify_db_cluster_parameter_group
-            ),
-            (RDSBackend, "modify_db_parameter_group"): self._modify_instance_parameters(
-                RDSBackend.modify_db_parameter_group
-            ),
-            (RDSResponse, "describe_db_parameters"): self._describe_db_parameters(RDSResponse.describe_db_parameters),
-            (RDSResponse, "describe_db_cluster_parameters"): self._describe_db_parameters(
-                RDSResponse.describe_db_cluster_parameters
-            ),
-            # Plain functions, not bound methods: the patched attribute is bound to the backend when called.
-            (RDSBackend, "reboot_db_instance"): lambda backend, instance_id: self._reboot_db_instance(  # noqa: PLW0108
-                backend, instance_id
-            ),
-            (RDSBackend, "create_db_cluster_parameter_group"): self._create_parameter_group(
-                RDSBackend.create_db_cluster_parameter_group
-            ),
-            (DBCluster, "db_cluster_members"): property(self._cluster_members),
-            (DBCluster, "enable_http_endpoint"): property(
-                lambda cluster: getattr(cluster, "_enable_http_endpoint", False),
-                lambda cluster, value: setattr(cluster, "_enable_http_endpoint", bool(value)),
-            ),
-            (DBInstance, "status"): property(self._instance_status, self._set_instance_status),
-            (RDSDataServiceResponse, "execute_statement"): lambda response: self._execute_statement(response),  # noqa: PLW0108
-            (STSBackend, "assume_role"): self._assume_role(STSBackend.assume_role),
-            (StepFunctionResponse, "get_execution_history"): self._execution_history(
-                StepFunctionResponse.get_execution_history
-            ),
-            (LogsBackend, "put_subscription_filter"): self._put_subscription_filter(
-                LogsBackend.put_subscription_filter
-            ),
-            (LogStream, "_send_log_events"): self._send_log_events(LogStream._send_log_events),
-            (LogsBackend, "list_tags_for_resource"): self._log_group_must_exist(LogsBackend.list_tags_for_resource),
-            (LogsBackend, "tag_resource"): self._log_group_must_exist(LogsBackend.tag_resource),
-            (LogsResponse, "put_destination_policy"): self._put_destination_policy(LogsResponse.put_destination_policy),
-            (FirehoseBackend, "put_record_batch"): self._put_record_batch(FirehoseBackend.put_record_batch),
-            (DeliveryStream, "MAX_STREAMS_PER_REGION"): FIREHOSE_STREAMS_PER_REGION,
-        }
-        for (target, attribute), replacement in patches.items():
-            patcher = mock.patch.object(target, attribute, replacement, create=True)
+        for patch in fidelity_patches(self):  # local/patches.py: each names what it corrects
+            patcher = patch.patcher()
             patcher.start()
             self._patches.append(patcher)
 
@@ -258,10 +221,8 @@ class Fidelity:
 
         def modify(backend: RDSBackend, db_parameter_group_name: str, db_parameter_group_parameters: Any) -> Any:
             name = db_parameter_group_name
-            if name.startswith("default."):
-                raise RDSClientError(
-                    "InvalidParameterValue", f"The parameter group {name} is a default group and cannot be modified."
-                )
+            if is_default_parameter_group(name):
+                raise RDSClientError(DEFAULT_GROUP_MODIFIED_CODE, default_group_refusal(name))
             parameters = [{**parameter, "Source": "user"} for parameter in db_parameter_group_parameters]
             result = original(backend, name, parameters)
             dynamic = {
@@ -320,7 +281,7 @@ class Fidelity:
 
     def _mark_pending_reboot(self, backend: RDSBackend, cluster: DBCluster) -> None:
         for member in cluster.members:
-            member._pgaudit_archiver_parameter_status = "pending-reboot"
+            member._pgaudit_archiver_parameter_status = PENDING_REBOOT
 
     @staticmethod
     def family_of(engine: str, engine_version: str) -> str:
@@ -377,12 +338,7 @@ class Fidelity:
                 result = original(backend, kwargs)
                 cluster = backend.clusters[kwargs.get("new_db_cluster_identifier") or result.db_cluster_identifier]
                 enabled = cluster.enabled_cloudwatch_logs_exports
-                for log_type in exports.get("DisableLogTypes", []):
-                    if log_type in enabled:
-                        enabled.remove(log_type)
-                for log_type in exports.get("EnableLogTypes", []):
-                    if log_type not in enabled:
-                        enabled.append(log_type)
+                enabled[:] = exports_after(enabled, exports)
                 if exports:
                     self.hooks.exports_changed(cluster, list(enabled))
                 if upgraded:  # the upgrade restarts every instance with the new group: nothing waits for a reboot
@@ -399,17 +355,12 @@ class Fidelity:
             backend: RDSBackend, db_cluster_parameter_group_name: str, db_cluster_parameter_group_parameters: Any
         ) -> Any:
             name = db_cluster_parameter_group_name
-            if name.startswith("default."):
-                raise RDSClientError(
-                    "InvalidParameterValue", f"The parameter group {name} is a default group and cannot be modified."
-                )
+            if is_default_parameter_group(name):
+                raise RDSClientError(DEFAULT_GROUP_MODIFIED_CODE, default_group_refusal(name))
             parameters = list(db_cluster_parameter_group_parameters)
             group = backend.db_cluster_parameter_groups.get(name)
-            static = [
-                p for p in parameters
-                if p.get("ApplyMethod") == "pending-reboot"
-                or (group is not None and group.parameters.get(p["ParameterName"], {}).get("ApplyType") == "static")
-            ]  # fmt: skip
+            applies = {name: spec.get("ApplyType") for name, spec in (group.parameters if group else {}).items()}
+            static = [p for p in parameters if waits_for_reboot(p.get("ApplyMethod"), applies.get(p["ParameterName"]))]
             result = original(backend, name, parameters)
             for cluster in list(backend.clusters.values()):
                 if cluster.parameter_group != name:
@@ -435,7 +386,7 @@ class Fidelity:
             {
                 "DBInstanceIdentifier": member.db_instance_identifier,
                 "IsClusterWriter": member.is_cluster_writer,
-                "DBClusterParameterGroupStatus": getattr(member, "_pgaudit_archiver_parameter_status", "in-sync"),
+                "DBClusterParameterGroupStatus": getattr(member, "_pgaudit_archiver_parameter_status", IN_SYNC),
                 "PromotionTier": member.promotion_tier,
             }
             for member in cluster.members
@@ -462,7 +413,7 @@ class Fidelity:
             rebooting = list(cluster.members)
         for member in rebooting:
             member._pgaudit_archiver_rebooting = 2  # the reboot response and the next look say "rebooting"
-            member._pgaudit_archiver_parameter_status = "in-sync"
+            member._pgaudit_archiver_parameter_status = IN_SYNC
         if cluster is not None and instance.is_cluster_writer:
             self.hooks.restart(cluster, self.effective_parameters(backend, cluster))
         return instance

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pgaudit_archiver.settings import Settings, settings_of
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHIVE_TEMPLATE = ROOT / "template.yaml"
@@ -219,3 +223,80 @@ class Rendering:
             return match.group(0) if resolved is None else str(resolved)
 
         return _SUB_REFERENCE.sub(put, text)
+
+
+# ---------------------------------------------------------------- the stack's environment, for tools and tests
+# The Lambda layer does not ship template.yaml: only tooling and tests read the defaults from it.
+_ARN_OF_REF = {  # what Ref gives for a resource that has no name in the template (CloudFormation names it)
+    "AWS::IAM::ManagedPolicy": "arn:{partition}:iam::{account}:policy/{name}",
+    "AWS::Serverless::StateMachine": "arn:{partition}:states:{region}:{account}:stateMachine:{name}",
+    "AWS::StepFunctions::StateMachine": "arn:{partition}:states:{region}:{account}:stateMachine:{name}",
+}
+_ARN_OF_GETATT = {
+    "AWS::IAM::Role": "arn:{partition}:iam::{account}:role/{name}",
+    "AWS::Serverless::Function": "arn:{partition}:lambda:{region}:{account}:function:{name}",
+}
+_NAME_PROPERTIES = ("Name", "TableName", "BucketName", "RoleName", "FunctionName", "ManagedPolicyName")
+
+
+def _placeholder(rendering: Rendering, logical_id: str, attribute: str | None) -> str:
+    """A deployed resource's Ref or Arn: its name as the template writes it, else `<stack>-<LogicalId>`."""
+    resource = rendering.template["Resources"][logical_id]
+    properties = resource.get("Properties", {})
+    written = next((properties[key] for key in _NAME_PROPERTIES if key in properties), None)
+    stack = rendering.parameters["AWS::StackName"]
+    name = str(rendering.resolve(written)) if written is not None else f"{stack}-{logical_id}"
+    pattern = (_ARN_OF_GETATT if attribute == "Arn" else _ARN_OF_REF).get(resource["Type"], "{name}")
+    return pattern.format(
+        partition=rendering.parameters["AWS::Partition"],
+        region=rendering.parameters["AWS::Region"],
+        account=rendering.parameters["AWS::AccountId"],
+        name=name,
+    )
+
+
+def _refs(value: Any) -> set[str]:
+    """The parameters and pseudo parameters a value names (Ref, or ${Name} in a Sub)."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            return {value["Ref"]}
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+            return {name for literal, name in _SUB_REFERENCE.findall(text) if not literal}
+        return set().union(*(_refs(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_refs(item) for item in value))
+    return set()
+
+
+def stack_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Every function's environment as the stack deploys it with the template's parameter defaults (Globals, then
+    each function's own), resources named as CloudFormation would; variables with no default (the archive's account,
+    the external id) are left out."""
+    template = template or load_template(ARCHIVE_TEMPLATE)
+    undefaulted = {name for name, spec in template.get("Parameters", {}).items() if "Default" not in spec}
+    undefaulted.add("AWS::AccountId")  # the account deployed to
+    holder: list[Rendering] = []
+    rendering = Rendering(
+        template,
+        dict.fromkeys(undefaulted - set(PSEUDO_PARAMETERS), ""),
+        reference=lambda logical_id, attribute: _placeholder(holder[0], logical_id, attribute),
+    )
+    holder.append(rendering)
+    variables = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            for name, value in resource.get("Properties", {}).get("Environment", {}).get("Variables", {}).items():
+                variables.setdefault(name, value)
+    resolved = {name: rendering.resolve(value) for name, value in variables.items() if not _refs(value) & undefaulted}
+    return {name: str(value) for name, value in resolved.items() if isinstance(value, str | int | float)}
+
+
+@functools.cache
+def _stack_defaults() -> dict[str, str]:
+    return stack_defaults()
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """The whole stack's settings from `environ` (default: this process's), the template's defaults filling gaps."""
+    return settings_of({**_stack_defaults(), **(os.environ if environ is None else environ)})

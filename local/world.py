@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import gzip
 import io
 import json
@@ -25,32 +24,14 @@ from unittest import mock
 from urllib.parse import unquote
 
 import boto3
-import botocore.session
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.client import BaseClient, ClientCreator
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.loaders import create_loader
 from moto import mock_aws
-from moto.core import errors as moto_errors
-from moto.core import responses as moto_responses
 from moto.core.botocore_stubber import BotocoreStubber
-from moto.iam.access_control import PermissionResult
 from moto.iam.models import get_account_id_from, iam_backends
-from moto.kms import models as kms_models
 from moto.rds.models import rds_backends
-from moto.s3.models import FakeBucket
-from moto.stepfunctions.parser.asl.component.common.path import result_path
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
-    StateTaskServiceSfn,
-)
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.utils import json_path
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
 from local.clusters import RealPostgresClusters
@@ -58,6 +39,7 @@ from local.fidelity import Fidelity
 from local.iam import Enforcer
 from local.lambdas import InProcessLambdas, product_code_running, running_function
 from local.limits import EmulatedClock, RateLimits, error_response
+from local.patches import world_patches
 from local.postgres import available as postgres_available
 from local.template import (
     ARCHIVE_TEMPLATE,
@@ -87,7 +69,6 @@ _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/")  # access key
 # Requests whose handling runs a handler in-process: never under the backend lock, or handlers would run one at a time.
 IN_PROCESS_EVENTS = ("before-send.lambda.Invoke",)
 _BACKEND_LOCK = threading.RLock()
-_CLIENT_CREATION_LOCK = threading.RLock()
 _NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -263,32 +244,8 @@ class World:
         self._patches.append(count_patch)
         for patcher in (
             mock.patch.object(BaseClient, "_make_api_call", self._faulty_api_call(BaseClient._make_api_call)),
-            # Retry delays of the ASL interpreter, scaled like the poll intervals: a run takes seconds.
-            mock.patch.object(retrier_decl, "time", _ScaledTime(self.retry_sleep_scale)),
-            # Handlers run concurrently here: botocore's caches, unlocked, build one client at a time.
-            mock.patch.object(
-                botocore.session.Session, "create_client", _one_client_at_a_time(botocore.session.Session.create_client)
-            ),
-            # Speed only (_SPEED_PATCHES): what moto and botocore rebuild on every request, kept.
-            *(mock.patch.object(target, attribute, kept) for target, attribute, kept in _SPEED_PATCHES),
-            # Fidelity: Step Functions takes a nested execution's parameters as its docs write them
-            # (StateMachineArn, Input, Name); moto passes them to boto3 unchanged, which knows stateMachineArn...
-            # ...and answers them as its docs write them (ExecutionArn, Status, Output), where boto3 says executionArn.
-            mock.patch.object(
-                StateTaskServiceSfn,
-                "_normalise_parameters",
-                _api_member_names(StateTaskServiceSfn._normalise_parameters),
-            ),
-            mock.patch.object(
-                StateTaskServiceSfn, "_eval_service_task", _pascal_result(StateTaskServiceSfn._eval_service_task)
-            ),
-            mock.patch.object(
-                StateTaskServiceSfn, "_normalise_response", _pascal_response(StateTaskServiceSfn._normalise_response)
-            ),
-            # IAM: bucket policies are local/iam.py's (the product's calls, Firehose's writes). moto's own check reads
-            # a statement whose condition does not hold as a Deny: the archive bucket's DenyInsecureTransport would
-            # refuse every object read, the emulation's administrator's included.
-            mock.patch.object(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL),
+            # Where moto and botocore differ from AWS, or rebuild what could be kept: local/patches.py.
+            *(patch.patcher() for patch in world_patches(self.retry_sleep_scale)),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -1170,16 +1127,6 @@ def _route_of(method: str, path: str, routes: list[tuple[str, str]]) -> tuple[st
     return None
 
 
-class _ScaledTime:
-    """Stands for the `time` module in the ASL interpreter's retrier: sleeps a fraction of each delay."""
-
-    def __init__(self, scale: float) -> None:
-        self.scale = scale
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds * self.scale)
-
-
 def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as JSON values (numbers as int or float, as the API returns them)."""
     deserializer = TypeDeserializer()
@@ -1192,151 +1139,9 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-@functools.cache
-def _shared_loader(data_path: str | None = None) -> Any:
-    return create_loader(data_path)
-
-
-@functools.cache
-def _parsed_definition(definition: str) -> Any:
-    return AmazonStateLanguageParser.parse(definition)[0]
-
-
-def _parsed_once(worker: ExecutionWorker) -> Any:
-    return _parsed_definition(worker._evaluation_details.state_machine_details.definition)
-
-
-def _validated_once(original: Any) -> Any:
-    def validate(definition: str) -> None:
-        try:
-            _parsed_definition(definition)
-        except Exception:
-            original(definition)  # raises moto's InvalidDefinition, naming the problem
-
-    return staticmethod(validate)
-
-
-def _methods_once(create_methods: Any) -> Any:
-    built: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def methods(creator: ClientCreator, service_model: Any) -> dict[str, Any]:
-        key = (service_model.service_name, service_model.api_version)
-        if key not in built:
-            built[key] = create_methods(creator, service_model)
-        return dict(built[key])  # the class-creation event may add to it
-
-    return methods
-
-
-def _one_private_key_for_symmetric_keys(generate: Any) -> Any:
-    shared = functools.cache(lambda: generate("SYMMETRIC_DEFAULT"))
-
-    def private_key(key_spec: str) -> Any:
-        return shared() if key_spec == "SYMMETRIC_DEFAULT" else generate(key_spec)
-
-    return private_key
-
-
-class _SharedErrorLookups(moto_errors.ErrorLookupFactory):
-    _shared: dict[str, moto_errors.ErrorLookup] = {}
-
-    def __init__(self) -> None:
-        self._error_lut_cache = self._shared
-
-
-_INTERPRETER_CLIENTS: dict[tuple[str, str], BaseClient] = {}
-
-
-def _reused_interpreter_client(region: str, service: str, state_credentials: Any = None) -> BaseClient:
-    key = (region, service)
-    with _CLIENT_CREATION_LOCK:
-        if key not in _INTERPRETER_CLIENTS:
-            _INTERPRETER_CLIENTS[key] = boto_client_for(region, service, state_credentials)
-        return _INTERPRETER_CLIENTS[key]
-
-
-def _api_member_names(original: Any) -> Any:
-    """The Step Functions API's members are camelCase (stateMachineArn, input, name); ASL writes them PascalCase."""
-
-    def normalise(task: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        original(task, parameters, *args, **kwargs)
-        for key in [key for key in parameters if key[:1].isupper()]:
-            parameters[key[0].lower() + key[1:]] = parameters.pop(key)
-        if "stateMachineArn" in parameters and "name" not in parameters:
-            parameters["name"] = str(uuid.uuid4())  # AWS names an unnamed execution so; moto names it "None"
-
-    return normalise
-
-
-def _pascal(response: Any) -> Any:
-    if not isinstance(response, dict):
-        return response
-    return {key[:1].upper() + key[1:]: value for key, value in response.items()}
-
-
-def _pascal_result(original: Any) -> Any:
-    def evaluate(task: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(task, env, *args, **kwargs)
-        env.stack.append(_pascal(env.stack.pop()))
-        return result
-
-    return evaluate
-
-
-def _pascal_response(original: Any) -> Any:
-    def normalise(task: Any, response: Any, *args: Any, **kwargs: Any) -> None:
-        original(task, response, *args, **kwargs)
-        if isinstance(response, dict):
-            pascal = _pascal(response)
-            response.clear()
-            response.update(pascal)
-
-    return normalise
-
-
-def _one_client_at_a_time(original: Any) -> Any:
-    """botocore builds clients from shared, unlocked caches; on Lambda each container builds its own in one thread,
-    here concurrent handlers share a process: build one at a time."""
-
-    def create_client(session: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
-        with _CLIENT_CREATION_LOCK:
-            return original(session, *args, **kwargs)
-
-    return create_client
-
-
 def _placeholder_zip() -> bytes:
     # moto stores the code; the emulation runs the handler from the repository instead.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def lambda_handler(event, context):\n    raise NotImplementedError\n")
     return buffer.getvalue()
-
-
-# What each world patches for speed, built once per process so that what they keep outlives a world: nothing here
-# holds a world's state.
-_SPEED_PATCHES: tuple[tuple[Any, str, Any], ...] = (
-    # every botocore session reads the same service models once, not once per client...
-    (botocore.session, "create_loader", _shared_loader),
-    # ...and each client class's API methods (and their docstrings) are built once a service
-    (ClientCreator, "_create_methods", _methods_once(ClientCreator._create_methods)),
-    # the interpreter reuses one Lambda client instead of building one per task
-    (lambda_eval_utils, "boto_client_for", _reused_interpreter_client),
-    # the interpreter parses the definition at every execution (its components keep no execution state)...
-    (ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once),
-    # ...and CreateStateMachine parses it again to validate it (most of a world's deployment)
-    (
-        StepFunctionsParserBackend,
-        "_validate_definition",
-        _validated_once(StepFunctionsParserBackend._validate_definition),
-    ),
-    # jsonpath_ng builds its parser (ply tables) again for every path read; a parsed path keeps no state
-    (json_path, "parse", functools.lru_cache(maxsize=1024)(json_path.parse)),
-    (result_path, "parse", functools.lru_cache(maxsize=1024)(result_path.parse)),
-    # moto builds its table of a service's error codes again for every error it answers...
-    (moto_errors, "ErrorLookupFactory", _SharedErrorLookups),
-    # ...lists the methods of its response class (inspect.getmembers) for every request...
-    (moto_responses, "method_names_from_class", functools.cache(moto_responses.method_names_from_class)),
-    # ...and gives every KMS key an RSA private key (tens of ms each), even a symmetric one, which never signs
-    (kms_models, "generate_private_key", _one_private_key_for_symmetric_keys(kms_models.generate_private_key)),
-)

@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol, TextIO
 from urllib.parse import quote, urlencode, urlsplit
 
+from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
+
 DESCRIPTION = (
     "The command line of the pgaudit-archiver self-service API. Requests are signed (SigV4) with your AWS "
     "credentials; against `python -m local serve` (--endpoint http://127.0.0.1:PORT) they are sent unsigned."
 )
-RUNNING = {"onboarding", "offboarding"}
-# The registry's statuses in the order a report lists them (any other status follows, by name).
-STATUS_ORDER = ("active", "pending-reboot", "onboarding", "drifted", "failed", "offboarding", "offboarded")
 PAGE_SIZE = "100"  # the most GET /clusters returns at once
 API_URL_ENV = "PGAUDIT_ARCHIVER_API_URL"
 LOCAL_HINT = (
@@ -249,7 +248,9 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="onboarded clusters, every page")
     listing.add_argument("--account-id", type=account_id, help="one account's clusters (default: all you may see)")
-    listing.add_argument("--status", choices=STATUS_ORDER, help="only clusters in this status")
+    listing.add_argument(
+        "--status", choices=[status.value for status in SourceStatus], help="only clusters in this status"
+    )
 
     verify = commands.add_parser("verify", help="check a cluster for drift now (a reconciliation of that cluster)")
     _target(verify)
@@ -527,7 +528,7 @@ def _started(
         if item["status"] != last and not as_json:
             print(f"status: {item['status']}", file=out)
             last = item["status"]
-        if item["status"] not in RUNNING:
+        if item["status"] not in RUNNING_STATUSES:
             break
         sleep(2)
     if as_json:
@@ -579,7 +580,7 @@ def report(items: list[dict[str, Any]], account_id: str | None, now: datetime) -
     reconciliation found, the failed ones with their last error, and the canary sent longest ago (of the sources
     still archived), arrived or still on its way."""
     counts = Counter(str(item.get("status", "unknown")) for item in items)
-    rank = {status: index for index, status in enumerate(STATUS_ORDER)}
+    rank = {status: index for index, status in enumerate(SourceStatus)}  # a report's order; any other by name
     by_status = dict(sorted(counts.items(), key=lambda entry: (rank.get(entry[0], len(rank)), entry[0])))
     drifted = [
         {**_where(item), "checked_at": (item.get("last_verification") or {}).get("checked_at"),

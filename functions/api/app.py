@@ -8,12 +8,14 @@ import base64
 import binascii
 import json
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Interval
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -23,24 +25,29 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BeforeValidator
 
 from pgaudit_archiver.aws.accounts import archive_account
-from pgaudit_archiver.errors import ConsentRequiredError, InvalidRequestError
-from pgaudit_archiver.handlers import function_handler
-from pgaudit_archiver.models import AccountId, ClusterId, OffboardRequest, OnboardRequest, Region, Source
-from pgaudit_archiver.service import (
+from pgaudit_archiver.errors import (
     AccountRateLimitedError,
-    Adoption,
     AdoptionRunningError,
-    AdoptRequest,
     AuditPolicyError,
+    ConsentRequiredError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    Refusal,
+)
+from pgaudit_archiver.handlers import function_handler
+from pgaudit_archiver.models import AccountId, ClusterId, Model, OffboardRequest, OnboardRequest, Region, Source
+from pgaudit_archiver.service import (
+    Adoption,
+    AdoptRequest,
     Caller,
     ClusterPage,
     ClusterQuery,
-    ForbiddenError,
-    NotFoundError,
     Started,
     cluster_service,
 )
 from pgaudit_archiver.settings import ApiSettings, get_settings
+from pgaudit_archiver.status import SourceStatus
 
 MAX_BODY_BYTES = 8 * 1024  # an onboarding request is a few hundred bytes
 MAX_INTEGER_DIGITS = 64  # far above any number a request holds; Python refuses more than 4,300 with ValueError
@@ -57,7 +64,6 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
     ("GET", "/accounts/{account_id}/adoptions/{adoption_id}"): (False, frozenset()),
 }
-Status = Literal["onboarding", "active", "pending-reboot", "drifted", "failed", "offboarding", "offboarded"]
 
 
 def _decimal_query(value: object) -> object:
@@ -113,6 +119,11 @@ def _in_this_region(settings: ApiSettings, region: str) -> None:
         )
 
 
+def _described(answers: dict[int, str]) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers (OpenAPI responses) from one line each."""
+    return {status: OpenAPIResponse(description=description) for status, description in answers.items()}
+
+
 def _accepted(started: Started) -> Response[Started]:
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=started)
 
@@ -129,27 +140,18 @@ def _idempotency_key() -> str | None:
     return values[0]
 
 
-@app.post(
-    "/clusters",
-    summary="Onboard a cluster",
-    responses={
-        202: {"description": "the onboarding started"},
-        409: {"description": "the owner has not consented: `grant` lists the owner's commands that grant it"},
-    },
-)
-def onboard(request: OnboardRequest) -> Response[Started]:
-    settings = _settings()
-    _in_this_region(settings, request.region)
-    service, caller = cluster_service(settings), _caller()
-    # Before any replay: a key never stands in for authorization (an admin may since have been removed).
-    service.authorize(caller, request.account_id)
-    service.check_audit_policy(caller, request)
-    service.require_consent(Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id))
+AnswerT = TypeVar("AnswerT", bound=Model)
+
+
+def _once(
+    settings: ApiSettings, caller: Caller, body: dict[str, Any], answer: type[AnswerT], run: Callable[[], AnswerT]
+) -> AnswerT:
+    """`run()`, or with an Idempotency-Key the answer of its first run with this key and body. The key belongs to
+    the exact principal that signed: sessions of one role are different people or jobs (SSO users share a
+    permission set's role), and a retry that lost its key still finds the running execution."""
     key = _idempotency_key()
     if not key:
-        return _accepted(service.onboard(caller, request))
-    # The key belongs to the exact principal that signed: sessions of one role are different people or jobs
-    # (SSO users share a permission set's role), and a retry that lost its key still finds the running execution.
+        return run()
     config = IdempotencyConfig(
         event_key_jmespath="[key, principal]",
         payload_validation_jmespath="body",
@@ -162,18 +164,38 @@ def onboard(request: OnboardRequest) -> Response[Started]:
         persistence_store=archive_account(settings).idempotency_store,
         config=config,
     )
-    def start(call: dict[str, Any]) -> dict[str, Any]:
-        return service.onboard(caller, request).model_dump(mode="json")
+    def first(call: dict[str, Any]) -> dict[str, Any]:
+        return run().model_dump(mode="json")
 
+    return answer.model_validate(first(call={"key": key, "principal": caller.principal_arn, "body": body}))
+
+
+@app.post(
+    "/clusters",
+    summary="Onboard a cluster",
+    responses=_described(
+        {
+            202: "the onboarding started",
+            409: "the owner has not consented: `grant` lists the owner's commands that grant it",
+        }
+    ),
+)
+def onboard(request: OnboardRequest) -> Response[Started]:
+    settings = _settings()
+    _in_this_region(settings, request.region)
+    service, caller = cluster_service(settings), _caller()
+    # Before any replay: a key never stands in for authorization (an admin may since have been removed).
+    service.authorize(caller, request.account_id)
+    service.check_audit_policy(caller, request)
+    service.require_consent(Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id))
     body = request.model_dump(mode="json", exclude_none=True)
-    call = {"key": key, "principal": caller.principal_arn, "body": body}
-    return _accepted(Started.model_validate(start(call=call)))
+    return _accepted(_once(settings, caller, body, Started, lambda: service.onboard(caller, request)))
 
 
 @app.get("/clusters", summary="List onboarded clusters")
 def list_clusters(
     account_id: Annotated[AccountId | None, Query()] = None,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[SourceStatus | None, Query()] = None,
     limit: Limit = 25,
     next_token: Annotated[
         str | None, Query(max_length=2048, description="opaque; valid only for the same caller, account_id, status")
@@ -210,11 +232,13 @@ def verify(account_id: Account, region: RegionPath, cluster_id: Cluster) -> Resp
 @app.post(
     "/accounts/<account_id>/adopt",
     summary="Onboard the account's existing clusters",
-    responses={
-        202: {"description": "the adoption started (or, dry_run, its plan is being made)"},
-        409: {"description": "the account has an adoption running: its adoption_id and status_path"},
-        429: {"description": "the account started AccountExecutionsPerMinute executions this minute; see Retry-After"},
-    },
+    responses=_described(
+        {
+            202: "the adoption started (or, dry_run, its plan is being made)",
+            409: "the account has an adoption running: its adoption_id and status_path",
+            429: "the account started AccountExecutionsPerMinute executions this minute; see Retry-After",
+        }
+    ),
 )
 def adopt(account_id: Account, request: AdoptRequest) -> Response[Adoption]:
     settings = _settings()
@@ -223,30 +247,15 @@ def adopt(account_id: Account, request: AdoptRequest) -> Response[Adoption]:
     service.authorize(caller, account_id)  # before anything else, even a region check or a replay
     _in_this_region(settings, region)
     limits = archive_account(settings).account_limits
-    key = _idempotency_key()
-    if not key:
-        adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn, limits)
-        return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
-    # As POST /clusters: the key belongs to the exact principal that signed, and to one account and body.
-    config = IdempotencyConfig(
-        event_key_jmespath="[key, principal]",
-        payload_validation_jmespath="body",
-        expires_after_seconds=IDEMPOTENCY_SECONDS,
-    )
-    config.register_lambda_context(app.lambda_context)
-
-    @idempotent_function(
-        data_keyword_argument="call",
-        persistence_store=archive_account(settings).idempotency_store,
-        config=config,
-    )
-    def start(call: dict[str, Any]) -> dict[str, Any]:
-        adoption = service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn, limits)
-        return adoption.model_dump(mode="json")
-
+    # As POST /clusters, and the key bound to one account and body.
     body = {"route": "adopt", "account_id": account_id, **request.model_dump(mode="json"), "region": region}
-    call = {"key": key, "principal": caller.principal_arn, "body": body}
-    adoption = Adoption.model_validate(start(call=call))
+    adoption = _once(
+        settings,
+        caller,
+        body,
+        Adoption,
+        lambda: service.adopt(caller, account_id, region, request, settings.adopt_state_machine_arn, limits),
+    )
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
 
 
@@ -323,14 +332,6 @@ def key_reused(error: IdempotencyValidationError) -> Response[dict[str, Any]]:
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
     return _error(409, "a request with this Idempotency-Key is still being processed; retry in a moment")
-
-
-class Refusal(Exception):
-    """What the handler answers before routing."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _header_values(event: dict[str, Any], name: str) -> list[str]:

@@ -12,6 +12,9 @@ from moto.rds.models import rds_backends
 
 from local import SOURCE_ACCOUNT, World
 from local.fidelity import AURORA_DEFAULT_PARAMETERS, ClusterHooks, filter_pattern_matches
+from local.template import load_settings
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.steps.delivery_stream import desired_destination
 
 DESTINATION_POLICY = {
     "Version": "2012-10-17",
@@ -33,32 +36,27 @@ def logs_delivery_role(world, name, stream_arn):
     return arn
 
 
+def stream_settings(world):
+    """The stack's settings with this world's role, bucket and transform."""
+    resources = world.resources
+    return load_settings({
+        "AWS_REGION": world.region, "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16,
+        "FIREHOSE_ROLE_ARN": resources["FirehoseDeliveryRole.Arn"], "ARCHIVE_BUCKET": resources["ArchiveBucket"],
+        "TRANSFORM_FUNCTION_ARN": resources["FirehoseTransformFunction.Arn"],
+    })  # fmt: skip
+
+
 def make_destination(world, name="dest", policy_for=SOURCE_ACCOUNT):
     firehose = world.client("firehose")
     stream_arn = firehose.create_delivery_stream(
         DeliveryStreamName=f"pgaudit-{name}",
         ExtendedS3DestinationConfiguration={
-            "RoleARN": world.resources["FirehoseDeliveryRole.Arn"],
-            "BucketARN": world.resources["ArchiveBucket.Arn"],
+            # What Ensure Delivery Stream asks for, under a prefix of this test's own.
+            **desired_destination(
+                stream_settings(world), Source(account_id=SOURCE_ACCOUNT, region=world.region, cluster_id=name)
+            ),
             "Prefix": "pgaudit/x/date=!{partitionKeyFromLambda:event_date}/",
             "ErrorOutputPrefix": "errors/x/!{firehose:error-output-type}/",
-            "CompressionFormat": "GZIP",
-            "FileExtension": ".gz",
-            "ProcessingConfiguration": {
-                "Enabled": True,
-                "Processors": [
-                    {
-                        "Type": "Lambda",
-                        "Parameters": [
-                            {
-                                "ParameterName": "LambdaArn",
-                                "ParameterValue": world.resources["FirehoseTransformFunction.Arn"],
-                            }
-                        ],
-                    }
-                ],
-            },
-            "DynamicPartitioningConfiguration": {"Enabled": True},
         },
     )["DeliveryStreamARN"]
     logs = world.client("logs")

@@ -4,9 +4,8 @@ trust only with a condition; Resource "*" only on the read-only or unscopable ac
 import pytest
 
 from local.iam import PASSED_TO_SERVICE
-from local.template import ARCHIVE_TEMPLATE, SOURCE_TEMPLATE, load_template
+from local.template import ARCHIVE_TEMPLATE, SOURCE_TEMPLATE, load_settings, load_template
 from pgaudit_archiver.models import Source
-from pgaudit_archiver.settings import load_settings
 from pgaudit_archiver.steps.destination import access_policy
 from pgaudit_archiver.steps.destination_role import permissions_policy, trust_policy
 

@@ -3,10 +3,10 @@ MaxValue) and by the function's settings, never accepted and then silently not h
 
 import pytest
 
-from local.template import ARCHIVE_TEMPLATE, load_template
+from local.template import ARCHIVE_TEMPLATE, load_template, stack_defaults
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.handlers import clear_container_caches
-from pgaudit_archiver.settings import STACK_DEFAULTS, ReconcilePlanSettings, get_settings, variables_of
+from pgaudit_archiver.settings import ReconcilePlanSettings, get_settings, variables_of
 
 PARAMETERS = load_template(ARCHIVE_TEMPLATE)["Parameters"]
 
@@ -21,7 +21,7 @@ def plan_settings(monkeypatch):
 
     def read(segments):
         for name in variables_of(ReconcilePlanSettings):
-            monkeypatch.setenv(name, STACK_DEFAULTS.get(name, "eu-west-1"))
+            monkeypatch.setenv(name, stack_defaults().get(name, "eu-west-1"))
         monkeypatch.setenv("RECONCILE_SEGMENTS", str(segments))
         return get_settings(ReconcilePlanSettings)
 

@@ -15,6 +15,17 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from local.aws_rules import (
+    DEFAULT_GROUP_MODIFIED_CODE,
+    IN_SYNC,
+    PENDING_REBOOT,
+    SUBSCRIPTION_FILTERS_PER_LOG_GROUP,
+    exports_after,
+    is_default_parameter_group,
+    waits_for_reboot,
+    writer_reboots_readers,
+)
+from local.template import load_settings
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
@@ -26,7 +37,8 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE
 from pgaudit_archiver.errors import ArchiverError, AwsRequestError
 from pgaudit_archiver.models import ResolvedRequest, Source
-from pgaudit_archiver.settings import Settings, load_settings
+from pgaudit_archiver.settings import Settings
+from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
 from pgaudit_archiver.steps.validate import parse_request
 
 ACCOUNT = "111122223333"
@@ -209,20 +221,20 @@ class FakeRds(Recording, SourceRds):
     def user_parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
         self._call("DescribeDBParameters", group_name)
         self.db_parameter_reads.append(group_name)
-        if group_name.startswith("default."):
-            return {}
+        if is_default_parameter_group(group_name):
+            return {}  # nothing in a default group is Source=user
         if group_name not in self.instance_groups:
             raise refusal("DescribeDBParameters", "DBParameterGroupNotFound")
         return {name: value for name, value in self.instance_groups[group_name].items() if name in names}
 
     def modify_parameters(self, group_name: str, parameters: list[dict[str, str]]) -> None:
         self._call("ModifyDBClusterParameterGroup", group_name, mutates=True)
-        if group_name.startswith("default."):
-            raise refusal("ModifyDBClusterParameterGroup", "InvalidParameterValue")
+        if is_default_parameter_group(group_name):
+            raise refusal("ModifyDBClusterParameterGroup", DEFAULT_GROUP_MODIFIED_CODE)
         for parameter in parameters:
             self.groups[group_name]["parameters"][parameter["ParameterName"]] = parameter["ParameterValue"]
-            if parameter["ApplyMethod"] == "pending-reboot":
-                self._members_of_groups(group_name, "pending-reboot")
+            if waits_for_reboot(parameter["ApplyMethod"], apply_type=None):  # the fake's groups keep no ApplyType
+                self._members_of_groups(group_name, PENDING_REBOOT)
 
     def user_cluster_parameters(self, group_name: str) -> list[dict[str, Any]]:
         self._call("DescribeDBClusterParameters")
@@ -240,19 +252,21 @@ class FakeRds(Recording, SourceRds):
         if group is not None and group["family"] != _family(self.clusters[cluster_id]["EngineVersion"]):
             raise refusal("ModifyDBCluster", "InvalidParameterCombination")
         self.clusters[cluster_id]["DBClusterParameterGroup"] = group_name
-        self._members_of_groups(group_name, "pending-reboot")
+        self._members_of_groups(group_name, PENDING_REBOOT)
 
     def enable_log_export(self, cluster_id: str, log_type: str) -> None:
         self._call("ModifyDBCluster", f"{cluster_id} enable={log_type}", mutates=True)
-        exports = self.clusters[cluster_id]["EnabledCloudwatchLogsExports"]
-        if log_type not in exports:
-            exports.append(log_type)
+        cluster = self.clusters[cluster_id]
+        cluster["EnabledCloudwatchLogsExports"] = exports_after(
+            cluster["EnabledCloudwatchLogsExports"], {"EnableLogTypes": [log_type]}
+        )
 
     def disable_log_export(self, cluster_id: str, log_type: str) -> None:
         self._call("ModifyDBCluster", f"{cluster_id} disable={log_type}", mutates=True)
-        exports = self.clusters[cluster_id]["EnabledCloudwatchLogsExports"]
-        if log_type in exports:
-            exports.remove(log_type)
+        cluster = self.clusters[cluster_id]
+        cluster["EnabledCloudwatchLogsExports"] = exports_after(
+            cluster["EnabledCloudwatchLogsExports"], {"DisableLogTypes": [log_type]}
+        )
 
     def delete_parameter_group(self, group_name: str) -> bool:
         if any(cluster["DBClusterParameterGroup"] == group_name for cluster in self.clusters.values()):
@@ -272,24 +286,19 @@ class FakeRds(Recording, SourceRds):
         for cluster in self.clusters.values():
             members = cluster["DBClusterMembers"]
             rebooting = [m for m in members if m["DBInstanceIdentifier"] == instance_id]
-            if rebooting and rebooting[0]["IsClusterWriter"] and _writer_reboots_readers(cluster["EngineVersion"]):
+            if rebooting and rebooting[0]["IsClusterWriter"] and writer_reboots_readers(cluster["EngineVersion"]):
                 rebooting = members
             for member in rebooting:
                 self.reboots.append(member["DBInstanceIdentifier"])
                 if member["DBInstanceIdentifier"] not in self.stuck:
-                    member["DBClusterParameterGroupStatus"] = "in-sync"
-
-
-def _writer_reboots_readers(version: str) -> bool:
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return major <= 11 or (major, minor) <= {12: (12, 13), 13: (13, 9), 14: (14, 6)}.get(major, (0, 0))
+                    member["DBClusterParameterGroupStatus"] = IN_SYNC
 
 
 # ------------------------------------------------------------------------------------------------ CloudWatch Logs
 class FakeLogs(Recording, SourceLogs):
     """The source account's log groups and their subscription filters (two per group, as AWS allows today)."""
 
-    def __init__(self, filter_slots: int = 2) -> None:
+    def __init__(self, filter_slots: int = SUBSCRIPTION_FILTERS_PER_LOG_GROUP) -> None:
         Recording.__init__(self)
         self.groups: dict[str, dict[str, Any]] = {}
         self.tags: dict[str, dict[str, str]] = {}
@@ -596,13 +605,16 @@ class FakeRegistry(Recording, Registry):
     ) -> bool:
         self._call("UpdateItem", f"claim {source.cluster_id}", mutates=True)
         current = self.items.get(source_key(source))
-        running = current is not None and current.get("status") in ("onboarding", "offboarding")
+        running = current is not None and current.get("status") in RUNNING_STATUSES
         if running and not (stale_execution and current and current.get("execution_arn") == stale_execution):
             return False
         item = self._item(source)
         for field in ("execution_arn", "console_url", "last_error", "claimed_by"):
             item.pop(field, None)
-        item.update(status="onboarding" if operation == "onboard" else "offboarding", request=copy.deepcopy(request))
+        item.update(
+            status=SourceStatus.ONBOARDING if operation == "onboard" else SourceStatus.OFFBOARDING,
+            request=copy.deepcopy(request),
+        )
         if execution_arn:
             item.update(execution_arn=execution_arn, console_url=console_url or "")
         if claimed_by:
@@ -612,11 +624,11 @@ class FakeRegistry(Recording, Registry):
     def release_claim(self, source: Source, execution_arn: str, last_error: dict[str, Any]) -> bool:
         self._call("UpdateItem", f"release_claim {source.cluster_id}", mutates=True)
         current = self.items.get(source_key(source))
-        if not current or current.get("status") not in ("onboarding", "offboarding"):
+        if not current or current.get("status") not in RUNNING_STATUSES:
             return False
         if current.get("execution_arn") != execution_arn:
             return False
-        self._item(source).update(status="failed", last_error=copy.deepcopy(last_error))
+        self._item(source).update(status=SourceStatus.FAILED, last_error=copy.deepcopy(last_error))
         return True
 
     def record_execution(
@@ -627,14 +639,14 @@ class FakeRegistry(Recording, Registry):
         item.pop("last_error", None)
         item.setdefault("request", copy.deepcopy(request))
         item.update(
-            status="onboarding" if operation == "onboard" else "offboarding",
+            status=SourceStatus.ONBOARDING if operation == "onboard" else SourceStatus.OFFBOARDING,
             execution_arn=execution_arn,
             console_url=console_url,
         )
 
     def release(self, source: Source) -> None:
         self._call("UpdateItem", f"release {source.cluster_id}", mutates=True)
-        self._item(source)["status"] = "failed"
+        self._item(source)["status"] = SourceStatus.FAILED
 
     def finish(
         self, source: Source, status: str, fields: dict[str, Any], keep_first: dict[str, Any] | None = None

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from functions.api.app import ROUTES, Refusal, checked_event, openapi_document
-from pgaudit_archiver.errors import InvalidRequestError
-from pgaudit_archiver.service import Caller, ForbiddenError, PageTokens
+from pgaudit_archiver.errors import ForbiddenError, InvalidRequestError
+from pgaudit_archiver.service import Caller, PageTokens
 
 ACCOUNT = "111122223333"
 BOB = f"arn:aws:sts::{ACCOUNT}:assumed-role/team-deployer/bob"

@@ -1,4 +1,6 @@
+import ast
 import json
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -105,3 +107,19 @@ def test_refused_turns_only_the_named_codes_into_an_answer():
     assert refusal.code == "Gone"
     with pytest.raises(ThrottledError), refused("NoSuchEntity"):
         raise ThrottledError("GetRole was refused", aws_error_code="Throttling")
+
+
+def test_errors_every_exception_class_of_the_product_is_defined_in_errors_py():
+    # A class name is an API and ASL error name: one module lists them all, so none is defined twice or missed.
+    root = Path(__file__).resolve().parents[2]
+    errors_module = root / "layers" / "shared" / "pgaudit_archiver" / "errors.py"
+    elsewhere = [
+        f"{path.relative_to(root)}: {node.name}"
+        for folder in ("layers", "functions")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path != errors_module
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base).endswith(("Error", "Exception")) for base in node.bases)
+    ]
+    assert elsewhere == []

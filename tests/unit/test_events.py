@@ -10,9 +10,9 @@ from functions.claim_cluster.app import ClaimEvent
 from functions.discover_clusters.app import DiscoverEvent
 from functions.plan_run.app import PlanRunEvent
 from functions.verify_sources.app import VerifySourcesEvent
+from local.template import load_settings
 from pgaudit_archiver import events
 from pgaudit_archiver.handlers import step_input
-from pgaudit_archiver.settings import load_settings
 from pgaudit_archiver.steps.auto_onboard import source_of_event
 from pgaudit_archiver.steps.summary import OnboardingState
 from pgaudit_archiver.steps.validate import parse_request

@@ -11,15 +11,16 @@ import pytest
 
 from functions.ensure_delivery_stream import app as ensure_delivery_stream
 from functions.summarize_onboarding import app as summarize_onboarding
+from local.template import stack_defaults
 from pgaudit_archiver.aws import accounts
 from pgaudit_archiver.aws.sessions import AssumedSession
 from pgaudit_archiver.errors import ConfigurationError, WaitTimeoutError
 from pgaudit_archiver.handlers import clear_container_caches, state_name
 from pgaudit_archiver.models import Source, StepResult
-from pgaudit_archiver.settings import STACK_DEFAULTS, SourceStepSettings, get_settings
+from pgaudit_archiver.settings import SourceStepSettings, get_settings
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-STACK = {**STACK_DEFAULTS, "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16}
+STACK = {**stack_defaults(), "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16}
 SOURCE = Source(account_id="111122223333", region="eu-west-1", cluster_id="orders-db")
 
 

@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from local.template import load_settings
 from pgaudit_archiver.errors import InvalidRequestError
 from pgaudit_archiver.models import (
     OffboardRequest,
@@ -11,7 +12,6 @@ from pgaudit_archiver.models import (
     valid_database_name,
     valid_region,
 )
-from pgaudit_archiver.settings import load_settings
 from pgaudit_archiver.steps.validate import parse_request
 
 VALID = {"account_id": "111122223333", "region": "eu-west-1", "cluster_id": "Orders-DB"}

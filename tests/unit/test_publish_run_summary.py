@@ -6,11 +6,11 @@ import json
 import pytest
 
 from functions.publish_run_summary import app as publish_run_summary
+from local.template import stack_defaults
 from pgaudit_archiver.handlers import clear_container_caches
-from pgaudit_archiver.settings import STACK_DEFAULTS
 from tests.unit.test_handlers import Context
 
-STACK = {**STACK_DEFAULTS, "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012"}
+STACK = {**stack_defaults(), "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012"}
 SOURCE = {"account_id": "111122223333", "region": "eu-west-1", "cluster_id": "orders-db"}
 
 

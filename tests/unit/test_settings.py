@@ -5,22 +5,20 @@ import importlib
 
 import pytest
 
-from local.template import ARCHIVE_TEMPLATE, archive_functions, load_template
+from local.template import ARCHIVE_TEMPLATE, archive_functions, load_settings, load_template, stack_defaults
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.handlers import SETTINGS_MODELS, clear_container_caches
 from pgaudit_archiver.settings import (
-    STACK_DEFAULTS,
     EnsureDeliveryStreamSettings,
     Settings,
     ValidateRequestSettings,
     get_settings,
-    load_settings,
     variables_of,
 )
 
 FUNCTIONS = archive_functions(load_template(ARCHIVE_TEMPLATE))
 SET_BY_LAMBDA = {"AWS_REGION"}  # the Lambda service sets it in every function
-STACK = {**STACK_DEFAULTS, "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16}
+STACK = {**stack_defaults(), "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012", "EXTERNAL_ID": "x" * 16}
 
 
 def settings_model_of(module: str):
@@ -137,3 +135,13 @@ def test_audit_policy_minimum_defaults_to_the_default_classes_and_the_default_pa
 def test_audit_policy_minimum_below_the_defaults_is_taken():
     settings = load_settings({**STACK, "MINIMUM_PGAUDIT_LOG": "ddl", "DEFAULT_PGAUDIT_LOG": "all,-read"})
     assert settings.audit_policy().minimum_pgaudit_log == "ddl"
+
+
+def test_stack_defaults_follow_the_templates_parameter_defaults_not_a_copy():
+    template = load_template(ARCHIVE_TEMPLATE)
+    template["Parameters"]["MaxPolls"]["Default"] = "7"
+    template["Parameters"]["DefaultReboot"]["Default"] = "immediate"
+    defaults = stack_defaults(template)
+    assert (defaults["MAX_POLLS"], defaults["DEFAULT_REBOOT"]) == ("7", "immediate")
+    # No default in the template (the deployment's own account and external id): not filled in.
+    assert "EXTERNAL_ID" not in defaults and "ARCHIVE_ACCOUNT_ID" not in defaults

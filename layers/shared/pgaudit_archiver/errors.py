@@ -7,7 +7,10 @@ routed to the failure path. A test checks that each Retry and Catch in the ASL n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pgaudit_archiver.audit_policy import Rule
 
 # Error codes AWS services use for throttling; each service spells it its own way.
 THROTTLING_CODES = frozenset(
@@ -128,6 +131,48 @@ class AwsRequestError(ArchiverError):
 
 class QuotaExceededError(ArchiverError):
     """Onboarding would pass an AWS quota (IAM roles, Firehose streams): raise it first."""
+
+
+# Raised by the API only (functions/api/app.py maps each to its HTTP status); no workflow state raises them.
+class ForbiddenError(ArchiverError):
+    """The caller may not act on this source."""
+
+
+class AuditPolicyError(ForbiddenError):
+    """The request goes below the archive's minimum audit policy, or reduces auditing, and the caller may not."""
+
+    def __init__(self, message: str, *, rule: Rule, remedy: str) -> None:
+        super().__init__(message, remedy=remedy)
+        self.rule = rule
+
+
+class NotFoundError(ArchiverError):
+    """No such source in the registry."""
+
+
+class AdoptionRunningError(ArchiverError):
+    """The account has an adoption running already (one at a time: two would race for the same clusters)."""
+
+    def __init__(self, message: str, *, adoption_id: str, status_path: str) -> None:
+        super().__init__(message, remedy=f"follow it at {status_path}, and adopt again once it has ended")
+        self.adoption_id = adoption_id
+        self.status_path = status_path
+
+
+class AccountRateLimitedError(ArchiverError):
+    """The account started its executions of this minute (AccountExecutionsPerMinute)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, remedy=f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Refusal(Exception):
+    """What the API handler answers before routing: an HTTP status and why (not an ArchiverError: no step)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (ThrottledError, AwsServiceUnavailableError, RoleNotReadyError)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
+from pgaudit_archiver.status import SourceStatus
+
 PGAUDIT_CLASSES = ("none", "all", "ddl", "function", "misc", "misc_set", "read", "role", "write")
 # PutRetentionPolicy accepts only these values (CloudWatch Logs API reference, PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -277,7 +279,7 @@ class ExtensionResult(StepResult):
 
 class OnboardingSummary(Model):
     source: Source
-    status: Literal["active", "pending-reboot"]
+    status: Literal[SourceStatus.ACTIVE, SourceStatus.PENDING_REBOOT]
     resources: dict[str, str]
     changes: tuple[str, ...]
     pending: tuple[str, ...]

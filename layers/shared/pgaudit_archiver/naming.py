@@ -9,6 +9,8 @@ from pgaudit_archiver.models import Source
 PREFIX = "pgaudit"
 IAM_PATH = "/pgaudit-archiver/"
 SUBSCRIPTION_FILTER_NAME = "pgaudit-archiver"
+# The Aurora PostgreSQL log export that carries pgaudit lines (EnabledCloudwatchLogsExports).
+LOG_TYPE = "postgresql"
 # The partition keys the transform returns for each record and the stream's S3 prefix uses.
 DATE_PARTITION_KEY = "event_date"
 AREA_PARTITION_KEY = "area"  # the prefix's first segment: the archive, or the quarantine of envelopes from elsewhere
@@ -79,3 +81,9 @@ def source_tags(source: Source) -> dict[str, str]:
 def execution_name(source: Source, unique: str) -> str:
     """`<account>-<cluster>-<unique>`: Step Functions execution names are at most 80 characters."""
     return f"{source.account_id}-{source.cluster_id}"[: 80 - len(unique) - 1] + f"-{unique}"
+
+
+def console_url(execution_arn: str) -> str:
+    """Where the Step Functions console shows an execution."""
+    region = execution_arn.split(":")[3]
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy, Rule
+from pgaudit_archiver.audit_policy import EXCEPTION_FIELD, Audit, AuditPolicy
 from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.accounts import archive_account, source_account
 from pgaudit_archiver.aws.page_token_key import page_token_key
@@ -23,10 +23,15 @@ from pgaudit_archiver.aws.registry import Registry, now
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import Consent, consent_of
 from pgaudit_archiver.errors import (
+    AccountRateLimitedError,
+    AdoptionRunningError,
     ArchiverError,
+    AuditPolicyError,
     AwsRequestError,
     ConsentRequiredError,
+    ForbiddenError,
     InvalidRequestError,
+    NotFoundError,
     SourceAccessDeniedError,
 )
 from pgaudit_archiver.models import (
@@ -38,43 +43,9 @@ from pgaudit_archiver.models import (
     Source,
     StrictModel,
 )
-from pgaudit_archiver.naming import execution_name, log_group_arn
+from pgaudit_archiver.naming import console_url, execution_name, log_group_arn
 from pgaudit_archiver.settings import ApiSettings
-from pgaudit_archiver.steps.register import console_url
-
-
-class ForbiddenError(ArchiverError):
-    """The caller may not act on this source."""
-
-
-class AuditPolicyError(ForbiddenError):
-    """The request goes below the archive's minimum audit policy, or reduces auditing, and the caller may not."""
-
-    def __init__(self, message: str, *, rule: Rule, remedy: str) -> None:
-        super().__init__(message, remedy=remedy)
-        self.rule = rule
-
-
-class NotFoundError(ArchiverError):
-    """No such source in the registry."""
-
-
-class AdoptionRunningError(ArchiverError):
-    """The account has an adoption running already (one at a time: two would race for the same clusters)."""
-
-    def __init__(self, message: str, *, adoption_id: str, status_path: str) -> None:
-        super().__init__(message, remedy=f"follow it at {status_path}, and adopt again once it has ended")
-        self.adoption_id = adoption_id
-        self.status_path = status_path
-
-
-class AccountRateLimitedError(ArchiverError):
-    """The account started its executions of this minute (AccountExecutionsPerMinute)."""
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, remedy=f"retry after {retry_after} s")
-        self.retry_after = retry_after
-
+from pgaudit_archiver.status import SourceStatus
 
 # What API Gateway's IAM authorization puts in requestContext.identity.userArn (IAM names: [\w+=,.@-], ASCII).
 # Never a role's own ARN: a role signs nothing, its sessions do (assumed-role/ROLE/SESSION).
@@ -164,7 +135,7 @@ class ClusterPage(Model):
 
 class ClusterQuery(StrictModel):
     account_id: AccountId | None = None
-    status: str | None = None
+    status: SourceStatus | None = None
     limit: int = Field(default=25, ge=1, le=100)
     next_token: str | None = Field(default=None, max_length=2048)
 
@@ -301,7 +272,7 @@ class ClusterService:
     def _current_audit(self, source: Source) -> Audit | None:
         """What the source audits now by its registry item; None when it is not (or no longer) onboarded."""
         item = self._registry.get(source) or {}
-        if not item.get("request") or item.get("status") == "offboarded":
+        if not item.get("request") or item.get("status") == SourceStatus.OFFBOARDED:
             return None
         return self._audit_policy().resolve(item["request"])
 
@@ -343,7 +314,7 @@ class ClusterService:
             running_arn = current.get("execution_arn")
             if running_arn and self._stepfunctions.status(running_arn) == "RUNNING":
                 running: Literal["onboard", "offboard"] = (
-                    "offboard" if current["status"] == "offboarding" else "onboard"
+                    "offboard" if current["status"] == SourceStatus.OFFBOARDING else "onboard"
                 )
                 return Started(operation=running, source=source, execution_arn=running_arn,
                                console_url=current.get("console_url"), already_running=True,

@@ -340,49 +340,7 @@ class Settings(
     """
 
 
-# The template's parameter defaults, for `load_settings` only: a deployed function gets every value from its
-# environment.
-STACK_DEFAULTS = {
-    "SOURCE_ROLE_NAME": "pgaudit-archiver-source",
-    "REGISTRY_TABLE": "pgaudit-archiver-registry",
-    "ARCHIVE_BUCKET": "pgaudit-archiver-archive",
-    "GLUE_DATABASE": "pgaudit_archive",
-    "FLEET_TABLE": "fleet_records",
-    "FIREHOSE_ROLE_ARN": "arn:aws:iam::123456789012:role/pgaudit-archiver-firehose",
-    "TRANSFORM_FUNCTION_ARN": "arn:aws:lambda:eu-west-1:123456789012:function:pgaudit-archiver-transform",
-    "DESTINATION_ROLE_BOUNDARY_ARN": "arn:aws:iam::123456789012:policy/pgaudit-archiver-destination-boundary",
-    "ONBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-onboard",
-    "OFFBOARD_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-offboard",
-    "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-reconcile",
-    "ADOPT_STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:pgaudit-archiver-adopt",
-    "ADMIN_PRINCIPAL_ARNS": "",
-    "AUDIT_REDUCER_ROLE_NAMES": "",
-    "MINIMUM_PGAUDIT_LOG": "",
-    "ALLOWED_FILTER_PATTERNS": '"AUDIT:",?"AUDIT:" ?"ERROR:" ?"STATEMENT:"',
-    "IDEMPOTENCY_TABLE": "pgaudit-archiver-idempotency",
-    "PAGE_TOKEN_KEY_TABLE": "pgaudit-archiver-page-token-key",
-    "AUTO_ONBOARD": "tagged",
-    "ACCOUNT_EXECUTIONS_PER_MINUTE": "20",
-    "AUDIT_ONLY": "false",
-    "AUTO_REPAIR": "true",
-    "CANARY_BOUND_SECONDS": "1800",
-    "DEFAULT_PGAUDIT_LOG": "ddl,role,write",
-    "DEFAULT_REBOOT": "deferred",
-    "DEFAULT_LOG_RETENTION_DAYS": "30",
-    "DEFAULT_FILTER_PATTERN": '"AUDIT:"',
-    "POLL_INTERVAL_SECONDS": "30",
-    "MAX_POLLS": "60",
-    "RECONCILE_SEGMENTS": "8",
-    "ADOPTION_CONCURRENCY": "10",
-    "ALLOWED_ACCOUNT_IDS": "",
-    "RATE_BUDGET_TABLE": "pgaudit-archiver-rate-budget",
-    "FIREHOSE_CALLS_PER_SECOND": "4",
-    "FIREHOSE_STREAMS_QUOTA": "5000",
-    "FLUSH_WAIT_SECONDS": "600",
-}
-
-
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """The whole stack's settings from `environ` (default: this process's), the template's defaults filling gaps."""
-    merged = {**STACK_DEFAULTS, **(os.environ if environ is None else environ)}
-    return cast(Settings, _validated(Settings, tuple((name, merged.get(name)) for name in variables_of(Settings))))
+def settings_of(environ: dict[str, str]) -> Settings:
+    """The whole stack's settings from `environ`, every variable required (tools fill the template's defaults in
+    first: local/template.py `load_settings`; the layer does not ship template.yaml)."""
+    return cast(Settings, _validated(Settings, tuple((name, environ.get(name)) for name in variables_of(Settings))))

@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import TypeVar
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -47,6 +49,18 @@ REFRESH_BEFORE_EXPIRY = timedelta(minutes=5)
 MAX_SOURCE_ACCOUNTS = 64  # accounts (and regions) kept; each keeps a few clients
 
 
+DataAccessT = TypeVar("DataAccessT")
+
+
+def _on_session(data_access: Callable[[boto3.Session], DataAccessT]) -> cached_property[DataAccessT]:
+    """A data-access object built on the account's session at first use, then kept with the account."""
+
+    def build(account: SourceAccount | ArchiveAccount) -> DataAccessT:
+        return data_access(account.session)
+
+    return cached_property(build)
+
+
 class SourceAccount:
     """A source account, reached through its pgaudit-archiver role (assumed on first use)."""
 
@@ -65,25 +79,11 @@ class SourceAccount:
         """Whether an invocation starting at `moment` may still use this account's credentials."""
         return self._assumed is None or self._assumed.expires_at - moment > REFRESH_BEFORE_EXPIRY
 
-    @cached_property
-    def rds(self) -> SourceRds:
-        return SourceRds(self.session)
-
-    @cached_property
-    def inventory(self) -> SourceClusterInventory:
-        return SourceClusterInventory(self.session)
-
-    @cached_property
-    def rds_data(self) -> SourceRdsData:
-        return SourceRdsData(self.session)
-
-    @cached_property
-    def secrets(self) -> SourceSecrets:
-        return SourceSecrets(self.session)
-
-    @cached_property
-    def logs(self) -> SourceLogs:
-        return SourceLogs(self.session)
+    rds = _on_session(SourceRds)
+    inventory = _on_session(SourceClusterInventory)
+    rds_data = _on_session(SourceRdsData)
+    secrets = _on_session(SourceSecrets)
+    logs = _on_session(SourceLogs)
 
 
 class ArchiveAccount:
@@ -105,17 +105,9 @@ class ArchiveAccount:
         )
         return ArchiveFirehose(self.session, budget.take)
 
-    @cached_property
-    def iam(self) -> ArchiveIam:
-        return ArchiveIam(self.session)
-
-    @cached_property
-    def logs(self) -> ArchiveLogs:
-        return ArchiveLogs(self.session)
-
-    @cached_property
-    def stepfunctions(self) -> ArchiveStepFunctions:
-        return ArchiveStepFunctions(self.session)
+    iam = _on_session(ArchiveIam)
+    logs = _on_session(ArchiveLogs)
+    stepfunctions = _on_session(ArchiveStepFunctions)
 
     @cached_property
     def registry(self) -> Registry:

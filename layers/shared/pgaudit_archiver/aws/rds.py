@@ -117,20 +117,16 @@ class SourceRds:
         )
 
     def enable_log_export(self, cluster_id: str, log_type: str) -> None:
-        # Only EnableLogTypes: the types already exported stay as they are.
-        self._tag_cluster(cluster_id)
-        self._rds.modify_db_cluster(
-            DBClusterIdentifier=cluster_id,
-            CloudwatchLogsExportConfiguration={"EnableLogTypes": [log_type]},
-            ApplyImmediately=True,
-        )
+        self._change_log_exports(cluster_id, {"EnableLogTypes": [log_type]})
 
     def disable_log_export(self, cluster_id: str, log_type: str) -> None:
+        self._change_log_exports(cluster_id, {"DisableLogTypes": [log_type]})
+
+    def _change_log_exports(self, cluster_id: str, change: dict[str, list[str]]) -> None:
+        # Only the types named change: the types already exported stay as they are.
         self._tag_cluster(cluster_id)
         self._rds.modify_db_cluster(
-            DBClusterIdentifier=cluster_id,
-            CloudwatchLogsExportConfiguration={"DisableLogTypes": [log_type]},
-            ApplyImmediately=True,
+            DBClusterIdentifier=cluster_id, CloudwatchLogsExportConfiguration=change, ApplyImmediately=True
         )
 
     def delete_parameter_group(self, group_name: str) -> bool:

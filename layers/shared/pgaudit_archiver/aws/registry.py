@@ -14,8 +14,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
 from pgaudit_archiver.models import Source
+from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
 
-RUNNING_STATUSES = ("onboarding", "offboarding")
 BY_ACCOUNT_INDEX = "by-account"
 Items = list[dict[str, Any]]  # (a name of its own: in Registry's body, `list` is its method)
 
@@ -143,11 +143,11 @@ class Registry:
             Key={"source_id": source_key(source)},
             UpdateExpression="SET #status = :failed, updated_at = :now",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":failed": "failed", ":now": now()},
+            ExpressionAttributeValues={":failed": SourceStatus.FAILED, ":now": now()},
         )
 
     def finish(
-        self, source: Source, status: str, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
+        self, source: Source, status: SourceStatus, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
     ) -> None:
         """The workflow's end: the status and what it found; `keep_first` fields are written only once (the
         original settings offboarding restores)."""
@@ -258,7 +258,7 @@ def _set_clauses(
 
 def _running_values(source: Source, operation: str, request: dict[str, Any]) -> dict[str, Any]:
     return {
-        ":status": "onboarding" if operation == "onboard" else "offboarding",
+        ":status": SourceStatus.ONBOARDING if operation == "onboard" else SourceStatus.OFFBOARDING,
         ":account": source.account_id,
         ":region": source.region,
         ":cluster": source.cluster_id,

@@ -28,15 +28,15 @@ from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import tags_of
 from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.models import Model, Source
-from pgaudit_archiver.naming import execution_name
+from pgaudit_archiver.naming import console_url, execution_name
+from pgaudit_archiver.status import ONBOARDED_STATUSES, RUNNING_STATUSES
 from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
-from pgaudit_archiver.steps.register import console_url
 from pgaudit_archiver.steps.validate import ENGINE
 
 AdoptionMode = Literal["all", "tagged"]
 PAGE_SIZE = 100  # DescribeDBClusters returns at most 100 clusters a call (RDS API reference)
 MAX_LISTED = 500  # per list in a dry run's output: state payloads are at most 256 KB
-RUNNING_OR_ONBOARDED = {"active", "pending-reboot", "onboarding", "offboarding"}
+RUNNING_OR_ONBOARDED = RUNNING_STATUSES | ONBOARDED_STATUSES
 
 
 class Skipped(Model):

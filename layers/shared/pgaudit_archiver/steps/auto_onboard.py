@@ -22,11 +22,11 @@ from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, OPT_OUT
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
 from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, OnboardRequest, Source
 from pgaudit_archiver.service import ClusterService
+from pgaudit_archiver.status import ONBOARDED_STATUSES, SourceStatus
 from pgaudit_archiver.steps.validate import ENGINE
 
 AutoOnboard = Literal["all", "tagged", "off"]
 CLUSTER_CREATED = "RDS-EVENT-0170"
-ONBOARDED = {"active", "pending-reboot"}
 
 
 class Decision(Model):
@@ -67,7 +67,7 @@ def source_of_event(event: dict[str, Any]) -> Source | None:
 def onboarding_request(source: Source, current: dict[str, Any]) -> dict[str, Any]:
     """The request an automatic onboarding (or an adoption) starts, given the source's registry item."""
     request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
-    if current.get("request") and current.get("status") != "offboarded":
+    if current.get("request") and current.get("status") != SourceStatus.OFFBOARDED:
         # Its own onboarding request again, not the defaults (fewer classes than it has, perhaps); never its reboot
         # policy, which a tag change would otherwise trigger; nothing of an offboarding request (restore).
         options = set(OnboardRequest.model_fields) - {"reboot"}
@@ -107,7 +107,7 @@ def decide(
         # A source that sends events but has not deployed the role: say so in the registry, do not drop it.
         last_error = {"step": "Automatic Onboarding", "error": type(error).__name__,
                       "aws_error_code": error.aws_error_code, "message": str(error)}  # fmt: skip
-        registry.finish(source, "failed", {"last_error": last_error})
+        registry.finish(source, SourceStatus.FAILED, {"last_error": last_error})
         return Decision(action="failed", reason=str(error), source=source)
     if cluster is None:
         return Decision(action="skipped", reason="the cluster no longer exists", source=source)
@@ -117,7 +117,7 @@ def decide(
     if reason:
         return Decision(action="skipped", reason=reason, source=source)
     current = registry.get(source) or {}
-    if current.get("status") in ONBOARDED:
+    if current.get("status") in ONBOARDED_STATUSES:
         return Decision(action="skipped", reason=f"already {current['status']}", source=source)
     request = onboarding_request(source, current)
     try:

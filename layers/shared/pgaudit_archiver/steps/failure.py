@@ -9,6 +9,7 @@ from typing import Any
 from pgaudit_archiver import errors
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.models import Model
+from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.register import source_of
 
 OUR_ERRORS = {cls.__name__ for cls in (*errors.TRANSIENT_ERRORS, *errors.PERMANENT_ERRORS)}
@@ -68,4 +69,4 @@ def record_failure(registry: Registry, raw_request: Any, failure: FailureDescrip
         return  # the request named no source: nothing to record against
     last_error = {"step": failure.step, "error": failure.error, "aws_error_code": failure.aws_error_code,
                   "message": failure.cause}  # fmt: skip
-    registry.finish(source, "failed", {"last_error": last_error})
+    registry.finish(source, SourceStatus.FAILED, {"last_error": last_error})

@@ -9,9 +9,7 @@ from pgaudit_archiver.aws.logs import SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.errors import ClusterNotEligibleError, WaitTimeoutError
 from pgaudit_archiver.models import ResolvedRequest, StepResult
-from pgaudit_archiver.naming import log_group_name
-
-LOG_TYPE = "postgresql"
+from pgaudit_archiver.naming import LOG_TYPE, log_group_name
 
 
 def ensure_log_group(logs: SourceLogs, request: ResolvedRequest) -> tuple[str, list[str]]:

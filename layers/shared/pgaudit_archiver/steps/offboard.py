@@ -18,6 +18,7 @@ from pgaudit_archiver.consent import consented, tags_of
 from pgaudit_archiver.errors import WaitTimeoutError
 from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
 from pgaudit_archiver.naming import (
+    LOG_TYPE,
     SUBSCRIPTION_FILTER_NAME,
     delivery_stream_name,
     destination_name,
@@ -27,12 +28,11 @@ from pgaudit_archiver.naming import (
     parameter_group_name,
 )
 from pgaudit_archiver.settings import ArchiveAccountSettings, RegionSettings, ValidateOffboardingSettings
+from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.destination_role import retire_legacy_role
 from pgaudit_archiver.steps.parameter_group import family_of, our_group_for
 from pgaudit_archiver.steps.validate import parse_source_request
-
-LOG_TYPE = "postgresql"
 
 
 class OffboardPlan(Model):
@@ -163,11 +163,13 @@ def delete_delivery_stream(firehose: ArchiveFirehose, source: Source) -> StepRes
 
 class OffboardingSummary(Model):
     source: Source
-    status: str
+    status: SourceStatus
     changes: tuple[str, ...]
 
 
 def summarize_offboarding(registry: Registry, request: OffboardRequest, steps: list[StepResult]) -> OffboardingSummary:
     changes = tuple(change for step in steps for change in step.changes)
-    registry.finish(request.source, "offboarded", {"last_changes": list(changes), "resources": {}, "pending": []})
-    return OffboardingSummary(source=request.source, status="offboarded", changes=changes)
+    registry.finish(
+        request.source, SourceStatus.OFFBOARDED, {"last_changes": list(changes), "resources": {}, "pending": []}
+    )
+    return OffboardingSummary(source=request.source, status=SourceStatus.OFFBOARDED, changes=changes)

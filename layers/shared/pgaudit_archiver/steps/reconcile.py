@@ -30,10 +30,17 @@ from pgaudit_archiver.aws.registry import Registry, now
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
 from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.models import Drift, Model, Source
-from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, delivery_stream_name, destination_name, log_group_name
+from pgaudit_archiver.naming import (
+    LOG_TYPE,
+    SUBSCRIPTION_FILTER_NAME,
+    delivery_stream_name,
+    destination_name,
+    log_group_name,
+)
 from pgaudit_archiver.observability import logger
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
+from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
@@ -41,11 +48,10 @@ from pgaudit_archiver.steps.destination_role import destination_role_arn, role_d
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 from pgaudit_archiver.steps.validate import database_consent
 
-VERIFIED_STATUSES = ("active", "pending-reboot", "drifted")
+VERIFIED_STATUSES = (SourceStatus.ACTIVE, SourceStatus.PENDING_REBOOT, SourceStatus.DRIFTED)
 SCAN_PAGE_SIZE = 25
 # Onboarding stops on these; and without the owner's consent it may change nothing (it is never re-granted).
 OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log", "consent-withdrawn"})
-LOG_TYPE = "postgresql"
 # Drift that shows a source's records are not reaching the archive (not merely configured otherwise): a canary,
 # a statement known to have run, that did not arrive within its bound. Counted as SilentSources.
 SILENCE_KINDS = frozenset({"canary-late"})
@@ -56,7 +62,7 @@ FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
 class Verification(Model):
     source: Source
     drift: tuple[Drift, ...]
-    status: str
+    status: SourceStatus
     repair_execution_arn: str | None = None
 
 
@@ -266,7 +272,7 @@ def reconcile_source(
         late = overdue(item.get("canary"), settings.canary_bound_seconds, datetime.now(tz=UTC))
         if late:
             drift.append(late)
-    if item.get("status") == "pending-reboot":  # known and reported at onboarding: not drift
+    if item.get("status") == SourceStatus.PENDING_REBOOT:  # known and reported at onboarding: not drift
         drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
     extension_drift, extension_note = _check_extension(item, extension_present)
     drift += extension_drift
@@ -282,17 +288,21 @@ def reconcile_source(
         if not_sent:
             verification["canary_not_sent"] = not_sent
     if not drift:
-        status = "pending-reboot" if item.get("status") == "pending-reboot" else "active"
+        status = (
+            SourceStatus.PENDING_REBOOT if item.get("status") == SourceStatus.PENDING_REBOOT else SourceStatus.ACTIVE
+        )
         registry.finish(source, status, {"last_verification": verification})
         return Verification(source=source, drift=(), status=status)
     if auto_repair and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
         onboarding = {key: value for key, value in request.items() if value is not None}
         started = service.start("onboard", source, onboarding)
-        registry.finish(source, "onboarding", {"last_verification": {**verification, "repair": started.execution_arn}})
-        return Verification(source=source, drift=tuple(drift), status="onboarding",
+        registry.finish(
+            source, SourceStatus.ONBOARDING, {"last_verification": {**verification, "repair": started.execution_arn}}
+        )
+        return Verification(source=source, drift=tuple(drift), status=SourceStatus.ONBOARDING,
                             repair_execution_arn=started.execution_arn)  # fmt: skip
-    registry.finish(source, "drifted", {"last_verification": verification})
-    return Verification(source=source, drift=tuple(drift), status="drifted")
+    registry.finish(source, SourceStatus.DRIFTED, {"last_verification": verification})
+    return Verification(source=source, drift=tuple(drift), status=SourceStatus.DRIFTED)
 
 
 def _check_extension(
@@ -301,7 +311,7 @@ def _check_extension(
     """(drift, why the extension was not checked): checked only where onboarding created it (or found it) with the
     owner's database user, whose secret the registry keeps; a check that fails is noted, not drift."""
     extension = item.get("extension") or {}
-    if extension_present is None or not extension or item.get("status") == "pending-reboot":
+    if extension_present is None or not extension or item.get("status") == SourceStatus.PENDING_REBOOT:
         return [], None
     database, secret_arn = str(extension.get("database")), extension.get("secret_arn")
     if extension.get("status") not in ("created", "present") or not secret_arn:

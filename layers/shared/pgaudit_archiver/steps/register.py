@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.models import Model, Source
+from pgaudit_archiver.naming import console_url
 
 Operation = Literal["onboard", "offboard"]
 
@@ -15,11 +16,6 @@ Operation = Literal["onboard", "offboard"]
 class Registration(Model):
     registered: bool
     console_url: str | None = None
-
-
-def console_url(execution_arn: str) -> str:
-    region = execution_arn.split(":")[3]
-    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
 
 def source_of(raw_request: Any) -> Source | None:

@@ -14,6 +14,7 @@ from pgaudit_archiver.models import (
     RoleResult,
     StepResult,
 )
+from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.reboot import writer_reboots_readers
 
 
@@ -75,7 +76,7 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         )
     return OnboardingSummary(
         source=state.request.source,
-        status="pending-reboot" if state.reboot.pending_reboot else "active",
+        status=SourceStatus.PENDING_REBOOT if state.reboot.pending_reboot else SourceStatus.ACTIVE,
         resources=resources,
         changes=tuple(changes),
         pending=tuple(pending),

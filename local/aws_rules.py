@@ -1,0 +1,73 @@
+"""AWS behaviour that both test doubles model: the unit tests' fakes (tests/unit/fakes.py) and the emulation's moto
+patches (local/fidelity.py). Each rule is written once, here, from the AWS documentation it quotes.
+
+The product has its own copy of some of these rules (steps/reboot.py decides the reboot order from the engine
+version): the product's copy is its logic, this one is the oracle the tests hold it to. This module is written
+from the documentation, never by importing the product, so that a wrong rule in the product fails its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+# Aurora User Guide, "Rebooting an Aurora cluster without read availability": "Rebooting the writer DB instance also
+# initiates a reboot for each reader DB instance in the cluster. [...] For Aurora PostgreSQL this behavior applies to
+# the following versions: 14.6 and lower 14 versions, 13.9 and lower 13 versions, 12.13 and lower 12 versions, All
+# PostgreSQL 11 versions." ("with read availability": 15.2 and higher 15, 14.7, 13.10, 12.14 and higher.)
+_NEWEST_MINOR_WITHOUT_READ_AVAILABILITY = {12: 13, 13: 9, 14: 6}
+_OLDEST_MAJOR_WITH_READ_AVAILABILITY = 12
+
+
+def writer_reboots_readers(engine_version: str) -> bool:
+    """Whether rebooting the writer of an Aurora PostgreSQL cluster of `engine_version` (e.g. "13.9") reboots every
+    reader with it."""
+    major, minor = (int(part) for part in [*engine_version.split("."), "0"][:2])
+    if major < _OLDEST_MAJOR_WITH_READ_AVAILABILITY:
+        return True
+    return minor <= _NEWEST_MINOR_WITHOUT_READ_AVAILABILITY.get(major, -1)
+
+
+# Aurora User Guide, "Modifying parameters in a DB cluster parameter group": "You can't change the parameter values
+# in a default DB cluster parameter group"; default groups are named default.<family>, and RDS answers an attempt
+# with InvalidParameterValue.
+DEFAULT_PARAMETER_GROUP_PREFIX = "default."
+DEFAULT_GROUP_MODIFIED_CODE = "InvalidParameterValue"
+
+
+def is_default_parameter_group(group_name: str) -> bool:
+    return group_name.startswith(DEFAULT_PARAMETER_GROUP_PREFIX)
+
+
+def default_group_refusal(group_name: str) -> str:
+    """The message RDS gives with DEFAULT_GROUP_MODIFIED_CODE."""
+    return f"The parameter group {group_name} is a default group and cannot be modified."
+
+
+# Aurora User Guide, "Modifying parameters in a DB parameter group": "Changes to static parameters are applied only
+# after the DB instance is rebooted. [...] the RDS console shows the DB parameter group with a status of
+# pending-reboot." A change with ApplyMethod pending-reboot waits the same way; so does a newly attached cluster
+# parameter group (the instances take it at their next reboot).
+PENDING_REBOOT = "pending-reboot"
+IN_SYNC = "in-sync"
+
+
+def waits_for_reboot(apply_method: str | None, apply_type: str | None) -> bool:
+    """Whether a parameter change waits for the members' reboot."""
+    return apply_method == PENDING_REBOOT or apply_type == "static"
+
+
+def exports_after(enabled: Iterable[str], configuration: Mapping[str, Iterable[str]]) -> list[str]:
+    """EnabledCloudwatchLogsExports after ModifyDBCluster's CloudwatchLogsExportConfiguration (RDS API reference,
+    CloudwatchLogsExportConfiguration: "EnableLogTypes: the list of log types to enable", "DisableLogTypes: [...]
+    to disable"): the types named change; the others stay as they are."""
+    disabled = set(configuration.get("DisableLogTypes", ()))
+    exports = [log_type for log_type in enabled if log_type not in disabled]
+    exports += [log_type for log_type in configuration.get("EnableLogTypes", ()) if log_type not in exports]
+    return exports
+
+
+# PutSubscriptionFilter (CloudWatch Logs API reference): "Each log group can have up to two subscription filters
+# associated with it."
+SUBSCRIPTION_FILTERS_PER_LOG_GROUP = 2
+# Amazon Data Firehose quotas: "5,000 delivery streams per AWS Region" by default (adjustable).
+FIREHOSE_STREAMS_PER_REGION = 5_000

@@ -1,0 +1,62 @@
+"""The AWS rules the fakes and the emulation share (local/aws_rules.py), held to the documentation they quote, and the
+product's own copy of the reboot rule held to them."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from local import aws_rules
+from local.aws_rules import exports_after, is_default_parameter_group, waits_for_reboot
+from pgaudit_archiver.steps import reboot
+
+ROOT = Path(__file__).resolve().parents[2]
+# The Aurora User Guide's two lists ("without read availability" / "with read availability"), version by version.
+WITHOUT_READ_AVAILABILITY = ["11.1", "11.9", "11.21", "12.4", "12.13", "13.0", "13.9", "14.3", "14.6"]
+WITH_READ_AVAILABILITY = ["12.14", "12.22", "13.10", "13.18", "14.7", "14.15", "15.2", "15.10", "16", "16.6", "17.4"]
+
+
+def test_aws_rules_writer_reboots_readers_is_the_user_guides_list():
+    versions = WITHOUT_READ_AVAILABILITY + WITH_READ_AVAILABILITY
+    assert [v for v in versions if aws_rules.writer_reboots_readers(v)] == WITHOUT_READ_AVAILABILITY
+
+
+@pytest.mark.parametrize("major", range(10, 18))
+def test_product_reboot_rule_agrees_with_the_emulations_for_every_minor(major: int):
+    # The product's rule (steps/reboot.py) and the oracle are written apart from the same page: any difference fails.
+    for minor in range(25):
+        version = f"{major}.{minor}"
+        assert reboot.writer_reboots_readers(version) == aws_rules.writer_reboots_readers(version), version
+
+
+def test_aws_rules_log_export_change_touches_only_the_types_named():
+    assert exports_after(["upgrade"], {"EnableLogTypes": ["postgresql"]}) == ["upgrade", "postgresql"]
+    assert exports_after(["postgresql", "upgrade"], {"DisableLogTypes": ["postgresql"]}) == ["upgrade"]
+    assert exports_after(["postgresql"], {"EnableLogTypes": ["postgresql"]}) == ["postgresql"]
+    assert exports_after([], {"DisableLogTypes": ["postgresql"]}) == []
+
+
+def test_aws_rules_a_static_or_pending_reboot_change_waits_for_the_reboot():
+    assert waits_for_reboot("pending-reboot", "dynamic")
+    assert waits_for_reboot("immediate", "static")
+    assert not waits_for_reboot("immediate", "dynamic")
+    assert is_default_parameter_group("default.aurora-postgresql16")
+    assert not is_default_parameter_group("pgaudit-orders")
+
+
+def test_aws_rules_no_test_double_writes_a_shared_rule_again():
+    """The fakes and the emulation import the rules; a second definition beside them is a second model."""
+    shared = {
+        name
+        for name, value in vars(aws_rules).items()
+        if not name.startswith("_") and callable(value) and value.__module__ == aws_rules.__name__
+    }
+    doubles = [ROOT / "tests" / "unit" / "fakes.py", *sorted((ROOT / "local").glob("*.py"))]
+    again = [
+        f"{path.relative_to(ROOT)}: {node.name}"
+        for path in doubles
+        if path.name != "aws_rules.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef) and node.name.lstrip("_") in shared
+    ]
+    assert again == []
