@@ -38,6 +38,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.access_control import PermissionResult
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.kms import models as kms_models
+from moto.organizations.models import OrganizationsBackend
 from moto.rds.models import rds_backends
 from moto.s3.models import FakeBucket
 from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -58,6 +59,8 @@ from local.fidelity import Fidelity
 from local.iam import Enforcer
 from local.lambdas import InProcessLambdas, product_code_running, running_function
 from local.limits import EmulatedClock, RateLimits, error_response
+from local.organizations import aws_list_accounts
+from local.organizations import create_organization as create_emulated_organization
 from local.postgres import available as postgres_available
 from local.template import (
     ARCHIVE_TEMPLATE,
@@ -289,6 +292,10 @@ class World:
             # a statement whose condition does not hold as a Deny: the archive bucket's DenyInsecureTransport would
             # refuse every object read, the emulation's administrator's included.
             mock.patch.object(FakeBucket, "get_permission", lambda bucket, action, resource: PermissionResult.NEUTRAL),
+            # Organizations: a delegated administrator lists the organization's accounts (local/organizations.py).
+            mock.patch.object(
+                OrganizationsBackend, "list_accounts", aws_list_accounts(OrganizationsBackend.list_accounts)
+            ),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -751,6 +758,13 @@ class World:
                 PolicyName=policy["PolicyName"],
                 PolicyDocument=json.dumps(self._resolve(policy["PolicyDocument"], scope)),
             )
+
+    def create_organization(self, members: tuple[str, ...]) -> str:
+        """An AWS Organization of `members` and the archive account, the archive account its delegated
+        administrator for StackSets; a member without the source stack has no source role. Its id."""
+        return create_emulated_organization(
+            lambda account: self.client("organizations", account), members, self.archive_account
+        )
 
     # ------------------------------------------------------------------ clusters
     def create_cluster(
