@@ -640,7 +640,7 @@ def _on_role(action: str, *, with_boundary: bool = False) -> Callable[[Call], Au
 # The AWS managed key of S3 (alias aws/s3) as the emulation names it: its real key id differs per account and region.
 AWS_MANAGED_S3_KEY = "alias/aws/s3"
 # aws:RequestedRegion of a global service's calls: the region of its endpoint (IAM's is us-east-1).
-GLOBAL_SERVICE_REGION = {"iam": "us-east-1"}
+GLOBAL_SERVICE_REGION = {"iam": "us-east-1", "organizations": "us-east-1"}
 STAR = "*"  # the action supports no resource-level permission (its Resource types column is empty)
 
 # (service as boto3 names it, operation) -> the IAM requests AWS evaluates for it.
@@ -739,6 +739,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     ("stepfunctions", "ListExecutions"): _simple("states:ListExecutions", lambda c: str(c.params["stateMachineArn"])),
     ("stepfunctions", "DescribeExecution"): _simple("states:DescribeExecution", _execution),
     ("stepfunctions", "GetExecutionHistory"): _simple("states:GetExecutionHistory", _execution),
+    # Organizations: ListAccounts has no resource type (Service Authorization Reference): only "*".
+    ("organizations", "ListAccounts"): _simple("organizations:ListAccounts", lambda c: STAR),
 }
 
 

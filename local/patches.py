@@ -32,6 +32,7 @@ from moto.iam.access_control import PermissionResult
 from moto.kms import models as kms_models
 from moto.logs.models import LogsBackend, LogStream
 from moto.logs.responses import LogsResponse
+from moto.organizations.models import OrganizationsBackend
 from moto.rds.models import DBCluster, DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 from moto.rdsdata.responses import RDSDataServiceResponse
@@ -51,6 +52,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.models import STSBackend
 
 from local.aws_rules import FIREHOSE_STREAMS_PER_REGION
+from local.organizations import aws_list_accounts
 
 if TYPE_CHECKING:
     from local.fidelity import Fidelity
@@ -330,6 +332,13 @@ def world_patches(retry_sleep_scale: float) -> tuple[Patch, ...]:
             lambda bucket, action, resource: PermissionResult.NEUTRAL,
             "moto reads a bucket-policy statement whose condition does not hold as a Deny (the archive's "
             "DenyInsecureTransport would refuse every read); local/iam.py evaluates bucket policies instead",
+        ),
+        Patch(
+            OrganizationsBackend,
+            "list_accounts",
+            aws_list_accounts(OrganizationsBackend.list_accounts),
+            "moto answers ListAccounts only in the management account; AWS also answers a delegated administrator "
+            "(ListAccounts, API reference) and refuses other members with AccessDeniedException",
         ),
     )
 

@@ -39,6 +39,7 @@ from local.fidelity import Fidelity
 from local.iam import Enforcer
 from local.lambdas import InProcessLambdas, product_code_running, running_function
 from local.limits import EmulatedClock, RateLimits, error_response
+from local.organizations import create_organization as create_emulated_organization
 from local.patches import world_patches
 from local.postgres import available as postgres_available
 from local.template import (
@@ -708,6 +709,13 @@ class World:
                 PolicyName=policy["PolicyName"],
                 PolicyDocument=json.dumps(self._resolve(policy["PolicyDocument"], scope)),
             )
+
+    def create_organization(self, members: tuple[str, ...]) -> str:
+        """An AWS Organization of `members` and the archive account, the archive account its delegated
+        administrator for StackSets; a member without the source stack has no source role. Its id."""
+        return create_emulated_organization(
+            lambda account: self.client("organizations", account), members, self.archive_account
+        )
 
     # ------------------------------------------------------------------ clusters
     def create_cluster(

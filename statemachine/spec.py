@@ -1,4 +1,4 @@
-"""The four workflows, each said once: its states, the function each Task runs (a folder under functions/), and the
+"""The five workflows, each said once: its states, the function each Task runs (a folder under functions/), and the
 Retry and Catch policies by name. `python -m local workflows` writes statemachine/*.asl.json from this file;
 `make validate` and tests/statemachine/test_spec.py fail when a committed file differs. Edit here, never the JSON.
 
@@ -27,6 +27,7 @@ from pgaudit_archiver.models import (
 from pgaudit_archiver.steps.adopt import Claim
 from pgaudit_archiver.steps.failure import FailureDescription
 from pgaudit_archiver.steps.offboard import OffboardingSummary, OffboardPlan
+from pgaudit_archiver.steps.organization_adoption import AccountStart
 from pgaudit_archiver.steps.summary import OnboardingState
 from statemachine.asl import (
     OMIT,
@@ -486,4 +487,87 @@ ADOPT = Workflow(
     ],
 )  # fmt: skip
 
-WORKFLOWS = (ONBOARD, OFFBOARD, RECONCILE, ADOPT)
+# ---------------------------------------------------------------- organization adoption
+ACCOUNT = {"account_id": "$.account_id", "organization": "$.organization"}
+ADOPT_ORGANIZATION = Workflow(
+    "adopt_organization",
+    "pgaudit-archiver organization adoption: adopts every ACTIVE member account of the AWS Organization, a "
+    "ListAccounts page at a time, a few accounts at once (as many as the Firehose budget has room for at "
+    "AccountExecutionsPerMinute), each as an execution of the adopt workflow. An account whose adoption fails is "
+    "counted with the reason; the rest go on. Run again, it onboards only what is missing.",
+    retries=STANDARD,
+    catches=[catch(EVERYTHING, "Organization Adoption Failed")],
+    states=[
+        task(
+            "List Accounts", "list_accounts", "The organization's first page of ACTIVE member accounts.",
+            {"organization": INPUT}, result={"page.$": "$.Payload"}, then="Any Accounts?",
+        ),
+        choice("Any Accounts?", is_true("$.page.done", "Organization Adopted"), default="Adopt Accounts"),
+        inline_map(
+            "Adopt Accounts",
+            "The page's accounts, a few at once; one whose adoption fails or is skipped is counted, not fatal.",
+            "$.page.accounts", "$.page.concurrency",
+            {"account_id": "$$.Map.Item.Value", "organization": "$.page.organization"},
+            [
+                task(
+                    "Start Account Adoption", "start_account_adoption",
+                    "Counts the start against the account's executions a minute and holds the account's adoption; "
+                    "skipped when another adoption of the account runs.",
+                    ACCOUNT, result=fields(AccountStart), into="$.start",
+                    retries=(LAMBDA_SERVICE, UNAVAILABLE, START_LIMITED),
+                    catches=[catch(EVERYTHING, "Record Account Adoption", into="$.result")],
+                    then="Account Started?",
+                ),
+                choice("Account Started?", is_true("$.start.started", "Adopt Account"), default="Account Skipped"),
+                pass_(
+                    "Account Skipped", "Another adoption of the account runs: it is not adopted twice at once.",
+                    Parameters={"status": "SKIPPED", "reason": "$.start.reason"}, ResultPath="$.result",
+                    then="Record Account Adoption",
+                ),
+                service_task(
+                    "Adopt Account", "arn:aws:states:::states:startExecution.sync:2",
+                    "The adopt workflow for the account, under the name its hold holds, awaited (the account's owner "
+                    "reads it at /accounts/{id}/adoptions/{name}).",
+                    {
+                        "StateMachineArn": "${AdoptStateMachineArn}",
+                        "Name": "$.start.adoption_name",
+                        "Input": {
+                            "account_id.$": "$.account_id",
+                            "region.$": "$.organization.region",
+                            "mode.$": "$.organization.mode",
+                            "dry_run.$": "$.organization.dry_run",
+                        },
+                    },
+                    ResultSelector={"status.$": "$.Status"}, ResultPath="$.result", Retry=(ONBOARDING_START,),
+                    Catch=[catch(EVERYTHING, "Record Account Adoption", into="$.result")],
+                    then="Record Account Adoption",
+                ),
+                task(
+                    "Record Account Adoption", "start_account_adoption",
+                    "Counts the account's end (adopted, failed with the reason, or skipped) in the progress.",
+                    {**ACCOUNT, "result": "$.result"}, into=None, retries=(LAMBDA_SERVICE, UNAVAILABLE, THROTTLED),
+                    catches=[catch(EVERYTHING, "Account Unrecorded", into="$.record_failure")],
+                    then="Account Done",
+                ),
+                pass_("Account Done", OutputPath="$.result"),
+                pass_(
+                    "Account Unrecorded", "The progress could not be written: the account's end is in this output.",
+                    OutputPath="$.result",
+                ),
+            ],
+            into=None, then="List Next Accounts",
+        ),
+        task(
+            "List Next Accounts", "list_accounts", "The organization's next page of ACTIVE member accounts.",
+            {"page": "$.page"}, result={"page.$": "$.Payload"}, then="Any Accounts?",
+        ),
+        pass_("Organization Adopted", "Where it ended: GET /organization/adoptions/{id} counts the accounts.",
+              OutputPath="$.page.organization"),
+        fail(
+            "Organization Adoption Failed", "The organization's accounts could not be listed.",
+            "$.failure.Error", "$.failure.Cause",
+        ),
+    ],
+)  # fmt: skip
+
+WORKFLOWS = (ONBOARD, OFFBOARD, RECONCILE, ADOPT, ADOPT_ORGANIZATION)

@@ -194,6 +194,21 @@ def _target(parser: argparse.ArgumentParser, *, cluster: bool = True) -> None:
         parser.add_argument("cluster_id", type=cluster_id, help="the DB cluster identifier")
 
 
+def _organization_commands(commands: Any) -> None:
+    organization = commands.add_parser(
+        "adopt-organization", help="adopt every member account of the AWS Organization (admins only)"
+    )
+    organization.add_argument(
+        "--mode", choices=["all", "tagged"],
+        help="all, or only clusters tagged pgaudit-archiver=enabled (default: the deployment's AutoOnboard)",
+    )  # fmt: skip
+    organization.add_argument("--dry-run", action="store_true", help="each account's adoption lists its plan only")
+    organization_status = commands.add_parser(
+        "organization-adoption", help="where an organization's adoption stands (the id adopt-organization printed)"
+    )
+    organization_status.add_argument("adoption_id", help="e.g. adopt-organization-eu-west-1-...")
+
+
 def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog=prog, description=DESCRIPTION)
     parser.set_defaults(prog=prog)  # what a hint printed later tells the user to type
@@ -279,6 +294,7 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     adoption.add_argument("adoption_id", help="e.g. adopt-111122223333-eu-west-1-...")
     adoption.add_argument("--wait", action="store_true", help="show progress until the adoption ends")
 
+    _organization_commands(commands)
     report = commands.add_parser(
         "report", help="the fleet at a glance: sources by status, the drifted and failed ones, the oldest canary"
     )
@@ -307,6 +323,24 @@ def run(
     if command == "adoption":
         path = f"/accounts/{arguments.account_id}/adoptions/{quote(arguments.adoption_id, safe='')}"
         return _adoption(call, path, out, sleep, as_json, wait=arguments.wait)
+    if command == "adopt-organization":
+        body = {key: value for key, value in (("region", arguments.region), ("mode", arguments.mode)) if value}
+        answer = _ok(*call("POST", "/organization/adopt", body={**body, **({"dry_run": True} if arguments.dry_run
+                                                                            else {})}))  # fmt: skip
+        if as_json:
+            _json(answer, out)
+        else:
+            print(f"organization adoption {answer['adoption_id']} started; watch it: {answer['console_url']}", file=out)
+            print(f"later: {_prog(arguments)} organization-adoption {answer['adoption_id']}", file=out)
+        return 0
+    if command == "organization-adoption":
+        answer = _ok(*call("GET", f"/organization/adoptions/{quote(arguments.adoption_id, safe='')}"))
+        if as_json:
+            _json(answer, out)
+        else:
+            for key, value in answer.items():
+                print(f"{key:<20} {json.dumps(value) if isinstance(value, dict | list) else value}", file=out)
+        return 0
     if command == "report":
         items = _all_items(call, {"account_id": arguments.account_id, "limit": PAGE_SIZE})
         fleet = report(items, arguments.account_id, now())

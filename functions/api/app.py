@@ -48,6 +48,14 @@ from pgaudit_archiver.service import (
 )
 from pgaudit_archiver.settings import ApiSettings, get_settings
 from pgaudit_archiver.status import SourceStatus
+from pgaudit_archiver.steps.organization_api import (
+    ORGANIZATION_ADOPTION_ID,
+    OrganizationAdoption,
+    OrganizationAdoptRequest,
+    organization_adoption_status,
+    require_admin,
+    start_organization_adoption,
+)
 
 MAX_BODY_BYTES = 8 * 1024  # an onboarding request is a few hundred bytes
 MAX_INTEGER_DIGITS = 64  # far above any number a request holds; Python refuses more than 4,300 with ValueError
@@ -63,6 +71,8 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("POST", CLUSTER_RESOURCE + "/verify"): (False, frozenset()),
     ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
     ("GET", "/accounts/{account_id}/adoptions/{adoption_id}"): (False, frozenset()),
+    ("POST", "/organization/adopt"): (True, frozenset()),
+    ("GET", "/organization/adoptions/{adoption_id}"): (False, frozenset()),
 }
 
 
@@ -265,6 +275,41 @@ def get_adoption(
 ) -> dict[str, Any]:
     settings = _settings()
     return cluster_service(settings).adoption(_caller(), account_id, adoption_id, settings.adopt_state_machine_arn)
+
+
+@app.post(
+    "/organization/adopt",
+    summary="Onboard the existing clusters of every member account of the AWS Organization (admins only)",
+    responses={
+        202: {"description": "the organization adoption started: one adoption per ACTIVE member account"},
+        403: {"description": "the caller is not listed in AdminPrincipalArns"},
+        409: {"description": "an organization adoption is running: its adoption_id and status_path"},
+    },
+)
+def adopt_organization(request: OrganizationAdoptRequest) -> Response[OrganizationAdoption]:
+    settings = _settings()
+    region = request.region or settings.region
+    service, caller = cluster_service(settings), _caller()
+    require_admin(service, caller)  # before anything else, even a region check
+    _in_this_region(settings, region)
+    archive = archive_account(settings)
+    adoption = start_organization_adoption(
+        service, caller, region, request, settings.organization_adopt_state_machine_arn, archive.account_limits,
+        archive.stepfunctions,
+    )  # fmt: skip
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=adoption)
+
+
+@app.get("/organization/adoptions/<adoption_id>", summary="Where an organization adoption stands (admins only)")
+def get_organization_adoption(
+    adoption_id: Annotated[str, Path(min_length=1, max_length=80, pattern=ORGANIZATION_ADOPTION_ID)],
+) -> dict[str, Any]:
+    settings = _settings()
+    archive = archive_account(settings)
+    return organization_adoption_status(
+        cluster_service(settings), _caller(), adoption_id, settings.organization_adopt_state_machine_arn,
+        archive.stepfunctions, archive.organization_adoptions, archive.registry,
+    )  # fmt: skip
 
 
 def _error(status: int, message: str, **extra: Any) -> Response[dict[str, Any]]:

@@ -61,6 +61,7 @@ def test_every_workflow_is_in_the_template():
         "OffboardStateMachine",
         "ReconcileStateMachine",
         "AdoptStateMachine",
+        "AdoptOrganizationStateMachine",
     }
 
 
@@ -95,7 +96,10 @@ NESTED_ONBOARDING = "arn:aws:states:::states:startExecution.sync:2"
 
 def test_every_task_invokes_a_lambda_function_but_adoptions_onboarding():
     others = [(m, n, t["Resource"]) for m, n, t in ALL_TASKS if (m, n, t) not in LAMBDA_TASKS]
-    assert others == [("AdoptStateMachine", "Onboard Cluster", NESTED_ONBOARDING)]
+    assert sorted(others) == [
+        ("AdoptOrganizationStateMachine", "Adopt Account", NESTED_ONBOARDING),  # each account's adoption
+        ("AdoptStateMachine", "Onboard Cluster", NESTED_ONBOARDING),
+    ]
 
 
 def test_adoption_awaits_each_onboarding_and_counts_its_failure():
@@ -130,7 +134,11 @@ def test_task_retries_only_transient_errors(machine, name, state):
         assert retry["BackoffRate"] > 1 and retry.get("JitterStrategy") == "FULL", name
 
 
-FLEET_WORKFLOWS = ("ReconcileStateMachine", "AdoptStateMachine")  # many sources: each counted, none fatal
+FLEET_WORKFLOWS = (
+    "ReconcileStateMachine",
+    "AdoptStateMachine",
+    "AdoptOrganizationStateMachine",
+)  # many sources: each counted, none fatal
 CLUSTER_WORKFLOW_TASKS = [t for t in ALL_TASKS if t[0] not in FLEET_WORKFLOWS and t[1] != "Record Failure"]
 
 

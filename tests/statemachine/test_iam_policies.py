@@ -25,6 +25,8 @@ STAR_RESOURCE_ALLOWED = {
     "firehose:ListDeliveryStreams",
     # Finding the secret an owner tagged for a cluster (steps/database_user.py): names and tags, never values.
     "secretsmanager:ListSecrets",
+    # The organization's member accounts (aws/organizations.py): ListAccounts has no resource type.
+    "organizations:ListAccounts",
 }
 
 

@@ -25,8 +25,9 @@ def test_every_option_and_argument_has_help_text():
 
 def test_every_api_operation_has_a_command():
     operations = json.loads((ROOT / "api" / "openapi.json").read_text())["paths"]
-    assert sum(len(methods) for methods in operations.values()) == 7
-    assert set(parsers()) - {""} == {"onboard", "status", "list", "verify", "offboard", "adopt", "adoption", "report"}
+    assert sum(len(methods) for methods in operations.values()) == 9
+    assert set(parsers()) - {""} == {"onboard", "status", "list", "verify", "offboard", "adopt", "adoption", "report",
+                                     "adopt-organization", "organization-adoption"}  # fmt: skip
 
 
 def test_identifier_rules_are_the_apis():

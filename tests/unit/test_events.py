@@ -8,7 +8,9 @@ import pytest
 
 from functions.claim_cluster.app import ClaimEvent
 from functions.discover_clusters.app import DiscoverEvent
+from functions.list_accounts.app import ListAccountsEvent
 from functions.plan_run.app import PlanRunEvent
+from functions.start_account_adoption.app import AccountAdoptionEvent
 from functions.verify_sources.app import VerifySourcesEvent
 from local.template import load_settings
 from pgaudit_archiver import events
@@ -43,6 +45,8 @@ MODELS = {
     "publish_run_summary": events.DriftCountEvent,
     "discover_clusters": DiscoverEvent,
     "claim_cluster": ClaimEvent,
+    "list_accounts": ListAccountsEvent,
+    "start_account_adoption": AccountAdoptionEvent,
 }
 
 

@@ -17,6 +17,8 @@ def test_openapi_document_has_every_route():
         "/clusters/{account_id}/{region}/{cluster_id}/verify",
         "/accounts/{account_id}/adopt",
         "/accounts/{account_id}/adoptions/{adoption_id}",
+        "/organization/adopt",
+        "/organization/adoptions/{adoption_id}",
     }
     assert set(paths["/clusters"]) == {"get", "post"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}"]) == {"get", "delete"}

@@ -239,6 +239,12 @@ class ClaimClusterSettings(OnboardingStarterSettings, AccountLimitSettings):
     pass
 
 
+class OrganizationAdoptionSettings(AccountLimitSettings):
+    """List Accounts, Start Account Adoption and Record Account Adoption (the organization adoption)."""
+
+    adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
+
+
 class HandleClusterEventSettings(SourceAccessSettings, OnboardingStarterSettings, IdempotencySettings):
     auto_onboard: Literal["all", "tagged", "off"] = Field(alias="AUTO_ONBOARD")
 
@@ -250,6 +256,7 @@ class ApiSettings(
     offboard_state_machine_arn: str = Field(alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^arn:")
     reconcile_state_machine_arn: str = Field(alias="RECONCILE_STATE_MACHINE_ARN", pattern=r"^arn:")
     adopt_state_machine_arn: str = Field(alias="ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
+    organization_adopt_state_machine_arn: str = Field(alias="ORGANIZATION_ADOPT_STATE_MACHINE_ARN", pattern=r"^arn:")
     admin_principal_arns: str = Field(alias="ADMIN_PRINCIPAL_ARNS")  # comma-separated; empty when none
     audit_reducer_role_names: str = Field(alias="AUDIT_REDUCER_ROLE_NAMES")  # comma-separated; empty when none
 
@@ -327,6 +334,7 @@ class Settings(
     ReconcilePlanSettings,
     DiscoverClustersSettings,
     ScheduledDiscoverySettings,
+    OrganizationAdoptionSettings,
     ValidateOffboardingSettings,
     DestinationRoleSettings,
     HandleClusterEventSettings,

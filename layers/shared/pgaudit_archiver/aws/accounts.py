@@ -22,6 +22,8 @@ from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
+from pgaudit_archiver.aws.organization_adoptions import OrganizationAdoptions
+from pgaudit_archiver.aws.organizations import ArchiveOrganizations
 from pgaudit_archiver.aws.rate_budget import FIREHOSE_CONTROL_PLANE, RateBudget
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
@@ -117,6 +119,14 @@ class ArchiveAccount:
     def account_limits(self) -> AccountLimits:
         settings = _having(self._settings, AccountLimitSettings)
         return AccountLimits(self.session, settings.rate_budget_table, settings.account_executions_per_minute)
+
+    @cached_property
+    def organizations(self) -> ArchiveOrganizations:
+        return ArchiveOrganizations(self.session)
+
+    @cached_property
+    def organization_adoptions(self) -> OrganizationAdoptions:
+        return OrganizationAdoptions(self.session, _having(self._settings, AccountLimitSettings).rate_budget_table)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:
