@@ -535,6 +535,20 @@ def _tag_log_group_resource(call: Call) -> Authorizations:
     return [_tagged(call, "logs:TagResource", arn, _tag_keys(_tags(call.params, "tags")))]
 
 
+def _glue_table(action: str) -> Callable[[Call], Authorizations]:
+    """A Glue table action is authorized on the catalog, the database and the table alike (Glue developer guide,
+    "Specifying AWS Glue resource ARNs")."""
+
+    def authorize(call: Call) -> Authorizations:
+        prefix = f"arn:aws:glue:{call.region}:{call.account}"
+        database, table = call.params["DatabaseName"], call.params.get("TableName") or call.params["Name"]
+        return [Request(action, resource) for resource in (
+            f"{prefix}:catalog", f"{prefix}:database/{database}", f"{prefix}:table/{database}/{table}"
+        )]  # fmt: skip
+
+    return authorize
+
+
 def _create_log_group(call: Call) -> Authorizations:
     tags = _tags(call.params, "tags")
     arn = _log_group(call, call.params["logGroupName"])
@@ -659,6 +673,8 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
     # CloudWatch Logs: a log group is arn:...:log-group:<name>:* in IAM; DescribeLogGroups and DescribeDestinations
     # support no resource-level permission (no resource type in the Service Authorization Reference): only "*".
     ("logs", "DescribeLogGroups"): _simple("logs:DescribeLogGroups", lambda c: STAR),
+    ("glue", "GetTable"): _glue_table("glue:GetTable"),
+    ("glue", "BatchCreatePartition"): _glue_table("glue:BatchCreatePartition"),
     ("logs", "CreateLogGroup"): _create_log_group,
     ("logs", "PutRetentionPolicy"): _on_log_group("logs:PutRetentionPolicy"),
     ("logs", "ListTagsForResource"): lambda c: [_tagged(c, "logs:ListTagsForResource", str(c.params["resourceArn"]))],

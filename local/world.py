@@ -460,15 +460,16 @@ class World:
                 separator, values = argument[0], self._resolve(argument[1], scope)
                 return separator.join(values if isinstance(values, list) else [str(values)])
             if key == "Fn::Sub":
+                # ${!Literal} is written as ${Literal}, unresolved (CloudFormation's escape).
                 return re.sub(
                     r"\$\{([^}]+)\}",
-                    lambda m: str(
+                    lambda m: "${" + m.group(1)[1:] + "}" if m.group(1).startswith("!") else str(
                         self._resolve({"Ref": m.group(1)}, scope)
                         if "." not in m.group(1)
                         else self.resources[m.group(1)]
                     ),
                     argument,
-                )
+                )  # fmt: skip
         if isinstance(value, dict):
             items = {key: self._resolve(item, scope) for key, item in value.items()}
             return {key: item for key, item in items.items() if item is not _NO_VALUE}
@@ -518,6 +519,7 @@ class World:
         )["Policy"]["Arn"]
         self.resources["DestinationRoleBoundary"] = boundary
         self._create_tables()
+        self._create_glue_catalog()
 
         machines = {k: r for k, r in self.template["Resources"].items() if r["Type"] == "AWS::Serverless::StateMachine"}
         for logical_id, resource in machines.items():  # ARNs are known before creation, as in CloudFormation
@@ -635,6 +637,17 @@ class World:
         if self.iam is not None:
             self.iam.function_roles[self.resources[logical_id]] = (self.archive_account, arn.rsplit("/", 1)[-1])
         return arn
+
+    def _create_glue_catalog(self) -> None:
+        """The template's Glue database and tables (their partitions are registered as objects arrive, or projected)."""
+        glue, resources = self.client("glue"), self.template["Resources"]
+        for logical_id in (k for k, r in resources.items() if r["Type"] == "AWS::Glue::Database"):
+            name = self._resolve(resources[logical_id]["Properties"]["DatabaseInput"]["Name"])
+            glue.create_database(DatabaseInput={"Name": name})
+            self.resources[logical_id] = name
+        for logical_id in (k for k, r in resources.items() if r["Type"] == "AWS::Glue::Table"):
+            properties = self._resolve(resources[logical_id]["Properties"])
+            glue.create_table(DatabaseName=properties["DatabaseName"], TableInput=properties["TableInput"])
 
     def _create_tables(self) -> None:
         dynamodb = self.client("dynamodb")

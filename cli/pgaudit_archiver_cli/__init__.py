@@ -105,13 +105,17 @@ class SignedHttp:
         from botocore.auth import SigV4Auth  # noqa: PLC0415
         from botocore.awsrequest import AWSRequest  # noqa: PLC0415
 
-        url = self.api_url + path + (f"?{urlencode(query)}" if query else "")
-        data = json.dumps(body).encode() if body is not None else None
+        url, data = _url_and_data(self.api_url, path, body, query)
         request = AWSRequest(
             method=method, url=url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
         )
         SigV4Auth(self.credentials, "execute-api", self.region).add_auth(request)
         return _http(url, method, data, dict(request.headers.items()))
+
+
+def _url_and_data(api_url: str, path: str, body: Any, query: dict[str, str] | None) -> tuple[str, bytes | None]:
+    url = api_url + path + (f"?{urlencode(query)}" if query else "")
+    return url, (json.dumps(body).encode() if body is not None else None)
 
 
 class LocalHttp:
@@ -124,8 +128,7 @@ class LocalHttp:
         self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:  # fmt: skip
-        url = self.api_url + path + (f"?{urlencode(query)}" if query else "")
-        data = json.dumps(body).encode() if body is not None else None
+        url, data = _url_and_data(self.api_url, path, body, query)
         sent = {"Content-Type": "application/json", **(headers or {})}
         if self.caller_arn:
             sent[LOCAL_CALLER_HEADER] = self.caller_arn

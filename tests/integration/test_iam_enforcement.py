@@ -68,6 +68,22 @@ def test_every_function_makes_its_real_calls_with_its_own_role_and_none_is_refus
         assert world.iam.denials == []
         assert world.fidelity.refused_deliveries == []
         assert any(r["cluster"] == "orders" for r in world.archived_records())
+        # List Accounts and Start Account Adoption: the organization's accounts adopted; the management and archive
+        # accounts have no source role, so their AssumeRole (and only that) is refused and they are listed failed.
+        world.create_organization((SOURCE_ACCOUNT,))
+        answer = world.api("POST", "/organization/adopt", caller_account=ARCHIVE_ACCOUNT, caller_arn=ADMIN_SESSION,
+                           body={})  # fmt: skip
+        assert answer.status == 202, answer.body
+        assert world.wait(answer.body["execution_arn"], timeout=300).status == "SUCCEEDED"
+        assert {denial.action for denial in world.iam.denials} <= {"sts:AssumeRole"}
+        # S3 reports an archived object (the emulation does not wire the bucket's notifications): its partition.
+        key = next(key for key, _ in world.archived_objects("pgaudit/"))
+        bucket = world.resources["ArchiveBucket"]
+        notification = {
+            "Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]
+        }
+        registered, errored = world.lambdas.call(world.resources["RegisterFleetPartitionsFunction"], notification)
+        assert not errored and registered["created"] == 1, registered
         callers = {function for function, *_ in world.iam.authorized}
         functions = {world.resources[spec.logical_id]: spec.logical_id for spec in archive_functions(world.template)}
         assert {functions[name] for name in callers} == set(functions.values()) - NO_AWS_CALLS

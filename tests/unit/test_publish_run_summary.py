@@ -8,6 +8,7 @@ import pytest
 from functions.publish_run_summary import app as publish_run_summary
 from local.template import stack_defaults
 from pgaudit_archiver.handlers import clear_container_caches
+from pgaudit_archiver.observability import metrics
 from tests.unit.test_handlers import Context
 
 STACK = {**stack_defaults(), "AWS_REGION": "eu-west-1", "ARCHIVE_ACCOUNT_ID": "123456789012"}
@@ -20,6 +21,7 @@ def new_container(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # tests/conftest.py silences metrics elsewhere
     clear_container_caches()
+    metrics.clear_metrics()  # what an earlier test in this process added but never flushed
     yield
     clear_container_caches()
 

@@ -39,19 +39,15 @@ class SourceRds:
 
     def create_parameter_group(self, group_name: str, family: str, description: str, tags: dict[str, str]) -> None:
         self._rds.create_db_cluster_parameter_group(
-            DBClusterParameterGroupName=group_name,
-            DBParameterGroupFamily=family,
-            Description=description,
-            Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
-        )
+            DBClusterParameterGroupName=group_name, DBParameterGroupFamily=family, Description=description,
+            Tags=_tag_list(tags),
+        )  # fmt: skip
 
     def copy_parameter_group(self, source_name: str, group_name: str, description: str, tags: dict[str, str]) -> None:
         self._rds.copy_db_cluster_parameter_group(
-            SourceDBClusterParameterGroupIdentifier=source_name,
-            TargetDBClusterParameterGroupIdentifier=group_name,
-            TargetDBClusterParameterGroupDescription=description,
-            Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
-        )
+            SourceDBClusterParameterGroupIdentifier=source_name, TargetDBClusterParameterGroupIdentifier=group_name,
+            TargetDBClusterParameterGroupDescription=description, Tags=_tag_list(tags),
+        )  # fmt: skip
 
     def parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
         """Current values of the named parameters (None when unset). Only those are asked for: "The only supported
@@ -142,6 +138,10 @@ class SourceRds:
     def reboot_instance(self, instance_id: str) -> None:
         self._tagged(self.describe_instance(instance_id), "DBInstanceArn")
         self._rds.reboot_db_instance(DBInstanceIdentifier=instance_id)
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
 def _named(names: set[str]) -> list[dict[str, Any]]:

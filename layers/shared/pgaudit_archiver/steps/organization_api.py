@@ -4,18 +4,16 @@ adopted in one request (steps/organization_adoption.py says how), by an admin on
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.organization_adoptions import OrganizationAdoptions
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import AdoptionRunningError, ForbiddenError, NotFoundError
-from pgaudit_archiver.models import Model, Region, StrictModel
+from pgaudit_archiver.models import Model
 from pgaudit_archiver.naming import console_url
-from pgaudit_archiver.service import Caller, ClusterService
+from pgaudit_archiver.service import AdoptRequest, Caller, ClusterService
 from pgaudit_archiver.steps.organization_adoption import (
     ORGANIZATION_HOLD,
     Organization,
@@ -26,14 +24,9 @@ from pgaudit_archiver.steps.organization_adoption import (
 ORGANIZATION_ADOPTION_ID = r"^adopt-organization-[a-z]{2}(?:-[a-z]+)+-\d-(?:dry-run-)?[0-9a-f]{8}$"
 
 
-class OrganizationAdoptRequest(StrictModel):
-    """POST /organization/adopt: adopt every ACTIVE member account (AutoOnboard's tag rules, or `mode`)."""
-
-    region: Region | None = Field(default=None, description="the clusters' region; this stack's when left out")
-    mode: Literal["all", "tagged"] | None = Field(
-        default=None, description="all, or only clusters tagged pgaudit-archiver=enabled; AutoOnboard's when left out"
-    )
-    dry_run: bool = Field(default=False, description="each account's adoption lists what it would onboard")
+class OrganizationAdoptRequest(AdoptRequest):
+    """POST /organization/adopt: each ACTIVE member account adopted as POST /accounts/{id}/adopt adopts one (the same
+    fields; a dry run lists each account's plan)."""
 
 
 class OrganizationAdoption(Model):
