@@ -305,7 +305,9 @@ DriftKind = Literal[
     "delivery-stream-status",
     "delivery-stream-settings",
     "canary-late",
+    "silent",
     "extension-missing",
+    "pgaudit-override",
     "audit-policy",
     "consent-withdrawn",
     "unverifiable",
@@ -348,7 +350,12 @@ class Drift(Model):
             "delivery-stream-status": f"delivery stream {resource} is {actual}",
             "delivery-stream-settings": f"delivery stream {resource} changed: {actual}",
             "canary-late": f"canary {resource} has not reached the archive after {actual}",
+            # resource: the cluster; actual: when it last delivered, and whether a canary could tell idle from silent
+            "silent": f"no audit record from {resource} reached the archive within {expected}: {actual}",
             "extension-missing": f"the pgaudit extension is missing from database {resource}",
+            # resource: "database X", "role Y" or "role Y in database X"; expected: the SQL the owner runs
+            "pgaudit-override": f"{resource} overrides pgaudit.log with {actual!r} outside any parameter group; "
+            f"the owner runs: {expected}",
             # resource: the request field; the recorded request is below the minimum with no admin's exception
             "audit-policy": f"the recorded {resource} {actual!r} is below the minimum audit policy and no admin "
             f"granted an exception: held to {expected!r}",

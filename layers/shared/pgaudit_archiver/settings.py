@@ -215,6 +215,7 @@ class VerifySourceSettings(
 ):
     auto_repair: bool = Field(alias="AUTO_REPAIR")
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
+    silent_after_minutes: int = Field(alias="SILENT_AFTER_MINUTES", ge=0)  # 0: no `silent` drift
 
 
 class FleetPartitionSettings(RegionSettings):
@@ -366,6 +367,7 @@ STACK_DEFAULTS = {
     "AUDIT_ONLY": "false",
     "AUTO_REPAIR": "true",
     "CANARY_BOUND_SECONDS": "1800",
+    "SILENT_AFTER_MINUTES": "1440",
     "DEFAULT_PGAUDIT_LOG": "ddl,role,write",
     "DEFAULT_REBOOT": "deferred",
     "DEFAULT_LOG_RETENTION_DAYS": "30",
