@@ -8,7 +8,7 @@ import pytest
 from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.service import ClusterService
-from pgaudit_archiver.steps.liveness import DeliveryClock, silence
+from pgaudit_archiver.steps.liveness import DeliveryClock, minutes_without_delivery, silence
 from pgaudit_archiver.steps.reconcile import reconcile_source
 from pgaudit_archiver.steps.role_settings import PgauditOverride, override_drift
 from tests.unit.fakes import SOURCE, FakeRegistry, FakeStepFunctions, stack_settings
@@ -174,3 +174,9 @@ def test_override_drift_names_the_reset_that_removes_each_override(override: Pga
 @pytest.mark.parametrize("value", ["ddl,role,write", "all", "write,ddl,role,read", "all,-misc"])
 def test_override_drift_an_override_auditing_at_least_the_expected_classes_is_not_drift(value: str) -> None:
     assert override_drift([PgauditOverride(database="appdb", role="", value=value)], "ddl,role,write") == []
+
+
+def test_minutes_without_delivery_count_from_the_last_delivery_else_from_onboarding() -> None:
+    assert minutes_without_delivery(item(last_delivery=RECENTLY), NOW) == 5
+    assert minutes_without_delivery(item(), NOW) == 3 * 24 * 60
+    assert minutes_without_delivery({}, NOW) is None

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 PGAUDIT_CLASSES = ("none", "all", "ddl", "function", "misc", "misc_set", "read", "role", "write")
 # PutRetentionPolicy accepts only these values (CloudWatch Logs API reference, PutRetentionPolicy).
@@ -91,8 +100,11 @@ class OnboardRequest(StrictModel):
         default=None, description="secret for the Data API, in the cluster's account and region"
     )
     database: DatabaseName | None = Field(default=None, description="database for pgaudit")
-    canary: bool = Field(
-        default=False, description="reconciliation runs a marked SELECT through the Data API and times its arrival"
+    # Left out, not null, means the deployment's default: a null is refused like any other non-boolean.
+    canary: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = Field(
+        default=None,
+        description="reconciliation runs a marked SELECT through the Data API and times its arrival; left out: the "
+        "deployment's DefaultCanary",
     )
     revoke_plpgsql: bool = Field(
         default=False,
@@ -103,6 +115,13 @@ class OnboardRequest(StrictModel):
     @classmethod
     def _valid_pgaudit_log(cls, value: str | None) -> str | None:
         return None if value is None else normalize_pgaudit_log(value)
+
+    @field_validator("canary", mode="before")
+    @classmethod
+    def _canary_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("canary must be true or false; leave it out for the deployment's DefaultCanary")
+        return value
 
     @field_validator("log_retention_days")
     @classmethod

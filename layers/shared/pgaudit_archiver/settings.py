@@ -68,6 +68,7 @@ class RequestDefaultsSettings(RegionSettings):
     default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT")
     default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS")
     default_filter_pattern: str = Field(alias="DEFAULT_FILTER_PATTERN", min_length=1, max_length=1024)
+    default_canary: bool = Field(alias="DEFAULT_CANARY")
 
     @field_validator("default_pgaudit_log")
     @classmethod
@@ -372,6 +373,7 @@ STACK_DEFAULTS = {
     "DEFAULT_REBOOT": "deferred",
     "DEFAULT_LOG_RETENTION_DAYS": "30",
     "DEFAULT_FILTER_PATTERN": '"AUDIT:"',
+    "DEFAULT_CANARY": "true",
     "POLL_INTERVAL_SECONDS": "30",
     "MAX_POLLS": "60",
     "RECONCILE_SEGMENTS": "8",

@@ -20,7 +20,7 @@ from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.models import Drift, Source
 from pgaudit_archiver.observability import logger
 
-DELIVERY_RECORD_MINUTES = 10
+DELIVERY_RECORD_MINUTES = 30  # last_delivery is as exact as this; SilentAfterMinutes is hours
 AVAILABLE = "available"  # a stopped, starting or modified cluster is not expected to deliver
 
 
@@ -52,6 +52,12 @@ class DeliveryClock:
 def _instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the registry writes UTC
+
+
+def minutes_without_delivery(item: dict[str, Any], now: datetime) -> int | None:
+    """Minutes since the source's last audit record reached the archive (since onboarding began if none has)."""
+    since = item.get("last_delivery") or item.get("created_at")
+    return None if since is None else max(0, int((now - _instant(since)).total_seconds() // 60))
 
 
 def silence(

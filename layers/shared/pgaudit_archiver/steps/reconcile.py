@@ -38,7 +38,7 @@ from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
-from pgaudit_archiver.steps.liveness import silence
+from pgaudit_archiver.steps.liveness import minutes_without_delivery, silence
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 from pgaudit_archiver.steps.role_settings import PgauditOverride, override_drift
 from pgaudit_archiver.steps.validate import database_consent
@@ -62,6 +62,7 @@ class Verification(Model):
     drift: tuple[Drift, ...]
     status: str
     repair_execution_arn: str | None = None
+    minutes_without_delivery: int | None = None
 
 
 def plan_run(registry: Registry, segments: int, source: Source | None) -> dict[str, Any]:
@@ -122,6 +123,8 @@ def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Ve
     kinds = {entry.kind for entry in result.drift}
     counts["silent"] += bool(kinds & SILENCE_KINDS)
     counts["canaries_late"] += "canary-late" in kinds
+    quiet = result.minutes_without_delivery or 0
+    counts["longest_without_delivery_minutes"] = max(counts["longest_without_delivery_minutes"], quiet)
     if result.repair_execution_arn:
         counts["repairing"] += 1
     elif result.status == "drifted":
@@ -132,6 +135,7 @@ def coverage(registered: int, progress: list[SegmentProgress]) -> dict[str, Any]
     """The run's totals; `coverage` is the share of the sources registered at its start that it checked."""
     keys = ("checked", "drifted", "repairing", "unverified", "silent", "canaries_late")
     totals = {key: sum(getattr(p, key) for p in progress) for key in keys}
+    totals["longest_without_delivery_minutes"] = max((p.longest_without_delivery_minutes for p in progress), default=0)
     unfinished = sum(1 for p in progress if not p.done)
     percent = 100.0 if registered == 0 else min(100.0, 100.0 * totals["checked"] / registered)
     return {"registered": registered, **totals, "unfinished_segments": unfinished, "coverage": round(percent, 2)}
@@ -293,6 +297,7 @@ def reconcile_source(
         verification["extension_not_checked"] = extension_note
     if overrides_note:
         verification["pgaudit_overrides_not_checked"] = overrides_note
+    quiet = minutes_without_delivery(item, datetime.now(tz=UTC))
     if request.get("canary") and send_canary is not None:
         not_sent = send_canary(request)
         if not_sent:
@@ -300,16 +305,16 @@ def reconcile_source(
     if not drift:
         status = "pending-reboot" if item.get("status") == "pending-reboot" else "active"
         registry.finish(source, status, {"last_verification": verification})
-        return Verification(source=source, drift=(), status=status)
+        return Verification(source=source, drift=(), status=status, minutes_without_delivery=quiet)
     repairable = [entry for entry in drift if entry.kind not in NOT_REPAIRED_BY_ONBOARDING]
     if auto_repair and repairable and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
         onboarding = {key: value for key, value in request.items() if value is not None}
         started = service.start("onboard", source, onboarding)
         registry.finish(source, "onboarding", {"last_verification": {**verification, "repair": started.execution_arn}})
         return Verification(source=source, drift=tuple(drift), status="onboarding",
-                            repair_execution_arn=started.execution_arn)  # fmt: skip
+                            repair_execution_arn=started.execution_arn, minutes_without_delivery=quiet)  # fmt: skip
     registry.finish(source, "drifted", {"last_verification": verification})
-    return Verification(source=source, drift=tuple(drift), status="drifted")
+    return Verification(source=source, drift=tuple(drift), status="drifted", minutes_without_delivery=quiet)
 
 
 def _check_extension(
