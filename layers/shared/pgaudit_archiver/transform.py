@@ -263,7 +263,7 @@ class _Transformed:
     extra_envelopes: list[dict[str, Any]] = field(default_factory=list)  # further dates, to re-ingest
     original: str = ""  # the input data, kept under the error prefix if re-ingestion fails
     area: str = ARCHIVE_AREA
-    source: dict[str, Any] | None = None  # whose records these are (for the source's last delivery)
+    source: dict[str, Any] | None = None  # whose audit records these are (for the source's last delivery)
 
     @property
     def size(self) -> int:
@@ -291,6 +291,9 @@ def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
         "instance": envelope["logStream"],
         "log_group": log_group,
     }
+
+
+AUDIT_RECORD_KEY = b'"audit_type":'
 
 
 def _source_model(source: dict[str, Any]) -> Source:
@@ -341,7 +344,9 @@ def _transform_one(
     if not lines:
         return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
     encoded = base64.b64encode(lines).decode()
-    return _Transformed(record_id, "Ok", encoded, first_date, extra, original=record["data"], area=area, source=source)
+    # An audit record's line has the key; text in a message or raw field has its quotes escaped, so cannot match.
+    audited = source if AUDIT_RECORD_KEY in lines else None
+    return _Transformed(record_id, "Ok", encoded, first_date, extra, original=record["data"], area=area, source=audited)
 
 
 def split_for_reingest(envelope: dict[str, Any]) -> list[bytes]:
@@ -374,8 +379,8 @@ def transform(
     delivered: set[Source] | None = None,
 ) -> dict[str, Any]:
     """`canaries`, when given, collects the delivery canaries' records passing through; `delivered`, the sources
-    whose records go to the archive. With `check_source`, an envelope whose log group is not the stream's source is
-    quarantined (the Lambda always checks)."""
+    whose audit records go to the archive. With `check_source`, an envelope whose log group is not the stream's
+    source is quarantined (the Lambda always checks)."""
     region = event.get("region") or event["deliveryStreamArn"].split(":")[3]
     stream_name = event["deliveryStreamArn"].rsplit("/", 1)[1] if check_source else None
     counts: Counter[str] = Counter()
