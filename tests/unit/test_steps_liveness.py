@@ -127,6 +127,15 @@ def test_reconcile_a_silent_source_is_drifted_counted_and_not_repaired_by_onboar
     assert (result.status, result.repair_execution_arn) == ("drifted", None)
 
 
+def test_reconcile_a_source_waiting_for_its_reboot_is_not_silent() -> None:
+    registry = FakeRegistry()
+    registry.finish(SOURCE, "pending-reboot", {"request": {}, "last_delivery": "2026-01-01T00:00:00+00:00"})
+
+    result = reconcile(registry, Asked("available"))
+
+    assert (result.drift, result.status) == ((), "pending-reboot")
+
+
 def test_reconcile_overrides_below_the_sources_classes_are_drift_left_to_the_owner() -> None:
     registry = FakeRegistry()
     extension = {"status": "created", "database": "appdb", "secret_arn": "arn:aws:secretsmanager:x"}

@@ -284,7 +284,9 @@ def reconcile_source(
     drift += extension_drift
     override_drifts, overrides_note = _check_overrides(item, request, settings, pgaudit_overrides)
     drift += override_drifts
-    if cluster_status is not None:  # with any drift that explains it: both are reported
+    # With any drift that explains it, both are reported; a source waiting for its reboot (pgaudit not loaded yet)
+    # is silent by design, and known since onboarding.
+    if cluster_status is not None and item.get("status") != "pending-reboot":
         silent = silence(item, cluster_status, datetime.now(tz=UTC), settings.silent_after_minutes)
         if silent:
             drift.append(silent)
