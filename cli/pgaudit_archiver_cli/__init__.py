@@ -252,8 +252,9 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     onboard.add_argument("--secret-arn", metavar="ARN", help="the database user's secret for the Data API")
     onboard.add_argument("--database", help="the database pgaudit is created in")
     onboard.add_argument(
-        "--canary", action="store_true", help="reconciliation runs a marked SELECT and times its arrival"
-    )
+        "--canary", action=argparse.BooleanOptionalAction, default=None,
+        help="reconciliation runs a marked SELECT and times its arrival (left out: the deployment's DefaultCanary)",
+    )  # fmt: skip
     onboard.add_argument(
         "--revoke-plpgsql", action="store_true",
         help="revoke USAGE on plpgsql from PUBLIC, so that no database user can RAISE a forged AUDIT line",
@@ -378,10 +379,12 @@ def _cluster_command(
         body: dict[str, Any] = {
             "account_id": arguments.account_id, "region": arguments.region, "cluster_id": arguments.cluster_id
         }  # fmt: skip
-        for option in ("pgaudit_log", "reboot", "log_retention_days", "filter_pattern", "secret_arn", "database"):
+        for option in (
+            "pgaudit_log", "reboot", "log_retention_days", "filter_pattern", "secret_arn", "database", "canary"
+        ):  # fmt: skip
             if getattr(arguments, option) is not None:
                 body[option] = getattr(arguments, option)
-        for flag in ("canary", "revoke_plpgsql"):
+        for flag in ("revoke_plpgsql",):
             if getattr(arguments, flag):
                 body[flag] = True
         headers = {"Idempotency-Key": arguments.idempotency_key} if arguments.idempotency_key else None
@@ -466,6 +469,7 @@ def _print_item(item: dict[str, Any], out: TextIO) -> None:
     if verification:
         drift = verification.get("drift") or []
         rows.append(("verified", f"{verification.get('checked_at')}: {'; '.join(drift) if drift else 'no drift'}"))
+    rows.append(("delivered", item.get("last_delivery") or "no audit record archived yet"))
     canary = item.get("canary") or {}
     if canary.get("sent_at"):
         arrived = f"arrived after {canary.get('delay_seconds')} s" if canary.get("arrived_at") else "not arrived yet"
@@ -608,14 +612,18 @@ def _verified(
     return 0
 
 
+# Drift that shows records not reaching the archive (the product's SILENCE_KINDS, steps/reconcile.py).
+SILENCE_KINDS = frozenset({"canary-late", "silent"})
+
+
 def _where(item: dict[str, Any]) -> dict[str, Any]:
     return {key: item.get(key) for key in ("account_id", "region", "cluster_id")}
 
 
 def report(items: list[dict[str, Any]], account_id: str | None, now: datetime) -> dict[str, Any]:
     """The fleet at a glance from the registry's items: how many sources in each status, the drifted ones with what
-    reconciliation found, the failed ones with their last error, and the canary sent longest ago (of the sources
-    still archived), arrived or still on its way."""
+    reconciliation found, the failed ones with their last error, the silent ones, the source longest without a
+    delivered audit record and the canary sent longest ago (of the sources still archived)."""
     counts = Counter(str(item.get("status", "unknown")) for item in items)
     rank = {status: index for index, status in enumerate(SourceStatus)}  # a report's order; any other by name
     by_status = dict(sorted(counts.items(), key=lambda entry: (rank.get(entry[0], len(rank)), entry[0])))
@@ -634,6 +642,18 @@ def report(items: list[dict[str, Any]], account_id: str | None, now: datetime) -
         for item in items
         if item.get("status") not in ("offboarding", "offboarded") and (item.get("canary") or {}).get("sent_at")
     ]
+    archived = [item for item in items if item.get("status") not in ("offboarding", "offboarded", "failed")]
+    silent = [
+        {**_where(item), "last_delivery": item.get("last_delivery")}
+        for item in archived
+        if SILENCE_KINDS & {d.get("kind") for d in (item.get("last_verification") or {}).get("drift_details") or []}
+    ]
+    quietest = None
+    if archived:  # never delivered first (by onboarding time), then the oldest delivery
+        item = min(
+            archived, key=lambda i: (bool(i.get("last_delivery")), i.get("last_delivery") or i.get("created_at") or "")
+        )
+        quietest = {**_where(item), "last_delivery": item.get("last_delivery")}
     pending = [canary for _, canary in canaries if not canary.get("arrived_at")]
     oldest = None
     if canaries:
@@ -648,6 +668,8 @@ def report(items: list[dict[str, Any]], account_id: str | None, now: datetime) -
         "by_status": by_status,
         "drifted": drifted,
         "failed": failed,
+        "silent": silent,
+        "longest_without_delivery": quietest,
         "canaries_pending": len(pending),
         "oldest_canary": oldest,
     }
@@ -671,6 +693,13 @@ def _print_report(fleet: dict[str, Any], out: TextIO) -> None:
         code = f", {entry['aws_error_code']}" if entry["aws_error_code"] else ""
         print(f"  {where(entry)}  (at {entry['updated_at']})", file=out)
         print(f"    {entry['step'] or 'unknown step'} ({entry['error']}{code}): {entry['message']}", file=out)
+    print(f"\nsilent: {len(fleet['silent']) or 'none'}", file=out)
+    for entry in fleet["silent"]:
+        print(f"  {where(entry)}  (last delivery {entry['last_delivery'] or 'never'})", file=out)
+    quietest = fleet["longest_without_delivery"]
+    if quietest is not None:
+        last = quietest["last_delivery"] or "never"
+        print(f"longest without a delivered audit record: {where(quietest)}  ({last})", file=out)
     canary = fleet["oldest_canary"]
     if canary is None:
         print("\noldest canary: none sent", file=out)

@@ -22,6 +22,8 @@ def lambda_handler(step: DriftCountEvent, settings: FunctionSettings) -> dict[st
     metrics.add_metric(name="ReconciliationCoverage", unit="Percent", value=summary["coverage"])
     metrics.add_metric(name="SilentSources", unit="Count", value=summary["silent"])
     metrics.add_metric(name="CanariesLate", unit="Count", value=summary["canaries_late"])
+    longest = summary["longest_without_delivery_minutes"]
+    metrics.add_metric(name="LongestWithoutDeliveryMinutes", unit="Count", value=longest)
     if not any(segment.source for segment in step.segments):
         # Only a run over the whole registry: a one-source verify (POST .../verify) must not hide a missed schedule.
         metrics.add_metric(name="FleetReconciliationsCompleted", unit="Count", value=1)

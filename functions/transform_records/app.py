@@ -7,10 +7,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.handlers import function_handler
+from pgaudit_archiver.models import Source
 from pgaudit_archiver.observability import logger, metrics
 from pgaudit_archiver.settings import TransformSettings
 from pgaudit_archiver.steps.canary import record_arrivals
+from pgaudit_archiver.steps.liveness import DeliveryClock
 from pgaudit_archiver.transform import transform
+
+# Per container: a source's last delivery is written at most once per interval by each container.
+delivery_clock = DeliveryClock()
 
 
 @function_handler(TransformSettings)
@@ -20,7 +25,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, settings: Tran
     firehose = archive.firehose
     canaries: list[dict[str, Any]] = []
     reingest = lambda records: firehose.put_records(stream_name, records)  # noqa: E731
-    result = transform(event, reingest, settings.audit_only, canaries, check_source=True)
+    delivered: set[Source] = set()
+    result = transform(event, reingest, settings.audit_only, canaries, check_source=True, delivered=delivered)
+    delivery_clock.record(archive.registry, delivered, datetime.now(tz=UTC))
     if canaries:
         for delay in record_arrivals(archive.registry, canaries, datetime.now(tz=UTC)):
             metrics.add_metric(name="CanaryDelaySeconds", unit="Seconds", value=delay)

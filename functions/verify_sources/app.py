@@ -2,6 +2,7 @@
 (AutoRepair) or recorded. The state machine calls it again, with the progress it returned, until the segment
 is done."""
 
+import functools
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import send_canary
 from pgaudit_archiver.steps.extension import extension_present
 from pgaudit_archiver.steps.reconcile import Verification, find_drift, reconcile_source, verify_segment
+from pgaudit_archiver.steps.role_settings import PgauditOverride, read_overrides
 
 # Well inside the function's timeout (template.yaml: 300 s): the source being checked when it runs out finishes.
 SECONDS_PER_INVOCATION = 120
@@ -38,20 +40,29 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
                 checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose, archive.iam
             )
 
+        @functools.cache  # the canary and a silent source's check share one DescribeDBClusters
+        def cluster() -> dict[str, Any]:
+            return account.rds.describe_cluster(source.cluster_id) or {}
+
         def canary(request: dict[str, Any]) -> str | None:
-            cluster = account.rds.describe_cluster(source.cluster_id) or {}
-            if not cluster:
+            if not cluster():
                 return "no cluster"
-            return send_canary(account.rds_data, account.secrets, archive.registry, source, request, cluster)
+            return send_canary(account.rds_data, account.secrets, archive.registry, source, request, cluster())
+
+        def cluster_arn(secret_arn: str) -> str:
+            partition = secret_arn.split(":")[1]  # the secret is in the cluster's account and region
+            return f"arn:{partition}:rds:{source.region}:{source.account_id}:cluster:{source.cluster_id}"
 
         def extension(database: str, secret_arn: str) -> bool:
-            partition = secret_arn.split(":")[1]  # the secret is in the cluster's account and region
-            cluster_arn = f"arn:{partition}:rds:{source.region}:{source.account_id}:cluster:{source.cluster_id}"
-            return extension_present(account.rds_data, cluster_arn, secret_arn, database)
+            return extension_present(account.rds_data, cluster_arn(secret_arn), secret_arn, database)
+
+        def overrides(database: str, secret_arn: str) -> list[PgauditOverride]:
+            return read_overrides(account.rds_data, cluster_arn(secret_arn), secret_arn, database)
 
         result = reconcile_source(
-            source, settings, archive.registry, repairs, find, settings.auto_repair, canary, extension
-        )
+            source, settings, archive.registry, repairs, find, settings.auto_repair, canary, extension,
+            overrides, lambda: cluster().get("Status"),
+        )  # fmt: skip
         if result.drift:
             logger.warning("drift found", extra=result.model_dump(mode="json"))
         return result

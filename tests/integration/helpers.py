@@ -40,6 +40,7 @@ CLEAN_RUN = {
     "unverified": 0,
     "silent": 0,
     "canaries_late": 0,
+    "longest_without_delivery_minutes": 0,
     "unfinished_segments": 0,
     "coverage": 100.0,
 }

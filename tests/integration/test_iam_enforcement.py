@@ -393,18 +393,22 @@ def test_firehose_may_use_the_delivery_role_only_for_the_products_streams(world)
     ("update", "return_values", "allowed"),
     [
         ("SET #f0 = :f0", None, True),  # Registry.canary_arrived
+        ("SET last_delivery = :at", None, True),  # Registry.delivered
+        ("SET last_delivery = :at, #s = :s", None, False),
         ("SET #f0 = :f0, #s = :s", None, False),  # the status too
         ("SET #f0 = :f0", "ALL_OLD", False),  # reading the item back through the update
     ],
 )
-def test_the_transform_may_update_only_the_canary_of_a_registry_item(world, update, return_values, allowed):
+def test_the_transform_may_update_only_the_canary_and_last_delivery_of_a_registry_item(
+    world, update, return_values, allowed
+):
     function = world.resources["FirehoseTransformFunction"]
     identity = world.iam.identity(*world.iam.function_roles[function], function)
     params = {
         "TableName": world.resources["RegistryTable"],
         "Key": {"source_id": f"{SOURCE_ACCOUNT}#{world.region}#orders"},
         "UpdateExpression": update,
-        "ExpressionAttributeNames": {"#f0": "canary", "#s": "status"} if "#s" in update else {"#f0": "canary"},
+        "ExpressionAttributeNames": {"#f0": "canary", **({"#s": "status"} if "#s" in update else {})},
         **({"ReturnValues": return_values} if return_values else {}),
     }
 

@@ -218,10 +218,12 @@ def test_dashboard_delivery_searches_cover_every_source_stream():
         assert re.fullmatch(r"[a-z]+", term) and stream.startswith(f"{term}-")
 
 
-def test_dashboard_canary_threshold_is_the_stacks_bound():
+def test_dashboard_canary_and_silence_thresholds_are_the_stacks():
     [widget] = [w for w in metric_widgets() if "CanaryDelaySeconds" in json.dumps(w["properties"]["metrics"])]
-    [line] = widget["properties"]["annotations"]["horizontal"]
-    assert line["value"] == TEMPLATE["Parameters"]["CanaryMaxDelaySeconds"]["Default"]
+    canary, silence = widget["properties"]["annotations"]["horizontal"]
+    assert canary["value"] == TEMPLATE["Parameters"]["CanaryMaxDelaySeconds"]["Default"]
+    assert silence["value"] == TEMPLATE["Parameters"]["SilentAfterMinutes"]["Default"]
+    assert silence["yAxis"] == "right"  # minutes, beside LongestWithoutDeliveryMinutes
 
 
 def test_dashboard_alarm_widget_shows_alarms_of_the_template():

@@ -116,10 +116,11 @@ def test_describe_log_groups_is_granted_on_star_as_it_has_no_resource_type():
     assert grants and all(s["Resource"] == "*" for s in grants)
 
 
-def test_the_transform_may_update_only_the_canary_of_a_registry_item():
+def test_the_transform_may_update_only_the_canary_and_last_delivery_of_a_registry_item():
     function = load_template(ARCHIVE_TEMPLATE)["Resources"]["FirehoseTransformFunction"]
     (update,) = [s for s in statements_in(function) if "dynamodb:UpdateItem" in as_list(s["Action"])]
-    assert update["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:Attributes": ["source_id", "canary"]}
+    attributes = ["source_id", "canary", "last_delivery"]
+    assert update["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:Attributes": attributes}
     assert update["Condition"]["StringEqualsIfExists"] == {"dynamodb:ReturnValues": "NONE"}
 
 

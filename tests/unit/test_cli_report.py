@@ -4,7 +4,8 @@ import io
 import json
 from datetime import UTC, datetime
 
-from pgaudit_archiver_cli import CliError, build_parser, main, run
+from pgaudit_archiver.steps.reconcile import SILENCE_KINDS as PRODUCT_SILENCE_KINDS
+from pgaudit_archiver_cli import SILENCE_KINDS, CliError, build_parser, main, run
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -140,3 +141,38 @@ def test_list_still_reads_every_page():
     assert main(["--region", "eu-west-1", "list", "--status", "active"], transport=api, out=out) == 0
     assert out.getvalue().endswith("3 cluster(s)\n")
     assert [query for _, _, query in api.calls] == [{"status": "active"}, {"status": "active", "next_token": "2"}]
+
+
+def test_report_names_the_silent_sources_and_the_one_longest_without_a_delivered_record():
+    silent = {"checked_at": "2026-03-01T11:00:05+00:00", "drift": ["no audit record from quiet ..."],
+              "drift_details": [{"kind": "silent", "resource": "quiet"}]}  # fmt: skip
+    fleet = [
+        source("orders", "active", last_delivery="2026-03-01T11:55:00+00:00"),
+        source("quiet", "drifted", last_delivery="2026-02-20T08:00:00+00:00", last_verification=silent),
+        source("gone", "offboarded", last_delivery="2026-01-01T00:00:00+00:00"),  # no longer archived
+    ]
+
+    _, output = report(FakeApi(fleet), "--json")
+    document = json.loads(output)
+
+    assert document["silent"] == [{**where("quiet"), "last_delivery": "2026-02-20T08:00:00+00:00"}]
+    assert document["longest_without_delivery"] == document["silent"][0]
+    _, text = report(FakeApi(fleet))
+    assert "silent: 1\n  111122223333  eu-west-1  quiet  (last delivery 2026-02-20T08:00:00+00:00)" in text
+
+
+def test_report_a_source_that_never_delivered_is_the_longest_without_a_delivery():
+    fleet = [source("orders", "active", last_delivery="2026-02-01T00:00:00+00:00"), source("new", "active")]
+
+    _, output = report(FakeApi(fleet), "--json")
+
+    assert json.loads(output)["longest_without_delivery"] == {**where("new"), "last_delivery": None}
+
+
+def test_report_counts_silence_as_reconciliation_does():
+    # the CLI is installed without the product, so it keeps its own copy
+    assert SILENCE_KINDS == PRODUCT_SILENCE_KINDS
+
+
+def where(cluster, account=ACCOUNT):
+    return {"account_id": account, "region": "eu-west-1", "cluster_id": cluster}

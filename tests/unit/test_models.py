@@ -53,6 +53,23 @@ def test_request_defaults_come_from_the_deployment():
     assert request.filter_pattern == '"AUDIT:"'
 
 
+@pytest.mark.parametrize(
+    ("default", "asked", "resolved"),
+    [("true", None, True), ("false", None, False), ("true", False, False), ("false", True, True)],
+)
+def test_request_canary_left_out_takes_the_deployments_default_canary_and_an_explicit_value_is_kept(
+    default, asked, resolved
+):
+    settings = load_settings({**ENVIRONMENT, "DEFAULT_CANARY": default})
+    body = VALID if asked is None else {**VALID, "canary": asked}
+    assert parse_request(body, settings).canary is resolved
+
+
+def test_request_canary_null_is_refused_naming_the_default_it_does_not_mean():
+    with pytest.raises(InvalidRequestError, match="leave it out for the deployment's DefaultCanary"):
+        parse_request({**VALID, "canary": None}, load_settings(ENVIRONMENT))
+
+
 def test_request_for_another_region_names_the_stack_to_use():
     settings = load_settings(ENVIRONMENT)
     with pytest.raises(InvalidRequestError, match="stack deployed in us-east-1"):

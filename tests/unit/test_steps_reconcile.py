@@ -330,7 +330,8 @@ def test_a_run_verifies_every_active_pending_and_drifted_source_once_far_beyond_
     assert sorted(verify.seen) == expected  # 600 sources: none skipped, none twice
     summary = coverage(600, progress)
     assert summary == {"registered": 600, "checked": 600, "drifted": 600, "repairing": 0, "unverified": 0,
-                       "silent": 0, "canaries_late": 0, "unfinished_segments": 0, "coverage": 100.0}  # fmt: skip
+                       "silent": 0, "canaries_late": 0, "longest_without_delivery_minutes": 0,
+                       "unfinished_segments": 0, "coverage": 100.0}  # fmt: skip
     assert invocations >= 600 // 7  # each invocation stopped when its time ran out and the next resumed
 
 
@@ -448,3 +449,16 @@ def test_reconcile_extension_left_to_the_owner_is_not_checked_nor_drift_and_says
     assert (result.status, result.drift, checks) == ("active", (), [])
     note = pipeline.item()["last_verification"]["extension_not_checked"]
     assert note == "the owner runs `CREATE EXTENSION IF NOT EXISTS pgaudit;` in app: no secret ... is tagged"
+
+
+def test_a_run_reports_the_longest_any_source_went_without_a_delivered_record_across_segments() -> None:
+    registry = _registry_of(["active"] * 5)
+    quiet = {"c00001": 30, "c00003": 900, "c00004": None}  # c00004: nothing known of it
+
+    def verify(source: Source) -> Verification:
+        minutes = quiet.get(source.cluster_id, 5)
+        return Verification(source=source, drift=(), status="active", minutes_without_delivery=minutes)
+
+    progress, _ = _run(registry, segments=3, verify=verify)
+
+    assert coverage(5, progress)["longest_without_delivery_minutes"] == 900  # the most, not the sum

@@ -175,3 +175,23 @@ def test_a_shortened_stream_name_is_checked_by_its_hash():
         "pgaudit",
         "quarantine",
     )
+
+
+def test_delivered_names_the_source_only_when_its_audit_records_go_to_the_archive():
+    message = "2025-11-25 10:00:00 UTC:10.0.0.5(5432):app@orders:[42]:LOG:  AUDIT: SESSION,1,1,DDL,DROP TABLE,,,x,"
+    audit = [{"id": "1", "timestamp": 1764064800000, "message": message}]
+    orders = Source(account_id="111122223333", region="eu-west-1", cluster_id="orders")
+
+    def delivered(*envelopes: str) -> set[Source]:
+        found: set[Source] = set()
+        records = [{"recordId": str(i), "data": data} for i, data in enumerate(envelopes)]
+        transform({"deliveryStreamArn": STREAM, "region": "eu-west-1", "records": records}, check_source=True,
+                  delivered=found)  # fmt: skip
+        return found
+
+    assert delivered(source_envelope(audit)) == {orders}
+    assert delivered(source_envelope(audit, logGroup="/aws/rds/cluster/billing/postgresql")) == set()  # quarantined
+    assert delivered(envelope("CONTROL_MESSAGE")) == set()
+    other_lines = [{"id": "2", "timestamp": 1764064800000, "message": 'ERROR: x "audit_type":"SESSION"'}]
+    assert delivered(source_envelope(other_lines)) == set()  # archived, but no audit record
+    assert delivered(source_envelope(other_lines + audit)) == {orders}

@@ -109,6 +109,7 @@ class SegmentProgress(Model):
     unverified: int = 0
     silent: int = 0  # sources with a sign that nothing reaches the archive (reconcile.SILENCE_KINDS)
     canaries_late: int = 0
+    longest_without_delivery_minutes: int = 0  # the most of any source checked (liveness.minutes_without_delivery)
 
 
 class DriftCountEvent(StepPayload):

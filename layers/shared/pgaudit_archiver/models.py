@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from pgaudit_archiver.status import SourceStatus
 
@@ -93,8 +102,11 @@ class OnboardRequest(StrictModel):
         default=None, description="secret for the Data API, in the cluster's account and region"
     )
     database: DatabaseName | None = Field(default=None, description="database for pgaudit")
-    canary: bool = Field(
-        default=False, description="reconciliation runs a marked SELECT through the Data API and times its arrival"
+    # Left out, not null, means the deployment's default: a null is refused like any other non-boolean.
+    canary: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = Field(
+        default=None,
+        description="reconciliation runs a marked SELECT through the Data API and times its arrival; left out: the "
+        "deployment's DefaultCanary",
     )
     revoke_plpgsql: bool = Field(
         default=False,
@@ -105,6 +117,13 @@ class OnboardRequest(StrictModel):
     @classmethod
     def _valid_pgaudit_log(cls, value: str | None) -> str | None:
         return None if value is None else normalize_pgaudit_log(value)
+
+    @field_validator("canary", mode="before")
+    @classmethod
+    def _canary_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("canary must be true or false; leave it out for the deployment's DefaultCanary")
+        return value
 
     @field_validator("log_retention_days")
     @classmethod
@@ -307,7 +326,9 @@ DriftKind = Literal[
     "delivery-stream-status",
     "delivery-stream-settings",
     "canary-late",
+    "silent",
     "extension-missing",
+    "pgaudit-override",
     "audit-policy",
     "consent-withdrawn",
     "unverifiable",
@@ -350,7 +371,12 @@ class Drift(Model):
             "delivery-stream-status": f"delivery stream {resource} is {actual}",
             "delivery-stream-settings": f"delivery stream {resource} changed: {actual}",
             "canary-late": f"canary {resource} has not reached the archive after {actual}",
+            # resource: the cluster; actual: when it last delivered, and whether a canary could tell idle from silent
+            "silent": f"no audit record from {resource} reached the archive within {expected}: {actual}",
             "extension-missing": f"the pgaudit extension is missing from database {resource}",
+            # resource: "database X", "role Y" or "role Y in database X"; expected: the SQL the owner runs
+            "pgaudit-override": f"{resource} overrides pgaudit.log with {actual!r} outside any parameter group; "
+            f"the owner runs: {expected}",
             # resource: the request field; the recorded request is below the minimum with no admin's exception
             "audit-policy": f"the recorded {resource} {actual!r} is below the minimum audit policy and no admin "
             f"granted an exception: held to {expected!r}",

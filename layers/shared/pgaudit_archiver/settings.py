@@ -68,6 +68,7 @@ class RequestDefaultsSettings(RegionSettings):
     default_reboot: RebootPolicy = Field(alias="DEFAULT_REBOOT")
     default_log_retention_days: int = Field(alias="DEFAULT_LOG_RETENTION_DAYS")
     default_filter_pattern: str = Field(alias="DEFAULT_FILTER_PATTERN", min_length=1, max_length=1024)
+    default_canary: bool = Field(alias="DEFAULT_CANARY")
 
     @field_validator("default_pgaudit_log")
     @classmethod
@@ -215,6 +216,7 @@ class VerifySourceSettings(
 ):
     auto_repair: bool = Field(alias="AUTO_REPAIR")
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
+    silent_after_minutes: int = Field(alias="SILENT_AFTER_MINUTES", ge=0)  # 0: no `silent` drift
 
 
 class FleetPartitionSettings(RegionSettings):

@@ -263,6 +263,7 @@ class _Transformed:
     extra_envelopes: list[dict[str, Any]] = field(default_factory=list)  # further dates, to re-ingest
     original: str = ""  # the input data, kept under the error prefix if re-ingestion fails
     area: str = ARCHIVE_AREA
+    source: dict[str, Any] | None = None  # whose audit records these are (for the source's last delivery)
 
     @property
     def size(self) -> int:
@@ -290,6 +291,13 @@ def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
         "instance": envelope["logStream"],
         "log_group": log_group,
     }
+
+
+AUDIT_RECORD_KEY = b'"audit_type":'
+
+
+def _source_model(source: dict[str, Any]) -> Source:
+    return Source(account_id=source["account"], region=source["region"], cluster_id=source["cluster"])
 
 
 def sent_from_elsewhere(source: dict[str, Any], stream_name: str) -> bool:
@@ -336,7 +344,9 @@ def _transform_one(
     if not lines:
         return _Transformed(record_id, "Dropped", extra_envelopes=extra, original=record["data"])
     encoded = base64.b64encode(lines).decode()
-    return _Transformed(record_id, "Ok", encoded, first_date, extra, original=record["data"], area=area)
+    # An audit record's line has the key; text in a message or raw field has its quotes escaped, so cannot match.
+    audited = source if AUDIT_RECORD_KEY in lines else None
+    return _Transformed(record_id, "Ok", encoded, first_date, extra, original=record["data"], area=area, source=audited)
 
 
 def split_for_reingest(envelope: dict[str, Any]) -> list[bytes]:
@@ -366,9 +376,11 @@ def transform(
     audit_only: bool = False,
     canaries: list[dict[str, Any]] | None = None,
     check_source: bool = False,
+    delivered: set[Source] | None = None,
 ) -> dict[str, Any]:
-    """`canaries`, when given, collects the delivery canaries' records passing through. With `check_source`, an
-    envelope whose log group is not the stream's source is quarantined (the Lambda always checks)."""
+    """`canaries`, when given, collects the delivery canaries' records passing through; `delivered`, the sources
+    whose audit records go to the archive. With `check_source`, an envelope whose log group is not the stream's
+    source is quarantined (the Lambda always checks)."""
     region = event.get("region") or event["deliveryStreamArn"].split(":")[3]
     stream_name = event["deliveryStreamArn"].rsplit("/", 1)[1] if check_source else None
     counts: Counter[str] = Counter()
@@ -390,6 +402,9 @@ def transform(
 
     if pending:
         _reingest_or_fail(pending, reingest)
+    if delivered is not None:
+        kept = [r.source for r in results if r.result == "Ok" and r.area == ARCHIVE_AREA]
+        delivered |= {_source_model(source) for source in kept if source and source.get("cluster")}
     return {"records": [result.response() for result in results]}
 
 

@@ -28,6 +28,11 @@ def now() -> str:
     return datetime.now(tz=UTC).isoformat(timespec="seconds")
 
 
+def _instant(at: datetime) -> str:
+    """An ISO 8601 UTC time that sorts as a string, as DynamoDB compares it."""
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def _plain(value: Any) -> Any:
     """DynamoDB numbers come back as Decimal; the API and the workflow want JSON numbers."""
     if isinstance(value, Decimal):
@@ -194,6 +199,20 @@ class Registry:
         arrived_at = arrived.isoformat(timespec="milliseconds")
         self.set_fields(source, {"canary": {**canary, "arrived_at": arrived_at, "delay_seconds": delay}})
         return delay
+
+    def delivered(self, source: Source, at: datetime, unless_since: datetime) -> bool:
+        """Set `last_delivery` (and nothing else: the transform's role may write no other attribute) unless it is
+        `unless_since` or later already, or the source is not registered; True when written."""
+        with refused("ConditionalCheckFailedException"):
+            self._table.update_item(
+                Key={"source_id": source_key(source)},
+                UpdateExpression="SET last_delivery = :at",
+                ConditionExpression=Attr("source_id").exists()
+                & (Attr("last_delivery").not_exists() | Attr("last_delivery").lt(_instant(unless_since))),
+                ExpressionAttributeValues={":at": _instant(at)},
+            )
+            return True
+        return False
 
     def list(
         self, account_id: str | None, status: str | None, limit: int, token: str | None

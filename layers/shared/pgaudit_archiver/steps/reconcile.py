@@ -45,7 +45,9 @@ from pgaudit_archiver.steps.canary import overdue
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
+from pgaudit_archiver.steps.liveness import minutes_without_delivery, silence
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
+from pgaudit_archiver.steps.role_settings import PgauditOverride, override_drift
 from pgaudit_archiver.steps.validate import database_consent
 
 VERIFIED_STATUSES = (SourceStatus.ACTIVE, SourceStatus.PENDING_REBOOT, SourceStatus.DRIFTED)
@@ -54,7 +56,9 @@ SCAN_PAGE_SIZE = 25
 OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log", "consent-withdrawn"})
 # Drift that shows a source's records are not reaching the archive (not merely configured otherwise): a canary,
 # a statement known to have run, that did not arrive within its bound. Counted as SilentSources.
-SILENCE_KINDS = frozenset({"canary-late"})
+SILENCE_KINDS = frozenset({"canary-late", "silent"})
+# Drift that onboarding again cannot repair, and that is no reason to start one: reported for its owner.
+NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override"})
 
 FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
 
@@ -64,6 +68,7 @@ class Verification(Model):
     drift: tuple[Drift, ...]
     status: SourceStatus
     repair_execution_arn: str | None = None
+    minutes_without_delivery: int | None = None
 
 
 def plan_run(registry: Registry, segments: int, source: Source | None) -> dict[str, Any]:
@@ -124,6 +129,8 @@ def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Ve
     kinds = {entry.kind for entry in result.drift}
     counts["silent"] += bool(kinds & SILENCE_KINDS)
     counts["canaries_late"] += "canary-late" in kinds
+    quiet = result.minutes_without_delivery or 0
+    counts["longest_without_delivery_minutes"] = max(counts["longest_without_delivery_minutes"], quiet)
     if result.repair_execution_arn:
         counts["repairing"] += 1
     elif result.status == "drifted":
@@ -134,6 +141,7 @@ def coverage(registered: int, progress: list[SegmentProgress]) -> dict[str, Any]
     """The run's totals; `coverage` is the share of the sources registered at its start that it checked."""
     keys = ("checked", "drifted", "repairing", "unverified", "silent", "canaries_late")
     totals = {key: sum(getattr(p, key) for p in progress) for key in keys}
+    totals["longest_without_delivery_minutes"] = max((p.longest_without_delivery_minutes for p in progress), default=0)
     unfinished = sum(1 for p in progress if not p.done)
     percent = 100.0 if registered == 0 else min(100.0, 100.0 * totals["checked"] / registered)
     return {"registered": registered, **totals, "unfinished_segments": unfinished, "coverage": round(percent, 2)}
@@ -254,10 +262,14 @@ def reconcile_source(
     auto_repair: bool,
     send_canary: Callable[[dict[str, Any]], str | None] | None = None,
     extension_present: Callable[[str, str], bool] | None = None,
+    pgaudit_overrides: Callable[[str, str], list[PgauditOverride]] | None = None,
+    cluster_status: Callable[[], str | None] | None = None,
 ) -> Verification:
     """Check one source; repair by onboarding again, or record it as drifted; then send its next canary.
     `extension_present(database, secret_arn)` checks the pgaudit extension onboarding created with the owner's
-    database user; one the owner must create (no such user) cannot be checked, and is no drift."""
+    database user; one the owner must create (no such user) cannot be checked, and is no drift. With the same user,
+    `pgaudit_overrides(database, secret_arn)` reads pgaudit.log set per database or role. `cluster_status()` is
+    asked only of a source that delivered nothing for SilentAfterMinutes."""
     item = registry.get(source) or {}
     request = item.get("request") or {"account_id": source.account_id, "region": source.region,
                                       "cluster_id": source.cluster_id}  # fmt: skip
@@ -276,6 +288,14 @@ def reconcile_source(
         drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
     extension_drift, extension_note = _check_extension(item, extension_present)
     drift += extension_drift
+    override_drifts, overrides_note = _check_overrides(item, request, settings, pgaudit_overrides)
+    drift += override_drifts
+    # With any drift that explains it, both are reported; a source waiting for its reboot (pgaudit not loaded yet)
+    # is silent by design, and known since onboarding.
+    if cluster_status is not None and item.get("status") != "pending-reboot":
+        silent = silence(item, cluster_status, datetime.now(tz=UTC), settings.silent_after_minutes)
+        if silent:
+            drift.append(silent)
     verification: dict[str, Any] = {
         "checked_at": now(),
         "drift": [entry.message for entry in drift],
@@ -283,6 +303,9 @@ def reconcile_source(
     }
     if extension_note:
         verification["extension_not_checked"] = extension_note
+    if overrides_note:
+        verification["pgaudit_overrides_not_checked"] = overrides_note
+    quiet = minutes_without_delivery(item, datetime.now(tz=UTC))
     if request.get("canary") and send_canary is not None:
         not_sent = send_canary(request)
         if not_sent:
@@ -292,17 +315,18 @@ def reconcile_source(
             SourceStatus.PENDING_REBOOT if item.get("status") == SourceStatus.PENDING_REBOOT else SourceStatus.ACTIVE
         )
         registry.finish(source, status, {"last_verification": verification})
-        return Verification(source=source, drift=(), status=status)
-    if auto_repair and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
+        return Verification(source=source, drift=(), status=status, minutes_without_delivery=quiet)
+    repairable = [entry for entry in drift if entry.kind not in NOT_REPAIRED_BY_ONBOARDING]
+    if auto_repair and repairable and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
         onboarding = {key: value for key, value in request.items() if value is not None}
         started = service.start("onboard", source, onboarding)
         registry.finish(
             source, SourceStatus.ONBOARDING, {"last_verification": {**verification, "repair": started.execution_arn}}
         )
         return Verification(source=source, drift=tuple(drift), status=SourceStatus.ONBOARDING,
-                            repair_execution_arn=started.execution_arn)  # fmt: skip
+                            repair_execution_arn=started.execution_arn, minutes_without_delivery=quiet)  # fmt: skip
     registry.finish(source, SourceStatus.DRIFTED, {"last_verification": verification})
-    return Verification(source=source, drift=tuple(drift), status=SourceStatus.DRIFTED)
+    return Verification(source=source, drift=tuple(drift), status=SourceStatus.DRIFTED, minutes_without_delivery=quiet)
 
 
 def _check_extension(
@@ -321,3 +345,25 @@ def _check_extension(
     except ArchiverError as error:  # the owner deleted the secret or revoked the user; throttled: next run
         return [], f"the Data API refused the check with secret {secret_arn} ({error.aws_error_code})"
     return ([] if present else [Drift(kind="extension-missing", resource=database)]), None
+
+
+def _check_overrides(
+    item: dict[str, Any],
+    request: dict[str, Any],
+    settings: VerifySourceSettings,
+    read: Callable[[str, str], list[PgauditOverride]] | None,
+) -> tuple[list[Drift], str | None]:
+    """(drift, why pgaudit.log set per database or role was not read): read as the database user the extension check
+    uses; without it (no Data API, no user's secret) such settings cannot be seen (docs/security.md)."""
+    extension = item.get("extension") or {}
+    if read is None or not extension or item.get("status") == "pending-reboot":
+        return [], None
+    secret_arn = extension.get("secret_arn")
+    if extension.get("status") not in ("created", "present") or not secret_arn:
+        return [], "no database user the Data API may run as: ALTER DATABASE/ROLE ... SET pgaudit.log cannot be seen"
+    try:
+        overrides = read(str(extension.get("database")), str(secret_arn))
+    except ArchiverError as error:  # the owner revoked the user, or throttled: the next run reads them
+        return [], f"the Data API refused the read with secret {secret_arn} ({error.aws_error_code})"
+    expected = request.get("pgaudit_log") or settings.audit_policy().resolve(request).pgaudit_log
+    return override_drift(overrides, expected), None

@@ -84,7 +84,7 @@ def parse_request(raw: Any, settings: RequestDefaultsSettings) -> ResolvedReques
         filter_pattern=request.filter_pattern or settings.default_filter_pattern,
         secret_arn=request.secret_arn,
         database=request.database,
-        canary=request.canary,
+        canary=settings.default_canary if request.canary is None else request.canary,
         revoke_plpgsql=request.revoke_plpgsql,
     )
 
