@@ -25,6 +25,7 @@ from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.role_holders import RoleHolders
 from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.aws.sessions import AssumedSession, archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
@@ -37,6 +38,7 @@ from pgaudit_archiver.settings import (
     IdempotencySettings,
     RegionSettings,
     RegistrySettings,
+    RoleHoldersSettings,
     SettingsT,
     SourceAccessSettings,
 )
@@ -125,6 +127,10 @@ class ArchiveAccount:
     def account_limits(self) -> AccountLimits:
         settings = _having(self._settings, AccountLimitSettings)
         return AccountLimits(self.session, settings.rate_budget_table, settings.account_executions_per_minute)
+
+    @cached_property
+    def role_holders(self) -> RoleHolders:
+        return RoleHolders(self.session, _having(self._settings, RoleHoldersSettings).rate_budget_table)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:
