@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     fleet.add_argument(
         "--reconcile-sources", type=_at_least(0), default=0, help="registered sources seeded for the 2nd run"
     )
+    fleet.add_argument(
+        "--real-sources", type=_at_least(0), default=0, help="sources with real pipelines, seeded, then reconciled"
+    )
+    fleet.add_argument("--silent", type=_at_least(0), default=0, help="of the real sources, made silent")
     fleet.add_argument("--json", action="store_true", help="print one JSON document")
     fleet.add_argument(
         "--outside-firehose-rps", type=float, default=2.0, help="another tool's Firehose control-plane calls a second"
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_fleet(
             arguments.accounts, arguments.clusters, arguments.reconcile_sources, arguments.json,
-            arguments.outside_firehose_rps,
+            arguments.outside_firehose_rps, arguments.real_sources, arguments.silent,
         )  # fmt: skip
     if arguments.command == "openapi":
         # Imported here, not at the top: a handler module must first be imported under its function's

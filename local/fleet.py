@@ -173,12 +173,36 @@ def print_fleet(result: dict[str, Any]) -> None:
           f"{large['max_history_events']} history events of {HISTORY_LIMIT_EVENTS}")  # fmt: skip
 
 
-def main(accounts: int, clusters: int, reconcile_sources: int, as_json: bool, outside_rps: float = 2.0) -> int:
+def print_real_sources(result: dict[str, Any]) -> None:
+    real, silent = result["reconcile_real"], result["silent"]
+    bound = real["rate_bound_seconds_at_10000"]
+    print(f"  real pipelines:  {real['checked']} of {real['registered']} checked, {real['calls_per_source']} AWS calls "
+          f"a source ({real['archive_calls_per_source']} in the archive account), {result['iam_roles_used']} "
+          f"destination roles")  # fmt: skip
+    for name, figures in real["rate_bound_by_limit"].items():
+        print(f"    {name}: {figures['calls_per_source']} a source at {figures['budget_per_second']} a second "
+              f"= {figures['seconds_at_10000']} s at 10,000 sources")  # fmt: skip
+    verdict = "within" if bound <= real["target_seconds"] else "OVER"
+    print(f"  rate_bound_seconds_at_10000: {bound} s, {verdict} the {real['target_seconds']} s target")
+    print(f"  silent sources:  {silent['detected']} of {silent['seeded']} detected in this run "
+          f"{silent['detected_by_way']} of {silent['seeded_by_way']}")  # fmt: skip
+
+
+def main(
+    accounts: int, clusters: int, reconcile_sources: int, as_json: bool, outside_rps: float = 2.0,
+    real_sources: int = 0, silent: int = 0,
+) -> int:  # fmt: skip
     result = run_fleet(accounts, clusters, reconcile_sources, outside_firehose_rps=outside_rps)
+    if real_sources:
+        from local.fleet_real import run_real_sources  # noqa: PLC0415
+
+        result |= run_real_sources(source_accounts(accounts), real_sources, silent)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print_fleet(result)
+        if real_sources:
+            print_real_sources(result)
     adoption, large = result["adoption"], result["reconcile_large"]
     ok = (
         adoption["failed"] == 0
@@ -187,5 +211,6 @@ def main(accounts: int, clusters: int, reconcile_sources: int, as_json: bool, ou
         and large["checked"] == large["registered"]
         and large["max_state_payload_bytes"] < PAYLOAD_LIMIT_BYTES
         and large["max_history_events"] < HISTORY_LIMIT_EVENTS
+        and (not real_sources or result["reconcile_real"]["checked"] == result["reconcile_real"]["registered"])
     )
     return 0 if ok else 1

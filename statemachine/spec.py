@@ -153,9 +153,11 @@ ONBOARD = Workflow(
         ),
         task(
             "Ensure Destination Role", "ensure_destination_role",
-            "Creates or updates the role CloudWatch Logs uses to write into the stream.",
+            "Creates or updates the account's role CloudWatch Logs uses to write into its streams (waits while an "
+            "offboarding of the account's last source deletes it).",
             {"request": "$.request", "stream_arn": "$.delivery_stream.resources.delivery_stream_arn"},
-            result=fields(RoleResult), into="$.destination_role", then="Ensure Destination",
+            result=fields(RoleResult), into="$.destination_role", retries=(ROLE_NOT_READY, *STANDARD),
+            then="Ensure Destination",
         ),
         task(
             "Ensure Destination", "ensure_destination",

@@ -4,6 +4,7 @@ from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.events import StepEvent
 from pgaudit_archiver.handlers import workflow_handler
 from pgaudit_archiver.models import StepResult
+from pgaudit_archiver.naming import destination_role_name
 from pgaudit_archiver.settings import EnsureDeliveryStreamSettings
 from pgaudit_archiver.steps.delivery_stream import ensure_delivery_stream
 from pgaudit_archiver.steps.quotas import check_quotas
@@ -17,5 +18,7 @@ def lambda_handler(step: StepEvent, settings: EnsureDeliveryStreamSettings) -> S
         settings,
         step.request.source,
         step.polls,
-        lambda: check_quotas(archive.iam, archive.firehose, settings.firehose_streams_quota),
+        lambda: check_quotas(
+            archive.iam, archive.firehose, settings.firehose_streams_quota, destination_role_name(step.request.source)
+        ),
     )

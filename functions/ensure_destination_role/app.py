@@ -1,4 +1,4 @@
-"""Ensure Destination Role: the role CloudWatch Logs uses to write the source's events into its stream."""
+"""Ensure Destination Role: the role CloudWatch Logs uses to write the account's events into their streams."""
 
 from pgaudit_archiver.aws.accounts import archive_account
 from pgaudit_archiver.events import DestinationRoleEvent
@@ -10,4 +10,5 @@ from pgaudit_archiver.steps.destination_role import ensure_destination_role
 
 @workflow_handler(DestinationRoleEvent, EnsureDestinationRoleSettings)
 def lambda_handler(step: DestinationRoleEvent, settings: EnsureDestinationRoleSettings) -> RoleResult:
-    return ensure_destination_role(archive_account(settings).iam, settings, step.request.source, step.stream_arn)
+    archive = archive_account(settings)
+    return ensure_destination_role(archive.iam, archive.role_holders, settings, step.request.source, step.stream_arn)

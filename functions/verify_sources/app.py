@@ -35,9 +35,9 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
     def verify(source: Source) -> Verification:
         account = source_account(settings, source)
 
-        def find(checked: Source, request: dict[str, Any]) -> list[Drift]:
+        def find(checked: Source, request: dict[str, Any], full: bool) -> list[Drift]:
             return find_drift(
-                checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose, archive.iam
+                checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose, archive.iam, full
             )
 
         @functools.cache  # the canary and a silent source's check share one DescribeDBClusters

@@ -207,7 +207,7 @@ def _drift(world: World, cluster: str) -> None:
     )
     loose_trust = {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "sts:AssumeRole"}
     world.client("iam").update_assume_role_policy(
-        RoleName=f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-{cluster}",
+        RoleName=f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [loose_trust]}),
     )
 
@@ -226,7 +226,24 @@ SCENARIOS = [
 ]
 
 
+def _as_the_accounts_first_source(world: World) -> None:
+    """Each case is the account's first and only source: the account's shared destination role, its holders and the
+    destinations of earlier cases are removed, so onboarding creates the role and offboarding deletes it (the calls
+    the faults aim at)."""
+    iam, role = world.client("iam"), f"pgaudit-dest-{world.region}-{SOURCE_ACCOUNT}"
+    logs = world.client("logs")
+    for destination in logs.describe_destinations(DestinationNamePrefix=f"pgaudit-{SOURCE_ACCOUNT}-")["destinations"]:
+        logs.delete_destination(destinationName=destination["destinationName"])
+    if any(r["RoleName"] == role for r in iam.list_roles(PathPrefix="/pgaudit-archiver/")["Roles"]):
+        for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=role, PolicyName=policy)
+        iam.delete_role(RoleName=role)
+    key = {"id": {"S": f"destination-role#{SOURCE_ACCOUNT}#{world.region}"}}
+    world.client("dynamodb").delete_item(TableName=world.resources["RateBudgetTable"], Key=key)
+
+
 def _setup(world: World, scenario: Scenario, cluster: str) -> None:
+    _as_the_accounts_first_source(world)
     group = None
     if scenario.custom_group:
         group = f"{cluster}-owner"

@@ -280,7 +280,7 @@ def test_the_destination_role_delivers_only_within_its_permissions_boundary(monk
 def test_the_destination_role_must_trust_logs_for_the_source_account(world):
     world.create_cluster("orders")
     assert world.onboard(world.request("orders")).status == "SUCCEEDED"
-    iam, name = world.client("iam"), f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders"
+    iam, name = world.client("iam"), f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}"
     trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
     trust["Statement"][0]["Condition"]["StringLike"]["aws:SourceArn"] = [
         f"arn:aws:logs:{world.region}:{ARCHIVE_ACCOUNT}:*"
@@ -338,7 +338,7 @@ def test_create_role_is_refused_for_a_boundary_other_than_the_deployments(monkey
 def test_offboarding_after_the_destination_role_was_deleted_is_allowed_to_find_it_gone(world):
     world.create_cluster("orders")
     assert world.onboard(world.request("orders")).status == "SUCCEEDED"
-    iam, name = world.client("iam"), f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders"
+    iam, name = world.client("iam"), f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}"
     for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
         iam.delete_role_policy(RoleName=name, PolicyName=policy)
     iam.delete_role(RoleName=name)
@@ -424,7 +424,7 @@ def test_the_transform_may_update_only_the_canary_and_last_delivery_of_a_registr
 def test_a_destination_role_without_the_products_tag_keeps_its_trust_and_is_not_deleted(world):
     world.create_cluster("orders")
     assert world.onboard(world.request("orders")).status == "SUCCEEDED"
-    iam, name = world.client("iam"), f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders"
+    iam, name = world.client("iam"), f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}"
     iam.untag_role(RoleName=name, TagKeys=["pgaudit-archiver:managed"])  # as if someone else's role
     trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
     trust["Statement"][0]["Condition"]["StringLike"]["aws:SourceArn"] = ["arn:aws:logs:*:*:*"]

@@ -62,19 +62,19 @@ def test_onboarding_default_group_creates_every_resource_with_its_policies(world
     )
 
     iam = world.client("iam")
-    role = iam.get_role(RoleName="pgaudit-dest-eu-west-1-111122223333-orders")["Role"]
+    role = iam.get_role(RoleName="pgaudit-dest-eu-west-1-111122223333")["Role"]  # the account's, for all its sources
     trust = role["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     assert trust["Condition"]["StringLike"]["aws:SourceArn"] == [
         f"arn:aws:logs:eu-west-1:{SOURCE_ACCOUNT}:*",
-        f"arn:aws:logs:eu-west-1:{ARCHIVE_ACCOUNT}:*",
+        f"arn:aws:logs:eu-west-1:{ARCHIVE_ACCOUNT}:destination:pgaudit-{SOURCE_ACCOUNT}-*",
     ]
     policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="put-records-to-source-stream")["PolicyDocument"]
     assert policy["Statement"] == [
         {
             "Effect": "Allow",
             "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
-            "Resource": stream["DeliveryStreamDescription"]["DeliveryStreamARN"],
+            "Resource": f"arn:aws:firehose:eu-west-1:{ARCHIVE_ACCOUNT}:deliverystream/pgaudit-{SOURCE_ACCOUNT}-*",
         }
     ]
     assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == world.resources["DestinationRoleBoundary"]

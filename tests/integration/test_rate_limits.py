@@ -85,22 +85,25 @@ def test_throttled_calls_are_absorbed_by_retries_and_concurrent_onboardings_all_
         assert "firehose:CreateDeliveryStream" not in world.limits.throttled  # the budget kept Firehose under
 
 
-def test_a_full_iam_roles_quota_stops_onboarding_before_anything_is_created():
+def test_a_full_iam_roles_quota_stops_only_the_onboarding_of_a_new_account_before_anything_is_created():
+    other_account = "444455556666"
     with World() as probe:
         roles_after_deploy = len(probe.client("iam").list_roles()["Roles"])
-    with World(iam_roles_quota=roles_after_deploy + 1) as world:
+    with World(source_accounts=(SOURCE_ACCOUNT, other_account), iam_roles_quota=roles_after_deploy + 1) as world:
         world.create_cluster("first")
         world.create_cluster("second")
-        assert world.onboard(world.request("first")).status == "SUCCEEDED"  # its destination role: the last slot
+        world.create_cluster("third", account=other_account)
+        assert world.onboard(world.request("first")).status == "SUCCEEDED"  # its account's role: the last slot
+        assert world.onboard(world.request("second")).status == "SUCCEEDED"  # shares it: needs no slot
 
-        execution = world.onboard(world.request("second"))
+        execution = world.onboard(world.request("third", account=other_account))
 
         assert execution.status == "FAILED"
         assert execution.error == "QuotaExceededError"
         assert "IAM roles per account" in execution.cause and "L-FE177D64" in execution.cause
         streams = world.client("firehose").list_delivery_streams()["DeliveryStreamNames"]
-        assert [s for s in streams if "second" in s] == []
-        assert world.registry_item("second")["status"] == "failed"
+        assert [s for s in streams if "third" in s] == []
+        assert world.registry_item("third", account=other_account)["status"] == "failed"
 
 
 def test_create_role_past_the_quota_is_refused_as_aws_does():

@@ -48,8 +48,8 @@ def test_a_cluster_id_onboarded_in_two_regions_delivers_in_both_and_offboarding_
             assert execution.status == "SUCCEEDED", execution.cause
 
         assert role_names(first) == {
-            f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders",
-            f"pgaudit-dest-us-east-1-{SOURCE_ACCOUNT}-orders",
+            f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}",
+            f"pgaudit-dest-us-east-1-{SOURCE_ACCOUNT}",
         }
         send_audit_line(first, "orders", "create table eu (id int)")
         send_audit_line(second, "orders", "create table us (id int)")
@@ -62,7 +62,7 @@ def test_a_cluster_id_onboarded_in_two_regions_delivers_in_both_and_offboarding_
 
         assert second.offboard("orders").status == "SUCCEEDED"
 
-        assert role_names(first) == {f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders"}
+        assert role_names(first) == {f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}"}
         send_audit_line(first, "orders", "create table eu2 (id int)")
         assert statements(first) == ["create table eu (id int)", "create table eu2 (id int)"]
         assert first.fidelity.refused_deliveries == []
@@ -72,7 +72,7 @@ def test_a_cluster_id_onboarded_in_two_regions_delivers_in_both_and_offboarding_
 def make_legacy(world: World, cluster: str) -> str:
     """What an earlier version left: the destination delivering with a role named without the region."""
     iam, logs = world.client("iam"), world.client("logs")
-    current = f"pgaudit-dest-{world.region}-{SOURCE_ACCOUNT}-{cluster}"
+    current = f"pgaudit-dest-{world.region}-{SOURCE_ACCOUNT}"  # the account's role, moved to the legacy name
     role = iam.get_role(RoleName=current)["Role"]
     legacy = iam.create_role(
         RoleName=LEGACY_ROLE,
@@ -106,7 +106,7 @@ def test_a_source_onboarded_with_the_legacy_role_is_moved_to_the_regional_role_b
         repair = world.wait(world.registry_item("orders")["last_verification"]["repair"])
 
         assert repair.status == "SUCCEEDED", repair.cause
-        regional = f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders"
+        regional = f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}"
         assert f"deleted role {LEGACY_ROLE}, named before role names carried the region" in repair.output["changes"]
         assert role_names(world) == {regional}
         [destination] = world.client("logs").describe_destinations()["destinations"]
@@ -147,7 +147,7 @@ def test_a_legacy_role_another_region_rewrote_is_left_to_that_region():
         repair = first.wait(first.registry_item("orders")["last_verification"]["repair"])
 
         assert repair.status == "SUCCEEDED", repair.cause
-        assert role_names(first) == {LEGACY_ROLE, f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}-orders"}
+        assert role_names(first) == {LEGACY_ROLE, f"pgaudit-dest-eu-west-1-{SOURCE_ACCOUNT}"}
         assert iam.get_role(RoleName=LEGACY_ROLE)["Role"]["AssumeRolePolicyDocument"] == rewritten
         send_audit_line(first, "orders", "create table kept (id int)")
         assert statements(first) == ["create table kept (id int)"]

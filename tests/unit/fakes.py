@@ -12,6 +12,7 @@ import base64
 import copy
 import json
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry, now, source_key
+from pgaudit_archiver.aws.role_holders import RETIREMENT_LEASE_SECONDS, RoleHolders, holders_key
 from pgaudit_archiver.aws.secrets import SecretEntry, SourceSecrets
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE
@@ -360,6 +362,10 @@ class FakeArchiveLogs(Recording, ArchiveLogs):
         destination = self.destinations.get(name)
         return dict(destination) if destination else None
 
+    def destinations_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        self._call("DescribeDestinations")
+        return [dict(d) for name, d in sorted(self.destinations.items()) if name.startswith(prefix)]
+
     def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str] | None) -> dict[str, Any]:
         self._call("PutDestination", name, mutates=True)
         destination = self.destinations.setdefault(
@@ -503,6 +509,38 @@ class FakeIam(Recording, ArchiveIam):
 
 
 # ----------------------------------------------------------------------------------------------- RDS Data API
+class FakeRoleHolders(RoleHolders):
+    """The holders of each account's shared destination role, with the conditions of aws/role_holders.py."""
+
+    def __init__(self, clock: Callable[[], float] = lambda: 1_700_000_000.0) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self._clock = clock
+
+    def join(self, account_id: str, region: str, source_id: str) -> bool:
+        item = self.items.setdefault(holders_key(account_id, region), {})
+        if item.get("retiring_until", 0) >= int(self._clock()):
+            return False
+        item.setdefault("holders", set()).add(source_id)
+        return True
+
+    def leave(self, account_id: str, region: str, source_id: str) -> bool:
+        item = self.items.setdefault(holders_key(account_id, region), {})
+        item.get("holders", set()).discard(source_id)
+        if item.get("holders"):
+            return False
+        item.pop("holders", None)  # DynamoDB removes a set whose last member goes
+        if item.get("retiring_until", 0) >= int(self._clock()) and item.get("retiring_by") != source_id:
+            return False
+        item.update(retiring_by=source_id, retiring_until=int(self._clock()) + RETIREMENT_LEASE_SECONDS)
+        return True
+
+    def retired(self, account_id: str, region: str, source_id: str) -> None:
+        key = holders_key(account_id, region)
+        item = self.items.get(key, {})
+        if item.get("retiring_by") == source_id and not item.get("holders"):
+            del self.items[key]
+
+
 class FakeRdsData(Recording, SourceRdsData):
     """Statements run through the Data API; knows only whether the pgaudit extension exists."""
 

@@ -14,7 +14,7 @@ from tests.unit.fakes import SOURCE, FakeArchiveLogs, refusal, stack_settings
 
 NAME = "pgaudit-111122223333-orders"
 STREAM_ARN = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/pgaudit-111122223333-orders"
-ROLE_ARN = "arn:aws:iam::123456789012:role/pgaudit-archiver/pgaudit-dest-111122223333-orders"
+ROLE_ARN = "arn:aws:iam::123456789012:role/pgaudit-archiver/pgaudit-dest-eu-west-1-111122223333"
 
 
 def test_ensure_destination_new_source_creates_it_open_to_the_source_account_only() -> None:

@@ -112,7 +112,7 @@ def test_delivery_clock_a_refused_write_never_fails_the_delivery_and_is_tried_ag
 def reconcile(registry: FakeRegistry, status: Asked, auto_repair: bool = True, **overrides: Any) -> Any:
     service = ClusterService(registry, FakeStepFunctions(), "arn:aws:states:::stateMachine:onboard", "", ())
     return reconcile_source(
-        SOURCE, stack_settings(SILENT_AFTER_MINUTES="60"), registry, service, lambda source, request: [],
+        SOURCE, stack_settings(SILENT_AFTER_MINUTES="60"), registry, service, lambda source, request, full: [],
         auto_repair, cluster_status=status, **overrides,
     )  # fmt: skip
 

@@ -4,6 +4,8 @@ import pytest
 
 from pgaudit_archiver.errors import InvalidRequestError, WaitTimeoutError
 from pgaudit_archiver.models import OffboardRequest, StepResult
+from pgaudit_archiver.naming import source_tags
+from pgaudit_archiver.steps.destination_role import ensure_destination_role
 from pgaudit_archiver.steps.offboard import (
     delete_delivery_stream,
     delete_destination,
@@ -22,13 +24,16 @@ from tests.unit.fakes import (
     FakeLogs,
     FakeRds,
     FakeRegistry,
+    FakeRoleHolders,
     stack_settings,
 )
 
 GROUP = "/aws/rds/cluster/orders/postgresql"
 NAME = "pgaudit-111122223333-orders"
 OURS = f"arn:aws:logs:eu-west-1:123456789012:destination:{NAME}"
-ROLE = "pgaudit-dest-eu-west-1-111122223333-orders"
+ROLE = "pgaudit-dest-eu-west-1-111122223333"  # the account's, shared by its sources in the region
+SOURCE_ROLE = "pgaudit-dest-eu-west-1-111122223333-orders"  # one source's own, made by earlier versions
+STREAM_ARN = f"arn:aws:firehose:eu-west-1:123456789012:deliverystream/{NAME}"
 LEGACY_ROLE = "pgaudit-dest-111122223333-orders"  # named by earlier versions, without the region
 OFFBOARD = {"account_id": ACCOUNT, "region": "eu-west-1", "cluster_id": "orders", "restore": True}
 
@@ -139,21 +144,34 @@ def test_restore_cluster_deleted_cluster_has_nothing_to_restore() -> None:
     assert result.changes == ("cluster orders no longer exists: nothing to restore",)
 
 
-def test_delete_destination_deletes_destination_and_role_then_nothing_more() -> None:
-    logs, iam = FakeArchiveLogs(), FakeIam()
-    logs.put_destination(NAME, "arn:stream", "arn:role", None)
-    iam.create_role(ROLE, "/pgaudit-archiver/", {}, "arn:boundary", "", {})
-    iam.put_inline_policy(ROLE, "put-records-to-source-stream", {"Statement": []})
+def test_delete_destination_of_the_accounts_last_source_deletes_destination_and_role_then_nothing_more() -> None:
+    logs, iam, holders = FakeArchiveLogs(), FakeIam(), FakeRoleHolders()
+    role_arn = ensure_destination_role(iam, holders, stack_settings(), SOURCE, STREAM_ARN).resources[
+        "destination_role_arn"]  # fmt: skip
+    logs.put_destination(NAME, STREAM_ARN, role_arn, None)
     logs.mutations.clear()
     iam.mutations.clear()
 
-    assert delete_destination(logs, iam, stack_settings(), SOURCE).changes == (
+    assert delete_destination(logs, iam, holders, stack_settings(), SOURCE).changes == (
         f"deleted destination {NAME}",
-        f"deleted role {ROLE}",
+        f"deleted role {ROLE}, the last source of account {ACCOUNT} in eu-west-1 being offboarded",
     )
     assert (logs.destinations, iam.roles) == ({}, {})
-    assert delete_destination(logs, iam, stack_settings(), SOURCE).changes == ()
+    assert delete_destination(logs, iam, holders, stack_settings(), SOURCE).changes == ()
     assert len(logs.mutations) == len(iam.mutations) == 1
+
+
+def test_delete_destination_of_a_source_onboarded_with_its_own_role_deletes_that_role() -> None:
+    logs, iam = FakeArchiveLogs(), FakeIam()
+    logs.put_destination(NAME, STREAM_ARN, f"arn:aws:iam::123456789012:role/pgaudit-archiver/{SOURCE_ROLE}", None)
+    trust = {"Statement": [{"Principal": {"Service": "logs.eu-west-1.amazonaws.com"}}]}
+    iam.create_role(SOURCE_ROLE, "/pgaudit-archiver/", trust, "arn:boundary", "", source_tags(SOURCE))
+
+    assert delete_destination(logs, iam, FakeRoleHolders(), stack_settings(), SOURCE).changes == (
+        f"deleted destination {NAME}",
+        f"deleted role {SOURCE_ROLE}, the source's own before roles were shared by the account",
+    )
+    assert iam.roles == {}
 
 
 def legacy_role(iam: FakeIam, trusted_region: str, created_for: str = "eu-west-1") -> None:
@@ -167,7 +185,7 @@ def test_delete_destination_of_a_source_onboarded_before_names_carried_the_regio
     logs.put_destination(NAME, "arn:stream", f"arn:aws:iam::123456789012:role/pgaudit-archiver/{LEGACY_ROLE}", None)
     legacy_role(iam, "eu-west-1")
 
-    changes = delete_destination(logs, iam, stack_settings(), SOURCE).changes
+    changes = delete_destination(logs, iam, FakeRoleHolders(), stack_settings(), SOURCE).changes
 
     assert changes == (
         f"deleted destination {NAME}",
@@ -185,7 +203,7 @@ def test_delete_destination_keeps_a_legacy_role_another_region_may_deliver_with(
     logs, iam = FakeArchiveLogs(), FakeIam()
     legacy_role(iam, trusted, created_for)
 
-    assert delete_destination(logs, iam, stack_settings(), SOURCE).changes == ()
+    assert delete_destination(logs, iam, FakeRoleHolders(), stack_settings(), SOURCE).changes == ()
     assert list(iam.roles) == [LEGACY_ROLE]
 
 

@@ -49,3 +49,15 @@ def test_a_stream_that_exists_is_not_checked_again() -> None:
     ensure_delivery_stream(firehose, stack_settings(), SOURCE, 0)  # created before the quota filled
 
     ensure_delivery_stream(firehose, stack_settings(), SOURCE, 1, lambda: check_quotas(iam, firehose, 1))
+
+
+def test_a_full_roles_quota_passes_a_source_whose_account_has_its_destination_role_already() -> None:
+    iam = _full_iam(5)
+    iam.roles["pgaudit-dest-eu-west-1-111122223333"] = {"Arn": "arn:aws:iam::123456789012:role/x", "trust": {},
+                                                         "tags": {}}  # fmt: skip
+    iam.roles_quota = len(iam.roles)
+
+    check_quotas(iam, FakeFirehose(), 5000, "pgaudit-dest-eu-west-1-111122223333")
+
+    with pytest.raises(QuotaExceededError):
+        check_quotas(iam, FakeFirehose(), 5000, "pgaudit-dest-eu-west-1-444455556666")

@@ -35,6 +35,7 @@ from tests.unit.fakes import (
     FakeLogs,
     FakeRds,
     FakeRegistry,
+    FakeRoleHolders,
     FakeStepFunctions,
     resolved,
     stack_settings,
@@ -42,7 +43,7 @@ from tests.unit.fakes import (
 
 GROUP = "/aws/rds/cluster/orders/postgresql"
 NAME = "pgaudit-111122223333-orders"
-ROLE = "pgaudit-dest-eu-west-1-111122223333-orders"
+ROLE = "pgaudit-dest-eu-west-1-111122223333"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/pgaudit-archiver/{ROLE}"
 
 
@@ -55,6 +56,7 @@ class Pipeline:
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     stepfunctions: FakeStepFunctions = field(default_factory=FakeStepFunctions)
     iam: FakeIam = field(default_factory=FakeIam)
+    holders: FakeRoleHolders = field(default_factory=FakeRoleHolders)
 
     def onboard(self, **options: Any) -> None:
         """What the onboarding workflow does, step by step, for `orders`."""
@@ -63,7 +65,8 @@ class Pipeline:
         self.logs.add_group(GROUP)  # the owner's, with their consent
         ensure_delivery_stream(self.firehose, settings, SOURCE, 0)
         stream = ensure_delivery_stream(self.firehose, settings, SOURCE, 1).resources["delivery_stream_arn"]
-        role = ensure_destination_role(self.iam, settings, SOURCE, stream).resources["destination_role_arn"]
+        role = ensure_destination_role(self.iam, self.holders, settings, SOURCE, stream).resources[
+            "destination_role_arn"]  # fmt: skip
         destination = ensure_destination(self.archive_logs, settings, SOURCE, stream, role, False)
         configure_parameter_group(self.rds, request, cluster_facts(self.rds.clusters["orders"], 1))
         self.rds.reboot_instance("orders-1")
@@ -71,9 +74,9 @@ class Pipeline:
         ensure_subscription_filter(self.logs, request, destination.resources["destination_arn"])
         self.registry.finish(SOURCE, "active", {"request": request.model_dump(mode="json")})
 
-    def find(self, source: Source, request: dict[str, Any]) -> list[Drift]:
+    def find(self, source: Source, request: dict[str, Any], full: bool = True) -> list[Drift]:
         return find_drift(
-            source, request, stack_settings(), self.rds, self.logs, self.archive_logs, self.firehose, self.iam
+            source, request, stack_settings(), self.rds, self.logs, self.archive_logs, self.firehose, self.iam, full
         )
 
     def reconcile(self, auto_repair: bool = False, **settings: str) -> Verification:
@@ -246,7 +249,7 @@ def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift() -> None:
 def test_reconcile_source_that_took_its_role_away_is_drift_that_cannot_be_verified() -> None:
     pipeline = onboarded()
 
-    def denied(source: Source, request: dict[str, Any]) -> list[Drift]:
+    def denied(source: Source, request: dict[str, Any], full: bool) -> list[Drift]:
         raise SourceAccessDeniedError("cannot assume arn:aws:iam::111122223333:role/x", aws_error_code="AccessDenied")
 
     service = ClusterService(pipeline.registry, pipeline.stepfunctions, "arn:onboard", "", ())

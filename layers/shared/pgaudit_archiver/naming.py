@@ -42,14 +42,27 @@ def destination_name(source: Source) -> str:
 
 
 def destination_role_name(source: Source) -> str:
-    """IAM names are global while a destination is regional: the region keeps the same cluster id onboarded from
-    two regions on two roles. It comes first, so a shortened name still starts `pgaudit-dest-<region>-`, the
-    prefix the archive stack's policies allow in its own region."""
+    """One role per source account and region, shared by the account's destinations there: one role per source
+    would meet IAM's roles quota (1,000 by default, at most 5,000) long before Firehose's streams quota. IAM names
+    are global while a destination is regional: the region comes first, so the name starts `pgaudit-dest-<region>-`,
+    the prefix the archive stack's policies allow in its own region."""
+    return bounded_name(f"{PREFIX}-dest-{source.region}-{source.account_id}", source)
+
+
+def source_destination_role_name(source: Source) -> str:
+    """The role per source that earlier versions created: retired once the source's destination delivers with its
+    account's role (steps/destination_role.py retire_source_role)."""
     return bounded_name(f"{PREFIX}-dest-{source.region}-{source.account_id}-{source.cluster_id}", source)
 
 
+def account_resource_prefix(source: Source) -> str:
+    """What the names of the account's streams and destinations start with, shortened or not (the account id is 12
+    digits, so one account's prefix never matches another's names)."""
+    return f"{PREFIX}-{source.account_id}-"
+
+
 def legacy_destination_role_name(source: Source) -> str:
-    """The name earlier versions gave the role, without the region: still found, and retired, by this region's
+    """The name the first versions gave the role, without the region: still found, and retired, by this region's
     workflows when its trust is this region's (see steps/destination_role.py retire_legacy_role)."""
     return bounded_name(f"{PREFIX}-dest-{source.account_id}-{source.cluster_id}", source)
 
@@ -67,6 +80,11 @@ def log_group_name(cluster_id: str) -> str:
 def log_group_arn(partition: str, source: Source) -> str:
     """The ARN ListTagsForResource takes: without the `:*` that DescribeLogGroups' `arn` ends in."""
     return f"arn:{partition}:logs:{source.region}:{source.account_id}:log-group:{log_group_name(source.cluster_id)}"
+
+
+def account_tags(source: Source) -> dict[str, str]:
+    """The tags of what the account's sources in one region share (the destination role)."""
+    return {key: value for key, value in source_tags(source).items() if key != "pgaudit-archiver:source-cluster"}
 
 
 def source_tags(source: Source) -> dict[str, str]:

@@ -160,6 +160,12 @@ class AccountLimitSettings(RegionSettings):
     account_executions_per_minute: int = Field(alias="ACCOUNT_EXECUTIONS_PER_MINUTE", ge=1, le=1000)
 
 
+class RoleHoldersSettings(RegionSettings):
+    """Who uses each account's shared destination role (aws/role_holders.py): items of the rate budget table."""
+
+    rate_budget_table: str = Field(alias="RATE_BUDGET_TABLE", min_length=1)
+
+
 class IdempotencySettings(FunctionSettings):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
 
@@ -173,7 +179,7 @@ class EnsureDeliveryStreamSettings(DeliveryStreamSettings, PollLimitSettings):
     firehose_streams_quota: int = Field(alias="FIREHOSE_STREAMS_QUOTA", ge=1)
 
 
-class EnsureDestinationRoleSettings(DestinationRoleSettings):
+class EnsureDestinationRoleSettings(DestinationRoleSettings, RoleHoldersSettings):
     pass
 
 
@@ -201,6 +207,10 @@ class ReconcilePlanSettings(RegistrySettings):
 
 class ArchiveStepSettings(RegionSettings):
     """Delete Destination: archive-account resources named after the source."""
+
+
+class DeleteDestinationSettings(ArchiveAccountSettings, RoleHoldersSettings):
+    """Delete Destination: the destination, and the account's destination role when no source holds it any more."""
 
 
 class DeleteDeliveryStreamSettings(ArchiveStepSettings, FirehoseBudgetSettings):

@@ -29,6 +29,7 @@ from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.role_holders import RoleHolders
 from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.aws.sessions import AssumedSession, archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
@@ -41,6 +42,7 @@ from pgaudit_archiver.settings import (
     IdempotencySettings,
     RegionSettings,
     RegistrySettings,
+    RoleHoldersSettings,
     SettingsT,
     SourceAccessSettings,
 )
@@ -127,6 +129,10 @@ class ArchiveAccount:
     @cached_property
     def organization_adoptions(self) -> OrganizationAdoptions:
         return OrganizationAdoptions(self.session, _having(self._settings, AccountLimitSettings).rate_budget_table)
+
+    @cached_property
+    def role_holders(self) -> RoleHolders:
+        return RoleHolders(self.session, _having(self._settings, RoleHoldersSettings).rate_budget_table)
 
     @cached_property
     def idempotency_store(self) -> DynamoDBPersistenceLayer:

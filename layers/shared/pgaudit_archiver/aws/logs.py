@@ -66,6 +66,12 @@ class ArchiveLogs:
         )
         return next((destination for destination in found if destination["destinationName"] == name), None)
 
+    def destinations_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for page in self._logs.get_paginator("describe_destinations").paginate(DestinationNamePrefix=prefix):
+            found += page.get("destinations", [])
+        return found
+
     def put_destination(self, name: str, target_arn: str, role_arn: str, tags: dict[str, str] | None) -> dict[str, Any]:
         """Creates or updates the destination; `tags` only when creating (PutDestination takes them only then)."""
         options = {"tags": tags} if tags else {}

@@ -14,6 +14,7 @@ from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.aws.role_holders import RoleHolders
 from pgaudit_archiver.consent import consented, tags_of
 from pgaudit_archiver.errors import WaitTimeoutError
 from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
@@ -22,15 +23,14 @@ from pgaudit_archiver.naming import (
     SUBSCRIPTION_FILTER_NAME,
     delivery_stream_name,
     destination_name,
-    destination_role_name,
     log_group_arn,
     log_group_name,
     parameter_group_name,
 )
-from pgaudit_archiver.settings import ArchiveAccountSettings, RegionSettings, ValidateOffboardingSettings
+from pgaudit_archiver.settings import ArchiveAccountSettings, ValidateOffboardingSettings
 from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.destination import destination_arn
-from pgaudit_archiver.steps.destination_role import retire_legacy_role
+from pgaudit_archiver.steps.destination_role import release_destination_role, retire_legacy_role, retire_source_role
 from pgaudit_archiver.steps.parameter_group import family_of, our_group_for
 from pgaudit_archiver.steps.validate import parse_source_request
 
@@ -135,18 +135,20 @@ def _based_on(rds: SourceRds, ours: str) -> str | None:
     return description.rsplit("based on ", 1)[1].strip() if "based on " in description else None
 
 
-def delete_destination(logs: ArchiveLogs, iam: ArchiveIam, settings: RegionSettings, source: Source) -> StepResult:
-    """The destination, then this region's role (never another region's: the name carries the region) and a role
-    named before names carried it, when that one is this region's."""
+def delete_destination(
+    logs: ArchiveLogs, iam: ArchiveIam, holders: RoleHolders, settings: ArchiveAccountSettings, source: Source
+) -> StepResult:
+    """The destination, then the roles it may have delivered with: the source's own (earlier versions), the one
+    named before names carried the region when it is this region's, and the account's shared role when this was
+    its last holder (steps/destination_role.py)."""
     changes = []
     name = destination_name(source)
     if logs.describe_destination(name) is not None:
         logs.delete_destination(name)
         changes.append(f"deleted destination {name}")
-    role = destination_role_name(source)
-    if iam.delete_role(role):
-        changes.append(f"deleted role {role}")
+    changes += retire_source_role(iam, settings, source)
     changes += retire_legacy_role(iam, settings, source)
+    changes += release_destination_role(iam, holders, logs, settings, source)
     return StepResult(changes=tuple(changes))
 
 

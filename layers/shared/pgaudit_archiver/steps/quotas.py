@@ -1,6 +1,7 @@
-"""Quotas a new source consumes, checked before anything is created: one IAM role (its destination role), one
-Firehose stream, one CloudWatch Logs destination. Past a quota AWS refuses the creating call halfway through an
-onboarding; checked first, onboarding fails at its first creating step with the quota's name and how to raise it.
+"""Quotas a new source consumes, checked before anything is created: one IAM role (its account's destination role,
+when the account has none in this region yet), one Firehose stream, one CloudWatch Logs destination. Past a quota
+AWS refuses the creating call halfway through an onboarding; checked first, onboarding fails at its first creating
+step with the quota's name and how to raise it.
 
 Where each figure comes from:
 - IAM roles per account: IAM's GetAccountSummary reports the count (Roles) and the account's quota (RolesQuota);
@@ -44,8 +45,12 @@ def require_room(quota: Quota, used: int, limit: int, needed: int = 1) -> None:
         )
 
 
-def check_quotas(iam: ArchiveIam, firehose: ArchiveFirehose, firehose_streams_quota: int) -> None:
-    """Room for one more source's role and stream, or QuotaExceededError naming the quota."""
-    roles, roles_quota = iam.role_usage()
-    require_room(IAM_ROLES, roles, roles_quota)
+def check_quotas(
+    iam: ArchiveIam, firehose: ArchiveFirehose, firehose_streams_quota: int, account_role: str | None = None
+) -> None:
+    """Room for one more source's stream, and for its account's destination role unless `account_role` exists
+    already; else QuotaExceededError naming the quota."""
+    if account_role is None or iam.get_role(account_role) is None:
+        roles, roles_quota = iam.role_usage()
+        require_room(IAM_ROLES, roles, roles_quota)
     require_room(FIREHOSE_STREAMS, firehose.count_streams(), firehose_streams_quota)

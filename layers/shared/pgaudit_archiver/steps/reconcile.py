@@ -7,7 +7,8 @@ What is checked, for each source the registry calls active (or pending-reboot, o
 - no member's DB parameter group overrides shared_preload_libraries or pgaudit.log against that;
 - the destination exists with its access policy and delivers with this region's destination role, which exists and
   trusts this region's CloudWatch Logs for the source only (a role of another region, or one that another region's
-  onboarding rewrote, would stop delivery silently); the delivery stream is ACTIVE as configured.
+  onboarding rewrote, would stop delivery silently); the delivery stream is ACTIVE as configured. This archive side
+  is checked at one run in four per source, spread over the runs (steps/check_cadence.py: the Firehose budget).
 The desired state is the source's recorded request held to the archive's minimum audit policy: a request below it
 counts only with an admin's exception recorded for exactly it, otherwise it is drift and is raised to the minimum.
 Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
@@ -42,6 +43,7 @@ from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.canary import overdue
+from pgaudit_archiver.steps.check_cadence import FULL_CHECK_FIELD, full_check_due
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
@@ -60,7 +62,7 @@ SILENCE_KINDS = frozenset({"canary-late", "silent"})
 # Drift that onboarding again cannot repair, and that is no reason to start one: reported for its owner.
 NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override"})
 
-FindDrift = Callable[[Source, dict[str, Any]], list[Drift]]
+FindDrift = Callable[[Source, dict[str, Any], bool], list[Drift]]  # (source, request, archive side too)
 
 
 class Verification(Model):
@@ -156,6 +158,7 @@ def find_drift(
     archive_logs: ArchiveLogs,
     firehose: ArchiveFirehose,
     iam: ArchiveIam,
+    full: bool = True,
 ) -> list[Drift]:
     drift: list[Drift] = []
     expected_destination = destination_arn(settings, destination_name(source))
@@ -219,6 +222,8 @@ def find_drift(
     members = [m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", [])]
     for override in conflicting(instance_overrides(rds, members), request.get("pgaudit_log")):
         drift.append(override.drift(request.get("pgaudit_log")))
+    if not full:
+        return drift
 
     destination = archive_logs.describe_destination(destination_name(source))
     if destination is None:
@@ -275,8 +280,12 @@ def reconcile_source(
                                       "cluster_id": source.cluster_id}  # fmt: skip
     # Checked, and repaired, against the policy: a request below the minimum is no desired state of its own.
     request, below_policy = settings.audit_policy().desired(request, item.get(EXCEPTION_FIELD))
+    checked_at = datetime.now(tz=UTC)
+    full = full_check_due(item, checked_at)
     try:
-        drift = find(source, request)
+        drift = find(source, request, full)
+        if drift and not full:  # worth the archive side's calls now: the repair, or the report, needs all of it
+            full, drift = True, find(source, request, True)
     except SourceAccessDeniedError as error:  # the source took its role away; other errors fail the step
         drift = [Drift(kind="unverifiable", resource=str(source), actual=str(error))]
     drift = [*below_policy, *drift]
@@ -300,6 +309,9 @@ def reconcile_source(
         "checked_at": now(),
         "drift": [entry.message for entry in drift],
         "drift_details": [entry.model_dump(mode="json") for entry in drift],
+        FULL_CHECK_FIELD: checked_at.isoformat(timespec="seconds")
+        if full
+        else (item.get("last_verification") or {}).get(FULL_CHECK_FIELD),
     }
     if extension_note:
         verification["extension_not_checked"] = extension_note
