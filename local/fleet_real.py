@@ -50,7 +50,7 @@ class _Session:
 
 
 def stack_settings(world: World) -> Settings:
-    from pgaudit_archiver.settings import load_settings  # noqa: PLC0415 (after the world: see local/bench.py)
+    from local.template import load_settings  # noqa: PLC0415 (after the world: see local/bench.py)
 
     environment: dict[str, str] = {"AWS_REGION": world.region}
     for function in world.lambdas.functions.values():

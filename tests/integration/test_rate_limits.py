@@ -72,12 +72,16 @@ def test_each_limit_answers_with_the_error_aws_returns():
 def test_throttled_calls_are_absorbed_by_retries_and_concurrent_onboardings_all_succeed():
     # Real time (scale 1), and IAM held to 2 calls a second: concurrent onboardings meet throttling, as a fleet
     # does on AWS; the SDK's retries and the state machine's absorb it. Firehose stays under its limit by the budget.
-    with World(retry_sleep_scale=1.0) as world:
+    # Three accounts: each onboarding creates its account's destination role (sources of one account share one).
+    accounts = (SOURCE_ACCOUNT, "444455556666", "555566667777")
+    with World(source_accounts=accounts, retry_sleep_scale=1.0) as world:
         world.limits.overrides[IAM_MUTATING.name] = RateLimit(IAM_MUTATING.name, 2, 2, IAM_MUTATING.code)
-        for index in range(3):
-            world.create_cluster(f"burst-{index}", instances=1)
+        for index, account in enumerate(accounts):
+            world.create_cluster(f"burst-{index}", instances=1, account=account)
         with ThreadPoolExecutor(max_workers=3) as pool:
-            arns = list(pool.map(lambda i: world.start_onboarding(world.request(f"burst-{i}")), range(3)))
+            arns = list(pool.map(
+                lambda i: world.start_onboarding(world.request(f"burst-{i}", account=accounts[i])), range(3)
+            ))  # fmt: skip
         results = [world.wait(arn, timeout=300) for arn in arns]
 
         assert [r.status for r in results] == ["SUCCEEDED"] * 3, [r.cause for r in results]
