@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
@@ -19,7 +20,11 @@ ARCHIVE_TEMPLATE = ROOT / "template.yaml"
 SOURCE_TEMPLATE = ROOT / "source-account" / "template.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's loader where PyYAML was built with it: the pure-Python one takes most of a world's deployment.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_BaseLoader):  # type: ignore[misc]
     """Loads CloudFormation short-form intrinsics (!Ref, !Sub, ...) as {"Ref": ...}/{"Fn::Sub": ...}."""
 
 
@@ -40,6 +45,13 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path) -> dict[str, Any]:
+    """The template as a new dict each time (callers may change theirs); parsed once per file version."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)
 
 

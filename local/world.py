@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gzip
 import io
 import json
@@ -17,7 +18,7 @@ import time
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
@@ -163,7 +164,12 @@ class Execution:
     output: dict[str, Any] | None
     error: str | None
     cause: str | None
-    states: list[dict[str, Any]]
+    # Read from the execution's history when first asked: most callers never ask, and the history is slow to read.
+    history: Callable[[], list[dict[str, Any]]] = field(repr=False, compare=False, default=lambda: [])
+
+    @functools.cached_property
+    def states(self) -> list[dict[str, Any]]:
+        return self.history()
 
 
 class World:
@@ -928,7 +934,7 @@ class World:
             output=json.loads(described["output"]) if described.get("output") else None,
             error=described.get("error"),
             cause=described.get("cause"),
-            states=self.states_of(execution_arn),
+            history=lambda: self.states_of(execution_arn),
         )
 
     def onboard(self, request: Any, timeout: float = 120) -> Execution:

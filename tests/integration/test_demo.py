@@ -62,7 +62,7 @@ def test_demo_states_table_has_an_account_column():
         {"name": name, "type": "Task", "status": "Succeeded", "duration_ms": 5, "account": account}
         for name, account in (("Ensure Destination", "123456789012"), ("Enable Log Export", "111122223333"))
     ]
-    execution = Execution(arn="arn", status="SUCCEEDED", output={}, error=None, cause=None, states=states)
+    execution = Execution(arn="arn", status="SUCCEEDED", output={}, error=None, cause=None, history=lambda: states)
 
     header, destination, log_export = _states_table(world, execution)
 
