@@ -170,8 +170,8 @@ def _run_onboarding(world: World, story: Story, request: dict[str, Any]) -> Exec
 
 
 def _owner_prepares(story: Story, world: World, cluster: dict[str, Any]) -> None:
-    """What the cluster's owner does before onboarding (README: Deploy, steps 3 and 4)."""
-    story.title("The cluster's owner consents: the archive may change only what is tagged (README: Deploy, step 3)")
+    """What the cluster's owner does before onboarding (docs/deploy.md, steps 3 and 4)."""
+    story.title("The cluster's owner consents: the archive may change only what is tagged (docs/deploy.md, step 3)")
     world.grant_consent(CLUSTER)
     story.say(
         f"  aws rds add-tags-to-resource --resource-name {cluster['DBClusterArn']} "
@@ -182,7 +182,7 @@ def _owner_prepares(story: Story, world: World, cluster: dict[str, Any]) -> None
         "--tags pgaudit-archiver=enabled"
     )
 
-    story.title("The cluster's owner creates a database user for pgaudit-archiver (README: Deploy, step 4)")
+    story.title("The cluster's owner creates a database user for pgaudit-archiver (docs/deploy.md, step 4)")
     secret_arn = world.create_database_user(CLUSTER, user=DATABASE_USER)
     story.say(f"  postgres> CREATE ROLE {DATABASE_USER} WITH LOGIN PASSWORD '...'")
     story.say(f"  postgres> GRANT rds_superuser TO {DATABASE_USER}")

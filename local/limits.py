@@ -16,7 +16,7 @@ The figures and where they come from:
   DeleteDestination, CreateLogGroup and PutRetentionPolicy: 5 per second each (CloudWatch Logs quotas page; not
   re-checked against the live page from here); ThrottlingException.
 - IAM: AWS publishes no rate for its mutating calls; they throttle with "Throttling". Emulated at 10 per second per
-  account (an assumption, named as one in the README), so that a fleet meets it as it would on AWS.
+  account (an assumption, named as one in docs/operating.md), so that a fleet meets it as it would on AWS.
 - Quotas: IAM roles per account 1,000 (IAM and AWS STS quotas page; LimitExceeded); Firehose streams per region
   5,000 (local/fidelity.py).
 """

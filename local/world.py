@@ -62,7 +62,7 @@ SOURCE_ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 EXTERNAL_ID = "local-emulation-external-id"
 STACK_NAME = "pgaudit-archiver"
-DATABASE_USER = "pgaudit_archiver"  # the least-privilege database user the README has owners create
+DATABASE_USER = "pgaudit_archiver"  # the least-privilege database user docs/deploy.md has owners create
 READ_PREFIXES = ("Describe", "Get", "List", "AssumeRole", "ExecuteStatement(read-only)")
 # botocore names some services differently in its events than boto3 does in client(): use boto3's names.
 EVENT_SERVICE_NAMES = {"cloudwatch-logs": "logs", "sfn": "stepfunctions", "secrets-manager": "secretsmanager"}
@@ -754,7 +754,7 @@ class World:
         consent: bool | None = None,
     ) -> dict[str, Any]:
         """An Aurora PostgreSQL cluster (with a real PostgreSQL behind it in World(postgres=True)); with
-        `database_user`, its owner has also created the database user and tagged secret of the README; with
+        `database_user`, its owner has also created the database user and tagged secret of docs/deploy.md (step 4); with
         `consent` (by default: when no tags are given) the owner has granted consent (grant_consent)."""
         rds = self.client("rds", account or self.source_accounts[0])
         consent = tags is None if consent is None else consent
@@ -798,8 +798,8 @@ class World:
         return cluster
 
     def grant_consent(self, cluster_id: str, *, account: str | None = None) -> None:
-        """What the owner runs (README "Consent"), with their own credentials: the tag pgaudit-archiver=enabled on the
-        cluster, each of its instances, and its postgresql log group (created when missing)."""
+        """What the owner runs (docs/deploy.md, step 3), with their own credentials: the tag pgaudit-archiver=enabled on
+        the cluster, each of its instances, and its postgresql log group (created when missing)."""
         account = account or self.source_accounts[0]
         rds, logs = self.client("rds", account), self.client("logs", account)
         consent = [{"Key": CONSENT_TAG_KEY, "Value": CONSENT_TAG_VALUE}]
@@ -834,8 +834,8 @@ class World:
         rds_superuser: bool = True,
         tags: dict[str, str] | None = None,
     ) -> str:
-        """What the README asks a cluster's owner to do: a database user with LOGIN (and rds_superuser, which
-        CREATE EXTENSION pgaudit needs) and its secret, tagged for pgaudit-archiver and this cluster. Returns the
+        """What docs/deploy.md (step 4) asks a cluster's owner to do: a database user with LOGIN (and rds_superuser,
+        which CREATE EXTENSION pgaudit needs) and its secret, tagged for pgaudit-archiver and this cluster. Returns the
         secret's ARN. `tags` replaces the two tags (a test's wrong or missing tag)."""
         account_id = account or self.source_accounts[0]
         password = secrets.token_urlsafe(24)

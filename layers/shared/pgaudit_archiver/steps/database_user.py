@@ -1,6 +1,6 @@
 """The database user pgaudit-archiver works as: a secret its owner provides, never the cluster's master user secret.
 
-The owner creates a least-privilege database user (README, "The database user") and stores it in Secrets Manager,
+The owner creates a least-privilege database user (docs/deploy.md, step 4) and stores it in Secrets Manager,
 in the cluster's account and region, tagged `pgaudit-archiver:database-user=true` (the only secrets the source role
 may read) and `pgaudit-archiver:cluster=<cluster id>` (which cluster it is for); or names it in the request's
 `secret_arn`. Without one, Create Extension reports the SQL to run and the canary is not sent.
@@ -27,7 +27,7 @@ def find_database_user_secret(secrets: SourceSecrets, source: Source, requested:
         if is_master_secret(requested):
             return DatabaseUserSecret(
                 reason=f"secret_arn {requested} is a master user secret RDS manages, which pgaudit-archiver never "
-                "reads: create the database user of the README and name its secret (or tag it)"
+                "reads: create the database user of docs/deploy.md (step 4) and name its secret (or tag it)"
             )
         return DatabaseUserSecret(arn=requested, found_by="request")
     try:

@@ -8,7 +8,7 @@ Where each figure comes from:
   default 1,000, adjustable up to 5,000 (IAM and AWS STS quotas page).
 - Firehose streams per Region: counted with ListDeliveryStreams; the quota (default 5,000, adjustable; Amazon Data
   Firehose quotas page) is the deployment's FirehoseStreamsQuota parameter, since no API here reads it.
-- CloudWatch Logs destinations: not checked; see README, Scale and quotas.
+- CloudWatch Logs destinations: not checked; see docs/operating.md, Scale and quotas.
 """
 
 from __future__ import annotations

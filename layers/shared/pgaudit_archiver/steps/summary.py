@@ -70,8 +70,8 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         pending.append(f"CREATE EXTENSION pgaudit in {state.extension.database}: {state.extension.reason}")
         actions.append(
             f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser (the "
-            "master user, for example), or let pgaudit-archiver run it (the RDS Data API on, and the README's "
-            "database user with its secret tagged pgaudit-archiver:database-user=true and "
+            "master user, for example), or let pgaudit-archiver run it (the RDS Data API on, and the "
+            "database user of docs/deploy.md step 4, with its secret tagged pgaudit-archiver:database-user=true and "
             f"pgaudit-archiver:cluster={state.request.cluster_id}) and onboard again"
         )
     return OnboardingSummary(
