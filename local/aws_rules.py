@@ -30,6 +30,13 @@ def writer_reboots_readers(engine_version: str) -> bool:
 # Aurora User Guide, "Modifying parameters in a DB cluster parameter group": "You can't change the parameter values
 # in a default DB cluster parameter group"; default groups are named default.<family>, and RDS answers an attempt
 # with InvalidParameterValue.
+def parameter_group_family(engine: str, engine_version: str) -> str:
+    """The parameter group family of an engine version, one per major: aurora-postgresql16 for 16.4. A group
+    "can be applied only to a DB cluster running a version compatible with that family" (CreateDBClusterParameterGroup,
+    RDS API reference)."""
+    return f"{engine}{engine_version.split('.', maxsplit=1)[0]}"
+
+
 DEFAULT_PARAMETER_GROUP_PREFIX = "default."
 DEFAULT_GROUP_MODIFIED_CODE = "InvalidParameterValue"
 

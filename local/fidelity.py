@@ -55,6 +55,7 @@ from local.aws_rules import (
     default_group_refusal,
     exports_after,
     is_default_parameter_group,
+    parameter_group_family,
     waits_for_reboot,
     writer_reboots_readers,
 )
@@ -283,11 +284,6 @@ class Fidelity:
         for member in cluster.members:
             member._pgaudit_archiver_parameter_status = PENDING_REBOOT
 
-    @staticmethod
-    def family_of(engine: str, engine_version: str) -> str:
-        """The parameter group family of an engine version: aurora-postgresql16 for 16.4 (one family per major)."""
-        return f"{engine}{engine_version.split('.', maxsplit=1)[0]}"
-
     def _upgrade(self, backend: RDSBackend, cluster: DBCluster, kwargs: dict[str, Any]) -> bool:
         """A major version upgrade as RDS takes it (Aurora User Guide, "Upgrading the PostgreSQL DB engine for
         Aurora PostgreSQL"): AllowMajorVersionUpgrade required; a cluster on a default group moves to the new
@@ -326,7 +322,8 @@ class Fidelity:
                     # "can be applied only to a DB cluster running a version compatible with that family"
                     # (CreateDBClusterParameterGroup, RDS API reference); RDS's refusal as it words it for a group
                     # of another family (InvalidParameterCombination).
-                    wanted = self.family_of(cluster.engine, kwargs.get("engine_version") or cluster.engine_version)
+                    version = kwargs.get("engine_version") or cluster.engine_version
+                    wanted = parameter_group_family(cluster.engine, version)
                     family = backend.db_cluster_parameter_groups[new_group].db_parameter_group_family
                     if family != wanted:
                         raise RDSClientError(

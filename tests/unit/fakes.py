@@ -23,6 +23,7 @@ from local.aws_rules import (
     SUBSCRIPTION_FILTERS_PER_LOG_GROUP,
     exports_after,
     is_default_parameter_group,
+    parameter_group_family,
     waits_for_reboot,
     writer_reboots_readers,
 )
@@ -51,7 +52,7 @@ DEFAULT_GROUP = f"default.{FAMILY}"
 
 
 def _family(engine_version: str) -> str:
-    return f"aurora-postgresql{engine_version.split('.', maxsplit=1)[0]}"
+    return parameter_group_family("aurora-postgresql", engine_version)
 
 
 def refusal(operation: str, code: str) -> AwsRequestError:

@@ -60,3 +60,12 @@ def test_aws_rules_no_test_double_writes_a_shared_rule_again():
         if isinstance(node, ast.FunctionDef) and node.name.lstrip("_") in shared
     ]
     assert again == []
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "family"),
+    [("aurora-postgresql", "15.4", "aurora-postgresql15"), ("aurora-postgresql", "16", "aurora-postgresql16"),
+     ("postgres", "17.2", "postgres17")],
+)  # fmt: skip
+def test_aws_rules_a_parameter_group_family_is_the_engine_and_its_major(engine: str, version: str, family: str):
+    assert aws_rules.parameter_group_family(engine, version) == family
