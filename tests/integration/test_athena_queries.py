@@ -23,8 +23,13 @@ def readme_queries() -> list[str]:
 
 
 def table_view_sql(files: str) -> str:
-    """The Glue table as a DuckDB view: JSON keys through the SerDe mapping, partitions from the object keys."""
-    table = load_template(ARCHIVE_TEMPLATE)["Resources"]["ArchiveRecordsTable"]["Properties"]["TableInput"]
+    return glue_view_sql("ArchiveRecordsTable", "pgaudit_archive.records", files)
+
+
+def glue_view_sql(logical_id: str, view: str, files: str) -> str:
+    """A Glue table of template.yaml as a DuckDB view: JSON keys through the SerDe mapping, partitions from the
+    object keys."""
+    table = load_template(ARCHIVE_TEMPLATE)["Resources"][logical_id]["Properties"]["TableInput"]
     mapping = {
         column: key
         for name, key in table["StorageDescriptor"]["SerdeInfo"]["Parameters"].items()
@@ -38,7 +43,7 @@ def table_view_sql(files: str) -> str:
         for p in table["PartitionKeys"]
     )
     return (
-        f"CREATE VIEW pgaudit_archive.records AS SELECT {selected}, {partitions} FROM "
+        f"CREATE VIEW {view} AS SELECT {selected}, {partitions} FROM "
         f"read_json('{files}', format = 'newline_delimited', columns = {{{json_columns}}}, filename = true)"
     )
 

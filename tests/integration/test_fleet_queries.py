@@ -12,8 +12,8 @@ import pytest
 
 from local.template import ARCHIVE_TEMPLATE, load_template
 from pgaudit_archiver.logline import entry_record
+from tests.integration.test_athena_queries import glue_view_sql
 
-DUCKDB_TYPES = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "array<string>": "VARCHAR[]"}
 SOURCES = [
     ("111111111111", "eu-west-1", "orders-db"),
     ("111111111111", "eu-west-1", "billing-db"),
@@ -65,24 +65,7 @@ def fleet(tmp_path_factory):
 
 
 def fleet_view_sql(files: str) -> str:
-    """fleet_records as a DuckDB view: its columns through the SerDe mapping, its partition values from the keys."""
-    table = RESOURCES["FleetRecordsTable"]["Properties"]["TableInput"]
-    storage = table["StorageDescriptor"]
-    mapping = {
-        n.removeprefix("mapping."): k for n, k in storage["SerdeInfo"]["Parameters"].items() if n.startswith("mapping.")
-    }
-    columns = storage["Columns"]
-    json_columns = ", ".join(f"'{mapping.get(c['Name'], c['Name'])}': '{DUCKDB_TYPES[c['Type']]}'" for c in columns)
-    selected = ", ".join(f'"{mapping.get(c["Name"], c["Name"])}" AS {c["Name"]}' for c in columns)
-    segment = {"event_date": "date"}
-    partitions = ", ".join(
-        f"regexp_extract(filename, '/{segment.get(p['Name'], p['Name'])}=([^/]+)/', 1) AS {p['Name']}"
-        for p in table["PartitionKeys"]
-    )
-    return (
-        f"CREATE VIEW fleet_records AS SELECT {selected}, {partitions} FROM "
-        f"read_json('{files}', format = 'newline_delimited', columns = {{{json_columns}}}, filename = true)"
-    )
+    return glue_view_sql("FleetRecordsTable", "fleet_records", files)
 
 
 def test_fleet_table_has_the_records_tables_columns_and_keys():
