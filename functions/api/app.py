@@ -197,7 +197,7 @@ def onboard(request: OnboardRequest) -> Response[Started]:
     # Before any replay: a key never stands in for authorization (an admin may since have been removed).
     service.authorize(caller, request.account_id)
     service.check_audit_policy(caller, request)
-    service.require_consent(Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id))
+    service.require_consent(request.source)
     body = request.model_dump(mode="json", exclude_none=True)
     return _accepted(_once(settings, caller, body, Started, lambda: service.onboard(caller, request)))
 

@@ -39,6 +39,7 @@ from pgaudit_archiver.aws.secrets import SecretEntry, SourceSecrets
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE
 from pgaudit_archiver.errors import ArchiverError, AwsRequestError
+from pgaudit_archiver.kinds import DatabaseKind, kind_of
 from pgaudit_archiver.models import ResolvedRequest, Source
 from pgaudit_archiver.settings import Settings
 from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
@@ -51,8 +52,7 @@ FAMILY = "aurora-postgresql16"
 DEFAULT_GROUP = f"default.{FAMILY}"
 
 
-def _family(engine_version: str) -> str:
-    return parameter_group_family("aurora-postgresql", engine_version)
+AURORA = DatabaseKind.AURORA_CLUSTER
 
 
 def refusal(operation: str, code: str) -> AwsRequestError:
@@ -79,16 +79,23 @@ class Recording:
 
 
 # ------------------------------------------------------------------------------------------------------------ RDS
+def _scope(kind: DatabaseKind) -> str:
+    return kind_of(kind).group_scope
+
+
 class FakeRds(Recording, SourceRds):
-    """Clusters, instances and cluster parameter groups; every cluster is `available` unless a test says not."""
+    """DB clusters (Aurora and Multi-AZ), DB instances (standalone or members), DB cluster parameter groups (`groups`)
+    and DB parameter groups (`instance_groups`); every database is `available` unless a test says not. The typed facts
+    (`database`, `instance`) are the real data-access layer's, built on the describe answers below."""
 
     def __init__(self) -> None:
         Recording.__init__(self)
         self.clusters: dict[str, dict[str, Any]] = {}
         self.instances: dict[str, dict[str, Any]] = {}
-        self.instance_groups: dict[str, dict[str, str]] = {}  # DB parameter group -> the values it sets itself
+        self.instance_groups: dict[str, dict[str, Any]] = {}  # DB parameter groups: family, description, parameters
         self.db_parameter_reads: list[str] = []  # DB parameter groups described
         self.reboots: list[str] = []  # every instance rebooted, readers a writer took with it included
+        self.cluster_reboots: list[str] = []  # RebootDBCluster (Multi-AZ DB clusters)
         self.stuck: set[str] = set()  # instances whose parameter group status a reboot does not clear
         self.unknown_parameters: dict[str, set[str]] = {}  # family -> parameters it lacks
         self.groups: dict[str, dict[str, Any]] = {
@@ -99,13 +106,38 @@ class FakeRds(Recording, SourceRds):
             },
         }
 
+    def _store(self, kind: DatabaseKind) -> dict[str, dict[str, Any]]:
+        return self.groups if _scope(kind) == "cluster" else self.instance_groups
+
     # -- set-up helpers
+    def _instance(
+        self, instance_id: str, *, engine: str, engine_version: str, group: str, consent: bool,
+        tags: dict[str, str] | None = None, cluster_id: str | None = None, status: str = "available",
+    ) -> dict[str, Any]:  # fmt: skip
+        tags = ({CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}) | (tags or {})
+        instance: dict[str, Any] = {
+            "DBInstanceIdentifier": instance_id,
+            "DBInstanceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{instance_id}",
+            "DbiResourceId": f"db-{instance_id.upper()}",
+            "Engine": engine,
+            "EngineVersion": engine_version,
+            "TagList": [{"Key": key, "Value": value} for key, value in tags.items()],
+            "DBInstanceStatus": status,
+            "DBParameterGroups": [{"DBParameterGroupName": group, "ParameterApplyStatus": IN_SYNC}],
+            "EnabledCloudwatchLogsExports": [],
+            "DBName": "app",
+        }
+        if cluster_id:
+            instance["DBClusterIdentifier"] = cluster_id
+        self.instances[instance_id] = instance
+        return instance
+
     def add_cluster(
         self,
         cluster_id: str,
         *,
         instances: int = 1,
-        group: str = DEFAULT_GROUP,
+        group: str | None = None,
         engine: str = "aurora-postgresql",
         status: str = "available",
         data_api: bool = False,
@@ -113,22 +145,21 @@ class FakeRds(Recording, SourceRds):
         engine_version: str = "16.4",
         consent: bool | None = None,
     ) -> dict[str, Any]:
-        """A cluster; with `consent` (by default: when no tags are given) its owner tagged it pgaudit-archiver=enabled
-        (consent.py)."""
+        """A cluster (engine postgres: a Multi-AZ DB cluster); with `consent` (by default: when no tags are given) its
+        owner tagged it, and its instances, pgaudit-archiver=enabled (consent.py)."""
         consent = tags is None if consent is None else consent
         tags = ({CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}) | (tags or {})
+        family = parameter_group_family(engine, engine_version)
+        group = group or f"default.{family}"
+        self.groups.setdefault(group, {"family": family, "description": "default", "parameters": {}})
         members = [f"{cluster_id}-{index}" for index in range(1, instances + 1)]
         for member in members:
-            self.instances[member] = {
-                "DBInstanceIdentifier": member,
-                "DBInstanceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{member}",
-                "TagList": [{"Key": CONSENT_TAG_KEY, "Value": CONSENT_TAG_VALUE}] if consent else [],
-                "DBInstanceStatus": "available",
-                "DBParameterGroups": [{"DBParameterGroupName": f"default.{FAMILY}", "ParameterApplyStatus": "in-sync"}],
-            }
+            self._instance(member, engine=engine, engine_version=engine_version, group=f"default.{family}",
+                           consent=consent, cluster_id=cluster_id)  # fmt: skip
         cluster: dict[str, Any] = {
             "DBClusterIdentifier": cluster_id,
             "DBClusterArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{cluster_id}",
+            "DbClusterResourceId": f"cluster-{cluster_id.upper()}",
             "Engine": engine,
             "EngineVersion": engine_version,
             "Status": status,
@@ -150,22 +181,64 @@ class FakeRds(Recording, SourceRds):
         self.clusters[cluster_id] = cluster
         return cluster
 
+    def add_multi_az_cluster(self, cluster_id: str, **options: Any) -> dict[str, Any]:
+        """A Multi-AZ DB cluster: engine postgres, a writer and two readable standbys."""
+        return self.add_cluster(cluster_id, engine="postgres", instances=options.pop("instances", 3), **options)
+
+    def add_instance(
+        self,
+        instance_id: str,
+        *,
+        group: str | None = None,
+        engine: str = "postgres",
+        engine_version: str = "16.4",
+        status: str = "available",
+        tags: dict[str, str] | None = None,
+        consent: bool | None = None,
+    ) -> dict[str, Any]:
+        """A standalone DB instance (RDS for PostgreSQL) with its DB parameter group (the family's default unless
+        `group`, one added with add_instance_group)."""
+        consent = tags is None if consent is None else consent
+        family = parameter_group_family(engine, engine_version)
+        group = group or f"default.{family}"
+        self.instance_groups.setdefault(group, {"family": family, "description": "default", "parameters": {}})
+        return self._instance(instance_id, engine=engine, engine_version=engine_version, group=group,
+                              consent=consent, tags=tags, status=status)  # fmt: skip
+
     def add_group(
         self, name: str, parameters: dict[str, str] | None = None, description: str = "owner's", family: str = FAMILY
     ) -> None:
         self.groups[name] = {"family": family, "description": description, "parameters": dict(parameters or {})}
 
+    def add_instance_group(
+        self,
+        name: str,
+        parameters: dict[str, str] | None = None,
+        description: str = "owner's",
+        family: str = "postgres16",
+    ) -> None:
+        self.instance_groups[name] = {
+            "family": family,
+            "description": description,
+            "parameters": dict(parameters or {}),
+        }
+
     def upgrade(self, cluster_id: str, engine_version: str, group: str) -> None:
         """The owner's major version upgrade: the cluster runs `group` (of the new family) afterwards, every member in
         sync (the upgrade restarts them)."""
-        self.groups.setdefault(group, {"family": _family(engine_version), "description": "", "parameters": {}})
+        engine = self.clusters[cluster_id]["Engine"]
+        family = parameter_group_family(engine, engine_version)
+        self.groups.setdefault(group, {"family": family, "description": "", "parameters": {}})
         cluster = self.clusters[cluster_id]
         cluster.update(EngineVersion=engine_version, DBClusterParameterGroup=group)
         self._members_of_groups(group, "in-sync")
 
     def set_instance_group(self, instance_id: str, group: str, parameters: dict[str, str]) -> None:
         """Give an instance a DB parameter group of its owner's, setting `parameters` (Source=user)."""
-        self.instance_groups[group] = dict(parameters)
+        family = parameter_group_family(
+            self.instances[instance_id]["Engine"], self.instances[instance_id]["EngineVersion"]
+        )
+        self.add_instance_group(group, parameters, family=family)
         self.instances[instance_id]["DBParameterGroups"] = [
             {"DBParameterGroupName": group, "ParameterApplyStatus": "in-sync"}
         ]
@@ -176,49 +249,71 @@ class FakeRds(Recording, SourceRds):
                 for member in cluster["DBClusterMembers"]:
                     member["DBClusterParameterGroupStatus"] = status
 
+    def _instances_of_group(self, group: str, status: str) -> None:
+        for instance in self.instances.values():
+            for attached in instance["DBParameterGroups"]:
+                if attached["DBParameterGroupName"] == group:
+                    attached["ParameterApplyStatus"] = status
+
     # -- SourceRds
     def describe_cluster(self, cluster_id: str) -> dict[str, Any] | None:
         self._call("DescribeDBClusters")
         cluster = self.clusters.get(cluster_id)
         return copy.deepcopy(cluster) if cluster else None
 
-    def describe_parameter_group(self, group_name: str) -> dict[str, Any] | None:
-        self._call("DescribeDBClusterParameterGroups")
-        if group_name.startswith("default.aurora-postgresql"):  # RDS has a default group for every family
+    def describe_instance(self, instance_id: str) -> dict[str, Any] | None:
+        self._call("DescribeDBInstances")
+        instance = self.instances.get(instance_id)
+        return copy.deepcopy(instance) if instance else None
+
+    def describe_parameter_group(self, group_name: str, kind: DatabaseKind = AURORA) -> dict[str, Any] | None:
+        cluster_scope = _scope(kind) == "cluster"
+        self._call("DescribeDBClusterParameterGroups" if cluster_scope else "DescribeDBParameterGroups")
+        store = self._store(kind)
+        if is_default_parameter_group(group_name):  # RDS has a default group for every family
             family = group_name.removeprefix("default.")
-            self.groups.setdefault(group_name, {"family": family, "description": "default", "parameters": {}})
-        group = self.groups.get(group_name)
+            store.setdefault(group_name, {"family": family, "description": "default", "parameters": {}})
+        group = store.get(group_name)
         if group is None:
             return None
-        return {
-            "DBClusterParameterGroupName": group_name,
-            "DBParameterGroupFamily": group["family"],
-            "Description": group["description"],
-        }
+        name_key = "DBClusterParameterGroupName" if cluster_scope else "DBParameterGroupName"
+        return {name_key: group_name, "DBParameterGroupFamily": group["family"], "Description": group["description"]}
 
-    def create_parameter_group(self, group_name: str, family: str, description: str, tags: dict[str, str]) -> None:
-        self._call("CreateDBClusterParameterGroup", group_name, mutates=True)
-        if group_name in self.groups:
-            raise refusal("CreateDBClusterParameterGroup", "DBParameterGroupAlreadyExists")
-        self.groups[group_name] = {"family": family, "description": description, "parameters": {}, "tags": tags}
+    def create_parameter_group(
+        self, group_name: str, family: str, description: str, tags: dict[str, str], kind: DatabaseKind = AURORA
+    ) -> None:
+        operation = "CreateDBClusterParameterGroup" if _scope(kind) == "cluster" else "CreateDBParameterGroup"
+        self._call(operation, group_name, mutates=True)
+        store = self._store(kind)
+        if group_name in store:
+            raise refusal(operation, "DBParameterGroupAlreadyExists")
+        store[group_name] = {"family": family, "description": description, "parameters": {}, "tags": tags}
 
-    def copy_parameter_group(self, source_name: str, group_name: str, description: str, tags: dict[str, str]) -> None:
-        self._call("CopyDBClusterParameterGroup", group_name, mutates=True)
-        if group_name in self.groups:
-            raise refusal("CopyDBClusterParameterGroup", "DBParameterGroupAlreadyExists")
-        source = self.groups[source_name]
-        self.groups[group_name] = {
+    def copy_parameter_group(
+        self, source_name: str, group_name: str, description: str, tags: dict[str, str], kind: DatabaseKind = AURORA
+    ) -> None:
+        operation = "CopyDBClusterParameterGroup" if _scope(kind) == "cluster" else "CopyDBParameterGroup"
+        self._call(operation, group_name, mutates=True)
+        store = self._store(kind)
+        if group_name in store:
+            raise refusal(operation, "DBParameterGroupAlreadyExists")
+        source = store[source_name]
+        store[group_name] = {
             "family": source["family"],
             "description": description,
             "parameters": dict(source["parameters"]),
             "tags": tags,
         }
 
-    def parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
-        self._call("DescribeDBClusterParameters")
-        if group_name not in self.groups:
-            raise refusal("DescribeDBClusterParameters", "DBParameterGroupNotFound")
-        parameters = self.groups[group_name]["parameters"]
+    def parameter_values(self, group_name: str, names: set[str], kind: DatabaseKind = AURORA) -> dict[str, str | None]:
+        operation = "DescribeDBClusterParameters" if _scope(kind) == "cluster" else "DescribeDBParameters"
+        self._call(operation)
+        store = self._store(kind)
+        if group_name not in store and is_default_parameter_group(group_name):
+            self.describe_parameter_group(group_name, kind)
+        if group_name not in store:
+            raise refusal(operation, "DBParameterGroupNotFound")
+        parameters = store[group_name]["parameters"]
         return {name: parameters.get(name) for name in names}
 
     def user_parameter_values(self, group_name: str, names: set[str]) -> dict[str, str | None]:
@@ -228,64 +323,92 @@ class FakeRds(Recording, SourceRds):
             return {}  # nothing in a default group is Source=user
         if group_name not in self.instance_groups:
             raise refusal("DescribeDBParameters", "DBParameterGroupNotFound")
-        return {name: value for name, value in self.instance_groups[group_name].items() if name in names}
+        parameters = self.instance_groups[group_name]["parameters"]
+        return {name: value for name, value in parameters.items() if name in names}
 
-    def modify_parameters(self, group_name: str, parameters: list[dict[str, str]]) -> None:
-        self._call("ModifyDBClusterParameterGroup", group_name, mutates=True)
+    def modify_parameters(self, group_name: str, parameters: list[dict[str, str]], kind: DatabaseKind = AURORA) -> None:
+        cluster_scope = _scope(kind) == "cluster"
+        operation = "ModifyDBClusterParameterGroup" if cluster_scope else "ModifyDBParameterGroup"
+        self._call(operation, group_name, mutates=True)
         if is_default_parameter_group(group_name):
-            raise refusal("ModifyDBClusterParameterGroup", DEFAULT_GROUP_MODIFIED_CODE)
+            raise refusal(operation, DEFAULT_GROUP_MODIFIED_CODE)
         for parameter in parameters:
-            self.groups[group_name]["parameters"][parameter["ParameterName"]] = parameter["ParameterValue"]
+            self._store(kind)[group_name]["parameters"][parameter["ParameterName"]] = parameter["ParameterValue"]
             if waits_for_reboot(parameter["ApplyMethod"], apply_type=None):  # the fake's groups keep no ApplyType
-                self._members_of_groups(group_name, PENDING_REBOOT)
+                if cluster_scope:
+                    self._members_of_groups(group_name, PENDING_REBOOT)
+                else:
+                    self._instances_of_group(group_name, PENDING_REBOOT)
 
-    def user_cluster_parameters(self, group_name: str) -> list[dict[str, Any]]:
-        self._call("DescribeDBClusterParameters")
-        parameters = self.groups[group_name]["parameters"]
+    def user_cluster_parameters(self, group_name: str, kind: DatabaseKind = AURORA) -> list[dict[str, Any]]:
+        self._call("DescribeDBClusterParameters" if _scope(kind) == "cluster" else "DescribeDBParameters")
+        parameters = self._store(kind)[group_name]["parameters"]
         return [{"ParameterName": k, "ParameterValue": v, "ApplyType": "static"} for k, v in parameters.items()]
 
-    def known_parameters(self, group_name: str, names: set[str]) -> set[str]:
-        self._call("DescribeDBClusterParameters")
-        return names - self.unknown_parameters.get(self.groups[group_name]["family"], set())
+    def known_parameters(self, group_name: str, names: set[str], kind: DatabaseKind = AURORA) -> set[str]:
+        self._call("DescribeDBClusterParameters" if _scope(kind) == "cluster" else "DescribeDBParameters")
+        return names - self.unknown_parameters.get(self._store(kind)[group_name]["family"], set())
 
-    def attach_parameter_group(self, cluster_id: str, group_name: str) -> None:
-        self._call("ModifyDBCluster", f"{cluster_id} group={group_name}", mutates=True)
-        # RDS attaches a group only to a cluster of its family (CreateDBClusterParameterGroup, API reference).
-        group = self.groups.get(group_name)
-        if group is not None and group["family"] != _family(self.clusters[cluster_id]["EngineVersion"]):
-            raise refusal("ModifyDBCluster", "InvalidParameterCombination")
-        self.clusters[cluster_id]["DBClusterParameterGroup"] = group_name
-        self._members_of_groups(group_name, PENDING_REBOOT)
+    def attach_parameter_group(self, database_id: str, group_name: str, kind: DatabaseKind = AURORA) -> None:
+        # RDS attaches a group only to a database of its family (CreateDBClusterParameterGroup, API reference).
+        group = self._store(kind).get(group_name)
+        if kind_of(kind).is_cluster:
+            self._call("ModifyDBCluster", f"{database_id} group={group_name}", mutates=True)
+            cluster = self.clusters[database_id]
+            if group is not None and group["family"] != parameter_group_family(
+                cluster["Engine"], cluster["EngineVersion"]
+            ):
+                raise refusal("ModifyDBCluster", "InvalidParameterCombination")
+            cluster["DBClusterParameterGroup"] = group_name
+            self._members_of_groups(group_name, PENDING_REBOOT)
+            return
+        self._call("ModifyDBInstance", f"{database_id} group={group_name}", mutates=True)
+        instance = self.instances[database_id]
+        if group is not None and group["family"] != parameter_group_family(
+            instance["Engine"], instance["EngineVersion"]
+        ):
+            raise refusal("ModifyDBInstance", "InvalidParameterCombination")
+        # A DB instance takes a new DB parameter group at its next reboot (ParameterApplyStatus pending-reboot).
+        instance["DBParameterGroups"] = [{"DBParameterGroupName": group_name, "ParameterApplyStatus": PENDING_REBOOT}]
 
-    def enable_log_export(self, cluster_id: str, log_type: str) -> None:
-        self._call("ModifyDBCluster", f"{cluster_id} enable={log_type}", mutates=True)
-        cluster = self.clusters[cluster_id]
-        cluster["EnabledCloudwatchLogsExports"] = exports_after(
-            cluster["EnabledCloudwatchLogsExports"], {"EnableLogTypes": [log_type]}
-        )
+    def _exports(self, database_id: str, kind: DatabaseKind, change: dict[str, list[str]], target: str) -> None:
+        operation = "ModifyDBCluster" if kind_of(kind).is_cluster else "ModifyDBInstance"
+        self._call(operation, f"{database_id} {target}", mutates=True)
+        database = (self.clusters if kind_of(kind).is_cluster else self.instances)[database_id]
+        database["EnabledCloudwatchLogsExports"] = exports_after(database["EnabledCloudwatchLogsExports"], change)
 
-    def disable_log_export(self, cluster_id: str, log_type: str) -> None:
-        self._call("ModifyDBCluster", f"{cluster_id} disable={log_type}", mutates=True)
-        cluster = self.clusters[cluster_id]
-        cluster["EnabledCloudwatchLogsExports"] = exports_after(
-            cluster["EnabledCloudwatchLogsExports"], {"DisableLogTypes": [log_type]}
-        )
+    def enable_log_export(self, database_id: str, log_type: str, kind: DatabaseKind = AURORA) -> None:
+        self._exports(database_id, kind, {"EnableLogTypes": [log_type]}, f"enable={log_type}")
 
-    def delete_parameter_group(self, group_name: str) -> bool:
-        if any(cluster["DBClusterParameterGroup"] == group_name for cluster in self.clusters.values()):
+    def disable_log_export(self, database_id: str, log_type: str, kind: DatabaseKind = AURORA) -> None:
+        self._exports(database_id, kind, {"DisableLogTypes": [log_type]}, f"disable={log_type}")
+
+    def delete_parameter_group(self, group_name: str, kind: DatabaseKind = AURORA) -> bool:
+        if _scope(kind) == "cluster":
+            in_use = any(cluster["DBClusterParameterGroup"] == group_name for cluster in self.clusters.values())
+            operation = "DeleteDBClusterParameterGroup"
+        else:
+            in_use = any(
+                g["DBParameterGroupName"] == group_name for i in self.instances.values() for g in i["DBParameterGroups"]
+            )
+            operation = "DeleteDBParameterGroup"
+        if in_use:
             return False  # RDS: InvalidDBParameterGroupState
-        self._call("DeleteDBClusterParameterGroup", group_name, mutates=True)
-        self.groups.pop(group_name, None)
+        self._call(operation, group_name, mutates=True)
+        self._store(kind).pop(group_name, None)
         return True
-
-    def describe_instance(self, instance_id: str) -> dict[str, Any]:
-        self._call("DescribeDBInstances")
-        return dict(self.instances[instance_id])
 
     def reboot_instance(self, instance_id: str) -> None:
         """A reboot brings the instance in sync (unless a test put it in `stuck`); on Aurora PostgreSQL 11 and 12.13,
         13.9, 14.6 or lower, a writer's reboot reboots every reader too (Aurora User Guide)."""
         self._call("RebootDBInstance", instance_id, mutates=True)
+        instance = self.instances[instance_id]
+        if "DBClusterIdentifier" not in instance:  # a standalone instance: its DB parameter group applies
+            self.reboots.append(instance_id)
+            if instance_id not in self.stuck:
+                for attached in instance["DBParameterGroups"]:
+                    attached["ParameterApplyStatus"] = IN_SYNC
+            return
         for cluster in self.clusters.values():
             members = cluster["DBClusterMembers"]
             rebooting = [m for m in members if m["DBInstanceIdentifier"] == instance_id]
@@ -295,6 +418,18 @@ class FakeRds(Recording, SourceRds):
                 self.reboots.append(member["DBInstanceIdentifier"])
                 if member["DBInstanceIdentifier"] not in self.stuck:
                     member["DBClusterParameterGroupStatus"] = IN_SYNC
+
+    def reboot_cluster(self, cluster_id: str) -> None:
+        """RebootDBCluster: only for a Multi-AZ DB cluster (RDS API reference); every member comes back in sync."""
+        self._call("RebootDBCluster", cluster_id, mutates=True)
+        cluster = self.clusters[cluster_id]
+        if cluster["Engine"] != "postgres":
+            raise refusal("RebootDBCluster", "InvalidDBClusterStateFault")
+        self.cluster_reboots.append(cluster_id)
+        for member in cluster["DBClusterMembers"]:
+            self.reboots.append(member["DBInstanceIdentifier"])
+            if member["DBInstanceIdentifier"] not in self.stuck:
+                member["DBClusterParameterGroupStatus"] = IN_SYNC
 
 
 # ------------------------------------------------------------------------------------------------ CloudWatch Logs
@@ -628,7 +763,13 @@ class FakeRegistry(Recording, Registry):
 
     def _item(self, source: Source) -> dict[str, Any]:
         item = self.items.setdefault(source_key(source), {"source_id": source_key(source), "created_at": now()})
-        item.update(account_id=source.account_id, region=source.region, cluster_id=source.cluster_id, updated_at=now())
+        item.update(
+            account_id=source.account_id,
+            region=source.region,
+            cluster_id=source.cluster_id,
+            kind=str(source.kind),
+            updated_at=now(),
+        )
         return item
 
     def claim(

@@ -14,6 +14,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "models",  # facts, names and rules with no AWS call: what every layer above may use
         (
             "pgaudit_archiver.models",
+            "pgaudit_archiver.kinds",
             "pgaudit_archiver.status",
             "pgaudit_archiver.errors",
             "pgaudit_archiver.settings",

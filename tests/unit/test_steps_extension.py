@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from pgaudit_archiver.aws.rds import cluster_facts
 from pgaudit_archiver.errors import ThrottledError
 from pgaudit_archiver.models import ClusterFacts
 from pgaudit_archiver.steps.extension import ensure_extension
-from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import FakeRds, FakeRdsData, FakeSecrets, owner_secrets, refusal, resolved
 
 

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
+from pgaudit_archiver.aws.rds import cluster_facts
 from pgaudit_archiver.errors import ClusterNotEligibleError, ResourceConflictError
 from pgaudit_archiver.models import ParameterGroupResult
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group, with_library
-from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import DEFAULT_GROUP, FakeRds, resolved
 
 OURS = "pgaudit-orders"
@@ -130,7 +130,7 @@ def test_configure_instance_group_without_pgaudit_preloaded_stops_before_any_cha
         "yourself; then onboard again"
     )
     assert rds.mutations == []
-    assert rds.instance_groups["owners-instance"] == {"shared_preload_libraries": "pg_stat_statements"}
+    assert rds.instance_groups["owners-instance"]["parameters"] == {"shared_preload_libraries": "pg_stat_statements"}
 
 
 def test_configure_instance_group_with_other_pgaudit_log_stops_naming_the_requested_classes() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pgaudit_archiver.aws.rds import cluster_facts
 from pgaudit_archiver.errors import AwsRequestError, SourceAccessDeniedError, ThrottledError
 from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.models import Drift, Source
@@ -26,7 +27,6 @@ from pgaudit_archiver.steps.reconcile import (
     verify_segment,
 )
 from pgaudit_archiver.steps.subscription_filter import ensure_subscription_filter
-from pgaudit_archiver.steps.validate import cluster_facts
 from tests.unit.fakes import (
     SOURCE,
     FakeArchiveLogs,

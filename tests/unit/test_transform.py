@@ -195,3 +195,19 @@ def test_delivered_names_the_source_only_when_its_audit_records_go_to_the_archiv
     other_lines = [{"id": "2", "timestamp": 1764064800000, "message": 'ERROR: x "audit_type":"SESSION"'}]
     assert delivered(source_envelope(other_lines)) == set()  # archived, but no audit record
     assert delivered(source_envelope(other_lines + audit)) == {orders}
+
+
+def test_an_instances_log_group_feeds_its_own_stream_never_the_same_named_clusters():
+    instance = Source(account_id="111122223333", region="eu-west-1", cluster_id="orders", kind="db-instance")
+    stream = STREAM.rsplit("/", 1)[0] + "/" + delivery_stream_name(instance)
+    instance_group = {"logGroup": "/aws/rds/instance/orders/postgresql", "logStream": "orders"}
+
+    own = checked(instance_group, stream)
+    cluster_into_instance_stream = checked({}, stream)
+    instance_into_cluster_stream = checked(instance_group)
+
+    assert own["metadata"]["partitionKeys"]["area"] == "pgaudit"
+    [line] = [json.loads(line) for line in base64.b64decode(own["data"]).decode().splitlines()]
+    assert line["cluster"] == "instance--orders"  # the source's key, as in the S3 prefix
+    for crossed in (cluster_into_instance_stream, instance_into_cluster_stream):
+        assert crossed["metadata"]["partitionKeys"]["area"] == "quarantine"

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from pgaudit_archiver.models import Source
-from pgaudit_archiver.naming import log_group_name
+from pgaudit_archiver.models import DatabaseFacts, Source
+from pgaudit_archiver.naming import source_log_group
 
 CONSENT_TAG_KEY = "pgaudit-archiver"
 CONSENT_TAG_VALUE = "enabled"
@@ -91,12 +90,13 @@ class Consent:
         return "the database's owner grants consent with: " + " && ".join(self.grant_commands())
 
 
-def consent_of(cluster: Mapping[str, Any], log_group_tags: Mapping[str, str] | None, source: Source) -> Consent:
-    """Both marks, from DescribeDBClusters' description and the log group's tags (None: no such log group)."""
+def consent_of(database: DatabaseFacts, log_group_tags: Mapping[str, str] | None, source: Source) -> Consent:
+    """Both marks: the database's tags (the DB cluster's, or the DB instance's) and the log group's (None: no such
+    log group)."""
     return Consent(
-        database_arn=str(cluster["DBClusterArn"]),
-        database_tags=tags_of(cluster.get("TagList")),
-        log_group=log_group_name(source.cluster_id),
+        database_arn=database.arn,
+        database_tags=database.tags,
+        log_group=source_log_group(source),
         log_group_region=source.region,
         log_group_tags=log_group_tags,
     )

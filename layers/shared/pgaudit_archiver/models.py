@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from pgaudit_archiver.kinds import DatabaseKind, kind_of
 from pgaudit_archiver.status import SourceStatus
 
 PGAUDIT_CLASSES = ("none", "all", "ddl", "function", "misc", "misc_set", "read", "role", "write")
@@ -56,6 +58,14 @@ def valid_cluster_id(value: str) -> str:
     return value.lower()  # RDS stores identifiers in lowercase
 
 
+def valid_instance_id(value: str) -> str:
+    # DB instance identifiers follow the DB cluster identifiers' rule (RDS naming constraints).
+    _identifier("DB instance identifier", CLUSTER_ID_PATTERN, value)
+    if "--" in value or value.endswith("-"):
+        raise ValueError("a DB instance identifier cannot contain '--' or end with '-'")
+    return value.lower()
+
+
 def valid_database_name(value: str) -> str:
     return _identifier("PostgreSQL database name", DATABASE_NAME_PATTERN, value)
 
@@ -68,6 +78,7 @@ def valid_secret_arn(value: str) -> str:
 AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN), AfterValidator(valid_account_id)]
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN), AfterValidator(valid_region)]
 ClusterId = Annotated[str, StringConstraints(pattern=CLUSTER_ID_PATTERN), AfterValidator(valid_cluster_id)]
+InstanceId = Annotated[str, StringConstraints(pattern=CLUSTER_ID_PATTERN), AfterValidator(valid_instance_id)]
 DatabaseName = Annotated[str, StringConstraints(pattern=DATABASE_NAME_PATTERN), AfterValidator(valid_database_name)]
 SecretArn = Annotated[
     str,
@@ -88,12 +99,11 @@ class StrictModel(Model):
     model_config = ConfigDict(strict=True)
 
 
-class OnboardRequest(StrictModel):
-    """What a user asks for. Options left out take the deployment's defaults."""
+class OnboardOptions(StrictModel):
+    """What a user asks for, whichever kind of database. Options left out take the deployment's defaults."""
 
     account_id: AccountId = Field(description="12-digit id of the source AWS account")
-    region: Region = Field(description="region of the cluster; must be this stack's region")
-    cluster_id: ClusterId = Field(description="DB cluster identifier")
+    region: Region = Field(description="region of the database; must be this stack's region")
     pgaudit_log: str | None = Field(default=None, description="pgaudit.log classes, e.g. ddl,role,write")
     reboot: RebootPolicy | None = Field(default=None, description="deferred (default) or immediate")
     log_retention_days: int | None = Field(default=None, description="retention of the postgresql log group")
@@ -112,6 +122,20 @@ class OnboardRequest(StrictModel):
         default=False,
         description="revoke USAGE on plpgsql from PUBLIC, so that no database user can RAISE a forged AUDIT line",
     )
+
+    @property
+    def database_id(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def namespace_kind(self) -> DatabaseKind:
+        raise NotImplementedError
+
+    @property
+    def source(self) -> Source:
+        return Source(
+            account_id=self.account_id, region=self.region, cluster_id=self.database_id, kind=self.namespace_kind
+        )
 
     @field_validator("pgaudit_log")
     @classmethod
@@ -167,6 +191,49 @@ def normalize_pgaudit_log(value: str) -> str:
     return ",".join(classes)
 
 
+class OnboardRequest(OnboardOptions):
+    """Onboard a DB cluster: Aurora PostgreSQL or a Multi-AZ DB cluster (which one is read from the cluster)."""
+
+    cluster_id: ClusterId = Field(description="DB cluster identifier (Aurora PostgreSQL or Multi-AZ DB cluster)")
+
+    @property
+    def database_id(self) -> str:
+        return self.cluster_id
+
+    @property
+    def namespace_kind(self) -> DatabaseKind:
+        return DatabaseKind.AURORA_CLUSTER  # until validation reads the cluster's engine
+
+
+class InstanceOnboardRequest(OnboardOptions):
+    """Onboard an RDS for PostgreSQL DB instance (not a member of a DB cluster)."""
+
+    instance_id: InstanceId = Field(description="DB instance identifier")
+
+    @property
+    def database_id(self) -> str:
+        return self.instance_id
+
+    @property
+    def namespace_kind(self) -> DatabaseKind:
+        return DatabaseKind.DB_INSTANCE
+
+
+def onboard_input(
+    source: Source, options: Mapping[str, Any], leave_out: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The onboarding workflow's input for `source` (cluster_id, or instance_id for a DB instance), with the options
+    of `options` (a recorded request, say) an onboarding request takes, except `leave_out` and nulls."""
+    kept = set(OnboardOptions.model_fields) - leave_out
+    field = "cluster_id" if kind_of(source.kind).is_cluster else "instance_id"
+    return {
+        **{key: value for key, value in options.items() if key in kept and value is not None},
+        "account_id": source.account_id,
+        "region": source.region,
+        field: source.cluster_id,
+    }
+
+
 class OffboardRequest(StrictModel):
     """Stop archiving a cluster's audit logs; archived objects always stay."""
 
@@ -180,23 +247,74 @@ class OffboardRequest(StrictModel):
         return Source(account_id=self.account_id, region=self.region, cluster_id=self.cluster_id.lower())
 
 
+class InstanceOffboardRequest(StrictModel):
+    """Stop archiving a DB instance's audit logs; archived objects always stay."""
+
+    account_id: AccountId = Field(description="12-digit id of the source AWS account")
+    region: Region = Field(description="region of the DB instance; must be this stack's region")
+    instance_id: InstanceId = Field(description="DB instance identifier")
+    restore: bool = Field(default=False, description="also disable the export and re-attach the original group")
+
+    @property
+    def source(self) -> Source:
+        return Source(
+            account_id=self.account_id, region=self.region, cluster_id=self.instance_id, kind=DatabaseKind.DB_INSTANCE
+        )
+
+
+# A source key that no DB cluster identifier can equal: RDS identifiers never contain "--" (RDS naming constraints).
+INSTANCE_KEY_PREFIX = "instance--"
+
+
 class Source(Model):
-    """One source of audit logs: a cluster in an account and region."""
+    """One source of audit logs: a database in an account and region.
+
+    `cluster_id` is the database's identifier, a DB instance's too: the field keeps its name so that every payload and
+    registry item written before DB instances were supported still reads as it was (an Aurora cluster). `key` is what
+    names and registry keys are derived from (naming.py): the cluster identifier itself for either kind of DB cluster
+    (one namespace), `instance--<id>` for a DB instance (another namespace)."""
 
     account_id: str
     region: str
     cluster_id: str
+    kind: DatabaseKind = DatabaseKind.AURORA_CLUSTER
+
+    @property
+    def database_id(self) -> str:
+        return self.cluster_id
+
+    @property
+    def key(self) -> str:
+        return self.cluster_id if kind_of(self.kind).is_cluster else f"{INSTANCE_KEY_PREFIX}{self.cluster_id}"
+
+    @classmethod
+    def from_key(cls, account_id: str, region: str, key: str, cluster_kind: DatabaseKind | None = None) -> Source:
+        """The source a `key` names; a cluster key does not say its kind (Aurora or Multi-AZ): `cluster_kind`."""
+        if key.startswith(INSTANCE_KEY_PREFIX):
+            return cls(
+                account_id=account_id, region=region, cluster_id=key.removeprefix(INSTANCE_KEY_PREFIX),
+                kind=DatabaseKind.DB_INSTANCE,
+            )  # fmt: skip
+        return cls(
+            account_id=account_id, region=region, cluster_id=key, kind=cluster_kind or DatabaseKind.AURORA_CLUSTER
+        )
+
+    def same_database(self, other: Source) -> bool:
+        return (self.account_id, self.region, self.key) == (other.account_id, other.region, other.key)
 
     def __str__(self) -> str:
-        return f"cluster {self.cluster_id} in account {self.account_id} ({self.region})"
+        noun = "DB instance" if self.kind is DatabaseKind.DB_INSTANCE else "cluster"
+        return f"{noun} {self.cluster_id} in account {self.account_id} ({self.region})"
 
 
 class ResolvedRequest(Model):
-    """The request with every option decided; what the rest of the workflow works from."""
+    """The request with every option decided; what the rest of the workflow works from. `cluster_id` is the
+    database's identifier (see Source)."""
 
     account_id: str
     region: str
     cluster_id: str
+    kind: DatabaseKind = DatabaseKind.AURORA_CLUSTER
     pgaudit_log: str
     reboot: RebootPolicy
     log_retention_days: int
@@ -208,7 +326,7 @@ class ResolvedRequest(Model):
 
     @property
     def source(self) -> Source:
-        return Source(account_id=self.account_id, region=self.region, cluster_id=self.cluster_id)
+        return Source(account_id=self.account_id, region=self.region, cluster_id=self.cluster_id, kind=self.kind)
 
 
 class WorkflowSettings(Model):
@@ -216,13 +334,20 @@ class WorkflowSettings(Model):
     max_polls: int
 
 
-class ClusterMember(Model):
+class DatabaseMember(Model):
+    """A DB instance of the database (a DB instance is its own only member), and whether the parameter group that
+    holds the pgaudit settings is applied on it (in-sync, pending-reboot, applying)."""
+
     instance_id: str
     is_writer: bool
     parameter_group_status: str
 
 
-class ClusterFacts(Model):
+class DatabaseFacts(Model):
+    """What the data-access layer reads of a database (aws/rds.py), whichever kind it is; the steps never read a raw
+    describe dictionary. `parameter_group` is where the pgaudit settings live: the DB cluster parameter group of
+    either kind of cluster, the DB parameter group of a DB instance."""
+
     arn: str
     status: str
     ready: bool
@@ -231,8 +356,23 @@ class ClusterFacts(Model):
     http_endpoint_enabled: bool
     master_secret_arn: str | None
     database_name: str | None
-    members: tuple[ClusterMember, ...]
+    members: tuple[DatabaseMember, ...]
     polls: int = 0
+    kind: DatabaseKind = DatabaseKind.AURORA_CLUSTER
+    identifier: str = ""
+    resource_id: str = ""  # DbClusterResourceId or DbiResourceId: stays the same across renames
+    engine: str = "aurora-postgresql"
+    exported_log_types: tuple[str, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def family(self) -> str:
+        return kind_of(self.kind).family(self.engine_version)
+
+
+# The names the workflows' payloads and earlier code know them by.
+ClusterMember = DatabaseMember
+ClusterFacts = DatabaseFacts
 
 
 class ValidationResult(Model):
@@ -284,6 +424,9 @@ class ExtensionResult(StepResult):
     plpgsql_kept_by_public: tuple[str, ...] = ()  # databases where revoke_plpgsql did not take
     secret_arn: str | None = None  # the database user's secret it ran with
     secret_found_by: Literal["request", "tag"] | None = None
+    # How the product verifies the extension: through the Data API, or (a kind without it) by the audit records
+    # that reach the archive.
+    verification: str | None = None
 
     def record(self) -> dict[str, str | None]:
         """What the registry keeps (`extension`): reconciliation checks the extension with this secret."""
@@ -293,6 +436,7 @@ class ExtensionResult(StepResult):
             "sql": self.sql if self.status == "manual" else None,
             "reason": self.reason,
             "secret_arn": self.secret_arn,
+            **({"verification": self.verification} if self.verification else {}),
         }
 
 
@@ -385,3 +529,20 @@ class Drift(Model):
             "unverifiable": f"cannot verify: {actual}",
         }
         return messages[self.kind]
+
+
+class InstanceFacts(Model):
+    """A DB instance as DescribeDBInstances describes it: standalone, or a member of a DB cluster (`cluster_id`)."""
+
+    identifier: str
+    resource_id: str
+    arn: str
+    engine: str
+    engine_version: str
+    status: str
+    cluster_id: str | None
+    parameter_groups: tuple[tuple[str, str], ...]  # (DB parameter group, ParameterApplyStatus)
+    exported_log_types: tuple[str, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+    master_secret_arn: str | None = None
+    database_name: str | None = None

@@ -1,9 +1,18 @@
-"""Deterministic names for what the workflow creates, so a rerun finds what an earlier run made."""
+"""Deterministic names for what the workflow creates, so a rerun finds what an earlier run made.
+
+Every name of a source is derived from `Source.key`: a DB cluster's identifier (Aurora and Multi-AZ DB clusters share
+that namespace), or `instance--<id>` for a DB instance, whose identifiers are another namespace. RDS identifiers
+cannot contain two consecutive hyphens (RDS naming constraints), so no cluster's key equals an instance's, and the
+names of every Aurora cluster onboarded before DB instances were supported stay what they were. Parameter groups are
+the exception: a DB instance's group is a DB parameter group, a namespace of its own apart from DB cluster parameter
+groups, and parameter group names cannot contain "--" either.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
+from pgaudit_archiver.kinds import DatabaseKind, kind_of
 from pgaudit_archiver.models import Source
 
 PREFIX = "pgaudit"
@@ -28,17 +37,17 @@ def bounded_name(base: str, source: Source, limit: int = MAX_NAME_LENGTH) -> str
     """
     if len(base) < limit:
         return base
-    identity = f"{source.account_id}/{source.region}/{source.cluster_id}"
+    identity = f"{source.account_id}/{source.region}/{source.key}"
     digest = hashlib.sha256(identity.encode()).hexdigest()[:_HASH_LENGTH]
     return f"{base[: limit - _HASH_LENGTH - 1]}-{digest}"
 
 
 def delivery_stream_name(source: Source) -> str:
-    return bounded_name(f"{PREFIX}-{source.account_id}-{source.cluster_id}", source)
+    return bounded_name(f"{PREFIX}-{source.account_id}-{source.key}", source)
 
 
 def destination_name(source: Source) -> str:
-    return bounded_name(f"{PREFIX}-{source.account_id}-{source.cluster_id}", source)
+    return bounded_name(f"{PREFIX}-{source.account_id}-{source.key}", source)
 
 
 def destination_role_name(source: Source) -> str:
@@ -52,7 +61,7 @@ def destination_role_name(source: Source) -> str:
 def source_destination_role_name(source: Source) -> str:
     """The role per source that earlier versions created: retired once the source's destination delivers with its
     account's role (steps/destination_role.py retire_source_role)."""
-    return bounded_name(f"{PREFIX}-dest-{source.region}-{source.account_id}-{source.cluster_id}", source)
+    return bounded_name(f"{PREFIX}-dest-{source.region}-{source.account_id}-{source.key}", source)
 
 
 def account_resource_prefix(source: Source) -> str:
@@ -64,22 +73,28 @@ def account_resource_prefix(source: Source) -> str:
 def legacy_destination_role_name(source: Source) -> str:
     """The name the first versions gave the role, without the region: still found, and retired, by this region's
     workflows when its trust is this region's (see steps/destination_role.py retire_legacy_role)."""
-    return bounded_name(f"{PREFIX}-dest-{source.account_id}-{source.cluster_id}", source)
+    return bounded_name(f"{PREFIX}-dest-{source.account_id}-{source.key}", source)
 
 
-def parameter_group_name(cluster_id: str, family: str | None = None) -> str:
-    """`pgaudit-<cluster>`; `pgaudit-<cluster>-<family>` for a family other than the first one's (after a major
-    version upgrade). Cluster ids are at most 63 characters and parameter group names up to 255: no shortening."""
-    return f"{PREFIX}-{cluster_id}" + (f"-{family}" if family else "")
+def parameter_group_name(database_id: str, family: str | None = None) -> str:
+    """`pgaudit-<database>`; `pgaudit-<database>-<family>` for a family other than the first one's (after a major
+    version upgrade). Identifiers are at most 63 characters and parameter group names up to 255: no shortening. A DB
+    cluster's is a DB cluster parameter group, a DB instance's a DB parameter group (separate namespaces)."""
+    return f"{PREFIX}-{database_id}" + (f"-{family}" if family else "")
 
 
-def log_group_name(cluster_id: str) -> str:
-    return f"/aws/rds/cluster/{cluster_id}/postgresql"
+def log_group_name(database_id: str, kind: DatabaseKind = DatabaseKind.AURORA_CLUSTER) -> str:
+    """Where RDS exports the postgresql log: /aws/rds/cluster/<id>/postgresql or /aws/rds/instance/<id>/postgresql."""
+    return kind_of(kind).log_group_name(database_id)
+
+
+def source_log_group(source: Source) -> str:
+    return log_group_name(source.cluster_id, source.kind)
 
 
 def log_group_arn(partition: str, source: Source) -> str:
     """The ARN ListTagsForResource takes: without the `:*` that DescribeLogGroups' `arn` ends in."""
-    return f"arn:{partition}:logs:{source.region}:{source.account_id}:log-group:{log_group_name(source.cluster_id)}"
+    return f"arn:{partition}:logs:{source.region}:{source.account_id}:log-group:{source_log_group(source)}"
 
 
 def account_tags(source: Source) -> dict[str, str]:
@@ -92,13 +107,13 @@ def source_tags(source: Source) -> dict[str, str]:
         "pgaudit-archiver:managed": "true",
         "pgaudit-archiver:source-account": source.account_id,
         "pgaudit-archiver:source-region": source.region,
-        "pgaudit-archiver:source-cluster": source.cluster_id,
+        "pgaudit-archiver:source-cluster": source.key,
     }
 
 
 def execution_name(source: Source, unique: str) -> str:
-    """`<account>-<cluster>-<unique>`: Step Functions execution names are at most 80 characters."""
-    return f"{source.account_id}-{source.cluster_id}"[: 80 - len(unique) - 1] + f"-{unique}"
+    """`<account>-<source key>-<unique>`: Step Functions execution names are at most 80 characters."""
+    return f"{source.account_id}-{source.key}"[: 80 - len(unique) - 1] + f"-{unique}"
 
 
 def console_url(execution_arn: str) -> str:

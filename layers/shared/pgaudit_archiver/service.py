@@ -34,6 +34,7 @@ from pgaudit_archiver.errors import (
     NotFoundError,
     SourceAccessDeniedError,
 )
+from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import (
     AccountId,
     Model,
@@ -176,10 +177,17 @@ def _role_without_path(arn: str) -> str:
 def read_consent(settings: ApiSettings, source: Source) -> Consent | None:
     """The owner's marks on the database and its log group, read through the source role; None: no such cluster."""
     account = source_account(settings, source)
-    cluster = account.rds.describe_cluster(source.cluster_id)
-    if cluster is None:
+    database = account.rds.database(source)
+    if database is None:
         return None
-    return consent_of(cluster, account.logs.log_group_tags(log_group_arn(settings.partition, source)), source)
+    return consent_of(database, account.logs.log_group_tags(log_group_arn(settings.partition, source)), source)
+
+
+def status_path_of(source: Source) -> str:
+    """Where the API answers about the source: /clusters/... for a DB cluster of either kind, /instances/... for a DB
+    instance."""
+    collection = "clusters" if kind_of(source.kind).is_cluster else "instances"
+    return f"/{collection}/{source.account_id}/{source.region}/{source.cluster_id}"
 
 
 def cluster_service(settings: ApiSettings) -> ClusterService:
@@ -255,7 +263,7 @@ class ClusterService:
                 rule=breaches[0].rule,
                 remedy="onboard at or above the minimum, or ask an admin (AdminPrincipalArns) for an exception",
             )
-        source = Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id)
+        source = request.source
         reductions = policy.reductions(audit, self._current_audit(source))
         if reductions and not admin:
             self._require_reducer(caller, source, "; ".join(reductions))
@@ -292,7 +300,7 @@ class ClusterService:
     def onboard(self, caller: Caller, request: OnboardRequest) -> Started:
         self.authorize(caller, request.account_id)
         exception = self.check_audit_policy(caller, request)
-        source = Source(account_id=request.account_id, region=request.region, cluster_id=request.cluster_id)
+        source = request.source
         started = self.start("onboard", source, request.model_dump(mode="json", exclude_none=True))
         if not started.already_running:
             # Reconciliation honours an exception only for the request it was granted for; any other onboarding
@@ -308,7 +316,7 @@ class ClusterService:
 
     def start(self, operation: Literal["onboard", "offboard"], source: Source, payload: dict[str, Any]) -> Started:
         """Start the workflow unless one already runs for the source; then answer with the running one."""
-        status_path = f"/clusters/{source.account_id}/{source.region}/{source.cluster_id}"
+        status_path = status_path_of(source)
         if not self._registry.claim(source, operation, payload):
             current = self._registry.get(source) or {}
             running_arn = current.get("execution_arn")
@@ -435,7 +443,7 @@ class ClusterService:
         )  # fmt: skip
         return Started(operation="verify", source=source, execution_arn=arn, console_url=console_url(arn),
                        already_running=False,
-                       status_path=f"/clusters/{source.account_id}/{source.region}/{source.cluster_id}")  # fmt: skip
+                       status_path=status_path_of(source))  # fmt: skip
 
     def get(self, caller: Caller, source: Source) -> dict[str, Any]:
         self.authorize(caller, source.account_id)

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from pgaudit_archiver.logline import AUDIT_MARKER, entry_record
-from pgaudit_archiver.models import Source
+from pgaudit_archiver.models import INSTANCE_KEY_PREFIX, Source
 from pgaudit_archiver.naming import (
     ARCHIVE_AREA,
     AREA_PARTITION_KEY,
@@ -75,7 +75,8 @@ def _json_line(record: dict[str, Any]) -> bytes:
 
 
 _ACCOUNT_FIRST = b'{"account":'
-LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/cluster/(?P<cluster>[^/]+)/postgresql$")
+# A DB cluster's (Aurora or Multi-AZ) or a DB instance's postgresql log group (kinds.py).
+LOG_GROUP_PATTERN = re.compile(r"^/aws/rds/(?P<namespace>cluster|instance)/(?P<database>[^/]+)/postgresql$")
 QUARANTINED_ENVELOPES = "QuarantinedEnvelopes"
 CANARY_MARK = "pgaudit-archiver canary "
 # Lambda's synchronous response limit is 6 MB; stay under it with room for the JSON around the records.
@@ -281,13 +282,19 @@ class _Transformed:
         return answer
 
 
+def _source_key(match: re.Match[str]) -> str:
+    database = match.group("database")
+    return database if match.group("namespace") == "cluster" else f"{INSTANCE_KEY_PREFIX}{database}"
+
+
 def _source_of(envelope: dict[str, Any], region: str) -> dict[str, Any]:
     log_group = envelope["logGroup"]
     match = LOG_GROUP_PATTERN.match(log_group)
     return {
         "account": envelope["owner"],
         "region": region,
-        "cluster": match.group("cluster") if match else None,
+        # The source's key (models.Source.key): the cluster id, or instance--<id> for a DB instance.
+        "cluster": _source_key(match) if match else None,
         "instance": envelope["logStream"],
         "log_group": log_group,
     }
@@ -297,7 +304,7 @@ AUDIT_RECORD_KEY = b'"audit_type":'
 
 
 def _source_model(source: dict[str, Any]) -> Source:
-    return Source(account_id=source["account"], region=source["region"], cluster_id=source["cluster"])
+    return Source.from_key(source["account"], source["region"], source["cluster"])
 
 
 def sent_from_elsewhere(source: dict[str, Any], stream_name: str) -> bool:
@@ -305,7 +312,7 @@ def sent_from_elsewhere(source: dict[str, Any], stream_name: str) -> bool:
     account for any log group, so a principal there could subscribe another group to it: the stream's name is
     derived from the source it serves, and the envelope's owner and log group must derive the same name."""
     try:
-        claimed = Source(account_id=source["account"], region=source["region"], cluster_id=source["cluster"] or "")
+        claimed = Source.from_key(source["account"], source["region"], source["cluster"] or "")
     except ValueError:
         return True
     return source["cluster"] is None or delivery_stream_name(claimed) != stream_name

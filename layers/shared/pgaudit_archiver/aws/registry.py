@@ -13,6 +13,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from pgaudit_archiver.aws.client_errors import guarded, refused
 from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.kinds import DatabaseKind
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.status import RUNNING_STATUSES, SourceStatus
 
@@ -21,7 +22,15 @@ Items = list[dict[str, Any]]  # (a name of its own: in Registry's body, `list` i
 
 
 def source_key(source: Source) -> str:
-    return f"{source.account_id}#{source.region}#{source.cluster_id}"
+    return f"{source.account_id}#{source.region}#{source.key}"
+
+
+def source_of_item(item: dict[str, Any]) -> Source:
+    """The source a registry item is about; items written before DB instances were supported have no kind: Aurora."""
+    return Source(
+        account_id=item["account_id"], region=item["region"], cluster_id=item["cluster_id"],
+        kind=item.get("kind") or DatabaseKind.AURORA_CLUSTER,
+    )  # fmt: skip
 
 
 def now() -> str:
@@ -84,7 +93,7 @@ class Registry:
             condition = condition | Attr("execution_arn").eq(stale_execution)
         values = _running_values(source, operation, request)
         sets = (
-            "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, "
+            "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, #kind = :kind, "
             "#request = :request, updated_at = :now, created_at = if_not_exists(created_at, :now)"
         )
         removes = ["last_error"]
@@ -103,7 +112,12 @@ class Registry:
                 Key={"source_id": source_key(source)},
                 UpdateExpression=f"{sets} REMOVE {', '.join(removes)}",
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request"},
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#region": "region",
+                    "#request": "request",
+                    "#kind": "kind",
+                },
                 ExpressionAttributeValues=_dynamo(values),
             )
             return True
@@ -133,10 +147,11 @@ class Registry:
             Key={"source_id": source_key(source)},
             UpdateExpression=(
                 "SET #status = :status, account_id = :account, #region = :region, cluster_id = :cluster, "
-                "execution_arn = :arn, console_url = :url, #request = if_not_exists(#request, :request), "
-                "updated_at = :now, created_at = if_not_exists(created_at, :now) REMOVE last_error"
+                "#kind = :kind, execution_arn = :arn, console_url = :url, "
+                "#request = if_not_exists(#request, :request), updated_at = :now, "
+                "created_at = if_not_exists(created_at, :now) REMOVE last_error"
             ),
-            ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request"},
+            ExpressionAttributeNames={"#status": "status", "#region": "region", "#request": "request", "#kind": "kind"},
             ExpressionAttributeValues=_dynamo(
                 {**_running_values(source, operation, request), ":arn": execution_arn, ":url": console_url}
             ),
@@ -156,14 +171,14 @@ class Registry:
     ) -> None:
         """The workflow's end: the status and what it found; `keep_first` fields are written only once (the
         original settings offboarding restores)."""
-        names = {"#status": "status", "#region": "region"}
+        names = {"#status": "status", "#region": "region", "#kind": "kind"}
         values: dict[str, Any] = {
             ":status": status, ":now": now(), ":account": source.account_id, ":region": source.region,
-            ":cluster": source.cluster_id,
+            ":cluster": source.cluster_id, ":kind": str(source.kind),
         }  # fmt: skip
         sets = [
             "#status = :status", "updated_at = :now", "created_at = if_not_exists(created_at, :now)",
-            "account_id = :account", "#region = :region", "cluster_id = :cluster",
+            "account_id = :account", "#region = :region", "cluster_id = :cluster", "#kind = :kind",
         ]  # fmt: skip
         for clauses, clause_names, clause_values in (
             _set_clauses(fields, "f"),
@@ -281,6 +296,7 @@ def _running_values(source: Source, operation: str, request: dict[str, Any]) -> 
         ":account": source.account_id,
         ":region": source.region,
         ":cluster": source.cluster_id,
+        ":kind": str(source.kind),
         ":request": request,
         ":now": now(),
     }

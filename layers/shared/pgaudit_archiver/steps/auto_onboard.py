@@ -20,7 +20,7 @@ from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, OPT_OUT_TAG_VALUE, consented, tags_of
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
-from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, OnboardRequest, Source
+from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, Source, onboard_input
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.status import ONBOARDED_STATUSES, SourceStatus
 from pgaudit_archiver.steps.validate import ENGINE
@@ -66,14 +66,11 @@ def source_of_event(event: dict[str, Any]) -> Source | None:
 
 def onboarding_request(source: Source, current: dict[str, Any]) -> dict[str, Any]:
     """The request an automatic onboarding (or an adoption) starts, given the source's registry item."""
-    request = {"account_id": source.account_id, "region": source.region, "cluster_id": source.cluster_id}
     if current.get("request") and current.get("status") != SourceStatus.OFFBOARDED:
         # Its own onboarding request again, not the defaults (fewer classes than it has, perhaps); never its reboot
         # policy, which a tag change would otherwise trigger; nothing of an offboarding request (restore).
-        options = set(OnboardRequest.model_fields) - {"reboot"}
-        kept = {key: value for key, value in current["request"].items() if key in options and value is not None}
-        request = {**kept, **request}
-    return request
+        return onboard_input(source, current["request"], leave_out=frozenset({"reboot"}))
+    return onboard_input(source, {})
 
 
 def why_not_consented(tags: dict[str, str]) -> str | None:

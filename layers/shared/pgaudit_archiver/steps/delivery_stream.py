@@ -27,7 +27,7 @@ TRANSFORM_INTERVAL_SECONDS = "60"
 
 
 def source_path(source: Source) -> str:
-    return f"account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
+    return f"account={source.account_id}/region={source.region}/cluster={source.key}/"
 
 
 def archive_prefix(source: Source) -> str:
@@ -35,7 +35,7 @@ def archive_prefix(source: Source) -> str:
 
 
 def error_prefix(source: Source) -> str:
-    return f"errors/account={source.account_id}/region={source.region}/cluster={source.cluster_id}/"
+    return f"errors/account={source.account_id}/region={source.region}/cluster={source.key}/"
 
 
 def desired_destination(settings: DeliveryStreamSettings, source: Source) -> dict[str, Any]:

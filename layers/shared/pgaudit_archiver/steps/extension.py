@@ -1,12 +1,17 @@
 """Create Extension: CREATE EXTENSION pgaudit through the RDS Data API as the owner's database user, or the exact SQL
-for the owner to run. Never as the master user: the secret is the one the owner provides (steps/database_user.py)."""
+for the owner to run. Never as the master user: the secret is the one the owner provides (steps/database_user.py).
+
+The RDS Data API serves Aurora DB clusters only: for a Multi-AZ DB cluster or a DB instance the result is always an
+action required, with the exact SQL and how the product verifies it (the audit records that reach the archive), never
+a silent skip."""
 
 from __future__ import annotations
 
 from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.errors import AwsRequestError
-from pgaudit_archiver.models import ClusterFacts, ExtensionResult, ResolvedRequest
+from pgaudit_archiver.kinds import kind_of
+from pgaudit_archiver.models import DatabaseFacts, ExtensionResult, ResolvedRequest
 from pgaudit_archiver.steps.database_user import find_database_user_secret
 
 CREATE_SQL = "CREATE EXTENSION IF NOT EXISTS pgaudit"
@@ -20,6 +25,10 @@ PUBLIC_USES_PLPGSQL_SQL = (
     "WHERE l.lanname = 'plpgsql' AND a.grantee = 0 AND a.privilege_type = 'USAGE'"
 )
 REVOKE_SQL = "REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC"
+VERIFIED_BY_ARCHIVE = (
+    "without the RDS Data API pgaudit-archiver cannot read pg_extension: it verifies that the database's audit records "
+    "reach the archive, and reconciliation reports the source silent when none arrive"
+)
 
 
 def _manual(database: str, reason: str, request: ResolvedRequest) -> ExtensionResult:
@@ -30,7 +39,7 @@ def _manual(database: str, reason: str, request: ResolvedRequest) -> ExtensionRe
 
 
 def _revoke_plpgsql(
-    rds_data: SourceRdsData, cluster: ClusterFacts, secret_arn: str, database: str
+    rds_data: SourceRdsData, cluster: DatabaseFacts, secret_arn: str, database: str
 ) -> tuple[list[str], list[str]]:
     """Without USAGE on plpgsql no database user can write `DO $$ BEGIN RAISE LOG 'AUDIT: ...'; END $$`, a line
     byte-identical to pgaudit's. Functions already written keep running; their owners and superusers are unaffected.
@@ -61,10 +70,16 @@ def ensure_extension(
     rds_data: SourceRdsData,
     secrets: SourceSecrets,
     request: ResolvedRequest,
-    cluster: ClusterFacts,
+    cluster: DatabaseFacts,
     pending_reboot: tuple[str, ...],
 ) -> ExtensionResult:
     database = request.database or cluster.database_name or DEFAULT_DATABASE
+    kind = kind_of(cluster.kind)
+    if not kind.data_api:
+        reason = f"the RDS Data API serves Aurora DB clusters only, not a {kind.noun}"
+        if pending_reboot:
+            reason += f"; pgaudit is loaded only after {', '.join(pending_reboot)} reboot"
+        return _manual(database, reason, request).model_copy(update={"verification": VERIFIED_BY_ARCHIVE})
     if pending_reboot:
         return _manual(database, f"pgaudit is loaded only after {', '.join(pending_reboot)} reboot", request)
     if not cluster.http_endpoint_enabled:

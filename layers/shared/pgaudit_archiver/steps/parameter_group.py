@@ -1,4 +1,8 @@
-"""Configure Parameter Group: pgaudit in shared_preload_libraries and pgaudit.log, in a group of this cluster's own.
+"""Configure Parameter Group: pgaudit in shared_preload_libraries and pgaudit.log, in a group of this database's own.
+
+The group is the one that holds the database's settings (kinds.py): the DB cluster parameter group of an Aurora or
+Multi-AZ DB cluster, the DB parameter group of a DB instance. Everything below holds for both; "cluster" reads as
+"database".
 
 The workflow never modifies a group it did not create: a default group cannot be modified, a custom one may be
 shared with other clusters or managed by its owner's tooling, and the source role may modify only pgaudit-*
@@ -25,8 +29,9 @@ from typing import Any
 from pgaudit_archiver.audit_policy import same_classes
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.errors import ClusterNotEligibleError, ResourceConflictError
+from pgaudit_archiver.kinds import DatabaseKind, kind_of
 from pgaudit_archiver.models import (
-    ClusterFacts,
+    DatabaseFacts,
     Drift,
     Model,
     ParameterGroupResult,
@@ -76,8 +81,8 @@ def instance_overrides(rds: SourceRds, instance_ids: Iterable[str]) -> list[Inst
     """Every PRELOAD and PGAUDIT_LOG value the members' DB parameter groups set (Source=user)."""
     members_of: dict[str, list[str]] = {}
     for instance_id in instance_ids:
-        for group in rds.describe_instance(instance_id).get("DBParameterGroups", []):
-            name = group["DBParameterGroupName"]
+        instance = rds.instance(instance_id)
+        for name, _ in instance.parameter_groups if instance else ():
             if not name.startswith("default."):  # a default group cannot be modified, so it sets nothing
                 members_of.setdefault(name, []).append(instance_id)
     overrides = []
@@ -106,8 +111,11 @@ def conflicting(overrides: Iterable[InstanceOverride], pgaudit_log: str | None) 
     ]
 
 
-def refuse_overrides(rds: SourceRds, request: ResolvedRequest, cluster: ClusterFacts) -> None:
-    """Stop, naming each instance, group and parameter, when an instance's group overrides what onboarding sets."""
+def refuse_overrides(rds: SourceRds, request: ResolvedRequest, cluster: DatabaseFacts) -> None:
+    """Stop, naming each instance, group and parameter, when an instance's group overrides what onboarding sets (a
+    DB cluster's members only: a DB instance's DB parameter group is the one onboarding configures)."""
+    if not kind_of(cluster.kind).is_cluster:
+        return
     blocking = conflicting(instance_overrides(rds, (m.instance_id for m in cluster.members)), request.pgaudit_log)
     if not blocking:
         return
@@ -130,49 +138,53 @@ def with_library(libraries: str | None, library: str = LIBRARY) -> str:
     return ",".join(present if library in present else [*present, library])
 
 
-def family_of(rds: SourceRds, group_name: str) -> str:
-    family = (rds.describe_parameter_group(group_name) or {}).get("DBParameterGroupFamily")
+def family_of(rds: SourceRds, group_name: str, kind: DatabaseKind = DatabaseKind.AURORA_CLUSTER) -> str:
+    family = (rds.describe_parameter_group(group_name, kind) or {}).get("DBParameterGroupFamily")
     if not family:
         raise ClusterNotEligibleError(f"cannot read the family of parameter group {group_name}")
     return str(family)
 
 
-def our_group_for(rds: SourceRds, cluster_id: str, family: str) -> tuple[str, dict[str, Any] | None]:
-    """Our group for `family` and its description (None: not made yet): `pgaudit-<cluster>`, the name every
-    onboarding so far gave it, unless that one is of another family (the cluster was upgraded since)."""
+def our_group_for(
+    rds: SourceRds, cluster_id: str, family: str, kind: DatabaseKind = DatabaseKind.AURORA_CLUSTER
+) -> tuple[str, dict[str, Any] | None]:
+    """Our group for `family` and its description (None: not made yet): `pgaudit-<database>`, the name every
+    onboarding so far gave it, unless that one is of another family (the database was upgraded since)."""
     first = parameter_group_name(cluster_id)
-    existing = rds.describe_parameter_group(first)
+    existing = rds.describe_parameter_group(first, kind)
     if existing is None or existing.get("DBParameterGroupFamily") == family:
         return first, existing
     name = parameter_group_name(cluster_id, family)
-    return name, rds.describe_parameter_group(name)
+    return name, rds.describe_parameter_group(name, kind)
 
 
-def _carry_over(rds: SourceRds, cluster_id: str, family: str, group: str) -> list[str]:
+def _carry_over(rds: SourceRds, cluster_id: str, family: str, group: str, kind: DatabaseKind) -> list[str]:
     """Our group of an earlier family's own settings, into `group` (new, of `family`): those the family still has;
     PRELOAD and PGAUDIT_LOG are set after."""
     earlier = parameter_group_name(cluster_id)
-    if (rds.describe_parameter_group(earlier) or {}).get("DBParameterGroupFamily") in (None, family):
+    if (rds.describe_parameter_group(earlier, kind) or {}).get("DBParameterGroupFamily") in (None, family):
         return []
-    settings = {p["ParameterName"]: p for p in rds.user_cluster_parameters(earlier)}
+    settings = {p["ParameterName"]: p for p in rds.user_cluster_parameters(earlier, kind)}
     settings = {name: p for name, p in settings.items() if name not in (PRELOAD, PGAUDIT_LOG)}
-    known = rds.known_parameters(group, set(settings)) if settings else set()
+    known = rds.known_parameters(group, set(settings), kind) if settings else set()
     carried = [
         {"ParameterName": name, "ParameterValue": str(settings[name].get("ParameterValue")),
          "ApplyMethod": "immediate" if settings[name].get("ApplyType") == "dynamic" else "pending-reboot"}
         for name in sorted(known) if settings[name].get("ParameterValue") is not None
     ]  # fmt: skip
     if carried:
-        rds.modify_parameters(group, carried)
+        rds.modify_parameters(group, carried, kind)
     dropped = sorted(set(settings) - known)
     note = f" ({', '.join(dropped)} not in {family}: left out)" if dropped else ""
     return [f"carried {len(carried)} setting(s) of {earlier} into {group}{note}"] if carried or dropped else []
 
 
-def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -> tuple[str, list[str]]:
-    """The group to configure: ours for the cluster's family, made now from the cluster's current group if need be."""
-    family = family_of(rds, current)
-    ours, existing = our_group_for(rds, request.cluster_id, family)
+def _group_for_cluster(
+    rds: SourceRds, request: ResolvedRequest, current: str, kind: DatabaseKind
+) -> tuple[str, list[str]]:
+    """The group to configure: ours for the database's family, made now from its current group if need be."""
+    family = family_of(rds, current, kind)
+    ours, existing = our_group_for(rds, request.cluster_id, family, kind)
     if current == ours:
         return current, []
     if current.startswith("default."):
@@ -187,27 +199,28 @@ def _group_for_cluster(rds: SourceRds, request: ResolvedRequest, current: str) -
         description = f"pgaudit-archiver: {request.cluster_id}, based on {current}"
         tags = source_tags(request.source)
         if copy_from:
-            rds.copy_parameter_group(copy_from, ours, description, tags)
+            rds.copy_parameter_group(copy_from, ours, description, tags, kind)
             changes.append(f"created parameter group {ours} because {reason}")
         else:
-            rds.create_parameter_group(ours, family, description, tags)
+            rds.create_parameter_group(ours, family, description, tags, kind)
             changes.append(f"created parameter group {ours} because {reason}")
-            changes += _carry_over(rds, request.cluster_id, family, ours)
+            changes += _carry_over(rds, request.cluster_id, family, ours, kind)
     elif "pgaudit-archiver" not in existing.get("Description", ""):
         raise ResourceConflictError(
             f"parameter group {ours} exists and was not made by pgaudit-archiver",
             remedy=f"rename or delete {ours}, or attach it to {request.cluster_id} yourself",
         )
-    rds.attach_parameter_group(request.cluster_id, ours)
+    rds.attach_parameter_group(request.cluster_id, ours, kind)
     return ours, [*changes, f"attached {ours} to {request.cluster_id}"]
 
 
-def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster: ClusterFacts) -> ParameterGroupResult:
+def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster: DatabaseFacts) -> ParameterGroupResult:
     refuse_overrides(rds, request, cluster)
+    kind = cluster.kind
     original_group = cluster.parameter_group
-    original = rds.parameter_values(original_group, {PRELOAD, PGAUDIT_LOG})
-    group, changes = _group_for_cluster(rds, request, original_group)
-    values = original if group == original_group else rds.parameter_values(group, {PRELOAD, PGAUDIT_LOG})
+    original = rds.parameter_values(original_group, {PRELOAD, PGAUDIT_LOG}, kind)
+    group, changes = _group_for_cluster(rds, request, original_group, kind)
+    values = original if group == original_group else rds.parameter_values(group, {PRELOAD, PGAUDIT_LOG}, kind)
 
     updates = []
     libraries = with_library(values[PRELOAD])
@@ -220,7 +233,7 @@ def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster:
         )
         changes.append(f"{PGAUDIT_LOG} = {request.pgaudit_log} in {group}")
     if updates:
-        rds.modify_parameters(group, updates)
+        rds.modify_parameters(group, updates, kind)
 
     # A new group or a new preload list takes effect only at reboot; so does one changed by an earlier run.
     needs_reboot = group != original_group or libraries != values[PRELOAD]

@@ -5,15 +5,19 @@ Each call does at most one reboot and returns; the state machine waits between c
 cluster without read availability"), so there the writer goes first and takes the readers with it; on newer versions
 readers survive a writer reboot, so they go first, one at a time, then the writer. Either way no instance reboots
 twice for one change, and an instance still waiting after MAX_REBOOTS_PER_INSTANCE reboots stops the loop.
+
+A Multi-AZ DB cluster is rebooted as a whole: "When you associate a new DB cluster parameter group with a running
+Multi-AZ DB cluster, reboot the DB cluster" (CreateDBClusterParameterGroup, RDS API reference), with RebootDBCluster,
+which serves only Multi-AZ DB clusters. A DB instance is its own only member: one RebootDBInstance.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.errors import ClusterNotEligibleError, WaitTimeoutError
+from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import RebootResult, Source
 
 SETTLED_INSTANCE_STATUSES = frozenset({"available"})
@@ -39,27 +43,29 @@ def writer_reboots_readers(engine_version: str) -> bool:
 def advance_reboot(
     rds: SourceRds, source: Source, expected: tuple[str, ...], rebooted: tuple[str, ...], polls: int, max_polls: int
 ) -> RebootResult:
-    cluster = rds.describe_cluster(source.cluster_id)
-    if cluster is None:
-        raise ClusterNotEligibleError(f"the cluster {source.cluster_id} disappeared while rebooting")
-    version = str(cluster.get("EngineVersion", ""))
-    takes_readers = writer_reboots_readers(version)
-    members: list[dict[str, Any]] = sorted(
-        cluster.get("DBClusterMembers", []),
-        key=lambda member: bool(member["IsClusterWriter"]) != takes_readers,  # the member to reboot first first
-    )
-    statuses = {
-        member["DBInstanceIdentifier"]: rds.describe_instance(member["DBInstanceIdentifier"]) for member in members
-    }
+    database = rds.database(source)
+    if database is None:
+        raise ClusterNotEligibleError(
+            f"the {kind_of(source.kind).short_noun()} {source.cluster_id} disappeared while rebooting"
+        )
+    mode = kind_of(database.kind).reboot
+    version = database.engine_version
+    takes_readers = mode == "each-member" and writer_reboots_readers(version)
+    # The member to reboot first first.
+    members = sorted(database.members, key=lambda member: member.is_writer != takes_readers)
+    instances = {member.instance_id: rds.instance(member.instance_id) for member in members}
     busy = [
-        name for name, instance in statuses.items() if instance["DBInstanceStatus"] not in SETTLED_INSTANCE_STATUSES
+        name
+        for name, instance in instances.items()
+        if instance is not None and instance.status not in SETTLED_INSTANCE_STATUSES
     ]
-    busy += [m["DBInstanceIdentifier"] for m in members if m.get("DBClusterParameterGroupStatus") == "applying"]
+    busy += [m.instance_id for m in members if m.parameter_group_status == "applying"]
+    if mode == "whole-cluster" and database.status not in SETTLED_INSTANCE_STATUSES:
+        busy.append(database.identifier)
     pending = tuple(
-        m["DBInstanceIdentifier"]
+        m.instance_id
         for m in members
-        if m.get("DBClusterParameterGroupStatus") == "pending-reboot"
-        or (m["DBInstanceIdentifier"] in expected and m["DBInstanceIdentifier"] not in rebooted)
+        if m.parameter_group_status == "pending-reboot" or (m.instance_id in expected and m.instance_id not in rebooted)
     )
     if not pending and not busy:
         return RebootResult(rebooted=rebooted, polls=polls)
@@ -78,9 +84,19 @@ def advance_reboot(
             remedy=f"look at {target}'s parameter groups in the RDS console, reboot it yourself once they are "
             "in-sync, then onboard again",
         )
+    if mode == "whole-cluster":
+        rds.reboot_cluster(database.identifier)
+        every = tuple(m.instance_id for m in members)
+        return RebootResult(
+            ready=False,
+            rebooted=(*rebooted, *every),
+            pending_reboot=pending,
+            changes=(f"rebooted Multi-AZ DB cluster {database.identifier} (its instances {', '.join(every)})",),
+            polls=polls + 1,
+        )
     rds.reboot_instance(target)
-    writer = next((m for m in members if m["DBInstanceIdentifier"] == target and m["IsClusterWriter"]), None)
-    readers = tuple(m["DBInstanceIdentifier"] for m in members if not m["IsClusterWriter"])
+    writer = next((m for m in members if m.instance_id == target and m.is_writer), None)
+    readers = tuple(m.instance_id for m in members if not m.is_writer)
     if writer is not None and takes_readers and readers:
         change = (
             f"rebooted {target}, the writer; on Aurora PostgreSQL {version} its readers "

@@ -27,16 +27,17 @@ from pgaudit_archiver.aws.firehose import ArchiveFirehose
 from pgaudit_archiver.aws.iam import ArchiveIam
 from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
-from pgaudit_archiver.aws.registry import Registry, now
+from pgaudit_archiver.aws.registry import Registry, now, source_of_item
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
 from pgaudit_archiver.events import SegmentProgress
-from pgaudit_archiver.models import Drift, Model, Source
+from pgaudit_archiver.kinds import kind_of
+from pgaudit_archiver.models import Drift, Model, Source, onboard_input
 from pgaudit_archiver.naming import (
     LOG_TYPE,
     SUBSCRIPTION_FILTER_NAME,
     delivery_stream_name,
     destination_name,
-    log_group_name,
+    source_log_group,
 )
 from pgaudit_archiver.observability import logger
 from pgaudit_archiver.service import ClusterService
@@ -107,7 +108,7 @@ def verify_segment(
         for item in items:
             _count(
                 counts,
-                Source(account_id=item["account_id"], region=item["region"], cluster_id=item["cluster_id"]),
+                source_of_item(item),
                 verify,
             )
             cursor = item["source_id"]
@@ -162,7 +163,7 @@ def find_drift(
 ) -> list[Drift]:
     drift: list[Drift] = []
     expected_destination = destination_arn(settings, destination_name(source))
-    group = log_group_name(source.cluster_id)
+    group = source_log_group(source)
     filters = source_logs.subscription_filters(group)
     ours = [
         f
@@ -190,7 +191,7 @@ def find_drift(
             )
         )
 
-    cluster = rds.describe_cluster(source.cluster_id)
+    cluster = rds.database(source)
     if cluster is None:
         return [*drift, Drift(kind="cluster-missing", resource=source.cluster_id)]
     consent = database_consent(cluster, source_logs, source, settings.partition)
@@ -199,16 +200,12 @@ def find_drift(
             *drift,
             Drift(kind="consent-withdrawn", resource=source.cluster_id, actual="; ".join(consent.missing())),
         ]
-    if LOG_TYPE not in cluster.get("EnabledCloudwatchLogsExports", []):
+    if LOG_TYPE not in cluster.exported_log_types:
         drift.append(Drift(kind="log-export-off", resource=source.cluster_id, expected=LOG_TYPE))
-    group_name = cluster["DBClusterParameterGroup"]
-    values = rds.parameter_values(group_name, {PRELOAD, PGAUDIT_LOG})
+    group_name = cluster.parameter_group
+    values = rds.parameter_values(group_name, {PRELOAD, PGAUDIT_LOG}, cluster.kind)
     libraries = [item.strip() for item in (values[PRELOAD] or "").split(",")]
-    waiting = [
-        m["DBInstanceIdentifier"]
-        for m in cluster.get("DBClusterMembers", [])
-        if m.get("DBClusterParameterGroupStatus") == "pending-reboot"
-    ]
+    waiting = [m.instance_id for m in cluster.members if m.parameter_group_status == "pending-reboot"]
     if LIBRARY not in libraries:
         drift.append(Drift(kind="pgaudit-not-preloaded", resource=group_name, expected=LIBRARY, actual=values[PRELOAD]))
     elif waiting:
@@ -219,7 +216,8 @@ def find_drift(
         drift.append(
             Drift(kind="pgaudit-log", resource=group_name, expected=request["pgaudit_log"], actual=values[PGAUDIT_LOG])
         )
-    members = [m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", [])]
+    # A DB cluster's members may override its group in their DB parameter groups; a DB instance's is its group.
+    members = [m.instance_id for m in cluster.members] if kind_of(cluster.kind).is_cluster else []
     for override in conflicting(instance_overrides(rds, members), request.get("pgaudit_log")):
         drift.append(override.drift(request.get("pgaudit_log")))
     if not full:
@@ -330,7 +328,7 @@ def reconcile_source(
         return Verification(source=source, drift=(), status=status, minutes_without_delivery=quiet)
     repairable = [entry for entry in drift if entry.kind not in NOT_REPAIRED_BY_ONBOARDING]
     if auto_repair and repairable and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
-        onboarding = {key: value for key, value in request.items() if value is not None}
+        onboarding = onboard_input(source, request)
         started = service.start("onboard", source, onboarding)
         registry.finish(
             source, SourceStatus.ONBOARDING, {"last_verification": {**verification, "repair": started.execution_arn}}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pgaudit_archiver.aws.logs import SLOTS_FULL_CODE, SourceLogs
 from pgaudit_archiver.errors import SubscriptionSlotsFullError
 from pgaudit_archiver.models import ResolvedRequest, StepResult
-from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, log_group_name
+from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME, source_log_group
 
 
 def ensure_subscription_filter(logs: SourceLogs, request: ResolvedRequest, destination_arn: str) -> StepResult:
-    log_group = log_group_name(request.cluster_id)
+    log_group = source_log_group(request.source)
     filters = logs.subscription_filters(log_group)
     ours = next(
         (

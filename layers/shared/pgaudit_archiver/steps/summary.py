@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import (
-    ClusterFacts,
+    DatabaseFacts,
     ExtensionResult,
     Model,
     OnboardingSummary,
@@ -22,7 +23,7 @@ class OnboardingState(Model):
     """The execution state after the last step (what the state machine accumulated)."""
 
     request: ResolvedRequest
-    cluster: ClusterFacts
+    cluster: DatabaseFacts
     delivery_stream: StepResult
     destination_role: RoleResult
     destination: StepResult
@@ -68,12 +69,18 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         # The pipeline delivers without the extension (DDL lines then lack the object's type and name): active,
         # with the SQL the owner runs (as a member of rds_superuser), or the database user that lets us run it.
         pending.append(f"CREATE EXTENSION pgaudit in {state.extension.database}: {state.extension.reason}")
-        actions.append(
-            f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser (the "
-            "master user, for example), or let pgaudit-archiver run it (the RDS Data API on, and the "
-            "database user of docs/deploy.md step 4, with its secret tagged pgaudit-archiver:database-user=true and "
-            f"pgaudit-archiver:cluster={state.request.cluster_id}) and onboard again"
-        )
+        if state.extension.verification:  # a kind without the RDS Data API: only its owner can run the SQL
+            actions.append(
+                f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser "
+                f"(the master user, for example); {state.extension.verification}"
+            )
+        else:
+            actions.append(
+                f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser "
+                "(the master user, for example), or let pgaudit-archiver run it (the RDS Data API on, and the "
+                "database user of docs/deploy.md step 4, with its secret tagged pgaudit-archiver:database-user=true "
+                f"and pgaudit-archiver:cluster={state.request.cluster_id}) and onboard again"
+            )
     return OnboardingSummary(
         source=state.request.source,
         status=SourceStatus.PENDING_REBOOT if state.reboot.pending_reboot else SourceStatus.ACTIVE,
@@ -109,9 +116,14 @@ def record_summary(registry: Registry, state: OnboardingState, summary: Onboardi
     )
 
 
-def _reboot_advice(cluster: ClusterFacts, pending: tuple[str, ...]) -> str:
+def _reboot_advice(cluster: DatabaseFacts, pending: tuple[str, ...]) -> str:
     """How to reboot so that no instance reboots twice: on the Aurora versions whose writer takes its readers
     down with it (Aurora User Guide, "Rebooting an Aurora cluster without read availability"), the writer alone."""
+    if kind_of(cluster.kind).reboot == "whole-cluster":
+        return (
+            f"reboot the Multi-AZ DB cluster {cluster.identifier} in your maintenance window (aws rds "
+            f"reboot-db-cluster --db-cluster-identifier {cluster.identifier})"
+        )
     command = "(aws rds reboot-db-instance --db-instance-identifier <instance>)"
     writers = [member.instance_id for member in cluster.members if member.is_writer and member.instance_id in pending]
     if writers and writer_reboots_readers(cluster.engine_version):

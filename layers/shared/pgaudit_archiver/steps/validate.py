@@ -1,4 +1,4 @@
-"""Validate Request / Check Cluster Status: the request is well formed and the cluster can be onboarded."""
+"""Validate Request / Check Cluster Status: the request is well formed and the database can be onboarded."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pydantic import ValidationError
 
 from pgaudit_archiver.aws.logs import SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
-from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, Consent, consent_of, consented, tags_of
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, Consent, consent_of, consented
 from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError, WaitTimeoutError
+from pgaudit_archiver.kinds import AuroraCluster, MultiAzCluster, kind_of
 from pgaudit_archiver.models import (
-    ClusterFacts,
-    ClusterMember,
+    DatabaseFacts,
+    InstanceOffboardRequest,
+    InstanceOnboardRequest,
     OffboardRequest,
     OnboardRequest,
     ResolvedRequest,
@@ -25,15 +27,17 @@ from pgaudit_archiver.naming import log_group_arn
 from pgaudit_archiver.settings import RegionSettings, RequestDefaultsSettings, ValidateRequestSettings
 from pgaudit_archiver.steps.parameter_group import refuse_overrides
 
-SourceRequest = TypeVar("SourceRequest", OnboardRequest, OffboardRequest)
-ENGINE = "aurora-postgresql"
+SourceRequest = TypeVar(
+    "SourceRequest", OnboardRequest, InstanceOnboardRequest, OffboardRequest, InstanceOffboardRequest
+)
+ENGINE = AuroraCluster.engine
 READY_STATUSES = frozenset({"available"})
 # Statuses a cluster passes through on its own; the workflow waits for them to end.
 TRANSITIONAL_STATUSES = frozenset(
     {
         "creating", "modifying", "backing-up", "maintenance", "renaming", "resetting-master-credentials",
         "upgrading", "starting", "failing-over", "storage-optimization", "update-iam-db-auth", "backtracking",
-        "promoting",
+        "promoting", "rebooting", "configuring-log-exports",
     }
 )  # fmt: skip
 
@@ -73,11 +77,17 @@ def parse_source_request(model: type[SourceRequest], raw: Any, settings: RegionS
 
 def parse_request(raw: Any, settings: RequestDefaultsSettings) -> ResolvedRequest:
     """Validate the raw execution input and fill in the deployment's defaults."""
-    request = parse_source_request(OnboardRequest, raw, settings, "onboarding")
+    # A DB instance is asked for by instance_id, a DB cluster (of either kind) by cluster_id.
+    request: OnboardRequest | InstanceOnboardRequest
+    if isinstance(raw, dict) and "instance_id" in raw:
+        request = parse_source_request(InstanceOnboardRequest, raw, settings, "onboarding")
+    else:
+        request = parse_source_request(OnboardRequest, raw, settings, "onboarding")
     return ResolvedRequest(
         account_id=request.account_id,
         region=request.region,
-        cluster_id=request.cluster_id,
+        cluster_id=request.database_id,
+        kind=request.namespace_kind,
         pgaudit_log=request.pgaudit_log or settings.default_pgaudit_log,
         reboot=request.reboot or settings.default_reboot,
         log_retention_days=request.log_retention_days or settings.default_log_retention_days,
@@ -89,52 +99,61 @@ def parse_request(raw: Any, settings: RequestDefaultsSettings) -> ResolvedReques
     )
 
 
-def cluster_facts(cluster: dict[str, Any], polls: int) -> ClusterFacts:
-    return ClusterFacts(
-        arn=cluster["DBClusterArn"],
-        status=cluster["Status"],
-        ready=cluster["Status"] in READY_STATUSES,
-        engine_version=cluster.get("EngineVersion", ""),
-        parameter_group=cluster["DBClusterParameterGroup"],
-        http_endpoint_enabled=bool(cluster.get("HttpEndpointEnabled")),
-        master_secret_arn=(cluster.get("MasterUserSecret") or {}).get("SecretArn"),
-        database_name=cluster.get("DatabaseName"),
-        members=tuple(
-            ClusterMember(
-                instance_id=member["DBInstanceIdentifier"],
-                is_writer=bool(member["IsClusterWriter"]),
-                parameter_group_status=member.get("DBClusterParameterGroupStatus", "in-sync"),
-            )
-            for member in cluster.get("DBClusterMembers", [])
-        ),
-        polls=polls,
+def _not_found(rds: SourceRds, source: Source) -> ClusterNotEligibleError:
+    where = f"in account {source.account_id}, region {source.region}"
+    if kind_of(source.kind).is_cluster:
+        return ClusterNotEligibleError(
+            f"no DB cluster named {source.cluster_id} exists {where}",
+            aws_error_code="DBClusterNotFoundFault",
+            remedy="check the cluster_id, account_id and region; for a DB instance give instance_id instead",
+        )
+    instance = rds.instance(source.cluster_id)
+    if instance is not None and instance.cluster_id:
+        return ClusterNotEligibleError(
+            f"DB instance {source.cluster_id} is a member of DB cluster {instance.cluster_id}, whose DB cluster "
+            "parameter group and log export hold its settings",
+            remedy=f"onboard the cluster: cluster_id={instance.cluster_id}",
+        )
+    return ClusterNotEligibleError(
+        f"no DB instance named {source.cluster_id} exists {where}",
+        aws_error_code="DBInstanceNotFound",
+        remedy="check the instance_id, account_id and region; for a DB cluster give cluster_id instead",
     )
 
 
-def eligible_cluster(rds: SourceRds, source: Source) -> dict[str, Any]:
-    """The cluster's description, or ClusterNotEligibleError: missing, another engine, or a status it will not leave
-    on its own."""
-    cluster = rds.describe_cluster(source.cluster_id)
-    if cluster is None:
-        raise ClusterNotEligibleError(
-            f"no DB cluster named {source.cluster_id} exists in account {source.account_id}, region {source.region}",
-            aws_error_code="DBClusterNotFoundFault",
-            remedy="check the cluster_id, account_id and region",
+def eligible_database(rds: SourceRds, source: Source, polls: int = 0) -> DatabaseFacts:
+    """The database's facts, or ClusterNotEligibleError: missing, another engine, or a status it will not leave on its
+    own. A cluster source's kind (Aurora or Multi-AZ) is read from its engine."""
+    database = rds.database(source, polls)
+    if database is None:
+        raise _not_found(rds, source)
+    expected = kind_of(database.kind).engine
+    if database.engine != expected:
+        accepted = (
+            f"{AuroraCluster.engine} (Aurora PostgreSQL) or {MultiAzCluster.engine} (Multi-AZ DB cluster)"
+            if kind_of(database.kind).is_cluster
+            else f"{expected} (RDS for PostgreSQL)"
         )
-    if cluster.get("Engine") != ENGINE:
+        noun = kind_of(database.kind).short_noun()
         raise ClusterNotEligibleError(
-            f"the cluster's engine is {cluster.get('Engine')}, not {ENGINE}; pgaudit exists only for PostgreSQL",
-            remedy="onboard Aurora PostgreSQL clusters only",
+            f"the {noun}'s engine is {database.engine}, not {accepted}; pgaudit exists only for PostgreSQL",
+            remedy="onboard PostgreSQL databases only",
         )
-    status = cluster["Status"]
-    if status not in READY_STATUSES | TRANSITIONAL_STATUSES:
-        raise ClusterNotEligibleError(f"the cluster is {status}", remedy="onboard it again once it is available")
-    return cluster
+    if database.status not in READY_STATUSES | TRANSITIONAL_STATUSES:
+        raise ClusterNotEligibleError(
+            f"the {kind_of(database.kind).short_noun()} is {database.status}",
+            remedy="onboard it again once it is available",
+        )
+    return database
 
 
-def database_consent(cluster: dict[str, Any], logs: SourceLogs, source: Source, partition: str) -> Consent:
-    """Both of the owner's marks (consent.py), read from the cluster's TagList and the log group's tags."""
-    return consent_of(cluster, logs.log_group_tags(log_group_arn(partition, source)), source)
+def eligible_cluster(rds: SourceRds, source: Source) -> DatabaseFacts:
+    return eligible_database(rds, source)
+
+
+def database_consent(database: DatabaseFacts, logs: SourceLogs, source: Source, partition: str) -> Consent:
+    """Both of the owner's marks (consent.py), read from the database's tags and the log group's."""
+    return consent_of(database, logs.log_group_tags(log_group_arn(partition, source)), source)
 
 
 def require_consent(consent: Consent) -> None:
@@ -142,14 +161,16 @@ def require_consent(consent: Consent) -> None:
         raise ClusterNotEligibleError(consent.explanation(), remedy=consent.remedy())
 
 
-def require_reboot_consent(rds: SourceRds, cluster: dict[str, Any]) -> None:
-    """An immediate reboot needs the owner's tag on each instance: IAM authorizes RebootDBInstance on the instance's
-    own tags, never its cluster's."""
-    unmarked = [
-        instance["DBInstanceArn"]
-        for member in cluster.get("DBClusterMembers", [])
-        if not consented(tags_of((instance := rds.describe_instance(member["DBInstanceIdentifier"])).get("TagList")))
-    ]
+def require_reboot_consent(rds: SourceRds, database: DatabaseFacts) -> None:
+    """An immediate reboot needs the owner's tag on what is rebooted: IAM authorizes RebootDBInstance on the
+    instance's own tags, never its cluster's; RebootDBCluster (Multi-AZ) on the cluster's, already checked."""
+    if kind_of(database.kind).reboot == "whole-cluster":
+        return
+    unmarked = []
+    for member in database.members:
+        instance = rds.instance(member.instance_id)
+        if instance is not None and not consented(instance.tags):
+            unmarked.append(instance.arn)
     if unmarked:
         commands = [f"aws rds add-tags-to-resource --resource-name {arn} --tags Key={CONSENT_TAG_KEY},"
                     f"Value={CONSENT_TAG_VALUE}" for arn in unmarked]  # fmt: skip
@@ -160,11 +181,12 @@ def require_reboot_consent(rds: SourceRds, cluster: dict[str, Any]) -> None:
         )
 
 
-def check_cluster(cluster: dict[str, Any], polls: int, max_polls: int) -> ClusterFacts:
-    facts = cluster_facts(cluster, polls + 1)
+def check_cluster(database: DatabaseFacts, polls: int, max_polls: int) -> DatabaseFacts:
+    facts = database.model_copy(update={"polls": polls + 1})
     if not facts.ready and facts.polls > max_polls:
         raise WaitTimeoutError(
-            f"the cluster stayed {facts.status} for {max_polls} polls", remedy="onboard it again once it is available"
+            f"the {kind_of(facts.kind).short_noun()} stayed {facts.status} for {max_polls} polls",
+            remedy="onboard it again once it is available",
         )
     return facts
 
@@ -178,12 +200,14 @@ def validate(
 ) -> ValidationResult:
     request = parse_request(raw_request, settings)
     rds = rds_for(request.source)
-    cluster = eligible_cluster(rds, request.source)
+    database = eligible_database(rds, request.source)
+    # Which kind of DB cluster it is is read from the cluster, never asked of the caller.
+    request = request.model_copy(update={"kind": database.kind})
     # Before anything is created in either account: without the owner's consent the source role may change nothing.
-    require_consent(database_consent(cluster, logs_for(request.source), request.source, settings.partition))
+    require_consent(database_consent(database, logs_for(request.source), request.source, settings.partition))
     if request.reboot == "immediate":
-        require_reboot_consent(rds, cluster)
-    facts = check_cluster(cluster, polls, settings.max_polls)
+        require_reboot_consent(rds, database)
+    facts = check_cluster(database, polls, settings.max_polls)
     if facts.ready:
         refuse_overrides(rds, request, facts)
     return ValidationResult(
