@@ -563,8 +563,11 @@ def _rds_create(kind: str, action: str, name_param: str) -> Callable[[Call], Aut
         tags = _tags(call.params)
         arn = _rds(call, kind, call.params[name_param])
         requests = [Request(action, arn, _tag_keys(tags))]
-        if action == "rds:CopyDBClusterParameterGroup":
-            source = call.params["SourceDBClusterParameterGroupIdentifier"]
+        if action in ("rds:CopyDBClusterParameterGroup", "rds:CopyDBParameterGroup"):
+            source = (
+                call.params.get("SourceDBClusterParameterGroupIdentifier")
+                or call.params["SourceDBParameterGroupIdentifier"]
+            )
             requests.append(Request(action, source if source.startswith("arn:") else _rds(call, kind, source)))
         if tags:  # RDS user guide: tags in a create call are authorized on rds:AddTagsToResource too
             requests.append(Request("rds:AddTagsToResource", arn, _tag_keys(tags)))
@@ -596,6 +599,19 @@ def _modify_db_cluster(call: Call) -> Authorizations:
     group = call.params.get("DBClusterParameterGroupName")
     if group:
         requests.append(Request("rds:ModifyDBCluster", _rds(call, "cluster-pg", group)))
+    return requests
+
+
+def _modify_db_instance(call: Call) -> Authorizations:
+    # As ModifyDBCluster: the instance (with its tags and rds:ManageMasterUserPassword when the request carries it),
+    # and the DB parameter group it attaches (Service Authorization Reference, Amazon RDS).
+    context = {}
+    if "ManageMasterUserPassword" in call.params:
+        context["rds:ManageMasterUserPassword"] = str(bool(call.params["ManageMasterUserPassword"])).lower()
+    requests = [_tagged(call, "rds:ModifyDBInstance", _rds(call, "db", call.params["DBInstanceIdentifier"]), context)]
+    group = call.params.get("DBParameterGroupName")
+    if group:
+        requests.append(Request("rds:ModifyDBInstance", _rds(call, "pg", group)))
     return requests
 
 
@@ -709,7 +725,24 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
         lambda c: _rds(c, "cluster", c.params.get("DBClusterIdentifier", "*")),
     ),
     ("rds", "DescribeDBInstances"): _simple(
-        "rds:DescribeDBInstances", lambda c: _rds(c, "db", c.params["DBInstanceIdentifier"])
+        # Without an identifier, DescribeDBInstances lists: IAM authorizes it on db:*.
+        "rds:DescribeDBInstances",
+        lambda c: _rds(c, "db", c.params.get("DBInstanceIdentifier", "*")),
+    ),
+    ("rds", "RebootDBCluster"): lambda c: [
+        _tagged(c, "rds:RebootDBCluster", _rds(c, "cluster", c.params["DBClusterIdentifier"]))
+    ],
+    ("rds", "ModifyDBInstance"): _modify_db_instance,
+    ("rds", "DescribeDBParameterGroups"): _simple(
+        "rds:DescribeDBParameterGroups", lambda c: _rds(c, "pg", c.params.get("DBParameterGroupName", "*"))
+    ),
+    ("rds", "CreateDBParameterGroup"): _rds_create("pg", "rds:CreateDBParameterGroup", "DBParameterGroupName"),
+    ("rds", "CopyDBParameterGroup"): _rds_create("pg", "rds:CopyDBParameterGroup", "TargetDBParameterGroupIdentifier"),
+    ("rds", "ModifyDBParameterGroup"): _simple(
+        "rds:ModifyDBParameterGroup", lambda c: _rds(c, "pg", c.params["DBParameterGroupName"])
+    ),
+    ("rds", "DeleteDBParameterGroup"): _simple(
+        "rds:DeleteDBParameterGroup", lambda c: _rds(c, "pg", c.params["DBParameterGroupName"])
     ),
     ("rds", "RebootDBInstance"): lambda c: [
         _tagged(c, "rds:RebootDBInstance", _rds(c, "db", c.params["DBInstanceIdentifier"]))

@@ -192,3 +192,78 @@ def test_reconciliation_never_regrants_consent_the_owner_took_back(world):
     assert "is not tagged pgaudit-archiver=enabled" in drift["actual"]
     tags = world.client("logs", SOURCE_ACCOUNT).list_tags_for_resource(resourceArn=log_group(world, "invoices"))
     assert "pgaudit-archiver" not in tags["tags"]
+
+
+# ------------------------------------------------------------------------ DB instances and Multi-AZ DB clusters
+def create_instance(world, instance_id, *, consent):
+    tags = [CONSENT] if consent else []
+    world.client("rds", SOURCE_ACCOUNT).create_db_instance(
+        DBInstanceIdentifier=instance_id, Engine="postgres", EngineVersion="16.4", DBInstanceClass="db.t4g.micro",
+        MasterUsername="owner", MasterUserPassword="owner-password-1", AllocatedStorage=20, Tags=tags,
+    )  # fmt: skip
+    group = f"/aws/rds/instance/{instance_id}/postgresql"
+    world.client("logs", SOURCE_ACCOUNT).create_log_group(
+        logGroupName=group, **({"tags": {"pgaudit-archiver": "enabled"}} if consent else {})
+    )
+    return group
+
+
+@pytest.fixture(scope="module")
+def instances(world):
+    return {
+        "consented": create_instance(world, "shopdb", consent=True),
+        "unconsented": create_instance(world, "hrdb", consent=False),
+    }
+
+
+def test_an_unconsented_instance_is_out_of_reach_even_with_the_archives_own_tag(world, instances):
+    as_source_role(world, "rds", "AddTagsToResource", {"ResourceName": arn(world, "db", "hrdb"), "Tags": [MANAGED]})
+    world.client("rds", SOURCE_ACCOUNT).add_tags_to_resource(ResourceName=arn(world, "db", "hrdb"), Tags=[MANAGED])
+
+    for params in (
+        {"DBParameterGroupName": "pgaudit-hrdb"},
+        {"CloudwatchLogsExportConfiguration": {"EnableLogTypes": ["postgresql"]}},
+        {"DeletionProtection": False},
+    ):
+        refused(world, "rds", "ModifyDBInstance", {"DBInstanceIdentifier": "hrdb", **params})
+    refused(world, "rds", "RebootDBInstance", {"DBInstanceIdentifier": "hrdb"})
+    refused(world, "rds", "AddTagsToResource", {"ResourceName": arn(world, "db", "hrdb"), "Tags": [CONSENT]})
+    for operation, params in (
+        ("PutRetentionPolicy", {"retentionInDays": 1}),
+        ("DeleteSubscriptionFilter", {"filterName": "siem"}),
+        ("PutSubscriptionFilter", {"filterName": "x", "filterPattern": "", "destinationArn": "arn:aws:logs:"
+                                   "eu-west-1:123456789012:destination:pgaudit-111122223333-instance--hrdb"}),
+    ):  # fmt: skip
+        refused(world, "logs", operation, {"logGroupName": instances["unconsented"], **params})
+
+
+def test_a_consented_instance_is_reachable_for_what_onboarding_does_and_no_master_password(world, instances):
+    as_source_role(world, "rds", "ModifyDBInstance", {"DBInstanceIdentifier": "shopdb",
+                                                      "DBParameterGroupName": "pgaudit-shopdb"})  # fmt: skip
+    as_source_role(world, "rds", "ModifyDBInstance", {
+        "DBInstanceIdentifier": "shopdb", "CloudwatchLogsExportConfiguration": {"EnableLogTypes": ["postgresql"]},
+    })  # fmt: skip
+    as_source_role(world, "rds", "RebootDBInstance", {"DBInstanceIdentifier": "shopdb"})
+    as_source_role(world, "logs", "PutRetentionPolicy", {"logGroupName": instances["consented"], "retentionInDays": 30})
+
+    for manage in (True, False):
+        refused(world, "rds", "ModifyDBInstance", {"DBInstanceIdentifier": "shopdb",
+                                                   "ManageMasterUserPassword": manage}, "explicit deny")  # fmt: skip
+
+
+def test_db_parameter_groups_the_role_may_change_are_its_own(world):
+    as_source_role(world, "rds", "CreateDBParameterGroup", {
+        "DBParameterGroupName": "pgaudit-shopdb", "DBParameterGroupFamily": "postgres16", "Description": "ours",
+    })  # fmt: skip
+    as_source_role(world, "rds", "ModifyDBParameterGroup", {"DBParameterGroupName": "pgaudit-shopdb", "Parameters": []})
+    for operation in ("ModifyDBParameterGroup", "DeleteDBParameterGroup"):
+        refused(world, "rds", operation, {"DBParameterGroupName": "owners-group", "Parameters": []})
+    refused(world, "rds", "CreateDBParameterGroup", {
+        "DBParameterGroupName": "evil", "DBParameterGroupFamily": "postgres16", "Description": "x",
+    })  # fmt: skip
+
+
+def test_reboot_db_cluster_needs_the_clusters_consent(world):
+    # RebootDBCluster serves Multi-AZ DB clusters; IAM authorizes it on the cluster's own tags.
+    as_source_role(world, "rds", "RebootDBCluster", {"DBClusterIdentifier": "orders"})
+    refused(world, "rds", "RebootDBCluster", {"DBClusterIdentifier": "payroll"})

@@ -166,3 +166,53 @@ def test_a_regional_stack_changes_only_its_own_regions_destination_roles(action)
         regional = "role/pgaudit-archiver/pgaudit-dest-${AWS::Region}-*"
         by_name = all(regional in str(resource) for resource in as_list(grant["Resource"]))
         assert by_name or keys & REGION_TAG_KEYS, grant
+
+
+SOURCE_STATEMENTS = statements_in(load_template(SOURCE_TEMPLATE))
+# What the source role may do to a database itself: only where the owner tagged it pgaudit-archiver=enabled.
+CHANGES_TO_A_DATABASE = {
+    ("rds:ModifyDBCluster", ":cluster:"),
+    ("rds:ModifyDBInstance", ":db:"),
+    ("rds:RebootDBInstance", ":db:"),
+    ("rds:RebootDBCluster", ":cluster:"),
+    ("rds-data:ExecuteStatement", ":cluster:"),
+}
+
+
+@pytest.mark.parametrize(("action", "resource_type"), sorted(CHANGES_TO_A_DATABASE))
+def test_source_role_changes_a_database_of_any_kind_only_with_its_owners_consent(action, resource_type):
+    granting = [
+        statement
+        for statement in SOURCE_STATEMENTS
+        if statement["Effect"] == "Allow"
+        and action in as_list(statement["Action"])
+        and any(resource_type in str(resource) for resource in as_list(statement["Resource"]))
+    ]
+    assert granting, f"{action} on {resource_type} is not granted at all"
+    for statement in granting:
+        assert statement["Condition"]["StringEquals"]["aws:ResourceTag/pgaudit-archiver"] == "enabled", statement
+
+
+@pytest.mark.parametrize("action", ["rds:ModifyDBCluster", "rds:ModifyDBInstance"])
+def test_source_role_never_touches_the_master_user_password_of_any_kind(action):
+    assert any(
+        statement["Effect"] == "Deny"
+        and action in as_list(statement["Action"])
+        and statement.get("Condition", {}).get("Null", {}).get("rds:ManageMasterUserPassword") == "false"
+        for statement in SOURCE_STATEMENTS
+    )
+
+
+def test_source_role_creates_and_modifies_only_its_own_parameter_groups_of_either_type():
+    for action, group_type in (
+        ("rds:CreateDBClusterParameterGroup", "cluster-pg"), ("rds:ModifyDBClusterParameterGroup", "cluster-pg"),
+        ("rds:CreateDBParameterGroup", "pg"), ("rds:ModifyDBParameterGroup", "pg"),
+        ("rds:DeleteDBParameterGroup", "pg"),
+    ):  # fmt: skip
+        resources = [
+            resource["Fn::Sub"] if isinstance(resource, dict) else str(resource)
+            for statement in SOURCE_STATEMENTS
+            if statement["Effect"] == "Allow" and action in as_list(statement["Action"])
+            for resource in as_list(statement["Resource"])
+        ]
+        assert resources and all(resource.endswith(f":{group_type}:pgaudit-*") for resource in resources), action
