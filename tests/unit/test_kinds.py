@@ -19,13 +19,24 @@ from pgaudit_archiver.naming import (
     source_tags,
 )
 from pgaudit_archiver.steps.delivery_stream import archive_prefix
+from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.extension import ensure_extension
 from pgaudit_archiver.steps.log_export import enable_log_export
+from pgaudit_archiver.steps.offboard import plan_offboarding, remove_subscription_filter, restore_cluster
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group
 from pgaudit_archiver.steps.reboot import advance_reboot
 from pgaudit_archiver.steps.subscription_filter import ensure_subscription_filter
 from pgaudit_archiver.steps.validate import parse_request, validate
-from tests.unit.fakes import ACCOUNT, REGION, FakeLogs, FakeRds, FakeRdsData, owner_secrets, stack_settings
+from tests.unit.fakes import (
+    ACCOUNT,
+    REGION,
+    FakeLogs,
+    FakeRds,
+    FakeRdsData,
+    FakeRegistry,
+    owner_secrets,
+    stack_settings,
+)
 
 INSTANCE = Source(account_id=ACCOUNT, region=REGION, cluster_id="orders", kind=DatabaseKind.DB_INSTANCE)
 CLUSTER = Source(account_id=ACCOUNT, region=REGION, cluster_id="orders")
@@ -277,3 +288,51 @@ def test_subscription_filter_on_the_instances_log_group() -> None:
 
     assert [f["destinationArn"] for f in logs.filters[INSTANCE_GROUP]] == [destination]
     assert logs.filters[CLUSTER_GROUP] == []  # a cluster named like the instance is someone else's
+
+
+# ---------------------------------------------------------------------------------------------------- offboarding
+def test_offboarding_plan_for_an_instance_names_it_by_instance_id() -> None:
+    registry = FakeRegistry()
+    registry.finish(INSTANCE, "active", {}, keep_first={"original": {"parameter_group": "default.postgres16"}})
+    raw = {"account_id": ACCOUNT, "region": REGION, "instance_id": "orders", "restore": True}
+
+    plan = plan_offboarding(raw, stack_settings(), registry)
+
+    assert plan.request.source == INSTANCE
+    assert plan.original_parameter_group == "default.postgres16"
+
+
+@pytest.mark.parametrize("source", [INSTANCE, MULTI_AZ])
+def test_restore_disables_the_export_reattaches_the_original_and_deletes_ours(source: Source) -> None:
+    rds = FakeRds()
+    rds.add_instance("orders") if source.kind is DatabaseKind.DB_INSTANCE else rds.add_multi_az_cluster("orders")
+    configure_parameter_group(rds, onboard_request(source), rds.database(source))  # type: ignore[arg-type]
+    rds.enable_log_export("orders", "postgresql", source.kind)
+    store = rds.instance_groups if source.kind is DatabaseKind.DB_INSTANCE else rds.groups
+
+    result = restore_cluster(rds, source, "default.postgres16", (), 0, 10)
+    while not result.ready:
+        result = restore_cluster(rds, source, "default.postgres16", result.changes, result.polls, 10)
+
+    database = rds.database(source)
+    assert database is not None
+    assert (database.parameter_group, database.exported_log_types) == ("default.postgres16", ())
+    assert "pgaudit-orders" not in store
+    modify = "ModifyDBInstance" if source.kind is DatabaseKind.DB_INSTANCE else "ModifyDBCluster"
+    assert f"{modify} orders disable=postgresql" in rds.mutations
+
+
+def test_remove_subscription_filter_of_an_instance_leaves_the_same_named_clusters() -> None:
+    logs = FakeLogs()
+    logs.add_group(INSTANCE_GROUP)
+    logs.add_group(CLUSTER_GROUP)
+    settings = stack_settings()
+    instance_destination = destination_arn(settings, destination_name(INSTANCE))
+    cluster_destination = destination_arn(settings, destination_name(CLUSTER))
+    logs.put_subscription_filter(INSTANCE_GROUP, "pgaudit-archiver", "", instance_destination)
+    logs.put_subscription_filter(CLUSTER_GROUP, "pgaudit-archiver", "", cluster_destination)
+
+    remove_subscription_filter(logs, settings, INSTANCE)
+
+    assert logs.filters[INSTANCE_GROUP] == []
+    assert [f["destinationArn"] for f in logs.filters[CLUSTER_GROUP]] == [cluster_destination]

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from pgaudit_archiver.models import ClusterFacts, Model, OffboardRequest, ResolvedRequest, Source, StepResult
+from pgaudit_archiver.models import AnyOffboardRequest, ClusterFacts, Model, ResolvedRequest, Source, StepResult
 
 
 class StepPayload(Model):
@@ -71,7 +71,7 @@ class RegisterEvent(StepPayload):
 
 
 class OffboardStepEvent(StepPayload):
-    request: OffboardRequest
+    request: AnyOffboardRequest
     polls: int = 0
 
 
@@ -83,7 +83,7 @@ class RestoreEvent(OffboardStepEvent):
 class OffboardSummaryEvent(StepPayload):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    request: OffboardRequest
+    request: AnyOffboardRequest
     subscription_filter: StepResult
     restore: StepResult
     destination: StepResult

@@ -262,6 +262,9 @@ class InstanceOffboardRequest(StrictModel):
         )
 
 
+AnyOffboardRequest = OffboardRequest | InstanceOffboardRequest
+
+
 # A source key that no DB cluster identifier can equal: RDS identifiers never contain "--" (RDS naming constraints).
 INSTANCE_KEY_PREFIX = "instance--"
 

@@ -15,17 +15,25 @@ from pgaudit_archiver.aws.logs import ArchiveLogs, SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.role_holders import RoleHolders
-from pgaudit_archiver.consent import consented, tags_of
+from pgaudit_archiver.consent import consented
 from pgaudit_archiver.errors import WaitTimeoutError
-from pgaudit_archiver.models import Model, OffboardRequest, Source, StepResult
+from pgaudit_archiver.kinds import DatabaseKind, kind_of
+from pgaudit_archiver.models import (
+    AnyOffboardRequest,
+    InstanceOffboardRequest,
+    Model,
+    OffboardRequest,
+    Source,
+    StepResult,
+)
 from pgaudit_archiver.naming import (
     LOG_TYPE,
     SUBSCRIPTION_FILTER_NAME,
     delivery_stream_name,
     destination_name,
     log_group_arn,
-    log_group_name,
     parameter_group_name,
+    source_log_group,
 )
 from pgaudit_archiver.settings import ArchiveAccountSettings, ValidateOffboardingSettings
 from pgaudit_archiver.status import SourceStatus
@@ -36,13 +44,18 @@ from pgaudit_archiver.steps.validate import parse_source_request
 
 
 class OffboardPlan(Model):
-    request: OffboardRequest
+    request: AnyOffboardRequest
     original_parameter_group: str | None
     workflow: dict[str, int]
 
 
 def plan_offboarding(raw: Any, settings: ValidateOffboardingSettings, registry: Registry) -> OffboardPlan:
-    request = parse_source_request(OffboardRequest, raw, settings, "offboarding")
+    # A DB instance is named by instance_id, a DB cluster (of either kind) by cluster_id.
+    request: AnyOffboardRequest
+    if isinstance(raw, dict) and "instance_id" in raw:
+        request = parse_source_request(InstanceOffboardRequest, raw, settings, "offboarding")
+    else:
+        request = parse_source_request(OffboardRequest, raw, settings, "offboarding")
     item = registry.get(request.source) or {}
     return OffboardPlan(
         request=request,
@@ -57,7 +70,7 @@ def plan_offboarding(raw: Any, settings: ValidateOffboardingSettings, registry: 
 
 def remove_subscription_filter(logs: SourceLogs, settings: ArchiveAccountSettings, source: Source) -> StepResult:
     """Ours is the filter with our name or our destination; every other filter stays."""
-    group = log_group_name(source.cluster_id)
+    group = source_log_group(source)
     ours = destination_arn(settings, destination_name(source))
     found_ours = [
         found["filterName"]
@@ -85,37 +98,40 @@ def restore_cluster(
 
 
 def _restore_next(rds: SourceRds, source: Source, original_group: str | None, polls: int, max_polls: int) -> StepResult:
-    cluster = rds.describe_cluster(source.cluster_id)
+    cluster = rds.database(source)
+    noun = kind_of(source.kind).short_noun()
     if cluster is None:
-        return StepResult(changes=(f"cluster {source.cluster_id} no longer exists: nothing to restore",))
-    if not consented(tags_of(cluster.get("TagList"))):
+        return StepResult(changes=(f"{noun} {source.cluster_id} no longer exists: nothing to restore",))
+    kind = cluster.kind
+    if not consented(cluster.tags):
+        command = "modify-db-cluster" if kind_of(kind).is_cluster else "modify-db-instance"
         return StepResult(changes=(
             f"left for the owner, who withdrew consent from {source.cluster_id}: its log export and parameter group "
             "as they are (disable the postgresql export and re-attach the original group with aws rds "
-            "modify-db-cluster if pgaudit should go)",
+            f"{command} if pgaudit should go)",
         ))  # fmt: skip
-    if cluster["Status"] != "available":
+    if not cluster.ready:
         if polls + 1 > max_polls:
-            raise WaitTimeoutError(f"the cluster stayed {cluster['Status']} for {max_polls} polls")
+            raise WaitTimeoutError(f"the {noun} stayed {cluster.status} for {max_polls} polls")
         return StepResult(ready=False, polls=polls + 1)
     changes = []
-    if LOG_TYPE in cluster.get("EnabledCloudwatchLogsExports", []):
-        rds.disable_log_export(source.cluster_id, LOG_TYPE)
+    if LOG_TYPE in cluster.exported_log_types:
+        rds.disable_log_export(source.cluster_id, LOG_TYPE, kind)
         changes.append(f"disabled the {LOG_TYPE} log export of {source.cluster_id}")
         return StepResult(ready=False, changes=tuple(changes), polls=polls)  # one modification at a time
-    current = cluster["DBClusterParameterGroup"]
-    family = family_of(rds, current)
-    ours = our_group_for(rds, source.cluster_id, family)[0]
+    current = cluster.parameter_group
+    family = family_of(rds, current, kind)
+    ours = our_group_for(rds, source.cluster_id, family, kind)[0]
     if current == ours:
-        original = original_group or _based_on(rds, ours)
+        original = original_group or _based_on(rds, ours, kind)
         if original is None:
             return StepResult(changes=(f"kept {ours}: the original parameter group is not known",))
         restored, why = original, ""
-        original_family = (rds.describe_parameter_group(original) or {}).get("DBParameterGroupFamily")
+        original_family = (rds.describe_parameter_group(original, kind) or {}).get("DBParameterGroupFamily")
         if original_family != family:  # upgraded since onboarding (or the original is gone): RDS would refuse it
             restored = f"default.{family}"
             why = f" instead of {original}, which is of family {original_family or 'unknown (deleted)'}"
-        rds.attach_parameter_group(source.cluster_id, restored)
+        rds.attach_parameter_group(source.cluster_id, restored, kind)
         return StepResult(
             ready=False,
             changes=(f"re-attached {restored} to {source.cluster_id}{why}; pgaudit unloads at the instances' next "
@@ -123,15 +139,15 @@ def _restore_next(rds: SourceRds, source: Source, original_group: str | None, po
             polls=polls,
         )  # fmt: skip
     for group in dict.fromkeys((parameter_group_name(source.cluster_id), ours)):
-        if group != current and rds.describe_parameter_group(group) is not None:
-            deleted = rds.delete_parameter_group(group)
+        if group != current and rds.describe_parameter_group(group, kind) is not None:
+            deleted = rds.delete_parameter_group(group, kind)
             changes.append(f"deleted parameter group {group}" if deleted else f"kept parameter group {group}: in use")
     return StepResult(changes=tuple(changes), polls=polls)
 
 
-def _based_on(rds: SourceRds, ours: str) -> str | None:
+def _based_on(rds: SourceRds, ours: str, kind: DatabaseKind) -> str | None:
     """Our group's description names the group it was made from: `pgaudit-archiver: <cluster>, based on <group>`."""
-    description = (rds.describe_parameter_group(ours) or {}).get("Description", "")
+    description = (rds.describe_parameter_group(ours, kind) or {}).get("Description", "")
     return description.rsplit("based on ", 1)[1].strip() if "based on " in description else None
 
 
@@ -169,7 +185,9 @@ class OffboardingSummary(Model):
     changes: tuple[str, ...]
 
 
-def summarize_offboarding(registry: Registry, request: OffboardRequest, steps: list[StepResult]) -> OffboardingSummary:
+def summarize_offboarding(
+    registry: Registry, request: AnyOffboardRequest, steps: list[StepResult]
+) -> OffboardingSummary:
     changes = tuple(change for step in steps for change in step.changes)
     registry.finish(
         request.source, SourceStatus.OFFBOARDED, {"last_changes": list(changes), "resources": {}, "pending": []}
