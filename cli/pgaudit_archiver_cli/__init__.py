@@ -191,10 +191,17 @@ def _days(text: str) -> int:
     return value
 
 
-def _target(parser: argparse.ArgumentParser, *, cluster: bool = True) -> None:
+def _target(parser: argparse.ArgumentParser, *, cluster: bool = True, instance: bool = False) -> None:
     parser.add_argument("account_id", type=account_id, help="12-digit id of the cluster's AWS account")
     if cluster:
-        parser.add_argument("cluster_id", type=cluster_id, help="the DB cluster identifier")
+        parser.add_argument(
+            "cluster_id", type=cluster_id, help="the DB cluster identifier (with --instance, the DB instance's)"
+        )
+    if instance:
+        # DB instance identifiers are another namespace than DB clusters': the API's /instances routes.
+        parser.add_argument(
+            "--instance", action="store_true", help="the identifier is an RDS for PostgreSQL DB instance's (/instances)"
+        )
 
 
 def _organization_commands(commands: Any) -> None:
@@ -237,7 +244,7 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineErrorParser)
 
     onboard = commands.add_parser("onboard", help="onboard a cluster (POST /clusters)")
-    _target(onboard)
+    _target(onboard, instance=True)
     onboard.add_argument("--pgaudit-log", metavar="CLASSES", help="pgaudit.log classes, e.g. ddl,role,write")
     onboard.add_argument(
         "--reboot", choices=["deferred", "immediate"],
@@ -263,7 +270,7 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     onboard.add_argument("--wait", action="store_true", help="show progress until the onboarding ends")
 
     status = commands.add_parser("status", help="where one cluster stands (its registry item)")
-    _target(status)
+    _target(status, instance=True)
 
     listing = commands.add_parser("list", help="onboarded clusters, every page")
     listing.add_argument("--account-id", type=account_id, help="one account's clusters (default: all you may see)")
@@ -276,7 +283,7 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     verify.add_argument("--wait", action="store_true", help="wait for the check and show what it found")
 
     offboard = commands.add_parser("offboard", help="stop archiving a cluster (archived objects stay)")
-    _target(offboard)
+    _target(offboard, instance=True)
     offboard.add_argument(
         "--restore", action="store_true",
         help="also turn the log export off and re-attach the original parameter group (reduces auditing)",
@@ -372,12 +379,14 @@ def _cluster_command(
     """onboard, status, verify, offboard: one cluster, in the API's region."""
     if not arguments.region:
         raise CliError("no region: pass --region or set AWS_REGION")
-    cluster_path = "/clusters/" + "/".join(
+    instance = getattr(arguments, "instance", False)
+    collection, id_field = ("/instances", "instance_id") if instance else ("/clusters", "cluster_id")
+    cluster_path = f"{collection}/" + "/".join(
         quote(part, safe="") for part in (arguments.account_id, arguments.region, arguments.cluster_id)
     )
     if arguments.command == "onboard":
         body: dict[str, Any] = {
-            "account_id": arguments.account_id, "region": arguments.region, "cluster_id": arguments.cluster_id
+            "account_id": arguments.account_id, "region": arguments.region, id_field: arguments.cluster_id
         }  # fmt: skip
         for option in (
             "pgaudit_log", "reboot", "log_retention_days", "filter_pattern", "secret_arn", "database", "canary"
@@ -388,7 +397,7 @@ def _cluster_command(
             if getattr(arguments, flag):
                 body[flag] = True
         headers = {"Idempotency-Key": arguments.idempotency_key} if arguments.idempotency_key else None
-        answer = _ok(*call("POST", "/clusters", body=body, headers=headers))
+        answer = _ok(*call("POST", collection, body=body, headers=headers))
         return _started(answer, arguments.wait, call, out, sleep, as_json)
     if arguments.command == "offboard":
         query = {"restore": "true"} if arguments.restore else None

@@ -36,7 +36,19 @@ from pgaudit_archiver.errors import (
     Refusal,
 )
 from pgaudit_archiver.handlers import function_handler
-from pgaudit_archiver.models import AccountId, ClusterId, Model, OffboardRequest, OnboardRequest, Region, Source
+from pgaudit_archiver.kinds import DatabaseKind
+from pgaudit_archiver.models import (
+    AccountId,
+    ClusterId,
+    InstanceId,
+    InstanceOffboardRequest,
+    InstanceOnboardRequest,
+    Model,
+    OffboardRequest,
+    OnboardRequest,
+    Region,
+    Source,
+)
 from pgaudit_archiver.service import (
     Adoption,
     AdoptRequest,
@@ -62,6 +74,8 @@ MAX_INTEGER_DIGITS = 64  # far above any number a request holds; Python refuses 
 IDEMPOTENCY_SECONDS = 24 * 3600
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,256}")  # visible ASCII: no spaces, control characters or Unicode look-alikes
 CLUSTER_RESOURCE = "/clusters/{account_id}/{region}/{cluster_id}"
+# DB instances are another identifier namespace than DB clusters (of either kind): their own routes.
+INSTANCE_RESOURCE = "/instances/{account_id}/{region}/{instance_id}"
 # Per route (API Gateway's method and resource): whether it takes a body, and the query parameters it takes.
 ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("POST", "/clusters"): (True, frozenset()),
@@ -69,6 +83,9 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("GET", CLUSTER_RESOURCE): (False, frozenset()),
     ("DELETE", CLUSTER_RESOURCE): (False, frozenset({"restore"})),
     ("POST", CLUSTER_RESOURCE + "/verify"): (False, frozenset()),
+    ("POST", "/instances"): (True, frozenset()),
+    ("GET", INSTANCE_RESOURCE): (False, frozenset()),
+    ("DELETE", INSTANCE_RESOURCE): (False, frozenset({"restore"})),
     ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
     ("GET", "/accounts/{account_id}/adoptions/{adoption_id}"): (False, frozenset()),
     ("POST", "/organization/adopt"): (True, frozenset()),
@@ -92,6 +109,7 @@ def _boolean_query(value: object) -> object:
 Account = Annotated[AccountId, Path(description="12-digit source account id")]
 RegionPath = Annotated[Region, Path(description="the cluster's region")]
 Cluster = Annotated[ClusterId, Path(description="DB cluster identifier")]
+Instance = Annotated[InstanceId, Path(description="DB instance identifier")]
 Limit = Annotated[int, Interval(ge=1, le=100), BeforeValidator(_decimal_query), Query()]
 Restore = Annotated[bool, BeforeValidator(_boolean_query), Query(description="true or false")]
 
@@ -191,6 +209,25 @@ def _once(
     ),
 )
 def onboard(request: OnboardRequest) -> Response[Started]:
+    return _onboard(request)
+
+
+@app.post(
+    "/instances",
+    summary="Onboard a DB instance (RDS for PostgreSQL)",
+    responses=_described(
+        {
+            202: "the onboarding started",
+            409: "the owner has not consented: `grant` lists the owner's commands that grant it",
+        }
+    ),
+)
+def onboard_instance(request: InstanceOnboardRequest) -> Response[Started]:
+    return _onboard(request)
+
+
+def _onboard(request: OnboardRequest | InstanceOnboardRequest) -> Response[Started]:
+    """The same authorization, audit policy, consent and idempotency for either kind of database."""
     settings = _settings()
     _in_this_region(settings, request.region)
     service, caller = cluster_service(settings), _caller()
@@ -228,6 +265,22 @@ def offboard(
     settings = _settings()
     _in_this_region(settings, region)
     request = OffboardRequest(account_id=account_id, region=region, cluster_id=cluster_id, restore=restore)
+    return _accepted(cluster_service(settings).offboard(_caller(), request))
+
+
+@app.get("/instances/<account_id>/<region>/<instance_id>", summary="One DB instance's registry item")
+def get_instance(account_id: Account, region: RegionPath, instance_id: Instance) -> dict[str, Any]:
+    source = Source(account_id=account_id, region=region, cluster_id=instance_id, kind=DatabaseKind.DB_INSTANCE)
+    return cluster_service(_settings()).get(_caller(), source)
+
+
+@app.delete("/instances/<account_id>/<region>/<instance_id>", summary="Offboard a DB instance")
+def offboard_instance(
+    account_id: Account, region: RegionPath, instance_id: Instance, restore: Restore = False
+) -> Response[Started]:
+    settings = _settings()
+    _in_this_region(settings, region)
+    request = InstanceOffboardRequest(account_id=account_id, region=region, instance_id=instance_id, restore=restore)
     return _accepted(cluster_service(settings).offboard(_caller(), request))
 
 

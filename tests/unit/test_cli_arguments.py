@@ -1,10 +1,13 @@
 """The installed command line's arguments: help on every option, and the API's own identifier rules."""
 
 import argparse
+import io
 import json
 
+import pytest
+
 from local.template import ROOT
-from pgaudit_archiver_cli import ACCOUNT_ID, CLUSTER_ID, REGION, build_parser
+from pgaudit_archiver_cli import ACCOUNT_ID, CLUSTER_ID, REGION, build_parser, run
 
 
 def parsers():
@@ -25,7 +28,9 @@ def test_every_option_and_argument_has_help_text():
 
 def test_every_api_operation_has_a_command():
     operations = json.loads((ROOT / "api" / "openapi.json").read_text())["paths"]
-    assert sum(len(methods) for methods in operations.values()) == 9
+    # POST, GET and DELETE /instances are onboard, status and offboard with --instance.
+    assert sum(len(methods) for methods in operations.values()) == 12
+    assert {"--instance"} <= {option for action in parsers()["onboard"]._actions for option in action.option_strings}
     assert set(parsers()) - {""} == {"onboard", "status", "list", "verify", "offboard", "adopt", "adoption", "report",
                                      "adopt-organization", "organization-adoption"}  # fmt: skip
 
@@ -41,5 +46,35 @@ def test_identifier_rules_are_the_apis():
 def test_onboarding_options_are_the_requests_fields():
     schema = json.loads((ROOT / "api" / "openapi.json").read_text())["components"]["schemas"]["OnboardRequest"]
     onboard = parsers()["onboard"]
-    destinations = {action.dest for action in onboard._actions} - {"help", "idempotency_key", "wait"}
+    destinations = {action.dest for action in onboard._actions} - {"help", "idempotency_key", "wait", "instance"}
     assert destinations | {"region"} == set(schema["properties"])  # --region is every command's
+    instance = json.loads((ROOT / "api" / "openapi.json").read_text())["components"]["schemas"][
+        "InstanceOnboardRequest"
+    ]
+    # --instance sends the identifier as instance_id: the same options otherwise.
+    assert set(schema["properties"]) - {"cluster_id"} == set(instance["properties"]) - {"instance_id"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "call"),
+    [
+        (["onboard", "111122223333", "shopdb", "--instance"], ("POST", "/instances")),
+        (["status", "111122223333", "shopdb", "--instance"], ("GET", "/instances/111122223333/eu-west-1/shopdb")),
+        (["offboard", "111122223333", "shopdb", "--instance"], ("DELETE", "/instances/111122223333/eu-west-1/shopdb")),
+        (["status", "111122223333", "shopdb"], ("GET", "/clusters/111122223333/eu-west-1/shopdb")),
+    ],
+)
+def test_instance_commands_call_the_instances_routes(argv, call):
+    calls = []
+
+    def api(method, path, body=None, query=None, headers=None):
+        calls.append((method, path, body))
+        started = {"operation": "onboard", "source": {"cluster_id": "shopdb"}, "execution_arn": "arn:x",
+                   "already_running": False, "status_path": path}  # fmt: skip
+        return (202, started) if method != "GET" else (200, {"account_id": "111122223333", "cluster_id": "shopdb"})
+
+    run(build_parser().parse_args(["--region", "eu-west-1", *argv]), api, io.StringIO())
+
+    assert calls[0][:2] == call
+    if call[0] == "POST":
+        assert calls[0][2] == {"account_id": "111122223333", "region": "eu-west-1", "instance_id": "shopdb"}

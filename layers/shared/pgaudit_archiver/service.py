@@ -37,8 +37,9 @@ from pgaudit_archiver.errors import (
 from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import (
     AccountId,
+    AnyOffboardRequest,
+    InstanceOnboardRequest,
     Model,
-    OffboardRequest,
     OnboardRequest,
     Region,
     Source,
@@ -250,7 +251,9 @@ class ClusterService:
                 f"{source}: {consent.explanation()}", commands=consent.grant_commands(), remedy=consent.remedy()
             )
 
-    def check_audit_policy(self, caller: Caller, request: OnboardRequest) -> dict[str, Any] | None:
+    def check_audit_policy(
+        self, caller: Caller, request: OnboardRequest | InstanceOnboardRequest
+    ) -> dict[str, Any] | None:
         """AuditPolicyError unless the caller may ask this much (or this little) auditing; the admin's exception to
         record when the request is below the minimum. Read-only: checked before any replay or write."""
         policy = self._audit_policy()
@@ -297,7 +300,7 @@ class ClusterService:
         )
 
     # ------------------------------------------------------------------ operations
-    def onboard(self, caller: Caller, request: OnboardRequest) -> Started:
+    def onboard(self, caller: Caller, request: OnboardRequest | InstanceOnboardRequest) -> Started:
         self.authorize(caller, request.account_id)
         exception = self.check_audit_policy(caller, request)
         source = request.source
@@ -308,7 +311,7 @@ class ClusterService:
             self._registry.set_fields(source, {EXCEPTION_FIELD: exception})
         return started
 
-    def offboard(self, caller: Caller, request: OffboardRequest) -> Started:
+    def offboard(self, caller: Caller, request: AnyOffboardRequest) -> Started:
         self.get(caller, request.source)  # authorized, and onboarded once: an unknown source is 404, not an item
         reduction = "offboarding with restore (pgaudit removed)" if request.restore else "offboarding"
         self._require_reducer(caller, request.source, reduction)
@@ -449,7 +452,8 @@ class ClusterService:
         self.authorize(caller, source.account_id)
         item = self._registry.get(source)
         if item is None:
-            raise NotFoundError(f"{source} is not in the registry", remedy="onboard it with POST /clusters")
+            collection = "clusters" if kind_of(source.kind).is_cluster else "instances"
+            raise NotFoundError(f"{source} is not in the registry", remedy=f"onboard it with POST /{collection}")
         return item
 
     def list(self, caller: Caller, query: ClusterQuery) -> ClusterPage:
