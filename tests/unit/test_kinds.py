@@ -18,6 +18,8 @@ from pgaudit_archiver.naming import (
     source_log_group,
     source_tags,
 )
+from pgaudit_archiver.service import ClusterService
+from pgaudit_archiver.steps.auto_onboard import Decision, decide, source_of_event
 from pgaudit_archiver.steps.delivery_stream import archive_prefix
 from pgaudit_archiver.steps.destination import destination_arn
 from pgaudit_archiver.steps.extension import ensure_extension
@@ -34,6 +36,7 @@ from tests.unit.fakes import (
     FakeRds,
     FakeRdsData,
     FakeRegistry,
+    FakeStepFunctions,
     owner_secrets,
     stack_settings,
 )
@@ -336,3 +339,51 @@ def test_remove_subscription_filter_of_an_instance_leaves_the_same_named_cluster
 
     assert logs.filters[INSTANCE_GROUP] == []
     assert [f["destinationArn"] for f in logs.filters[CLUSTER_GROUP]] == [cluster_destination]
+
+
+# ------------------------------------------------------------------------------------------ automatic onboarding
+def instance_created(instance_id: str) -> dict[str, Any]:
+    # The "RDS DB Instance Event" RDS-EVENT-0005, "DB instance created" (RDS event categories and messages).
+    return {
+        "source": "aws.rds", "detail-type": "RDS DB Instance Event", "account": ACCOUNT, "region": REGION,
+        "detail": {"EventID": "RDS-EVENT-0005", "SourceIdentifier": instance_id,
+                   "SourceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{instance_id}"},
+    }  # fmt: skip
+
+
+def auto_onboard(rds: FakeRds, event: dict[str, Any]) -> tuple[Decision, FakeStepFunctions]:
+    registry, stepfunctions = FakeRegistry(), FakeStepFunctions()
+    service = ClusterService(registry, stepfunctions, "arn:aws:states:eu-west-1:123456789012:stateMachine:onboard",
+                             "", ())  # fmt: skip
+    return decide(event, "tagged", REGION, lambda source: rds, registry, service), stepfunctions
+
+
+def test_auto_onboard_a_consented_new_instance_starts_its_onboarding_by_instance_id() -> None:
+    rds = FakeRds()
+    rds.add_instance("orders")
+
+    decision, stepfunctions = auto_onboard(rds, instance_created("orders"))
+
+    assert (decision.action, decision.source) == ("started", INSTANCE)
+    [started] = stepfunctions.executions.values()
+    assert started["input"] == {"account_id": ACCOUNT, "region": REGION, "instance_id": "orders"}
+
+
+def test_auto_onboard_skips_a_new_member_of_a_cluster_and_an_instance_without_consent() -> None:
+    rds = FakeRds()
+    rds.add_cluster("orders", instances=1)
+    rds.add_instance("hr", consent=False)
+
+    member, _ = auto_onboard(rds, instance_created("orders-1"))
+    unconsented, stepfunctions = auto_onboard(rds, instance_created("hr"))
+
+    assert (member.action, member.reason) == ("skipped", "a member of DB cluster orders, onboarded with it")
+    assert unconsented.action == "skipped" and "not tagged pgaudit-archiver=enabled" in unconsented.reason
+    assert stepfunctions.executions == {}
+
+
+def test_auto_onboard_a_tag_change_on_a_db_instance_names_the_instance() -> None:
+    event = {"source": "aws.tag", "account": ACCOUNT, "region": REGION,
+             "resources": [f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders"],
+             "detail": {"service": "rds", "resource-type": "db"}}  # fmt: skip
+    assert source_of_event(event) == INSTANCE

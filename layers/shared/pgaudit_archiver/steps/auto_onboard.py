@@ -1,4 +1,6 @@
-"""Automatic onboarding: RDS "DB cluster created" and cluster tag-change events forwarded by source accounts.
+"""Automatic onboarding: RDS "DB cluster created" (RDS-EVENT-0170) and "DB instance created" (RDS-EVENT-0005), and
+the tag changes of DB clusters and DB instances, forwarded by source accounts. A DB instance that is a member of a DB
+cluster is the cluster's: its events are skipped (the cluster's own onboard it).
 
 AutoOnboard `tagged` (and `all`, the same since onboarding needs the owner's consent) onboards each new Aurora
 PostgreSQL cluster its owner tagged pgaudit-archiver=enabled (consent.py), `off` none; a cluster tagged
@@ -18,15 +20,16 @@ from typing import Any, Literal
 
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.aws.registry import Registry
-from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, OPT_OUT_TAG_VALUE, consented, tags_of
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, OPT_OUT_TAG_VALUE, consented
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
+from pgaudit_archiver.kinds import DatabaseKind, kind_of
 from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, Source, onboard_input
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.status import ONBOARDED_STATUSES, SourceStatus
-from pgaudit_archiver.steps.validate import ENGINE
 
 AutoOnboard = Literal["all", "tagged", "off"]
 CLUSTER_CREATED = "RDS-EVENT-0170"
+INSTANCE_CREATED = "RDS-EVENT-0005"  # "DB instance created" (RDS event categories and messages)
 
 
 class Decision(Model):
@@ -41,27 +44,40 @@ def _cluster_of_arn(arn: Any) -> str:
     return arn.rsplit(":cluster:", 1)[-1] if isinstance(arn, str) and ":cluster:" in arn else ""
 
 
+def _instance_of_arn(arn: Any) -> str:
+    """The instance id in a DB instance ARN (arn:aws:rds:<region>:<account>:db:<id>); empty for anything else."""
+    return arn.rsplit(":db:", 1)[-1] if isinstance(arn, str) and ":db:" in arn else ""
+
+
 def source_of_event(event: dict[str, Any]) -> Source | None:
-    """The cluster an RDS or tag-change event is about."""
+    """The DB cluster or DB instance an RDS or tag-change event is about."""
     detail = event.get("detail") or {}
     resources = event.get("resources") or [""]
+    kind = DatabaseKind.AURORA_CLUSTER  # a cluster's kind (Aurora or Multi-AZ) is read from the cluster later
     if event.get("source") == "aws.rds":
-        if detail.get("EventID") != CLUSTER_CREATED:
-            return None
         # AWS's own example of an "RDS DB Cluster Event" has "SourceIdentifier": "rds:my-db-cluster", captures have
-        # the bare id: the ARN says which cluster either way.
+        # the bare id: the ARN says which database either way.
         identifier = str(detail.get("SourceIdentifier") or "").removeprefix("rds:")
-        cluster_id = _cluster_of_arn(detail.get("SourceArn")) or _cluster_of_arn(resources[0]) or identifier
-    elif (
-        event.get("source") == "aws.tag" and detail.get("service") == "rds" and detail.get("resource-type") == "cluster"
-    ):
-        cluster_id = _cluster_of_arn(resources[0])
+        if detail.get("EventID") == CLUSTER_CREATED:
+            database_id = _cluster_of_arn(detail.get("SourceArn")) or _cluster_of_arn(resources[0]) or identifier
+        elif detail.get("EventID") == INSTANCE_CREATED:
+            kind = DatabaseKind.DB_INSTANCE
+            database_id = _instance_of_arn(detail.get("SourceArn")) or _instance_of_arn(resources[0]) or identifier
+        else:
+            return None
+    elif event.get("source") == "aws.tag" and detail.get("service") == "rds":
+        if detail.get("resource-type") == "cluster":
+            database_id = _cluster_of_arn(resources[0])
+        elif detail.get("resource-type") == "db":
+            kind, database_id = DatabaseKind.DB_INSTANCE, _instance_of_arn(resources[0])
+        else:
+            return None
     else:
         return None
     account, region = str(event.get("account", "")), str(event.get("region", ""))
-    if not (account.isdigit() and len(account) == 12 and re.fullmatch(CLUSTER_ID_PATTERN, cluster_id or "")):
+    if not (account.isdigit() and len(account) == 12 and re.fullmatch(CLUSTER_ID_PATTERN, database_id or "")):
         return None
-    return Source(account_id=account, region=region, cluster_id=cluster_id.lower())
+    return Source(account_id=account, region=region, cluster_id=database_id.lower(), kind=kind)
 
 
 def onboarding_request(source: Source, current: dict[str, Any]) -> dict[str, Any]:
@@ -92,25 +108,37 @@ def decide(
 ) -> Decision:
     source = source_of_event(event)
     if source is None:
-        return Decision(action="skipped", reason="not a DB cluster creation or cluster tag change")
+        return Decision(action="skipped", reason="not a DB cluster or DB instance creation or tag change")
     if policy == "off":
         return Decision(action="skipped", reason="AutoOnboard is off", source=source)
     if source.region != region:
         return Decision(action="skipped", reason=f"the cluster is in {source.region}; this stack serves {region}",
                         source=source)  # fmt: skip
     try:
-        cluster = rds_for(source).describe_cluster(source.cluster_id)
+        rds = rds_for(source)
+        database = rds.database(source)
+        member_of = None
+        if database is None and source.kind is DatabaseKind.DB_INSTANCE:
+            instance = rds.instance(source.cluster_id)
+            member_of = instance.cluster_id if instance else None
     except SourceAccessDeniedError as error:
         # A source that sends events but has not deployed the role: say so in the registry, do not drop it.
         last_error = {"step": "Automatic Onboarding", "error": type(error).__name__,
                       "aws_error_code": error.aws_error_code, "message": str(error)}  # fmt: skip
         registry.finish(source, SourceStatus.FAILED, {"last_error": last_error})
         return Decision(action="failed", reason=str(error), source=source)
-    if cluster is None:
-        return Decision(action="skipped", reason="the cluster no longer exists", source=source)
-    if cluster.get("Engine") != ENGINE:
-        return Decision(action="skipped", reason=f"engine {cluster.get('Engine')} is not {ENGINE}", source=source)
-    reason = why_not_consented(tags_of(cluster.get("TagList")))
+    if member_of:
+        return Decision(
+            action="skipped", reason=f"a member of DB cluster {member_of}, onboarded with it", source=source
+        )
+    if database is None:
+        noun = kind_of(source.kind).short_noun()
+        return Decision(action="skipped", reason=f"the {noun} no longer exists", source=source)
+    source = source.model_copy(update={"kind": database.kind})
+    engine = kind_of(database.kind).engine
+    if database.engine != engine:
+        return Decision(action="skipped", reason=f"engine {database.engine} is not {engine}", source=source)
+    reason = why_not_consented(database.tags)
     if reason:
         return Decision(action="skipped", reason=reason, source=source)
     current = registry.get(source) or {}
