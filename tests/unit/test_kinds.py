@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pgaudit_archiver.aws.rds import cluster_facts
 from pgaudit_archiver.aws.registry import source_key, source_of_item
 from pgaudit_archiver.errors import ClusterNotEligibleError
 from pgaudit_archiver.kinds import DatabaseKind, kind_of
@@ -19,6 +20,7 @@ from pgaudit_archiver.naming import (
     source_tags,
 )
 from pgaudit_archiver.service import ClusterService
+from pgaudit_archiver.steps.adopt import decide as adoption_decide
 from pgaudit_archiver.steps.auto_onboard import Decision, decide, source_of_event
 from pgaudit_archiver.steps.delivery_stream import archive_prefix
 from pgaudit_archiver.steps.destination import destination_arn
@@ -387,3 +389,16 @@ def test_auto_onboard_a_tag_change_on_a_db_instance_names_the_instance() -> None
              "resources": [f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders"],
              "detail": {"service": "rds", "resource-type": "db"}}  # fmt: skip
     assert source_of_event(event) == INSTANCE
+
+
+def test_adoption_decides_multi_az_clusters_like_aurora_ones_and_skips_other_engines() -> None:
+    rds = FakeRds()
+    rds.add_multi_az_cluster("orders")
+    rds.add_cluster("shop", engine="aurora-mysql", engine_version="8.0")
+    registry = FakeRegistry()
+
+    onboard = adoption_decide(cluster_facts(rds.clusters["orders"]), "tagged", registry, MULTI_AZ)
+    other = adoption_decide(cluster_facts(rds.clusters["shop"]), "tagged", registry, CLUSTER)
+
+    assert onboard is None
+    assert other == "engine aurora-mysql is not aurora-postgresql or postgres"

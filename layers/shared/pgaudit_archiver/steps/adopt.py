@@ -1,4 +1,5 @@
-"""Adoption: onboard the Aurora PostgreSQL clusters an account already has, by the rules of automatic onboarding.
+"""Adoption: onboard the PostgreSQL DB clusters (Aurora and Multi-AZ) an account already has, by the rules of
+automatic onboarding. (DB instances are not adopted yet: they are onboarded by POST /instances or automatically.)
 
 One adoption is one execution of the adopt workflow. Discover Clusters reads the account's clusters a page at a time
 (DescribeDBClusters, 100 a page) through the source role and decides for each: onboard it, or skip it and say why
@@ -25,13 +26,12 @@ from pgaudit_archiver.aws.account_limits import AccountLimits
 from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
-from pgaudit_archiver.consent import tags_of
 from pgaudit_archiver.errors import ThrottledError
-from pgaudit_archiver.models import Model, Source
+from pgaudit_archiver.kinds import cluster_kind_for_engine
+from pgaudit_archiver.models import DatabaseFacts, Model, Source
 from pgaudit_archiver.naming import console_url, execution_name
 from pgaudit_archiver.status import ONBOARDED_STATUSES, RUNNING_STATUSES
 from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
-from pgaudit_archiver.steps.validate import ENGINE
 
 AdoptionMode = Literal["all", "tagged"]
 PAGE_SIZE = 100  # DescribeDBClusters returns at most 100 clusters a call (RDS API reference)
@@ -45,7 +45,7 @@ class Skipped(Model):
 
 
 class AdoptionTotals(Model):
-    clusters: int = 0  # Aurora PostgreSQL clusters seen
+    clusters: int = 0  # PostgreSQL DB clusters seen (Aurora and Multi-AZ)
     planned: int = 0  # started, or (dry run) to start
     onboarded: int = 0
     failed: int = 0
@@ -77,11 +77,11 @@ def adoption_mode(requested: AdoptionMode | None, deployment: AutoOnboard) -> Ad
     return None if deployment == "off" else deployment
 
 
-def decide(cluster: dict[str, Any], mode: AdoptionMode, registry: Registry, source: Source) -> str | None:
+def decide(facts: DatabaseFacts, mode: AdoptionMode, registry: Registry, source: Source) -> str | None:
     """None to onboard the cluster; else why it is skipped."""
-    if cluster.get("Engine") != ENGINE:
-        return f"engine {cluster.get('Engine')} is not {ENGINE}"
-    not_consented = why_not_consented(tags_of(cluster.get("TagList")))
+    if cluster_kind_for_engine(facts.engine) is None:
+        return f"engine {facts.engine} is not aurora-postgresql or postgres"
+    not_consented = why_not_consented(facts.tags)
     if not_consented:  # whatever the mode: the source role may change nothing else
         return not_consented
     status = (registry.get(source) or {}).get("status")
@@ -119,7 +119,7 @@ def next_page(page: AdoptionPage, inventory: SourceClusterInventory, registry: R
     totals = page.totals.model_dump()
     planned, skipped, to_onboard = list(page.planned), list(page.skipped), []
     for cluster in clusters:
-        cluster_id = str(cluster["DBClusterIdentifier"]).lower()
+        cluster_id = cluster.identifier.lower()
         source = Source(account_id=page.account_id, region=page.region, cluster_id=cluster_id)
         totals["clusters"] += 1
         reason = decide(cluster, page.mode, registry, source)
