@@ -9,7 +9,7 @@ from typing import Any
 from pgaudit_archiver.aws.accounts import archive_account, source_account
 from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.handlers import workflow_handler
-from pgaudit_archiver.models import Drift, Model, Source
+from pgaudit_archiver.models import DatabaseFacts, Drift, Model, Source
 from pgaudit_archiver.observability import logger
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
@@ -40,14 +40,15 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
                 checked, request, settings, account.rds, account.logs, archive.logs, archive.firehose, archive.iam, full
             )
 
-        @functools.cache  # the canary and a silent source's check share one DescribeDBClusters
-        def cluster() -> dict[str, Any]:
-            return account.rds.describe_cluster(source.cluster_id) or {}
+        @functools.cache  # the canary and a silent source's check share one description of the database
+        def database() -> DatabaseFacts | None:
+            return account.rds.database(source)
 
         def canary(request: dict[str, Any]) -> str | None:
-            if not cluster():
+            found = database()
+            if found is None:
                 return "no cluster"
-            return send_canary(account.rds_data, account.secrets, archive.registry, source, request, cluster())
+            return send_canary(account.rds_data, account.secrets, archive.registry, source, request, found)
 
         def cluster_arn(secret_arn: str) -> str:
             partition = secret_arn.split(":")[1]  # the secret is in the cluster's account and region
@@ -61,7 +62,7 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
 
         result = reconcile_source(
             source, settings, archive.registry, repairs, find, settings.auto_repair, canary, extension,
-            overrides, lambda: cluster().get("Status"),
+            overrides, lambda: (found.status if (found := database()) else None),
         )  # fmt: skip
         if result.drift:
             logger.warning("drift found", extra=result.model_dump(mode="json"))

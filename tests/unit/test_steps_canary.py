@@ -1,17 +1,18 @@
 """The delivery canary against in-memory fakes: sent through the Data API, timed on arrival, late is drift."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from pgaudit_archiver.aws.rds import cluster_facts
 from pgaudit_archiver.errors import ThrottledError
+from pgaudit_archiver.models import DatabaseFacts
 from pgaudit_archiver.steps.canary import overdue, read_class_logged, record_arrivals, send_canary
 from tests.unit.fakes import SOURCE, FakeRds, FakeRdsData, FakeRegistry, FakeSecrets, owner_secrets, refusal
 
 READ_REQUEST = {"pgaudit_log": "ddl,read", "canary": True}
 
 
-def cluster(data_api: bool = True) -> dict[str, Any]:
-    return FakeRds().add_cluster("orders", data_api=data_api)
+def cluster(data_api: bool = True) -> DatabaseFacts:
+    return cluster_facts(FakeRds().add_cluster("orders", data_api=data_api))
 
 
 def test_send_canary_runs_a_marked_select_and_records_when_it_was_sent() -> None:

@@ -18,7 +18,7 @@ from pgaudit_archiver.aws.rds_data import SourceRdsData
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.secrets import SourceSecrets
 from pgaudit_archiver.errors import ArchiverError
-from pgaudit_archiver.models import Drift, Source
+from pgaudit_archiver.models import DatabaseFacts, Drift, Source
 from pgaudit_archiver.steps.database_user import find_database_user_secret
 
 MARK = "pgaudit-archiver canary "
@@ -53,12 +53,12 @@ def send_canary(
     registry: Registry,
     source: Source,
     request: dict[str, Any],
-    cluster: dict[str, Any],
+    cluster: DatabaseFacts,
 ) -> str | None:
     """Run the marked SELECT as the owner's database user; returns why it was not sent, or None."""
     if not read_class_logged(request.get("pgaudit_log")):
         return "pgaudit.log does not cover the read class, so pgaudit would not log the canary's SELECT"
-    if not cluster.get("HttpEndpointEnabled"):
+    if not cluster.http_endpoint_enabled:  # never for a DB instance or a Multi-AZ DB cluster: Aurora only
         return "the RDS Data API is not enabled on the cluster"
     found = find_database_user_secret(secrets, source, request.get("secret_arn"))
     if found.arn is None:
@@ -66,9 +66,9 @@ def send_canary(
     secret = found.arn
     canary_id = uuid.uuid4().hex
     sent_at = datetime.now(tz=UTC).isoformat(timespec="milliseconds")
-    database = request.get("database") or cluster.get("DatabaseName") or DEFAULT_DATABASE
+    database = request.get("database") or cluster.database_name or DEFAULT_DATABASE
     try:
-        rds_data.execute(cluster["DBClusterArn"], secret, database, f"SELECT '{MARK}{canary_id}'")
+        rds_data.execute(cluster.arn, secret, database, f"SELECT '{MARK}{canary_id}'")
     except ArchiverError as error:  # throttled too: the next reconciliation sends the next canary
         return f"the Data API refused the canary ({error.aws_error_code})"
     registry.set_fields(source, {"canary": {"id": canary_id, "sent_at": sent_at}})
