@@ -21,7 +21,8 @@ associate a new DB cluster parameter group with a running Multi-AZ DB cluster, r
 postgresql | upgrade" and "always applied to the DB instance immediately".
 
 DB cluster identifiers (Aurora and Multi-AZ alike) share one namespace; DB instance identifiers are another. Names the
-archive derives from a database use `source_key` (naming.py), which no cluster identifier can equal.
+archive derives from a database use `Source.key` (models.py, naming.py): `instance--<id>` for a DB instance, which
+no cluster identifier can equal.
 """
 
 from __future__ import annotations
