@@ -22,22 +22,28 @@ from pgaudit_archiver.naming import (
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.steps.adopt import decide as adoption_decide
 from pgaudit_archiver.steps.auto_onboard import Decision, decide, source_of_event
-from pgaudit_archiver.steps.delivery_stream import archive_prefix
-from pgaudit_archiver.steps.destination import destination_arn
+from pgaudit_archiver.steps.delivery_stream import archive_prefix, ensure_delivery_stream
+from pgaudit_archiver.steps.destination import destination_arn, ensure_destination
+from pgaudit_archiver.steps.destination_role import ensure_destination_role
 from pgaudit_archiver.steps.extension import ensure_extension
 from pgaudit_archiver.steps.log_export import enable_log_export
 from pgaudit_archiver.steps.offboard import plan_offboarding, remove_subscription_filter, restore_cluster
 from pgaudit_archiver.steps.parameter_group import configure_parameter_group
 from pgaudit_archiver.steps.reboot import advance_reboot
+from pgaudit_archiver.steps.reconcile import find_drift, reconcile_source
 from pgaudit_archiver.steps.subscription_filter import ensure_subscription_filter
 from pgaudit_archiver.steps.validate import parse_request, validate
 from tests.unit.fakes import (
     ACCOUNT,
     REGION,
+    FakeArchiveLogs,
+    FakeFirehose,
+    FakeIam,
     FakeLogs,
     FakeRds,
     FakeRdsData,
     FakeRegistry,
+    FakeRoleHolders,
     FakeStepFunctions,
     owner_secrets,
     stack_settings,
@@ -402,3 +408,41 @@ def test_adoption_decides_multi_az_clusters_like_aurora_ones_and_skips_other_eng
 
     assert onboard is None
     assert other == "engine aurora-mysql is not aurora-postgresql or postgres"
+
+
+# ------------------------------------------------------------------------------------------------ reconciliation
+def onboarded_instance() -> tuple[FakeRds, FakeLogs, FakeArchiveLogs, FakeFirehose, FakeIam, FakeRegistry]:
+    """What the onboarding workflow does for the DB instance `orders`, step by step."""
+    rds, logs, archive_logs, iam = FakeRds(), FakeLogs(), FakeArchiveLogs(), FakeIam()
+    firehose, registry, settings = FakeFirehose(creating_polls=0), FakeRegistry(), stack_settings()
+    rds.add_instance("orders")
+    logs.add_group(INSTANCE_GROUP)
+    request = onboard_request(INSTANCE)
+    stream = ensure_delivery_stream(firehose, settings, INSTANCE, 1).resources["delivery_stream_arn"]
+    role = ensure_destination_role(iam, FakeRoleHolders(), settings, INSTANCE, stream).resources["destination_role_arn"]
+    destination = ensure_destination(archive_logs, settings, INSTANCE, stream, role, False)
+    configure_parameter_group(rds, request, rds.database(INSTANCE))  # type: ignore[arg-type]
+    rds.reboot_instance("orders")
+    enable_log_export(rds, logs, request, 0, 3)
+    ensure_subscription_filter(logs, request, destination.resources["destination_arn"])
+    registry.finish(INSTANCE, "active", {"request": request.model_dump(mode="json")})
+    return rds, logs, archive_logs, firehose, iam, registry
+
+
+def test_reconcile_an_onboarded_instance_finds_no_drift_then_its_export_off_and_repairs_by_instance_id() -> None:
+    rds, logs, archive_logs, firehose, iam, registry = onboarded_instance()
+    stepfunctions = FakeStepFunctions()
+    service = ClusterService(registry, stepfunctions, "arn:aws:states:::stateMachine:onboard", "", ())
+
+    def find(source: Source, request: dict[str, Any], full: bool = True) -> list[Any]:
+        return find_drift(source, request, stack_settings(), rds, logs, archive_logs, firehose, iam, full)
+
+    [item] = registry.items.values()
+    assert find(source_of_item(item), item["request"]) == []
+    rds.disable_log_export("orders", "postgresql", DatabaseKind.DB_INSTANCE)  # the owner turns it off
+
+    result = reconcile_source(source_of_item(item), stack_settings(), registry, service, find, True)
+
+    assert [drift.kind for drift in result.drift] == ["log-export-off"]
+    [started] = stepfunctions.executions.values()
+    assert started["input"]["instance_id"] == "orders" and "cluster_id" not in started["input"]
