@@ -99,20 +99,30 @@ class PostgresServer:
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
         subprocess.run([*prefix, *command], check=True, capture_output=True, cwd="/")
 
-    def start(self, parameters: dict[str, str | None]) -> None:
+    def start(self, parameters: dict[str, str | None], copy_of: PostgresServer | None = None) -> None:
+        """Start from a fresh cluster, or from a copy of `copy_of`'s data (a snapshot, a restore, a blue/green green:
+        a checkpoint, then a file copy that starts with crash recovery, as a storage snapshot would)."""
         os.chmod(self.root, 0o755)
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
-        # A copy of one initdb per process: initdb takes seconds, a copy a fraction of one.
-        self._run("cp", "-a", str(_initialized_data_directory(self._run)), str(self.data))
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("include_if_exists = 'emulation.conf'\n")
+        if copy_of is not None:
+            with copy_of.connect("postgres") as connection:
+                connection.execute("CHECKPOINT")
+            self._run("cp", "-a", str(copy_of.data), str(self.data))
+            (self.data / "postmaster.pid").unlink(missing_ok=True)
+        else:
+            # A copy of one initdb per process: initdb takes seconds, a copy a fraction of one.
+            self._run("cp", "-a", str(_initialized_data_directory(self._run)), str(self.data))
+            with (self.data / "postgresql.conf").open("a") as conf:
+                conf.write("include_if_exists = 'emulation.conf'\n")
         self.log_path.touch()
         if self._as_postgres:
             shutil.chown(self.log_path, "postgres", "postgres")
         self._write_settings(parameters)
         self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-w", "start")
         _servers.append(self)
+        if copy_of is not None:
+            return  # its roles and databases came with the copy
         with self.connect("postgres") as connection:
             connection.execute(f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN")  # as every RDS and Aurora PostgreSQL has
             for database in self.databases:
