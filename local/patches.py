@@ -460,9 +460,23 @@ def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
         ),
         Patch(
             RDSBackend,
+            "restore_db_cluster_from_snapshot",
+            f._restore_cluster(RDSBackend.restore_db_cluster_from_snapshot, point_in_time=False),
+            "a snapshot of a cluster whose master password Secrets Manager manages cannot be restored (KeyError); the "
+            "restored cluster starts without the source's data (shown in a world)",
+        ),
+        Patch(
+            RDSBackend,
+            "restore_db_cluster_to_point_in_time",
+            f._restore_cluster(RDSBackend.restore_db_cluster_to_point_in_time, point_in_time=True),
+            "the restored cluster starts without the source's data (moto has none: shown in a world)",
+        ),
+        Patch(
+            RDSBackend,
             "create_blue_green_deployment",
             f._create_blue_green(RDSBackend.create_blue_green_deployment),
-            "the green starts without the blue's data (moto has no data: shown in a world)",
+            "a green's parameter group of another family than its engine version's is accepted; the green starts "
+            "without the blue's data (shown in a world)",
         ),
         Patch(
             BlueGreenDeployment,

@@ -1104,12 +1104,14 @@ class World:
         exports: tuple[str, ...] = (),
         parameter_group: str | None = None,
     ) -> dict[str, Any]:
-        """A DB instance restored from a snapshot of `source_id` (or to a point in time): a new DbiResourceId, the
-        exports and DB parameter group the request names (the engine's default when none), the source's data."""
-        if kind != DB_INSTANCE:
-            raise NotImplementedError("restoring a DB cluster is not emulated: restore a DB instance")
+        """A database restored from a snapshot of `source_id` (or to a point in time): a new resource id, the exports
+        and parameter group the request names (the engine's default when none), the source's data. A restored Aurora
+        cluster gets a writer, <new_id>-instance-1, as its owner must add one; a Multi-AZ DB cluster comes with its
+        three DB instances. Returns the new database as described."""
         rds = self.client("rds", account or self.source_accounts[0])
         options: dict[str, Any] = {"EnableCloudwatchLogsExports": list(exports)} if exports else {}
+        if kind != DB_INSTANCE:
+            return self._restore_cluster(rds, kind, source_id, new_id, point_in_time, options, parameter_group)
         if parameter_group:
             options["DBParameterGroupName"] = parameter_group
         if point_in_time:
@@ -1124,6 +1126,36 @@ class World:
                 DBInstanceIdentifier=new_id, DBSnapshotIdentifier=snapshot, **options
             )
         return dict(answer["DBInstance"])
+
+    def _restore_cluster(
+        self,
+        rds: Any,
+        kind: str,
+        source_id: str,
+        new_id: str,
+        point_in_time: bool,
+        options: dict[str, Any],
+        parameter_group: str | None,
+    ) -> dict[str, Any]:
+        source = rds.describe_db_clusters(DBClusterIdentifier=source_id)["DBClusters"][0]
+        if parameter_group:
+            options["DBClusterParameterGroupName"] = parameter_group
+        if kind == MULTI_AZ_CLUSTER:
+            options["DBClusterInstanceClass"] = source["DBClusterInstanceClass"]
+        if point_in_time:
+            rds.restore_db_cluster_to_point_in_time(
+                DBClusterIdentifier=new_id, SourceDBClusterIdentifier=source_id, UseLatestRestorableTime=True, **options
+            )
+        else:
+            snapshot = f"{source_id}-{uuid.uuid4().hex[:8]}"
+            rds.create_db_cluster_snapshot(DBClusterIdentifier=source_id, DBClusterSnapshotIdentifier=snapshot)
+            rds.restore_db_cluster_from_snapshot(
+                DBClusterIdentifier=new_id, SnapshotIdentifier=snapshot, Engine=source["Engine"], **options
+            )
+        if kind == AURORA_CLUSTER:
+            rds.create_db_instance(DBInstanceIdentifier=f"{new_id}-instance-1", DBClusterIdentifier=new_id,
+                                   Engine=source["Engine"], DBInstanceClass="db.r6g.large")  # fmt: skip
+        return dict(rds.describe_db_clusters(DBClusterIdentifier=new_id)["DBClusters"][0])
 
     def start_blue_green(
         self,

@@ -382,7 +382,9 @@ SHOWN_IN_A_WORLD = {
     "StepFunctionsParserBackend._validate_definition": "speed only: make bench",
     "RDSBackend.delete_db_instance": "test_fidelity_kinds (the server behind a deleted DB instance stops)",
     "RDSBackend.delete_db_cluster": "test_fidelity_kinds (a Multi-AZ DB cluster goes with its DB instances)",
-    "RDSBackend.create_blue_green_deployment": "test_fidelity_kinds (the green starts with the blue's data)",
+    "RDSBackend.create_blue_green_deployment": "test_fidelity_lifecycle (the green's family, the blue's data)",
+    "RDSBackend.restore_db_cluster_from_snapshot": "test_fidelity_lifecycle (the restored cluster's data)",
+    "RDSBackend.restore_db_cluster_to_point_in_time": "test_fidelity_lifecycle (the restored cluster's data)",
     "OrganizationsBackend.list_accounts": "test_organization_adoption (the archive account, a delegated administrator)",
 }
 
