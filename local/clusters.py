@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -115,8 +116,9 @@ class RealPostgresClusters(ClusterHooks):
     def close(self) -> None:
         for shipper in self.shippers.values():
             shipper.stop()
-        for server in self.servers.values():
-            server.stop()
+        # At once: each stop waits on its own server process.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(PostgresServer.stop, self.servers.values()))
         self.shippers.clear()
         self.servers.clear()
 

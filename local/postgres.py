@@ -149,7 +149,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self in _servers:
-            _servers.remove(self)
+            with contextlib.suppress(ValueError):  # stopped at once by another thread
+                _servers.remove(self)
             with contextlib.suppress(subprocess.CalledProcessError):  # already gone
                 self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
@@ -164,6 +165,10 @@ class PostgresServer:
             "log_timezone": "'UTC'",
             "lc_messages": "'C'",
             "log_connections": "off",
+            # An emulated database's data need not survive a machine crash: no waiting on the disk.
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
         }
         if merge and path.exists():
             for line in path.read_text().splitlines():
