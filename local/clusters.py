@@ -74,11 +74,12 @@ class RealPostgresClusters(ClusterHooks):
         server.start(parameters, copy_of=copy_of)
         self.servers[key] = server
         account, rid = key
-        logs = self.world.client("logs", account)
+        region = str(resource.region)
+        logs = self.world.client("logs", account, region)
 
         def deliver(events: list[dict[str, Any]]) -> None:
             # Where RDS writes now: the log group of the database's current name, a stream per DB instance.
-            live = self._by_resource_id(account, rid)
+            live = self._by_resource_id(account, rid, region)
             if live is None:
                 return  # deleted: nothing more is written
             group, stream = self.log_destination(live)
@@ -107,11 +108,11 @@ class RealPostgresClusters(ClusterHooks):
         for shipper in list(self.shippers.values()):
             shipper.flush()
 
-    def server(self, account: str, cluster_id: str) -> PostgresServer:
-        return self.servers[self._key(self._cluster(account, cluster_id))]
+    def server(self, account: str, cluster_id: str, region: str | None = None) -> PostgresServer:
+        return self.servers[self._key(self._cluster(account, cluster_id, region))]
 
-    def instance_server(self, account: str, instance_id: str) -> PostgresServer:
-        return self.servers[self._key(self._instance(account, instance_id))]
+    def instance_server(self, account: str, instance_id: str, region: str | None = None) -> PostgresServer:
+        return self.servers[self._key(self._instance(account, instance_id, region))]
 
     def close(self) -> None:
         for shipper in self.shippers.values():
@@ -122,17 +123,17 @@ class RealPostgresClusters(ClusterHooks):
         self.shippers.clear()
         self.servers.clear()
 
-    def _backend(self, account: str) -> Any:
-        return rds_backends[account][self.world.region]
+    def _backend(self, account: str, region: str | None = None) -> Any:
+        return rds_backends[account][region or self.world.region]
 
-    def _cluster(self, account: str, cluster_id: str) -> DBCluster:
-        return self._backend(account).clusters[cluster_id]
+    def _cluster(self, account: str, cluster_id: str, region: str | None = None) -> DBCluster:
+        return self._backend(account, region).clusters[cluster_id]
 
-    def _instance(self, account: str, instance_id: str) -> DBInstance:
-        return self._backend(account).databases[instance_id]
+    def _instance(self, account: str, instance_id: str, region: str | None = None) -> DBInstance:
+        return self._backend(account, region).databases[instance_id]
 
-    def _by_resource_id(self, account: str, rid: str) -> Database | None:
-        backend = self._backend(account)
+    def _by_resource_id(self, account: str, rid: str, region: str) -> Database | None:
+        backend = self._backend(account, region)
         for resource in (*backend.clusters.values(), *backend.databases.values()):
             if resource_id(resource) == rid:
                 return resource  # type: ignore[no-any-return]

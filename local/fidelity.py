@@ -613,6 +613,42 @@ class Fidelity:
         return restore
 
     @staticmethod
+    def _create_global_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+        """CreateGlobalCluster from a source cluster in any region (RDS API reference: SourceDBClusterIdentifier, "The
+        Amazon Resource Name (ARN) to use as the primary cluster of the global database"); moto keeps global clusters
+        in us-east-1 and looks the source up there only. The source becomes the writer member."""
+
+        def create(
+            backend: RDSBackend,
+            global_cluster_identifier: str,
+            source_db_cluster_identifier: str | None,
+            engine: str | None,
+            engine_version: str | None,
+            storage_encrypted: bool | None,
+            deletion_protection: bool | None,
+        ) -> Any:
+            source = source_db_cluster_identifier or ""
+            if ":cluster:" not in source or source.split(":")[3] == backend.region_name:
+                return original(backend, global_cluster_identifier, source_db_cluster_identifier, engine,
+                                engine_version, storage_encrypted, deletion_protection)  # fmt: skip
+            if engine is not None:
+                raise RDSClientError(
+                    "InvalidParameterCombination",
+                    "When creating global cluster from existing db cluster, value for engineName should not be "
+                    "specified since it will be inherited from source cluster",
+                )
+            regional = rds_backends[backend.account_id][source.split(":")[3]]
+            cluster = regional.describe_db_clusters(db_cluster_identifier=source.rsplit(":", 1)[-1])[0]
+            created = original(backend, global_cluster_identifier, None, cluster.engine, cluster.engine_version,
+                               storage_encrypted, deletion_protection)  # fmt: skip
+            cluster.global_cluster_identifier = created.global_cluster_arn
+            cluster.is_writer = True
+            created.members.append(cluster)
+            return created
+
+        return create
+
+    @staticmethod
     def _database_of(backend: RDSBackend, arn: str) -> Database | None:
         name = arn.rsplit(":", 1)[-1]
         return backend.clusters.get(name) if ":cluster:" in arn else backend.databases.get(name)

@@ -473,6 +473,12 @@ def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
         ),
         Patch(
             RDSBackend,
+            "create_global_cluster",
+            f._create_global_cluster(RDSBackend.create_global_cluster),
+            "a global cluster cannot be created from a source cluster outside us-east-1 (DBClusterNotFoundFault)",
+        ),
+        Patch(
+            RDSBackend,
             "create_blue_green_deployment",
             f._create_blue_green(RDSBackend.create_blue_green_deployment),
             "a green's parameter group of another family than its engine version's is accepted; the green starts "

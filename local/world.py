@@ -436,15 +436,18 @@ class World:
         return call
 
     # ------------------------------------------------------------------ clients
-    def client(self, service: str, account: str | None = None) -> Any:
-        """A client acting in `account` (the archive account by default), as the emulation's administrator."""
-        key = (service, account or self.archive_account)
+    def client(self, service: str, account: str | None = None, region: str | None = None) -> Any:
+        """A client acting in `account` (the archive account by default) and `region` (the world's by default), as the
+        emulation's administrator."""
+        key = (service, account or self.archive_account) if region in (None, self.region) else (
+            service, f"{account or self.archive_account}@{region}"
+        )  # fmt: skip
         if key not in self._clients:
-            self._clients[key] = self._new_client(service, account)
+            self._clients[key] = self._new_client(service, account, region)
         return self._clients[key]
 
-    def _new_client(self, service: str, account: str | None) -> Any:
-        client = boto3.client(service, region_name=self.region, config=Config(retries={"max_attempts": 1}))
+    def _new_client(self, service: str, account: str | None, region: str | None = None) -> Any:
+        client = boto3.client(service, region_name=region or self.region, config=Config(retries={"max_attempts": 1}))
         if account and account != self.archive_account:
             client.meta.events.register(
                 "before-sign.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
@@ -895,6 +898,7 @@ class World:
         database: str = "appdb",
         account: str | None = None,
         kind: str = AURORA_CLUSTER,
+        region: str | None = None,
     ) -> list[tuple[Any, ...]]:
         """Run SQL on the real PostgreSQL behind a database (a cluster, or a DB instance with kind=DB_INSTANCE), as a
         client of the database would."""
@@ -902,9 +906,9 @@ class World:
             raise RuntimeError("this world has no real PostgreSQL: World(postgres=True)")
         account_id = account or self.source_accounts[0]
         if namespace_of(kind) == "instance":
-            server = self.postgres.instance_server(account_id, cluster_id)
+            server = self.postgres.instance_server(account_id, cluster_id, region)
         else:
-            server = self.postgres.server(account_id, cluster_id)
+            server = self.postgres.server(account_id, cluster_id, region)
         with server.connect(database, user) as connection, connection.cursor() as cursor:
             cursor.execute(statement.encode())
             return cursor.fetchall() if cursor.description else []
@@ -1058,11 +1062,18 @@ class World:
         return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0])
 
     def write_audit_line(
-        self, kind: str, database_id: str, sql: str, *, account: str | None = None, user: str = "postgres"
+        self,
+        kind: str,
+        database_id: str,
+        sql: str,
+        *,
+        account: str | None = None,
+        user: str = "postgres",
+        region: str | None = None,
     ) -> None:
         """Run `sql` on the database's real PostgreSQL (pgaudit logs it when loaded and configured), then ship the log
         as RDS would."""
-        self.sql(database_id, sql, account=account, user=user, kind=kind)
+        self.sql(database_id, sql, account=account, user=user, kind=kind, region=region)
         self.flush_logs()
 
     # ------------------------------------------------------------------ life events
@@ -1156,6 +1167,44 @@ class World:
             rds.create_db_instance(DBInstanceIdentifier=f"{new_id}-instance-1", DBClusterIdentifier=new_id,
                                    Engine=source["Engine"], DBInstanceClass="db.r6g.large")  # fmt: skip
         return dict(rds.describe_db_clusters(DBClusterIdentifier=new_id)["DBClusters"][0])
+
+    def create_global_secondary(
+        self,
+        global_id: str,
+        primary_id: str,
+        region: str,
+        secondary_id: str,
+        *,
+        account: str | None = None,
+        exports: tuple[str, ...] = ("postgresql",),
+    ) -> dict[str, Any]:
+        """An Aurora global database: CreateGlobalCluster from the primary cluster (created when missing), then a
+        secondary cluster in `region` with one DB instance, <secondary_id>-instance-1 (Aurora User Guide, "Adding an
+        AWS Region to an Amazon Aurora global database"). The secondary has its own real PostgreSQL, a copy of the
+        primary's, whose log goes to /aws/rds/cluster/<secondary_id>/postgresql in `region`. (The emulated secondary
+        accepts writes; on AWS it is read-only.) Returns the secondary cluster as described in its region."""
+        account_id = account or self.source_accounts[0]
+        rds, remote = self.client("rds", account_id), self.client("rds", account_id, region)
+        primary = rds.describe_db_clusters(DBClusterIdentifier=primary_id)["DBClusters"][0]
+        existing = [
+            g for g in rds.describe_global_clusters()["GlobalClusters"] if g["GlobalClusterIdentifier"] == global_id
+        ]
+        if not existing:
+            rds.create_global_cluster(
+                GlobalClusterIdentifier=global_id, SourceDBClusterIdentifier=primary["DBClusterArn"]
+            )
+        options: dict[str, Any] = {"EnableCloudwatchLogsExports": list(exports)} if exports else {}
+        remote.create_db_cluster(DBClusterIdentifier=secondary_id, Engine=primary["Engine"],
+                                 EngineVersion=primary["EngineVersion"], GlobalClusterIdentifier=global_id,
+                                 **options)  # fmt: skip
+        remote.create_db_instance(DBInstanceIdentifier=f"{secondary_id}-instance-1", DBClusterIdentifier=secondary_id,
+                                  Engine=primary["Engine"], DBInstanceClass="db.r6g.large")  # fmt: skip
+        if self.postgres is not None:
+            backend = rds_backends[account_id][region]
+            secondary = backend.clusters[secondary_id]
+            source = rds_backends[account_id][self.region].clusters[primary_id]
+            self.postgres.copied(source, secondary, Fidelity.effective_parameters(backend, secondary))
+        return dict(remote.describe_db_clusters(DBClusterIdentifier=secondary_id)["DBClusters"][0])
 
     def start_blue_green(
         self,

@@ -274,3 +274,29 @@ def test_blue_green_major_upgrade_of_an_aurora_cluster_needs_a_group_of_the_new_
     assert (production["EngineVersion"], production["DBClusterParameterGroup"]) == ("16.4", "life-bg-16")
     assert [m["DBInstanceIdentifier"] for m in production["DBClusterMembers"]] == ["life-bg-aurora-instance-1"]
     assert [m["DBInstanceIdentifier"] for m in old_blue["DBClusterMembers"]] == ["life-bg-aurora-instance-1-old1"]
+
+
+# ---------------------------------------------------------------- Aurora global database
+def test_global_secondary_is_a_cluster_of_its_own_region_logging_to_its_own_log_group_there(world):
+    # Aurora User Guide, "Adding an AWS Region to an Amazon Aurora global database": the secondary is a DB cluster in
+    # another Region, a member of the global cluster (not its writer), exporting to its own log group in its Region.
+    # (Aurora User Guide, "Password management with Aurora and Secrets Manager": not for a global database member.)
+    primary = world.create_cluster("life-global", managed_secret=False, instances=1, database_user=False)
+    world.sql("life-global", "CREATE TABLE replicated (id int)")
+
+    secondary = world.create_global_secondary("life-global-db", "life-global", "eu-central-1", "life-global-fra")
+    world.write_audit_line(AURORA_CLUSTER, "life-global-fra", "DO $$BEGIN RAISE LOG 'in frankfurt'; END$$",
+                           region="eu-central-1")  # fmt: skip
+
+    assert secondary["DBClusterArn"].startswith("arn:aws:rds:eu-central-1:")
+    [global_cluster] = rds_of(world).describe_global_clusters()["GlobalClusters"]
+    members = {m["DBClusterArn"]: m["IsWriter"] for m in global_cluster["GlobalClusterMembers"]}
+    assert members == {primary["DBClusterArn"]: True, secondary["DBClusterArn"]: False}
+    query = "SELECT to_regclass('replicated') IS NOT NULL"
+    assert world.sql("life-global-fra", query, region="eu-central-1") == [(True,)]
+    world.flush_logs()
+    frankfurt = world.client("logs", SOURCE_ACCOUNT, "eu-central-1")
+    group = database_log_group(AURORA_CLUSTER, "life-global-fra")
+    assert any("in frankfurt" in e["message"] for e in frankfurt.filter_log_events(logGroupName=group)["events"])
+    here = world.client("logs", SOURCE_ACCOUNT).describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert here == []

@@ -329,6 +329,12 @@ def probe_switchover_leaves_instances_behind():
     assert old_blue["DBClusterMembers"] == []  # AWS: i1-old1 stays in it
 
 
+def probe_global_cluster_from_a_cluster_outside_us_east_1():
+    arn = _cluster(boto3.client("rds"))["DBClusterArn"]
+    with pytest.raises(Exception, match="DBClusterNotFound"):
+        boto3.client("rds").create_global_cluster(GlobalClusterIdentifier="g", SourceDBClusterIdentifier=arn)
+
+
 PROBES: dict[str, Callable[[], None]] = {
     "RDSBackend.create_db_cluster": probe_default_group_on_create,
     "RDSBackend.create_db_cluster_parameter_group": probe_new_group_is_empty,
@@ -342,6 +348,7 @@ PROBES: dict[str, Callable[[], None]] = {
     "RDSBackend.restore_db_instance_from_db_snapshot": probe_restore_keeps_resource_id,
     "RDSBackend.restore_db_instance_to_point_in_time": probe_point_in_time_restore_keeps_the_group,
     "BlueGreenDeployment.switchover": probe_switchover_leaves_instances_behind,
+    "RDSBackend.create_global_cluster": probe_global_cluster_from_a_cluster_outside_us_east_1,
     "RDSBackend.modify_db_cluster_parameter_group": probe_static_change_leaves_members_in_sync,
     "DBCluster.db_cluster_members": probe_new_group_applies_at_once,
     "RDSBackend.modify_db_parameter_group": probe_instance_value_has_no_source,
