@@ -31,6 +31,7 @@ ENTRY_START = re.compile(rb"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC:", re.MULTI
 PASSED_PARAMETERS = re.compile(r"^(shared_preload_libraries|pgaudit\.[a-z_]+)$")
 MASTER_USER = "postgres"
 RDS_SUPERUSER = "rds_superuser"  # RDS's administrative role (not a PostgreSQL superuser); the master user is a member
+TEMPLATE_DATABASE = "appdb"  # the database the emulated owners create (World.create_cluster's DatabaseName)
 
 _servers: list[PostgresServer] = []
 
@@ -79,8 +80,22 @@ def _initialized_data_directory(run: Callable[..., None]) -> Path:
             run(str(BIN / "initdb"), "-D", str(root / "data"), "-U", MASTER_USER, "--auth=trust", "-E", "UTF8",
                 "--no-locale", "--no-instructions", "--no-sync")  # fmt: skip
             atexit.register(shutil.rmtree, root, True)
+            _prepare_template(run, root)
             _template = root / "data"
         return _template
+
+
+def _prepare_template(run: Callable[..., None], root: Path) -> None:
+    """What every emulated database has, made once in the template (CREATE DATABASE copies a database block by
+    block, a second a server): RDS's rds_superuser role and the owners' database."""
+    options = f"-c listen_addresses='' -k {root} -c fsync=off"
+    run(str(BIN / "pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "template.log"), "-w", "start")
+    try:
+        with psycopg.connect(host=str(root), dbname="postgres", user=MASTER_USER, autocommit=True) as connection:
+            connection.execute(f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN")
+            connection.execute(f'CREATE DATABASE "{TEMPLATE_DATABASE}"')
+    finally:
+        run(str(BIN / "pg_ctl"), "-D", str(root / "data"), "-w", "-m", "fast", "stop")
 
 
 class PostgresServer:
@@ -123,10 +138,10 @@ class PostgresServer:
         _servers.append(self)
         if copy_of is not None:
             return  # its roles and databases came with the copy
-        with self.connect("postgres") as connection:
-            connection.execute(f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN")  # as every RDS and Aurora PostgreSQL has
+        with self.connect("postgres") as connection:  # rds_superuser, as every RDS and Aurora PostgreSQL has, is there
             for database in self.databases:
-                connection.execute(f'CREATE DATABASE "{database}"')
+                if database != TEMPLATE_DATABASE:
+                    connection.execute(f'CREATE DATABASE "{database}"')
 
     def member_of(self, user: str, role: str) -> bool:
         with self.connect("postgres") as connection:
