@@ -10,6 +10,15 @@
   be modified; the Data API can be enabled on provisioned Aurora PostgreSQL, reads the secret it is given (as
   the caller) and runs SQL as that secret's user on the cluster's real PostgreSQL when it has one; a statement
   PostgreSQL refuses is the Data API's DatabaseErrorException.
+- RDS for PostgreSQL DB instances and Multi-AZ DB clusters: default.postgres<major> groups with the engine's
+  defaults; a DbiResourceId per DB instance; a parameter group of another family refused on every attach
+  (ModifyDBInstance, ModifyDBCluster, a blue/green green); a new DB parameter group or a static change pending-reboot
+  until RebootDBInstance; RebootDBCluster; a Multi-AZ DB cluster's three DB instances, deleted with it; major
+  upgrades needing AllowMajorVersionUpgrade and a group of the new family.
+- Life events: a renamed cluster keeps its DB instances; a restored DB instance or cluster is a new resource with
+  the request's exports and group; a blue/green switchover renames a cluster's DB instances with it; a global
+  cluster can be made from a cluster outside us-east-1. The real PostgreSQL behind each (local/clusters.py) follows
+  its resource id: a restore, a green or a global secondary starts as a copy of its source's server.
 - CloudWatch Logs: a subscription filter to a cross-account destination is refused unless the destination's
   access policy allows the caller's account and the destination is in the log group's region; matching
   events then reach the destination's Firehose stream as gzip envelopes, with AWS's 56-digit string ids;

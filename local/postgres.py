@@ -1,8 +1,9 @@
-"""A real PostgreSQL 15 server with the real pgaudit behind each emulated Aurora PostgreSQL cluster.
+"""A real PostgreSQL 15 server with the real pgaudit behind each emulated database (an Aurora or Multi-AZ DB cluster,
+an RDS for PostgreSQL DB instance).
 
 The server runs from a temporary directory on 127.0.0.1 (as the `postgres` user when we are root: PostgreSQL
 refuses to run as root), with RDS's log_line_prefix. A shipper thread turns its log into CloudWatch Logs
-events of /aws/rds/cluster/<id>/postgresql while the cluster exports that log, as RDS does.
+events of the database's log group while the database exports that log, as RDS does.
 """
 
 from __future__ import annotations
