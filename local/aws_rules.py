@@ -78,3 +78,47 @@ def exports_after(enabled: Iterable[str], configuration: Mapping[str, Iterable[s
 SUBSCRIPTION_FILTERS_PER_LOG_GROUP = 2
 # Amazon Data Firehose quotas: "5,000 delivery streams per AWS Region" by default (adjustable).
 FIREHOSE_STREAMS_PER_REGION = 5_000
+
+
+# The error RDS gives when a parameter group of another family is attached (ModifyDBInstance, ModifyDBCluster):
+# "InvalidParameterCombination: The Parameter Group error_pg with DBParameterGroupFamily aurora-postgresql12 cannot be
+# used for this instance. Please use a Parameter Group with DBParameterGroupFamily aurora-postgresql15", as AWS
+# returns it (quoted from a real response in a public test suite; the API reference lists the code only).
+FAMILY_MISMATCH_CODE = "InvalidParameterCombination"
+
+
+def family_refusal(group_name: str, family: str, wanted: str) -> str:
+    """The message RDS gives with FAMILY_MISMATCH_CODE."""
+    return (
+        f"The Parameter Group {group_name} with DBParameterGroupFamily {family} cannot be used for this instance. "
+        f"Please use a Parameter Group with DBParameterGroupFamily {wanted}"
+    )
+
+
+# RDS User Guide, "Publishing PostgreSQL logs to Amazon CloudWatch Logs": an RDS for PostgreSQL DB instance's log is
+# in /aws/rds/instance/<instance>/postgresql; an Aurora cluster's, and a Multi-AZ DB cluster's ("Publishing logs for
+# Multi-AZ DB clusters"), in /aws/rds/cluster/<cluster>/postgresql, one stream per DB instance.
+def postgresql_log_group(namespace: str, identifier: str) -> str:
+    """`namespace`: "cluster" or "instance", the identifier's namespace (cluster and instance names are separate)."""
+    return f"/aws/rds/{namespace}/{identifier}/postgresql"
+
+
+# RDS User Guide, "Switching a blue/green deployment" ("Switchover actions"): the green environment's DB instances and
+# clusters take the blue's names; the blue's are renamed by appending -old1 ("For example, ... mydb1 is renamed
+# mydb1-old1"); resource IDs do not change, so each follows its resource, not its name. The green copies are named
+# <name>-green-<six random letters> ("Creating a blue/green deployment").
+OLD_BLUE_SUFFIX = "-old1"
+GREEN_INFIX = "-green-"
+
+
+def old_blue_name(name: str) -> str:
+    return f"{name}{OLD_BLUE_SUFFIX}"
+
+
+# RestoreDBInstanceFromDBSnapshot and RestoreDBInstanceToPointInTime (RDS API reference): "EnableCloudwatchLogsExports:
+# The list of logs that the restored DB instance is to export to CloudWatch logs"; "DBParameterGroupName: [...] If you
+# don't specify a value for DBParameterGroupName, then RDS uses the default DBParameterGroup for the specified DB
+# engine." The restored database is a new resource: a new DbiResourceId (DbClusterResourceId for a cluster).
+def restored_exports(requested: Iterable[str] | None) -> list[str]:
+    """What a restored database exports: what the restore request names, nothing carried over from the source."""
+    return list(requested or [])

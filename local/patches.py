@@ -33,7 +33,7 @@ from moto.kms import models as kms_models
 from moto.logs.models import LogsBackend, LogStream
 from moto.logs.responses import LogsResponse
 from moto.organizations.models import OrganizationsBackend
-from moto.rds.models import DBCluster, DBInstance, RDSBackend
+from moto.rds.models import BlueGreenDeployment, DBCluster, DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.s3.models import FakeBucket
@@ -352,15 +352,15 @@ def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
             RDSBackend,
             "create_db_cluster",
             f._create_db_cluster(RDSBackend.create_db_cluster),
-            "an Aurora PostgreSQL cluster created without a parameter group gets no default.aurora-postgresql<major> "
-            "group with Aurora's defaults",
+            "an Aurora PostgreSQL or Multi-AZ DB cluster created without a parameter group gets no default.<family> "
+            "group with the engine's defaults, and a Multi-AZ DB cluster gets no DB instances",
         ),
         Patch(
             RDSBackend,
             "modify_db_cluster",
             f._modify_db_cluster(RDSBackend.modify_db_cluster),
-            "CloudwatchLogsExportConfiguration is ignored, and a new cluster parameter group applies at once "
-            "instead of leaving the members pending-reboot",
+            "CloudwatchLogsExportConfiguration is ignored, a new cluster parameter group applies at once instead of "
+            "leaving the members pending-reboot, and a renamed cluster loses its DB instances",
         ),
         Patch(
             RDSBackend,
@@ -393,6 +393,102 @@ def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
             lambda backend, instance_id: f._reboot_db_instance(backend, instance_id),  # noqa: PLW0108
             "a reboot neither brings the instance in sync nor, on Aurora PostgreSQL 11 and 12.13, 13.9, 14.6 or "
             "lower, reboots the readers with the writer; the instance is never 'rebooting'",
+        ),
+        Patch(
+            RDSBackend,
+            "create_db_instance",
+            f._create_db_instance(RDSBackend.create_db_instance),
+            "every DB instance has the same DbiResourceId (db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U), and an RDS for PostgreSQL "
+            "DB instance's default DB parameter group is empty",
+        ),
+        Patch(
+            RDSBackend,
+            "create_db_parameter_group",
+            f._create_db_parameter_group(RDSBackend.create_db_parameter_group),
+            "a new RDS for PostgreSQL DB parameter group starts empty, not with the engine's defaults",
+        ),
+        Patch(
+            RDSBackend,
+            "modify_db_instance",
+            f._modify_db_instance(RDSBackend.modify_db_instance),
+            "a DB parameter group of another family is accepted, a new group applies at once instead of waiting for "
+            "a reboot, and a major upgrade needs no AllowMajorVersionUpgrade",
+        ),
+        Patch(
+            DBInstance,
+            "db_parameter_group_status_list",
+            property(f._parameter_group_status),
+            "DBParameterGroups[].ParameterApplyStatus is always in-sync",
+        ),
+        Patch(
+            RDSBackend,
+            "reboot_db_cluster",
+            lambda backend, cluster_id: f._reboot_db_cluster(backend, cluster_id),  # noqa: PLW0108
+            "RebootDBCluster is not implemented",
+            adds=True,
+        ),
+        Patch(
+            RDSResponse,
+            "reboot_db_cluster",
+            f._reboot_db_cluster_response,
+            "RebootDBCluster is not implemented",
+            adds=True,
+        ),
+        Patch(
+            RDSBackend,
+            "delete_db_instance",
+            f._delete_db_instance(RDSBackend.delete_db_instance),
+            "nothing stops the real PostgreSQL behind a deleted DB instance (moto has none: shown in a world)",
+        ),
+        Patch(
+            RDSBackend,
+            "delete_db_cluster",
+            f._delete_db_cluster(RDSBackend.delete_db_cluster),
+            "a Multi-AZ DB cluster cannot be deleted with its DB instances (DBClusterToBeDeletedHasActiveMembers)",
+        ),
+        Patch(
+            RDSBackend,
+            "restore_db_instance_from_db_snapshot",
+            f._restore_instance(RDSBackend.restore_db_instance_from_db_snapshot, point_in_time=False),
+            "the restored DB instance keeps the source's DbiResourceId",
+        ),
+        Patch(
+            RDSBackend,
+            "restore_db_instance_to_point_in_time",
+            f._restore_instance(RDSBackend.restore_db_instance_to_point_in_time, point_in_time=True),
+            "the restored DB instance keeps the source's DbiResourceId, DB parameter group and exports",
+        ),
+        Patch(
+            RDSBackend,
+            "restore_db_cluster_from_snapshot",
+            f._restore_cluster(RDSBackend.restore_db_cluster_from_snapshot, point_in_time=False),
+            "a snapshot of a cluster whose master password Secrets Manager manages cannot be restored (KeyError); the "
+            "restored cluster starts without the source's data (shown in a world)",
+        ),
+        Patch(
+            RDSBackend,
+            "restore_db_cluster_to_point_in_time",
+            f._restore_cluster(RDSBackend.restore_db_cluster_to_point_in_time, point_in_time=True),
+            "the restored cluster starts without the source's data (moto has none: shown in a world)",
+        ),
+        Patch(
+            RDSBackend,
+            "create_global_cluster",
+            f._create_global_cluster(RDSBackend.create_global_cluster),
+            "a global cluster cannot be created from a source cluster outside us-east-1 (DBClusterNotFoundFault)",
+        ),
+        Patch(
+            RDSBackend,
+            "create_blue_green_deployment",
+            f._create_blue_green(RDSBackend.create_blue_green_deployment),
+            "a green's parameter group of another family than its engine version's is accepted; the green starts "
+            "without the blue's data (shown in a world)",
+        ),
+        Patch(
+            BlueGreenDeployment,
+            "switchover",
+            f._switchover(BlueGreenDeployment.switchover),
+            "switchover renames a cluster but not its DB instances, which stay attached to the old name",
         ),
         Patch(
             RDSBackend,

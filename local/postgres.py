@@ -1,8 +1,9 @@
-"""A real PostgreSQL 15 server with the real pgaudit behind each emulated Aurora PostgreSQL cluster.
+"""A real PostgreSQL 15 server with the real pgaudit behind each emulated database (an Aurora or Multi-AZ DB cluster,
+an RDS for PostgreSQL DB instance).
 
 The server runs from a temporary directory on 127.0.0.1 (as the `postgres` user when we are root: PostgreSQL
 refuses to run as root), with RDS's log_line_prefix. A shipper thread turns its log into CloudWatch Logs
-events of /aws/rds/cluster/<id>/postgresql while the cluster exports that log, as RDS does.
+events of the database's log group while the database exports that log, as RDS does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ENTRY_START = re.compile(rb"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC:", re.MULTI
 PASSED_PARAMETERS = re.compile(r"^(shared_preload_libraries|pgaudit\.[a-z_]+)$")
 MASTER_USER = "postgres"
 RDS_SUPERUSER = "rds_superuser"  # RDS's administrative role (not a PostgreSQL superuser); the master user is a member
+TEMPLATE_DATABASE = "appdb"  # the database the emulated owners create (World.create_cluster's DatabaseName)
 
 _servers: list[PostgresServer] = []
 
@@ -79,8 +81,22 @@ def _initialized_data_directory(run: Callable[..., None]) -> Path:
             run(str(BIN / "initdb"), "-D", str(root / "data"), "-U", MASTER_USER, "--auth=trust", "-E", "UTF8",
                 "--no-locale", "--no-instructions", "--no-sync")  # fmt: skip
             atexit.register(shutil.rmtree, root, True)
+            _prepare_template(run, root)
             _template = root / "data"
         return _template
+
+
+def _prepare_template(run: Callable[..., None], root: Path) -> None:
+    """What every emulated database has, made once in the template (CREATE DATABASE copies a database block by
+    block, a second a server): RDS's rds_superuser role and the owners' database."""
+    options = f"-c listen_addresses='' -k {root} -c fsync=off"
+    run(str(BIN / "pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "template.log"), "-w", "start")
+    try:
+        with psycopg.connect(host=str(root), dbname="postgres", user=MASTER_USER, autocommit=True) as connection:
+            connection.execute(f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN")
+            connection.execute(f'CREATE DATABASE "{TEMPLATE_DATABASE}"')
+    finally:
+        run(str(BIN / "pg_ctl"), "-D", str(root / "data"), "-w", "-m", "fast", "stop")
 
 
 class PostgresServer:
@@ -99,24 +115,34 @@ class PostgresServer:
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
         subprocess.run([*prefix, *command], check=True, capture_output=True, cwd="/")
 
-    def start(self, parameters: dict[str, str | None]) -> None:
+    def start(self, parameters: dict[str, str | None], copy_of: PostgresServer | None = None) -> None:
+        """Start from a fresh cluster, or from a copy of `copy_of`'s data (a snapshot, a restore, a blue/green green:
+        a checkpoint, then a file copy that starts with crash recovery, as a storage snapshot would)."""
         os.chmod(self.root, 0o755)
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
-        # A copy of one initdb per process: initdb takes seconds, a copy a fraction of one.
-        self._run("cp", "-a", str(_initialized_data_directory(self._run)), str(self.data))
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("include_if_exists = 'emulation.conf'\n")
+        if copy_of is not None:
+            with copy_of.connect("postgres") as connection:
+                connection.execute("CHECKPOINT")
+            self._run("cp", "-a", str(copy_of.data), str(self.data))
+            (self.data / "postmaster.pid").unlink(missing_ok=True)
+        else:
+            # A copy of one initdb per process: initdb takes seconds, a copy a fraction of one.
+            self._run("cp", "-a", str(_initialized_data_directory(self._run)), str(self.data))
+            with (self.data / "postgresql.conf").open("a") as conf:
+                conf.write("include_if_exists = 'emulation.conf'\n")
         self.log_path.touch()
         if self._as_postgres:
             shutil.chown(self.log_path, "postgres", "postgres")
         self._write_settings(parameters)
         self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-w", "start")
         _servers.append(self)
-        with self.connect("postgres") as connection:
-            connection.execute(f"CREATE ROLE {RDS_SUPERUSER} NOLOGIN")  # as every RDS and Aurora PostgreSQL has
+        if copy_of is not None:
+            return  # its roles and databases came with the copy
+        with self.connect("postgres") as connection:  # rds_superuser, as every RDS and Aurora PostgreSQL has, is there
             for database in self.databases:
-                connection.execute(f'CREATE DATABASE "{database}"')
+                if database != TEMPLATE_DATABASE:
+                    connection.execute(f'CREATE DATABASE "{database}"')
 
     def member_of(self, user: str, role: str) -> bool:
         with self.connect("postgres") as connection:
@@ -139,7 +165,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self in _servers:
-            _servers.remove(self)
+            with contextlib.suppress(ValueError):  # stopped at once by another thread
+                _servers.remove(self)
             with contextlib.suppress(subprocess.CalledProcessError):  # already gone
                 self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
@@ -154,6 +181,10 @@ class PostgresServer:
             "log_timezone": "'UTC'",
             "lc_messages": "'C'",
             "log_connections": "off",
+            # An emulated database's data need not survive a machine crash: no waiting on the disk.
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
         }
         if merge and path.exists():
             for line in path.read_text().splitlines():

@@ -35,6 +35,7 @@ from moto.iam.models import get_account_id_from, iam_backends
 from moto.rds.models import rds_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
+from local.aws_rules import postgresql_log_group
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
 from local.iam import Enforcer
@@ -54,7 +55,7 @@ from local.template import (
 )
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, consented
 from pgaudit_archiver.models import Source
-from pgaudit_archiver.naming import execution_name, log_group_name
+from pgaudit_archiver.naming import execution_name
 from pgaudit_archiver.steps.database_user import CLUSTER_TAG, PURPOSE_TAG
 
 ARCHIVE_ACCOUNT = "123456789012"  # moto's default account: the account of the credentials the world runs with
@@ -79,6 +80,23 @@ LAMBDA_TRUST = {
 # What SAM attaches to the role it generates for a function (with Tracing: Active, the X-Ray one).
 SAM_FUNCTION_MANAGED_POLICIES = ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",)
 SAM_TRACING_POLICY = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+# The three kinds of PostgreSQL database on RDS (the names `python -m local demo --database` takes).
+AURORA_CLUSTER = "aurora-cluster"
+DB_INSTANCE = "db-instance"
+MULTI_AZ_CLUSTER = "multi-az-cluster"
+KINDS = (AURORA_CLUSTER, DB_INSTANCE, MULTI_AZ_CLUSTER)
+
+
+def namespace_of(kind: str) -> str:
+    """Cluster and instance identifiers are separate namespaces: "cluster" or "instance"."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of database {kind!r}: one of {', '.join(KINDS)}")
+    return "instance" if kind == DB_INSTANCE else "cluster"
+
+
+def database_log_group(kind: str, database_id: str) -> str:
+    """Where RDS exports the database's postgresql log."""
+    return postgresql_log_group(namespace_of(kind), database_id)
 
 
 def is_read_call(operation: str) -> bool:
@@ -418,15 +436,18 @@ class World:
         return call
 
     # ------------------------------------------------------------------ clients
-    def client(self, service: str, account: str | None = None) -> Any:
-        """A client acting in `account` (the archive account by default), as the emulation's administrator."""
-        key = (service, account or self.archive_account)
+    def client(self, service: str, account: str | None = None, region: str | None = None) -> Any:
+        """A client acting in `account` (the archive account by default) and `region` (the world's by default), as the
+        emulation's administrator."""
+        key = (service, account or self.archive_account) if region in (None, self.region) else (
+            service, f"{account or self.archive_account}@{region}"
+        )  # fmt: skip
         if key not in self._clients:
-            self._clients[key] = self._new_client(service, account)
+            self._clients[key] = self._new_client(service, account, region)
         return self._clients[key]
 
-    def _new_client(self, service: str, account: str | None) -> Any:
-        client = boto3.client(service, region_name=self.region, config=Config(retries={"max_attempts": 1}))
+    def _new_client(self, service: str, account: str | None, region: str | None = None) -> Any:
+        client = boto3.client(service, region_name=region or self.region, config=Config(retries={"max_attempts": 1}))
         if account and account != self.archive_account:
             client.meta.events.register(
                 "before-sign.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
@@ -797,33 +818,47 @@ class World:
             self.create_database_user(cluster_id, account=account)
         return cluster
 
-    def grant_consent(self, cluster_id: str, *, account: str | None = None) -> None:
+    def grant_consent(self, cluster_id: str, *, account: str | None = None, kind: str = AURORA_CLUSTER) -> None:
         """What the owner runs (docs/deploy.md, step 3), with their own credentials: the tag pgaudit-archiver=enabled on
-        the cluster, each of its instances, and its postgresql log group (created when missing)."""
+        the database (a cluster and each of its instances, or a DB instance) and its postgresql log group (created
+        when missing). `cluster_id`: the cluster's or, for a DB instance, the instance's identifier."""
         account = account or self.source_accounts[0]
         rds, logs = self.client("rds", account), self.client("logs", account)
         consent = [{"Key": CONSENT_TAG_KEY, "Value": CONSENT_TAG_VALUE}]
-        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-        rds.add_tags_to_resource(ResourceName=cluster["DBClusterArn"], Tags=consent)
-        for member in cluster.get("DBClusterMembers", []):
-            instance = rds.describe_db_instances(DBInstanceIdentifier=member["DBInstanceIdentifier"])["DBInstances"][0]
-            rds.add_tags_to_resource(ResourceName=instance["DBInstanceArn"], Tags=consent)
-        group = log_group_name(cluster_id)
+        for arn in self._database_arns(kind, cluster_id, account):
+            rds.add_tags_to_resource(ResourceName=arn, Tags=consent)
+        group = database_log_group(kind, cluster_id)
         if not any(g["logGroupName"] == group for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]):
             logs.create_log_group(logGroupName=group)
         arn = f"arn:aws:logs:{self.region}:{account}:log-group:{group}"
         logs.tag_resource(resourceArn=arn, tags={CONSENT_TAG_KEY: CONSENT_TAG_VALUE})
 
-    def withdraw_consent(self, cluster_id: str, *, account: str | None = None, log_group: bool = False) -> None:
-        """The owner takes consent back: from the cluster (and its instances), or from its log group only."""
+    def grant_instance_consent(self, instance_id: str, *, account: str | None = None) -> None:
+        self.grant_consent(instance_id, account=account, kind=DB_INSTANCE)
+
+    def _database_arns(self, kind: str, database_id: str, account: str) -> list[str]:
+        """The database's ARN, then its DB instances' (a cluster's members)."""
+        rds = self.client("rds", account)
+        if namespace_of(kind) == "instance":
+            return [rds.describe_db_instances(DBInstanceIdentifier=database_id)["DBInstances"][0]["DBInstanceArn"]]
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=database_id)["DBClusters"][0]
+        arns = [cluster["DBClusterArn"]]
+        for member in cluster.get("DBClusterMembers", []):
+            instance = rds.describe_db_instances(DBInstanceIdentifier=member["DBInstanceIdentifier"])["DBInstances"][0]
+            arns.append(instance["DBInstanceArn"])
+        return arns
+
+    def withdraw_consent(
+        self, cluster_id: str, *, account: str | None = None, log_group: bool = False, kind: str = AURORA_CLUSTER
+    ) -> None:
+        """The owner takes consent back: from the database (a cluster or a DB instance), or from its log group only."""
         account = account or self.source_accounts[0]
         if log_group:
-            arn = f"arn:aws:logs:{self.region}:{account}:log-group:{log_group_name(cluster_id)}"
+            arn = f"arn:aws:logs:{self.region}:{account}:log-group:{database_log_group(kind, cluster_id)}"
             self.client("logs", account).untag_resource(resourceArn=arn, tagKeys=[CONSENT_TAG_KEY])
             return
-        rds = self.client("rds", account)
-        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-        rds.remove_tags_from_resource(ResourceName=cluster["DBClusterArn"], TagKeys=[CONSENT_TAG_KEY])
+        database_arn = self._database_arns(kind, cluster_id, account)[0]
+        self.client("rds", account).remove_tags_from_resource(ResourceName=database_arn, TagKeys=[CONSENT_TAG_KEY])
 
     def create_database_user(
         self,
@@ -833,6 +868,7 @@ class World:
         user: str = DATABASE_USER,
         rds_superuser: bool = True,
         tags: dict[str, str] | None = None,
+        kind: str = AURORA_CLUSTER,
     ) -> str:
         """What docs/deploy.md (step 4) asks a cluster's owner to do: a database user with LOGIN (and rds_superuser,
         which CREATE EXTENSION pgaudit needs) and its secret, tagged for pgaudit-archiver and this cluster. Returns the
@@ -840,10 +876,11 @@ class World:
         account_id = account or self.source_accounts[0]
         password = secrets.token_urlsafe(24)
         if self.postgres is not None:
-            self.sql(cluster_id, f"CREATE ROLE {user} WITH LOGIN PASSWORD '{password}'", account=account_id)
+            self.sql(cluster_id, f"CREATE ROLE {user} WITH LOGIN PASSWORD '{password}'", account=account_id, kind=kind)
             if rds_superuser:
-                self.sql(cluster_id, f"GRANT rds_superuser TO {user}", account=account_id)
-        value = {"engine": "postgres", "username": user, "password": password, "dbClusterIdentifier": cluster_id}
+                self.sql(cluster_id, f"GRANT rds_superuser TO {user}", account=account_id, kind=kind)
+        identifier = "dbInstanceIdentifier" if namespace_of(kind) == "instance" else "dbClusterIdentifier"
+        value = {"engine": "postgres", "username": user, "password": password, identifier: cluster_id}
         chosen = {PURPOSE_TAG: "true", CLUSTER_TAG: cluster_id} if tags is None else tags
         response = self.client("secretsmanager", account_id).create_secret(
             Name=f"pgaudit-archiver/{cluster_id}/{user}",
@@ -860,11 +897,18 @@ class World:
         user: str = "postgres",
         database: str = "appdb",
         account: str | None = None,
+        kind: str = AURORA_CLUSTER,
+        region: str | None = None,
     ) -> list[tuple[Any, ...]]:
-        """Run SQL on the real PostgreSQL behind a cluster, as a client of the database would."""
+        """Run SQL on the real PostgreSQL behind a database (a cluster, or a DB instance with kind=DB_INSTANCE), as a
+        client of the database would."""
         if self.postgres is None:
             raise RuntimeError("this world has no real PostgreSQL: World(postgres=True)")
-        server = self.postgres.server(account or self.source_accounts[0], cluster_id)
+        account_id = account or self.source_accounts[0]
+        if namespace_of(kind) == "instance":
+            server = self.postgres.instance_server(account_id, cluster_id, region)
+        else:
+            server = self.postgres.server(account_id, cluster_id, region)
         with server.connect(database, user) as connection, connection.cursor() as cursor:
             cursor.execute(statement.encode())
             return cursor.fetchall() if cursor.description else []
@@ -894,6 +938,305 @@ class World:
                 for key, value in parameters.items()
             ],
         )
+
+    def create_db_parameter_group(
+        self,
+        name: str,
+        *,
+        account: str | None = None,
+        family: str = "postgres16",
+        values: dict[str, str] | None = None,
+    ) -> None:
+        """An owner's DB parameter group (of an RDS for PostgreSQL family: it starts with the engine's defaults)."""
+        rds = self.client("rds", account or self.source_accounts[0])
+        rds.create_db_parameter_group(
+            DBParameterGroupName=name, DBParameterGroupFamily=family, Description=f"{name} (owner's)"
+        )
+        if values:
+            rds.modify_db_parameter_group(
+                DBParameterGroupName=name,
+                Parameters=[
+                    {"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
+                    for key, value in values.items()
+                ],
+            )
+
+    # ------------------------------------------------------------------ other kinds of database
+    def _owner_tags(self, tags: dict[str, str] | None, consent: bool | None) -> dict[str, str]:
+        consent = tags is None if consent is None else consent
+        return ({CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}) | (tags or {})
+
+    def create_instance(
+        self,
+        instance_id: str,
+        *,
+        account: str | None = None,
+        engine_version: str = "16.3",
+        instance_class: str = "db.t4g.micro",
+        parameter_group: str | None = None,
+        managed_secret: bool = True,
+        exports: tuple[str, ...] = (),
+        tags: dict[str, str] | None = None,
+        database_user: bool = True,
+        consent: bool | None = None,
+    ) -> dict[str, Any]:
+        """An RDS for PostgreSQL DB instance (engine postgres, no cluster), with a real PostgreSQL behind it in
+        World(postgres=True); `database_user` and `consent` as for create_cluster."""
+        account_id = account or self.source_accounts[0]
+        rds = self.client("rds", account_id)
+        tags = self._owner_tags(tags, consent)
+        options: dict[str, Any] = {
+            "DBInstanceIdentifier": instance_id,
+            "Engine": "postgres",
+            "EngineVersion": engine_version,
+            "DBInstanceClass": instance_class,
+            "AllocatedStorage": 20,
+            "MasterUsername": "postgres",
+            "DBName": "appdb",
+        }
+        options.update({"ManageMasterUserPassword": True} if managed_secret else
+                       {"MasterUserPassword": "local-emulation-password"})  # fmt: skip
+        if parameter_group:
+            options["DBParameterGroupName"] = parameter_group
+        if exports:
+            options["EnableCloudwatchLogsExports"] = list(exports)
+        if tags:
+            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        rds.create_db_instance(**options)
+        if consented(tags):
+            self.grant_consent(instance_id, account=account_id, kind=DB_INSTANCE)
+        if self.postgres is not None:
+            instance = rds_backends[account_id][self.region].databases[instance_id]
+            self.postgres.attach_instance(account_id, instance_id, "appdb", Fidelity.instance_parameters(instance))
+        if database_user:
+            self.create_database_user(instance_id, account=account_id, kind=DB_INSTANCE)
+        return dict(rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0])
+
+    def create_multi_az_cluster(
+        self,
+        cluster_id: str,
+        *,
+        account: str | None = None,
+        engine_version: str = "16.3",
+        instance_class: str = "db.m6gd.large",
+        parameter_group: str | None = None,
+        managed_secret: bool = True,
+        exports: tuple[str, ...] = (),
+        tags: dict[str, str] | None = None,
+        database_user: bool = True,
+        consent: bool | None = None,
+    ) -> dict[str, Any]:
+        """A Multi-AZ DB cluster (engine postgres, DBClusterInstanceClass: RDS creates its three DB instances), with
+        one real PostgreSQL behind it (its writer's; the two readable standbys share it) in World(postgres=True)."""
+        account_id = account or self.source_accounts[0]
+        rds = self.client("rds", account_id)
+        tags = self._owner_tags(tags, consent)
+        options: dict[str, Any] = {
+            "DBClusterIdentifier": cluster_id,
+            "Engine": "postgres",
+            "EngineVersion": engine_version,
+            "DBClusterInstanceClass": instance_class,
+            "AllocatedStorage": 100,
+            "StorageType": "io1",
+            "Iops": 1000,
+            "MasterUsername": "postgres",
+            "DatabaseName": "appdb",
+        }
+        options.update({"ManageMasterUserPassword": True} if managed_secret else
+                       {"MasterUserPassword": "local-emulation-password"})  # fmt: skip
+        if parameter_group:
+            options["DBClusterParameterGroupName"] = parameter_group
+        if exports:
+            options["EnableCloudwatchLogsExports"] = list(exports)
+        if tags:
+            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        rds.create_db_cluster(**options)
+        if consented(tags):
+            self.grant_consent(cluster_id, account=account_id, kind=MULTI_AZ_CLUSTER)
+        if self.postgres is not None:
+            backend = rds_backends[account_id][self.region]
+            parameters = Fidelity.effective_parameters(backend, backend.clusters[cluster_id])
+            self.postgres.attach(account_id, cluster_id, f"{cluster_id}-instance-1", "appdb", parameters)
+        if database_user:
+            self.create_database_user(cluster_id, account=account_id, kind=MULTI_AZ_CLUSTER)
+        return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0])
+
+    def write_audit_line(
+        self,
+        kind: str,
+        database_id: str,
+        sql: str,
+        *,
+        account: str | None = None,
+        user: str = "postgres",
+        region: str | None = None,
+    ) -> None:
+        """Run `sql` on the database's real PostgreSQL (pgaudit logs it when loaded and configured), then ship the log
+        as RDS would."""
+        self.sql(database_id, sql, account=account, user=user, kind=kind, region=region)
+        self.flush_logs()
+
+    # ------------------------------------------------------------------ life events
+    def rename_database(self, kind: str, database_id: str, new_id: str, *, account: str | None = None) -> str:
+        """ModifyDBCluster NewDBClusterIdentifier / ModifyDBInstance NewDBInstanceIdentifier, ApplyImmediately: the
+        resource id stays; new log lines go to the new name's log group; the old group and its subscription filters
+        stay where they are. Returns the resource id."""
+        rds = self.client("rds", account or self.source_accounts[0])
+        if namespace_of(kind) == "instance":
+            answer = rds.modify_db_instance(
+                DBInstanceIdentifier=database_id, NewDBInstanceIdentifier=new_id, ApplyImmediately=True
+            )
+            return str(answer["DBInstance"]["DbiResourceId"])
+        answer = rds.modify_db_cluster(DBClusterIdentifier=database_id, NewDBClusterIdentifier=new_id,
+                                       ApplyImmediately=True)  # fmt: skip
+        return str(answer["DBCluster"]["DbClusterResourceId"])
+
+    def delete_database(self, kind: str, database_id: str, *, account: str | None = None) -> None:
+        """DeleteDBInstance / DeleteDBCluster (an Aurora cluster's instances first, as its owner must; a Multi-AZ DB
+        cluster's go with it), no final snapshot. The log group stays."""
+        rds = self.client("rds", account or self.source_accounts[0])
+        if namespace_of(kind) == "instance":
+            rds.delete_db_instance(DBInstanceIdentifier=database_id, SkipFinalSnapshot=True)
+            return
+        if kind == AURORA_CLUSTER:
+            cluster = rds.describe_db_clusters(DBClusterIdentifier=database_id)["DBClusters"][0]
+            for member in cluster.get("DBClusterMembers", []):
+                rds.delete_db_instance(DBInstanceIdentifier=member["DBInstanceIdentifier"], SkipFinalSnapshot=True)
+        rds.delete_db_cluster(DBClusterIdentifier=database_id, SkipFinalSnapshot=True)
+
+    def restore_database(
+        self,
+        kind: str,
+        source_id: str,
+        new_id: str,
+        *,
+        account: str | None = None,
+        point_in_time: bool = False,
+        exports: tuple[str, ...] = (),
+        parameter_group: str | None = None,
+    ) -> dict[str, Any]:
+        """A database restored from a snapshot of `source_id` (or to a point in time): a new resource id, the exports
+        and parameter group the request names (the engine's default when none), the source's data. A restored Aurora
+        cluster gets a writer, <new_id>-instance-1, as its owner must add one; a Multi-AZ DB cluster comes with its
+        three DB instances. Returns the new database as described."""
+        rds = self.client("rds", account or self.source_accounts[0])
+        options: dict[str, Any] = {"EnableCloudwatchLogsExports": list(exports)} if exports else {}
+        if kind != DB_INSTANCE:
+            return self._restore_cluster(rds, kind, source_id, new_id, point_in_time, options, parameter_group)
+        if parameter_group:
+            options["DBParameterGroupName"] = parameter_group
+        if point_in_time:
+            answer = rds.restore_db_instance_to_point_in_time(
+                SourceDBInstanceIdentifier=source_id, TargetDBInstanceIdentifier=new_id, UseLatestRestorableTime=True,
+                **options,
+            )  # fmt: skip
+        else:
+            snapshot = f"{source_id}-{uuid.uuid4().hex[:8]}"
+            rds.create_db_snapshot(DBInstanceIdentifier=source_id, DBSnapshotIdentifier=snapshot)
+            answer = rds.restore_db_instance_from_db_snapshot(
+                DBInstanceIdentifier=new_id, DBSnapshotIdentifier=snapshot, **options
+            )
+        return dict(answer["DBInstance"])
+
+    def _restore_cluster(
+        self,
+        rds: Any,
+        kind: str,
+        source_id: str,
+        new_id: str,
+        point_in_time: bool,
+        options: dict[str, Any],
+        parameter_group: str | None,
+    ) -> dict[str, Any]:
+        source = rds.describe_db_clusters(DBClusterIdentifier=source_id)["DBClusters"][0]
+        if parameter_group:
+            options["DBClusterParameterGroupName"] = parameter_group
+        if kind == MULTI_AZ_CLUSTER:
+            options["DBClusterInstanceClass"] = source["DBClusterInstanceClass"]
+        if point_in_time:
+            rds.restore_db_cluster_to_point_in_time(
+                DBClusterIdentifier=new_id, SourceDBClusterIdentifier=source_id, UseLatestRestorableTime=True, **options
+            )
+        else:
+            snapshot = f"{source_id}-{uuid.uuid4().hex[:8]}"
+            rds.create_db_cluster_snapshot(DBClusterIdentifier=source_id, DBClusterSnapshotIdentifier=snapshot)
+            rds.restore_db_cluster_from_snapshot(
+                DBClusterIdentifier=new_id, SnapshotIdentifier=snapshot, Engine=source["Engine"], **options
+            )
+        if kind == AURORA_CLUSTER:
+            rds.create_db_instance(DBInstanceIdentifier=f"{new_id}-instance-1", DBClusterIdentifier=new_id,
+                                   Engine=source["Engine"], DBInstanceClass="db.r6g.large")  # fmt: skip
+        return dict(rds.describe_db_clusters(DBClusterIdentifier=new_id)["DBClusters"][0])
+
+    def create_global_secondary(
+        self,
+        global_id: str,
+        primary_id: str,
+        region: str,
+        secondary_id: str,
+        *,
+        account: str | None = None,
+        exports: tuple[str, ...] = ("postgresql",),
+    ) -> dict[str, Any]:
+        """An Aurora global database: CreateGlobalCluster from the primary cluster (created when missing), then a
+        secondary cluster in `region` with one DB instance, <secondary_id>-instance-1 (Aurora User Guide, "Adding an
+        AWS Region to an Amazon Aurora global database"). The secondary has its own real PostgreSQL, a copy of the
+        primary's, whose log goes to /aws/rds/cluster/<secondary_id>/postgresql in `region`. (The emulated secondary
+        accepts writes; on AWS it is read-only.) Returns the secondary cluster as described in its region."""
+        account_id = account or self.source_accounts[0]
+        rds, remote = self.client("rds", account_id), self.client("rds", account_id, region)
+        primary = rds.describe_db_clusters(DBClusterIdentifier=primary_id)["DBClusters"][0]
+        existing = [
+            g for g in rds.describe_global_clusters()["GlobalClusters"] if g["GlobalClusterIdentifier"] == global_id
+        ]
+        if not existing:
+            rds.create_global_cluster(
+                GlobalClusterIdentifier=global_id, SourceDBClusterIdentifier=primary["DBClusterArn"]
+            )
+        options: dict[str, Any] = {"EnableCloudwatchLogsExports": list(exports)} if exports else {}
+        remote.create_db_cluster(DBClusterIdentifier=secondary_id, Engine=primary["Engine"],
+                                 EngineVersion=primary["EngineVersion"], GlobalClusterIdentifier=global_id,
+                                 **options)  # fmt: skip
+        remote.create_db_instance(DBInstanceIdentifier=f"{secondary_id}-instance-1", DBClusterIdentifier=secondary_id,
+                                  Engine=primary["Engine"], DBInstanceClass="db.r6g.large")  # fmt: skip
+        if self.postgres is not None:
+            backend = rds_backends[account_id][region]
+            secondary = backend.clusters[secondary_id]
+            source = rds_backends[account_id][self.region].clusters[primary_id]
+            self.postgres.copied(source, secondary, Fidelity.effective_parameters(backend, secondary))
+        return dict(remote.describe_db_clusters(DBClusterIdentifier=secondary_id)["DBClusters"][0])
+
+    def start_blue_green(
+        self,
+        kind: str,
+        database_id: str,
+        *,
+        account: str | None = None,
+        name: str | None = None,
+        target_engine_version: str | None = None,
+        target_parameter_group: str | None = None,
+    ) -> dict[str, Any]:
+        """CreateBlueGreenDeployment of a DB instance or an Aurora cluster: the green, named <name>-green-<6 letters>,
+        starts as a copy of the blue (its data, tags and exports). `target_parameter_group`: the green's DB parameter
+        group (a DB instance) or DB cluster parameter group (a cluster). Returns the deployment."""
+        rds = self.client("rds", account or self.source_accounts[0])
+        arn = self._database_arns(kind, database_id, account or self.source_accounts[0])[0]
+        options: dict[str, Any] = {"TargetEngineVersion": target_engine_version} if target_engine_version else {}
+        if target_parameter_group:
+            key = "TargetDBParameterGroupName" if kind == DB_INSTANCE else "TargetDBClusterParameterGroupName"
+            options[key] = target_parameter_group
+        answer = rds.create_blue_green_deployment(
+            BlueGreenDeploymentName=name or f"{database_id}-bg-{uuid.uuid4().hex[:6]}", Source=arn, **options
+        )
+        return dict(answer["BlueGreenDeployment"])
+
+    def switchover(self, deployment_id: str, *, account: str | None = None) -> dict[str, Any]:
+        """SwitchoverBlueGreenDeployment: the green takes the blue's names, the blue becomes <name>-old1; resource ids
+        follow the resources. Returns the deployment as DescribeBlueGreenDeployments shows it afterwards."""
+        rds = self.client("rds", account or self.source_accounts[0])
+        rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=deployment_id)
+        described = rds.describe_blue_green_deployments(BlueGreenDeploymentIdentifier=deployment_id)
+        return dict(described["BlueGreenDeployments"][0])
 
     # ------------------------------------------------------------------ onboarding
     def request(self, cluster_id: str, account: str | None = None, **options: Any) -> dict[str, Any]:

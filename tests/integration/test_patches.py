@@ -258,10 +258,97 @@ def probe_private_key_per_symmetric_key():
     )
 
 
+def _instance(rds, instance_id="db1", **extra):
+    return rds.create_db_instance(
+        DBInstanceIdentifier=instance_id, Engine="postgres", EngineVersion="16.3", DBInstanceClass="db.t4g.micro",
+        MasterUsername="u", MasterUserPassword="password123", AllocatedStorage=20, **extra,
+    )["DBInstance"]  # fmt: skip
+
+
+def probe_one_resource_id_for_every_instance():
+    rds = boto3.client("rds")
+    assert _instance(rds, "db1")["DbiResourceId"] == _instance(rds, "db2")["DbiResourceId"]
+
+
+def probe_new_db_parameter_group_is_empty():
+    rds = boto3.client("rds")
+    rds.create_db_parameter_group(DBParameterGroupName="pg", DBParameterGroupFamily="postgres16", Description="d")
+    assert rds.describe_db_parameters(DBParameterGroupName="pg")["Parameters"] == []
+
+
+def probe_group_of_another_family_accepted():
+    rds = boto3.client("rds")
+    _instance(rds)
+    rds.create_db_parameter_group(DBParameterGroupName="pg15", DBParameterGroupFamily="postgres15", Description="d")
+    rds.modify_db_instance(DBInstanceIdentifier="db1", DBParameterGroupName="pg15", ApplyImmediately=True)
+
+
+def probe_instance_group_always_in_sync():
+    rds = boto3.client("rds")
+    rds.create_db_parameter_group(DBParameterGroupName="pg", DBParameterGroupFamily="postgres16", Description="d")
+    _instance(rds)
+    rds.modify_db_instance(DBInstanceIdentifier="db1", DBParameterGroupName="pg", ApplyImmediately=True)
+    [group] = rds.describe_db_instances(DBInstanceIdentifier="db1")["DBInstances"][0]["DBParameterGroups"]
+    assert group["ParameterApplyStatus"] == "in-sync"
+
+
+def probe_no_reboot_db_cluster():
+    rds = boto3.client("rds")
+    _cluster(rds)
+    with pytest.raises(Exception, match="not been implemented"):
+        rds.reboot_db_cluster(DBClusterIdentifier="c1")
+
+
+def probe_restore_keeps_resource_id():
+    rds = boto3.client("rds")
+    source = _instance(rds)
+    rds.create_db_snapshot(DBInstanceIdentifier="db1", DBSnapshotIdentifier="s1")
+    restored = rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="db2", DBSnapshotIdentifier="s1")
+    assert restored["DBInstance"]["DbiResourceId"] == source["DbiResourceId"]  # AWS: a new resource
+
+
+def probe_point_in_time_restore_keeps_the_group():
+    rds = boto3.client("rds")
+    rds.create_db_parameter_group(DBParameterGroupName="pg", DBParameterGroupFamily="postgres16", Description="d")
+    _instance(rds, DBParameterGroupName="pg")
+    restored = rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier="db1", TargetDBInstanceIdentifier="db2", UseLatestRestorableTime=True
+    )["DBInstance"]
+    assert restored["DBParameterGroups"][0]["DBParameterGroupName"] == "pg"  # AWS: the engine's default
+
+
+def probe_switchover_leaves_instances_behind():
+    rds = boto3.client("rds")
+    arn = _cluster(rds)["DBClusterArn"]
+    rds.create_db_instance(
+        DBInstanceIdentifier="i1", DBClusterIdentifier="c1", Engine="aurora-postgresql", DBInstanceClass="db.r6g.large"
+    )
+    deployment = rds.create_blue_green_deployment(BlueGreenDeploymentName="bg", Source=arn)["BlueGreenDeployment"]
+    rds.switchover_blue_green_deployment(BlueGreenDeploymentIdentifier=deployment["BlueGreenDeploymentIdentifier"])
+    old_blue = rds.describe_db_clusters(DBClusterIdentifier="c1-old1")["DBClusters"][0]
+    assert old_blue["DBClusterMembers"] == []  # AWS: i1-old1 stays in it
+
+
+def probe_global_cluster_from_a_cluster_outside_us_east_1():
+    arn = _cluster(boto3.client("rds"))["DBClusterArn"]
+    with pytest.raises(Exception, match="DBClusterNotFound"):
+        boto3.client("rds").create_global_cluster(GlobalClusterIdentifier="g", SourceDBClusterIdentifier=arn)
+
+
 PROBES: dict[str, Callable[[], None]] = {
     "RDSBackend.create_db_cluster": probe_default_group_on_create,
     "RDSBackend.create_db_cluster_parameter_group": probe_new_group_is_empty,
     "RDSBackend.modify_db_cluster": probe_log_exports_ignored,
+    "RDSBackend.create_db_instance": probe_one_resource_id_for_every_instance,
+    "RDSBackend.create_db_parameter_group": probe_new_db_parameter_group_is_empty,
+    "RDSBackend.modify_db_instance": probe_group_of_another_family_accepted,
+    "DBInstance.db_parameter_group_status_list": probe_instance_group_always_in_sync,
+    "RDSBackend.reboot_db_cluster": probe_no_reboot_db_cluster,
+    "RDSResponse.reboot_db_cluster": probe_no_reboot_db_cluster,
+    "RDSBackend.restore_db_instance_from_db_snapshot": probe_restore_keeps_resource_id,
+    "RDSBackend.restore_db_instance_to_point_in_time": probe_point_in_time_restore_keeps_the_group,
+    "BlueGreenDeployment.switchover": probe_switchover_leaves_instances_behind,
+    "RDSBackend.create_global_cluster": probe_global_cluster_from_a_cluster_outside_us_east_1,
     "RDSBackend.modify_db_cluster_parameter_group": probe_static_change_leaves_members_in_sync,
     "DBCluster.db_cluster_members": probe_new_group_applies_at_once,
     "RDSBackend.modify_db_parameter_group": probe_instance_value_has_no_source,
@@ -300,6 +387,11 @@ SHOWN_IN_A_WORLD = {
     "ClientCreator._create_methods": "speed only: make bench",
     "ExecutionWorker._get_evaluation_entrypoint": "speed only: make bench",
     "StepFunctionsParserBackend._validate_definition": "speed only: make bench",
+    "RDSBackend.delete_db_instance": "test_fidelity_kinds (the server behind a deleted DB instance stops)",
+    "RDSBackend.delete_db_cluster": "test_fidelity_kinds (a Multi-AZ DB cluster goes with its DB instances)",
+    "RDSBackend.create_blue_green_deployment": "test_fidelity_lifecycle (the green's family, the blue's data)",
+    "RDSBackend.restore_db_cluster_from_snapshot": "test_fidelity_lifecycle (the restored cluster's data)",
+    "RDSBackend.restore_db_cluster_to_point_in_time": "test_fidelity_lifecycle (the restored cluster's data)",
     "OrganizationsBackend.list_accounts": "test_organization_adoption (the archive account, a delegated administrator)",
 }
 
