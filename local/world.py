@@ -30,9 +30,12 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.iam.models import get_account_id_from, iam_backends
+from moto.organizations.models import organizations_backends
 from moto.rds.models import rds_backends
+from moto.s3.models import s3_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
 from local.aws_rules import postgresql_log_group
@@ -278,9 +281,7 @@ class World:
         self.lambdas.start()
         self.fidelity.start()
         try:
-            self._deploy_archive_stack()
-            for account in self.source_accounts:
-                self._deploy_source_stack(account)
+            self._deploy()
             # GetAccountSummary reports the quota CreateRole is held to (moto's is a constant 1,000).
             iam_backends[self.archive_account]["global"].account_summary._roles_quota = self.iam_roles_quota
             # The product's rate budget and its accounts' executions a minute run on the emulation's clock
@@ -455,6 +456,30 @@ class World:
         return client
 
     # ------------------------------------------------------------------ deployment
+    def _deploy(self) -> None:
+        """Both stacks. A world of the same template and settings deployed before in this process is copied
+        instead: what that deployment left in moto and in the emulation, a tenth of the time of a deployment."""
+        key = self._deployment_key()
+        deployed = _DEPLOYMENTS.get(key)
+        if deployed is None:
+            registries = _Deployment.registries()
+            self._deploy_archive_stack()
+            for account in self.source_accounts:
+                self._deploy_source_stack(account)
+            _DEPLOYMENTS[key] = _Deployment.of(self, registries)
+        else:
+            deployed.restore(self)
+
+    def _deployment_key(self) -> str:
+        """Everything a deployment depends on: the templates (as this world holds them), the definitions, settings."""
+        machines = [r for r in self.template["Resources"].values() if r["Type"] == "AWS::Serverless::StateMachine"]
+        definitions = [(ROOT / m["Properties"]["DefinitionUri"]).read_text() for m in machines]
+        return json.dumps(
+            [self.template, load_template(SOURCE_TEMPLATE), definitions, self.parameters, self.source_accounts,
+             self.region, self.iam is not None, self.postgres is not None],
+            sort_keys=True, default=str,
+        )  # fmt: skip
+
     def _resolve(self, value: Any, scope: dict[str, Any] | None = None) -> Any:
         """Resolve the intrinsics template.yaml uses against the emulated resources (`scope`: the references of
         another template, e.g. the source stack's parameters)."""
@@ -1447,6 +1472,78 @@ class World:
             text = gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
             records += [{"_key": key, **json.loads(line)} for line in text.splitlines() if line]
         return sorted(records, key=lambda record: (record.get("event_timestamp", 0), record.get("event_id") or ""))
+
+
+@dataclass
+class _Deployment:
+    """A deployed world: moto's backends (every service, account and region) and what the emulation registered."""
+
+    backends: dict[Any, dict[str, Any]]
+    # What the deployment added to the registries' own maps (S3's bucket -> account): moto's reset takes it out.
+    registry_entries: dict[tuple[Any, str], dict[Any, Any]]
+    resources: dict[str, str]
+    functions: list[tuple[str, str, str, str, dict[str, str]]]  # InProcessLambdas.register's arguments
+    function_roles: dict[str, tuple[str, str]]
+    aws_managed_attachments: dict[tuple[str, str], list[str]]
+
+    @staticmethod
+    def _kept(registries: Any) -> dict[int, Any]:
+        """A deepcopy memo keeping each BackendDict itself: they are moto's process-wide registries."""
+        return {id(registry): registry for registry in registries}
+
+    @staticmethod
+    def registries() -> dict[tuple[Any, str], dict[Any, Any]]:
+        """The maps each BackendDict keeps besides its backends (a shallow copy)."""
+        plain = set(vars(BackendDict(BaseBackend, "plain")))
+        maps = {}
+        for registry in {*BackendDict._instances, *_REGISTRIES_WITH_MAPS}:
+            for name, value in vars(registry).items():
+                if name not in plain:
+                    if not isinstance(value, dict):
+                        raise NotImplementedError(f"{registry.service_name} keeps {name}, which is not a map")
+                    maps[(registry, name)] = dict(value)
+        return maps
+
+    @classmethod
+    def of(cls, world: World, before: dict[tuple[Any, str], dict[Any, Any]]) -> _Deployment:
+        with _BACKEND_LOCK:
+            backends = copy.deepcopy({bd: dict(bd) for bd in BackendDict._instances}, cls._kept(BackendDict._instances))
+            after = cls.registries()
+        return cls(
+            backends=backends,
+            registry_entries={
+                key: {k: copy.deepcopy(v) for k, v in entries.items() if before.get(key, {}).get(k, _NO_VALUE) != v}
+                for key, entries in after.items()
+            },
+            resources=dict(world.resources),
+            functions=[
+                (f.name, f.arn, spec.module, spec.function_name, dict(f.environment))
+                for spec in archive_functions(world.template)
+                for f in [world.lambdas.functions[world.resources[spec.logical_id]]]
+            ],
+            function_roles=dict(world.iam.function_roles) if world.iam else {},
+            aws_managed_attachments=copy.deepcopy(world.iam.aws_managed_attachments) if world.iam else {},
+        )
+
+    def restore(self, world: World) -> None:
+        with _BACKEND_LOCK:
+            for registry, accounts in copy.deepcopy(self.backends, self._kept(self.backends)).items():
+                for account, backend in accounts.items():
+                    dict.__setitem__(registry, account, backend)
+                if registry not in BackendDict._instances:
+                    BackendDict._instances.append(registry)
+            for (registry, name), entries in self.registry_entries.items():
+                getattr(registry, name).update(copy.deepcopy(entries))
+        world.resources.update(self.resources)
+        for name, arn, module, function, environment in self.functions:
+            world.lambdas.register(name, arn, module, function, dict(environment))
+        if world.iam is not None:
+            world.iam.function_roles.update(self.function_roles)
+            world.iam.aws_managed_attachments.update(copy.deepcopy(self.aws_managed_attachments))
+
+
+_DEPLOYMENTS: dict[str, _Deployment] = {}  # deployment key -> the deployment
+_REGISTRIES_WITH_MAPS = (s3_backends, organizations_backends)  # reset drops them from BackendDict._instances
 
 
 def rest_api_event(
