@@ -31,7 +31,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
+from moto.firehose.models import DeliveryStream
+
+from local.aws_rules import FIREHOSE_STREAMS_PER_REGION
 from local.limits import limit_of
 from local.postgres import available as postgres_available
 from local.world import DATABASE_USER, World
@@ -264,7 +268,15 @@ def run_real_sources(
     postgres_missing = postgres_available() if postgres_backed else "no source was to have one"
     plan = silencing_plan(min(silent, real_sources), 0 if postgres_missing else postgres_backed)
     backed = frozenset(index for index, way in enumerate(plan) if way == ALTER_DATABASE)
-    with World(source_accounts=accounts, postgres=bool(backed)) as world:
+    # More streams than Firehose's default quota (5,000 a Region, adjustable: Amazon Data Firehose quotas) is a
+    # deployment whose quota was raised in Service Quotas, and whose FirehoseStreamsQuota parameter says so.
+    streams_quota = max(FIREHOSE_STREAMS_PER_REGION, real_sources)
+    with (
+        World(
+            source_accounts=accounts, postgres=bool(backed), parameters={"FirehoseStreamsQuota": streams_quota}
+        ) as world,
+        mock.patch.object(DeliveryStream, "MAX_STREAMS_PER_REGION", streams_quota),
+    ):
         world.limits.enabled = False  # seeded directly, not through the rate limits
         started = time.perf_counter()
         sources = seed_real_sources(world, accounts, real_sources, backed)
@@ -313,6 +325,7 @@ def run_real_sources(
                 "rate_bound_by_limit": bounds,
                 "rate_bound_seconds_at_10000": max((b["seconds_at_10000"] for b in bounds.values()), default=0.0),
                 "target_seconds": 1800,
+                "firehose_streams_quota": streams_quota,
                 "seed_wall_seconds": round(seed_seconds, 1),
                 "wall_seconds": round(wall, 1),
             },
