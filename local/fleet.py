@@ -185,7 +185,13 @@ def print_real_sources(result: dict[str, Any]) -> None:
     verdict = "within" if bound <= real["target_seconds"] else "OVER"
     print(f"  rate_bound_seconds_at_10000: {bound} s, {verdict} the {real['target_seconds']} s target")
     print(f"  silent sources:  {silent['detected']} of {silent['seeded']} detected in this run "
-          f"{silent['detected_by_way']} of {silent['seeded_by_way']}")  # fmt: skip
+          f"{silent['detected_by_way']} of {silent['seeded_by_way']}; "
+          f"{silent['drifted_not_silenced']} sources not silenced drifted")  # fmt: skip
+    if silent["alter_database_not_seeded"]:
+        print(f"    pgaudit.log = none by ALTER DATABASE not seeded: {silent['alter_database_not_seeded']}")
+    else:
+        print(f"    pgaudit.log = none by ALTER DATABASE on the {silent['postgres_backed_sources']} sources with a "
+              f"real PostgreSQL behind them (a server each: a bounded number, not every source)")  # fmt: skip
 
 
 def main(

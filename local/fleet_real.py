@@ -4,9 +4,16 @@ AWS calls per source, and the time AWS's rate limits bind it to at 10,000 source
 The K sources are seeded directly (the emulation's clients, AWS's rate limits off), each as onboarding leaves it:
 a cluster with pgaudit preloaded and the postgresql export on, its consented log group with our subscription filter,
 the archive's stream, destination and the account's destination role (made by the product's own ensure steps),
-and a registry item in steady state (checked clean an hour ago, archive side included). S of them are then made
-silent in the ways reconciliation can see today (see SILENCING). One reconciliation run follows, rate limits on;
-its calls are counted per rate limit.
+and a registry item in steady state (checked clean an hour ago, archive side included; its last audit record
+delivered minutes ago). S of them are then made silent, in turn in each of the ways of SILENCING, and one
+reconciliation run follows, rate limits on; its calls are counted per rate limit, and a silenced source counts as
+detected when the run recorded the drift its way causes (DETECTED_AS), found by the product, not by this module.
+
+`pgaudit.log` set to none with ALTER DATABASE needs a database the Data API reaches: those sources (at most
+POSTGRES_BACKED of them, a real PostgreSQL server each) have a real PostgreSQL with pgaudit behind their cluster, the
+owner's database user and its secret, and the extension onboarding creates; the others have none, as a real
+PostgreSQL per source would not fit 10,000 sources on one machine. Without PostgreSQL here, that way is left out
+and the output says so.
 
 rate_bound_seconds_at_10000 = max over the rate-limited APIs of (calls per source x sources / budget), where
 calls per source is what the run made divided by the sources it checked, the budget is the calls a second the
@@ -17,15 +24,21 @@ for a limit of each source account (RDS).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
+from moto.firehose.models import DeliveryStream
+
+from local.aws_rules import FIREHOSE_STREAMS_PER_REGION
 from local.limits import limit_of
-from local.world import World
+from local.postgres import available as postgres_available
+from local.world import DATABASE_USER, World
 
 if TYPE_CHECKING:
     from pgaudit_archiver.models import Source
@@ -83,16 +96,87 @@ def _destination_policy_removed(world: World, source: Source) -> None:
     )
 
 
-# The ways a source is made silent that reconciliation sees today; `pgaudit.log = none` by ALTER DATABASE and a
-# database that stopped writing need the liveness check (issue 21, parts 1 and 2) and are not seeded here.
+def _pgaudit_log_none(world: World, source: Source) -> None:
+    """What an rds_superuser can run that no parameter group shows (a real PostgreSQL behind the cluster)."""
+    world.sql(source.cluster_id, "ALTER DATABASE appdb SET pgaudit.log = 'none'", account=source.account_id)
+
+
+def _stopped_writing(world: World, source: Source) -> None:
+    """Nothing reached the archive since the transform last recorded a delivery, longer ago than SilentAfterMinutes:
+    the registry holds what the transform left there; no record arrives afterwards (these clusters write none)."""
+    silent_after = int(stack_settings(world).silent_after_minutes)
+    last = datetime.now(tz=UTC) - timedelta(minutes=silent_after + 60)
+    world.client("dynamodb").update_item(
+        TableName=world.resources["RegistryTable"],
+        Key={"source_id": {"S": f"{source.account_id}#{source.region}#{source.cluster_id}"}},
+        UpdateExpression="SET last_delivery = :at",
+        ExpressionAttributeValues={":at": {"S": last.isoformat(timespec="seconds")}},
+    )
+
+
+ALTER_DATABASE = "pgaudit-log-none-by-alter-database"
+# The ways a source is made silent; reconciliation finds each as the drift of DETECTED_AS.
 SILENCING: dict[str, Callable[[World, Source], None]] = {
+    ALTER_DATABASE: _pgaudit_log_none,
     "log-export-off": _log_export_off,
     "subscription-filter-removed": _filter_removed,
     "destination-policy-removed": _destination_policy_removed,
+    "stopped-writing-audit-lines": _stopped_writing,
 }
+DETECTED_AS = {
+    ALTER_DATABASE: "pgaudit-override",
+    "log-export-off": "log-export-off",
+    "subscription-filter-removed": "subscription-filter-missing",
+    "destination-policy-removed": "destination-policy",
+    "stopped-writing-audit-lines": "silent",
+}
+POSTGRES_BACKED = 5  # sources with a real PostgreSQL server each (ALTER DATABASE needs one): bounded by this machine
 
 
-def seed_real_sources(world: World, accounts: tuple[str, ...], count: int) -> list[Source]:
+def silencing_plan(count: int, postgres_backed: int) -> list[str]:
+    """The way each of `count` silenced sources is made silent, in turn; ALTER DATABASE for at most
+    `postgres_backed` of them (the others take the next way)."""
+    plan: list[str] = []
+    ways = list(SILENCING)
+    turn = 0
+    while len(plan) < count:
+        way = ways[turn % len(ways)]
+        turn += 1
+        if way == ALTER_DATABASE and plan.count(ALTER_DATABASE) >= postgres_backed:
+            continue
+        plan.append(way)
+    return plan
+
+
+@contextlib.contextmanager
+def _without_real_postgres(world: World) -> Iterator[None]:
+    """Clusters created meanwhile have no PostgreSQL server behind them (the emulation's hooks leave those alone)."""
+    servers, world.postgres = world.postgres, None
+    try:
+        yield
+    finally:
+        world.postgres = servers
+
+
+def _database_user_and_extension(world: World, source: Source) -> dict[str, Any]:
+    """As onboarding leaves a cluster with the owner's database user (docs/deploy.md, step 4): the pgaudit extension
+    created with it, rds_superuser then revoked (docs/security.md); the registry's `extension`, as DynamoDB holds it."""
+    from pgaudit_archiver.steps.extension import CREATE_SQL  # noqa: PLC0415
+
+    secret_arn = world.client("secretsmanager", source.account_id).describe_secret(
+        SecretId=f"pgaudit-archiver/{source.cluster_id}/{DATABASE_USER}"
+    )["ARN"]
+    world.sql(source.cluster_id, CREATE_SQL, account=source.account_id)
+    world.sql(source.cluster_id, f"REVOKE rds_superuser FROM {DATABASE_USER}", account=source.account_id)
+    extension = {"status": "created", "database": "appdb", "secret_arn": secret_arn, "secret_found_by": "tag"}
+    return {"M": {key: {"S": value} for key, value in extension.items()}}
+
+
+def seed_real_sources(
+    world: World, accounts: tuple[str, ...], count: int, postgres_backed: frozenset[int] = frozenset()
+) -> list[Source]:
+    """K sources as onboarding leaves them; those whose index is in `postgres_backed` with a real PostgreSQL (the
+    world's) behind the cluster, the owner's database user and the extension, the others with none."""
     # The product's modules, imported once the world has imported them under a function's environment.
     from pgaudit_archiver.aws.firehose import ArchiveFirehose  # noqa: PLC0415
     from pgaudit_archiver.aws.iam import ArchiveIam  # noqa: PLC0415
@@ -111,6 +195,9 @@ def seed_real_sources(world: World, accounts: tuple[str, ...], count: int) -> li
     firehose, iam, logs = ArchiveFirehose(archive), ArchiveIam(archive), ArchiveLogs(archive)  # type: ignore[arg-type]
     holders = RoleHolders(archive, world.resources["RateBudgetTable"])  # type: ignore[arg-type]
     registry, checked_at = world.client("dynamodb"), (datetime.now(tz=UTC) - timedelta(hours=1))
+    onboarded_at = (checked_at - timedelta(days=30)).isoformat(timespec="seconds")
+    # Recorded by the transform at most every 30 minutes (steps/liveness.py): a delivering source's is that recent.
+    delivered_at = (checked_at + timedelta(minutes=50)).isoformat(timespec="seconds")
     groups: set[str] = set()
     sources = []
     for index in range(count):
@@ -127,8 +214,10 @@ def seed_real_sources(world: World, accounts: tuple[str, ...], count: int) -> li
                        "ApplyMethod": "immediate"}  # fmt: skip
             rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=group, Parameters=[preload, classes])
             groups.add(group)
-        world.create_cluster(source.cluster_id, account=account, instances=1, parameter_group=group,
-                             exports=("postgresql",), database_user=False)  # fmt: skip
+        backed = index in postgres_backed and world.postgres is not None
+        with contextlib.nullcontext() if backed else _without_real_postgres(world):
+            world.create_cluster(source.cluster_id, account=account, instances=1, parameter_group=group,
+                                 exports=("postgresql",), database_user=backed)  # fmt: skip
         stream_arn = ensure_delivery_stream(firehose, settings, source, 0).resources["delivery_stream_arn"]
         role_arn = ensure_destination_role(iam, holders, settings, source, stream_arn).resources["destination_role_arn"]
         destination = ensure_destination(logs, settings, source, stream_arn, role_arn, False)
@@ -142,7 +231,9 @@ def seed_real_sources(world: World, accounts: tuple[str, ...], count: int) -> li
             "source_id": {"S": f"{account}#{world.region}#{source.cluster_id}"}, "account_id": {"S": account},
             "region": {"S": world.region}, "cluster_id": {"S": source.cluster_id}, "status": {"S": "active"},
             "request": {"M": {key: {"S": value} for key, value in request.items()}},
-            "last_verification": {"M": verification},
+            "last_verification": {"M": verification}, "created_at": {"S": onboarded_at},
+            "last_delivery": {"S": delivered_at},
+            **({"extension": _database_user_and_extension(world, source)} if backed else {}),
         })  # fmt: skip
         sources.append(source)
     return sources
@@ -170,18 +261,29 @@ def rate_bound(calls: Counter[tuple[str, str, str]], checked: int, accounts: int
     return bounds
 
 
-def run_real_sources(accounts: tuple[str, ...], real_sources: int, silent: int) -> dict[str, Any]:
+def run_real_sources(
+    accounts: tuple[str, ...], real_sources: int, silent: int, postgres_backed: int = POSTGRES_BACKED
+) -> dict[str, Any]:
     """K real sources and S silent ones, one reconciliation; the figures of issue 21 part 4."""
-    with World(source_accounts=accounts) as world:
+    postgres_missing = postgres_available() if postgres_backed else "no source was to have one"
+    plan = silencing_plan(min(silent, real_sources), 0 if postgres_missing else postgres_backed)
+    backed = frozenset(index for index, way in enumerate(plan) if way == ALTER_DATABASE)
+    # More streams than Firehose's default quota (5,000 a Region, adjustable: Amazon Data Firehose quotas) is a
+    # deployment whose quota was raised in Service Quotas, and whose FirehoseStreamsQuota parameter says so.
+    streams_quota = max(FIREHOSE_STREAMS_PER_REGION, real_sources)
+    with (
+        World(
+            source_accounts=accounts, postgres=bool(backed), parameters={"FirehoseStreamsQuota": streams_quota}
+        ) as world,
+        mock.patch.object(DeliveryStream, "MAX_STREAMS_PER_REGION", streams_quota),
+    ):
         world.limits.enabled = False  # seeded directly, not through the rate limits
         started = time.perf_counter()
-        sources = seed_real_sources(world, accounts, real_sources)
-        ways = list(SILENCING)
-        silenced = {
-            source: ways[index % len(ways)] for index, source in enumerate(sources[: min(silent, len(sources))])
-        }
+        sources = seed_real_sources(world, accounts, real_sources, backed)
+        silenced = dict(zip(sources, plan, strict=False))
         for source, way in silenced.items():
             SILENCING[way](world, source)
+        world.flush_logs()  # what the real databases wrote so far reaches the archive before the run is counted
         seed_seconds = time.perf_counter() - started
         world.limits.enabled = True
         world.lambdas.functions[world.resources["VerifySourcesFunction"]].environment["AUTO_REPAIR"] = "false"
@@ -201,10 +303,14 @@ def run_real_sources(accounts: tuple[str, ...], real_sources: int, silent: int) 
         checked = int(output.get("checked") or 0)
         bounds = rate_bound(calls, checked, len(accounts), budgets, world.archive_account)
         detected: Counter[str] = Counter()
-        for source, way in silenced.items():
+        drifted_not_silenced = 0
+        for source in sources:
             item = world.registry_item(source.cluster_id, account=source.account_id) or {}
-            if (item.get("last_verification") or {}).get("drift"):
-                detected[way] += 1
+            kinds = {entry["kind"] for entry in (item.get("last_verification") or {}).get("drift_details") or []}
+            if source not in silenced:
+                drifted_not_silenced += bool(kinds)
+            elif DETECTED_AS[silenced[source]] in kinds:
+                detected[silenced[source]] += 1
         roles = world.client("iam").list_roles(PathPrefix="/pgaudit-archiver/", MaxItems=1000)["Roles"]
         archive_calls = sum(n for (account, _, _), n in calls.items() if account == world.archive_account)
         return {
@@ -219,6 +325,7 @@ def run_real_sources(accounts: tuple[str, ...], real_sources: int, silent: int) 
                 "rate_bound_by_limit": bounds,
                 "rate_bound_seconds_at_10000": max((b["seconds_at_10000"] for b in bounds.values()), default=0.0),
                 "target_seconds": 1800,
+                "firehose_streams_quota": streams_quota,
                 "seed_wall_seconds": round(seed_seconds, 1),
                 "wall_seconds": round(wall, 1),
             },
@@ -227,6 +334,10 @@ def run_real_sources(accounts: tuple[str, ...], real_sources: int, silent: int) 
                 "detected": sum(detected.values()),
                 "seeded_by_way": dict(Counter(silenced.values())),
                 "detected_by_way": dict(detected),
+                "detected_as": {way: DETECTED_AS[way] for way in SILENCING},
+                "postgres_backed_sources": len(backed),
+                "alter_database_not_seeded": postgres_missing if not backed and silent else None,
+                "drifted_not_silenced": drifted_not_silenced,
             },
             "iam_roles_used": len([r for r in roles if r["RoleName"].startswith("pgaudit-dest-")]),
         }

@@ -10,6 +10,7 @@ from moto import mock_aws
 from functions.register_fleet_partitions import app
 from local.template import ARCHIVE_TEMPLATE, load_template
 from pgaudit_archiver.aws.catalog import fleet_catalog
+from tests.integration.test_fleet_queries import DB_INSTANCE, archive_source_key
 from tests.unit.test_handlers import Context
 
 CONTEXT = Context(function_name="pgaudit-archiver-RegisterFleetPartitionsFunction")
@@ -23,6 +24,7 @@ SOURCES = [
     ("222222222222", "us-east-1", "ledger-db"),
     ("333333333333", "eu-west-1", "users-db"),
     ("333333333333", "eu-west-1", "audit-db"),
+    ("222222222222", "eu-west-1", archive_source_key(DB_INSTANCE, "orders-db")),  # a DB instance's prefix
 ]
 
 
@@ -94,14 +96,18 @@ def all_keys(s3) -> list[str]:
     return [item["Key"] for page in pages for item in page["Contents"]]
 
 
-def test_register_fleet_partitions_objects_of_six_sources_exactly_their_days(archive):
+def test_register_fleet_partitions_objects_of_seven_sources_exactly_their_days(archive):
     s3, glue = archive
     keys = all_keys(s3)
     # Given events in several batches, the same object reported twice (S3 delivers at least once)
     answers = [app.lambda_handler(s3_event(batch), CONTEXT) for batch in (keys[:7], keys[7:], keys[3:12])]
     assert registered(glue) == expected_from_objects(s3)
-    assert len(registered(glue)) == 9  # 6 sources on the first day, 3 on the second
-    assert sum(a["created"] for a in answers) == 9
+    assert len(registered(glue)) == 10  # 7 sources on the first day, 3 on the second
+    assert sum(a["created"] for a in answers) == 10
+    instance = archive_source_key(DB_INSTANCE, "orders-db")
+    assert ("222222222222", "eu-west-1", instance, "2026-11-24",
+            f"s3://{BUCKET}/pgaudit/account=222222222222/region=eu-west-1/cluster={instance}/date=2026-11-24/",
+            ) in registered(glue)  # fmt: skip
     assert answers[2]["created"] == 0 and answers[2]["existing"] > 0
     assert sum(a["outside_archive"] for a in answers[:2]) == 2
 
