@@ -12,24 +12,23 @@ import duckdb
 import pytest
 
 from local.template import ARCHIVE_TEMPLATE, load_template
+from pgaudit_archiver.kinds import DatabaseKind
 from pgaudit_archiver.logline import entry_record
+from pgaudit_archiver.models import INSTANCE_KEY_PREFIX, Source
+from pgaudit_archiver.naming import log_group_name
 from tests.integration.test_athena_queries import glue_view_sql
 
-AURORA_CLUSTER, DB_INSTANCE = "aurora-cluster", "db-instance"
-INSTANCE_KEY_PREFIX = "instance--"
+AURORA_CLUSTER, DB_INSTANCE = DatabaseKind.AURORA_CLUSTER, DatabaseKind.DB_INSTANCE
 
 
-def archive_source_key(kind: str, database_id: str) -> str:
-    """The `cluster=` value of a database's archive prefix (pgaudit/account=/region=/cluster=/date=/): a DB cluster's
-    identifier; `instance--<id>` for a DB instance, whose identifiers are another namespace (RDS identifiers never hold
-    "--", so no cluster's value equals an instance's). The one place these tests know the layout for DB instances,
-    which the product is being given (Source.key, feat/kinds): point this at it once merged."""
-    return database_id if kind == AURORA_CLUSTER else f"{INSTANCE_KEY_PREFIX}{database_id}"
+def archive_source_key(kind: DatabaseKind, database_id: str) -> str:
+    """The `cluster=` value of a database's archive prefix (pgaudit/account=/region=/cluster=/date=/): the product's
+    Source.key, `instance--<id>` for a DB instance."""
+    return Source(account_id="111111111111", region="eu-west-1", cluster_id=database_id, kind=kind).key
 
 
-def log_group_of(kind: str, database_id: str) -> str:
-    """RDS's log group for the postgresql log of each kind (RDS user guide, publishing PostgreSQL logs)."""
-    return f"/aws/rds/{'cluster' if kind == AURORA_CLUSTER else 'instance'}/{database_id}/postgresql"
+def log_group_of(kind: DatabaseKind, database_id: str) -> str:
+    return log_group_name(database_id, kind)
 
 
 # (account, region, kind, database identifier): orders-db is a cluster in two accounts and also a DB instance in one
