@@ -193,6 +193,18 @@ class Execution:
         return self.history()
 
 
+def _owner_choices(managed_secret: bool, exports: tuple[str, ...], tags: dict[str, str]) -> dict[str, Any]:
+    """What an owner chooses when creating any kind of database: how the master password is kept, the exports, tags."""
+    choices: dict[str, Any] = (
+        {"ManageMasterUserPassword": True} if managed_secret else {"MasterUserPassword": "local-emulation-password"}
+    )
+    if exports:
+        choices["EnableCloudwatchLogsExports"] = list(exports)
+    if tags:
+        choices["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+    return choices
+
+
 class World:
     """The emulated archive and source accounts. Use as a context manager."""
 
@@ -812,17 +824,9 @@ class World:
             "MasterUsername": "postgres",
             "DatabaseName": "appdb",
             "EnableHttpEndpoint": data_api,
-        }
-        if managed_secret:
-            options["ManageMasterUserPassword"] = True
-        else:
-            options["MasterUserPassword"] = "local-emulation-password"
+        } | _owner_choices(managed_secret, exports, tags)
         if parameter_group:
             options["DBClusterParameterGroupName"] = parameter_group
-        if exports:
-            options["EnableCloudwatchLogsExports"] = list(exports)
-        if tags:
-            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
         rds.create_db_cluster(**options)
         for index in range(instances):
             rds.create_db_instance(
@@ -1018,15 +1022,9 @@ class World:
             "AllocatedStorage": 20,
             "MasterUsername": "postgres",
             "DBName": "appdb",
-        }
-        options.update({"ManageMasterUserPassword": True} if managed_secret else
-                       {"MasterUserPassword": "local-emulation-password"})  # fmt: skip
+        } | _owner_choices(managed_secret, exports, tags)
         if parameter_group:
             options["DBParameterGroupName"] = parameter_group
-        if exports:
-            options["EnableCloudwatchLogsExports"] = list(exports)
-        if tags:
-            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
         rds.create_db_instance(**options)
         if consented(tags):
             self.grant_consent(instance_id, account=account_id, kind=DB_INSTANCE)
@@ -1066,15 +1064,9 @@ class World:
             "Iops": 1000,
             "MasterUsername": "postgres",
             "DatabaseName": "appdb",
-        }
-        options.update({"ManageMasterUserPassword": True} if managed_secret else
-                       {"MasterUserPassword": "local-emulation-password"})  # fmt: skip
+        } | _owner_choices(managed_secret, exports, tags)
         if parameter_group:
             options["DBClusterParameterGroupName"] = parameter_group
-        if exports:
-            options["EnableCloudwatchLogsExports"] = list(exports)
-        if tags:
-            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
         rds.create_db_cluster(**options)
         if consented(tags):
             self.grant_consent(cluster_id, account=account_id, kind=MULTI_AZ_CLUSTER)
