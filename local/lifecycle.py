@@ -164,10 +164,10 @@ class Lab:
             out.fact(f"reconciliation of {key}: drift {verification.get('drift') or 'none'}")
         if verification.get("repair"):
             repair = world.wait(verification["repair"], timeout=300)
-            out.expect(repair.status == "SUCCEEDED",
-                       f"repair onboarding {repair.status}" + (f": {repair.error}: {repair.cause}" if repair.error
-                                                               else ""))  # fmt: skip
-            self.owner_follows_up(out, world, kind, database_id, repair.output or {})
+            if out.expect(repair.status == "SUCCEEDED",
+                          f"repair onboarding {repair.status}" + (f": {repair.error}: {repair.cause}" if repair.error
+                                                                  else "")):  # fmt: skip
+                self.owner_follows_up(out, world, kind, database_id, repair.output or {})
             item = self.item(world, kind, database_id) or {}
         return item
 
