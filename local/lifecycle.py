@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -28,7 +29,7 @@ from local.world import AURORA_CLUSTER, DB_INSTANCE, KINDS, MULTI_AZ_CLUSTER, Wo
 from pgaudit_archiver.kinds import DatabaseKind
 from pgaudit_archiver.models import Source, onboard_input
 from pgaudit_archiver.naming import SUBSCRIPTION_FILTER_NAME
-from pgaudit_archiver.status import ONBOARDED_STATUSES
+from pgaudit_archiver.status import ONBOARDED_STATUSES, RUNNING_STATUSES, SourceStatus
 
 REQUEST_OPTIONS = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read"}
 WORLD_PARAMETERS = {"DefaultPgauditLog": "ddl,role,write,read"}
@@ -151,29 +152,42 @@ class Lab:
         return world.registry_item(source_of(world, kind, database_id).key)
 
     def reconcile(self, out: Outcome, world: World, kind: str, database_id: str) -> dict[str, Any]:
-        """The scheduled reconciliation run (every registered source), then the repair it started for this one;
-        returns the source's registry item (empty when there is none under its name)."""
+        """The scheduled reconciliation run (every registered source), then the workflow it started for this one (a
+        repair, an onboarding or offboarding); returns the source's registry item (empty when there is none)."""
         run = world.reconcile(timeout=300)
         out.expect(run.status == "SUCCEEDED", f"reconciliation {run.status}" + (f": {run.cause}" if run.cause else ""))
         key = source_of(world, kind, database_id).key
         item = self.item(world, kind, database_id) or {}
-        verification = item.get("last_verification") or {}
         if not item:
             out.fact(f"reconciliation: no registry item for {key}")
-        else:
-            out.fact(f"reconciliation of {key}: drift {verification.get('drift') or 'none'}")
-        if verification.get("repair"):
-            repair = world.wait(verification["repair"], timeout=300)
-            if out.expect(repair.status == "SUCCEEDED",
-                          f"repair onboarding {repair.status}" + (f": {repair.error}: {repair.cause}" if repair.error
-                                                                  else "")):  # fmt: skip
-                self.owner_follows_up(out, world, kind, database_id, repair.output or {})
-            item = self.item(world, kind, database_id) or {}
-        return item
+            return item
+        verification = item.get("last_verification") or {}
+        out.fact(f"reconciliation of {key}: drift {verification.get('drift') or 'none'}")
+        return self.settle(out, world, kind, database_id, item)
+
+    def settle(
+        self, out: Outcome, world: World, kind: str, database_id: str, item: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Wait for the workflow a source's registry item says is running on it; the owner follows an onboarding
+        up. Returns the item as it is then."""
+        item = item if item is not None else (self.item(world, kind, database_id) or {})
+        status, arn = item.get("status"), item.get("execution_arn")
+        if status not in RUNNING_STATUSES or not arn:
+            return item
+        repair = (item.get("last_verification") or {}).get("repair") == arn
+        label = "repair onboarding" if repair else f"{status} of {source_of(world, kind, database_id).key}"
+        execution = world.wait(arn, timeout=300)
+        done = out.expect(execution.status == "SUCCEEDED",
+                          f"{label} {execution.status}" + (f": {execution.error}: {execution.cause}" if execution.error
+                                                           else ""))  # fmt: skip
+        if done and status == SourceStatus.ONBOARDING:
+            self.owner_follows_up(out, world, kind, database_id, execution.output or {})
+        return self.item(world, kind, database_id) or {}
 
     def expect_onboarded(self, out: Outcome, item: dict[str, Any], key: str) -> None:
-        status = item.get("status")
-        out.expect(status in ONBOARDED_STATUSES, f"registry {key}: status {status or 'no item'}")
+        status, error = item.get("status"), (item.get("last_error") or {}).get("message")
+        out.expect(status in ONBOARDED_STATUSES,
+                   f"registry {key}: status {status or 'no item'}" + (f" ({error})" if error else ""))  # fmt: skip
 
     def auto_onboard(self, out: Outcome, world: World, kind: str, database_id: str) -> None:
         """What the creation event RDS sends (forwarded by the source account) starts: automatic onboarding."""
@@ -319,7 +333,7 @@ def rename(lab: Lab, out: Outcome) -> None:
     lab.world.rename_database(kind, old, new)
     out.fact(f"renamed {old} to {new}")
     item = lab.reconcile(out, lab.world, kind, new)
-    old_item = lab.item(lab.world, kind, old) or {}
+    old_item = lab.settle(out, lab.world, kind, old)
     out.fact(f"registry {old}: status {old_item.get('status') or 'no item'}")
     lab.expect_onboarded(out, item, new)
     out.fact(f"filter on {lab.filters(lab.world, kind, old, new)}")
@@ -416,19 +430,22 @@ def run_scenarios(world: World, scenarios: list[Scenario]) -> Iterator[Outcome]:
         yield out
 
 
-def main(as_json: bool, only: str | None, out: TextIO | None = None) -> int:
-    """Run the scenarios on one World; 0 when every one is ok, 1 otherwise (2: an unknown scenario)."""
+def main(as_json: bool, only: str | None, out: TextIO | None = None, world: World | None = None) -> int:
+    """Run the scenarios on one World (`world`, or a new one); 0 when every one is ok, 1 otherwise (2: an unknown
+    scenario)."""
     out = out or sys.stdout
     try:
         scenarios = chosen(only)
     except ValueError as error:
         print(f"python -m local lifecycle: error: --only: {error}", file=sys.stderr)
         return 2
-    started = time.monotonic()
-    outcomes: list[Outcome] = []
     logging.getLogger("moto").setLevel(logging.CRITICAL)
-    with World(postgres=True, parameters=WORLD_PARAMETERS) as world:
+    started = time.monotonic()
+    with ExitStack() as stack:
+        if world is None:
+            world = stack.enter_context(World(postgres=True, parameters=WORLD_PARAMETERS))
         world_seconds = time.monotonic() - started
+        outcomes = []
         for outcome in run_scenarios(world, scenarios):
             outcomes.append(outcome)
             if not as_json:
