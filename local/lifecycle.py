@@ -361,7 +361,6 @@ def restore(lab: Lab, out: Outcome) -> None:
     # The owner restores with the source's parameter group and log export, and consents for the new database.
     lab.world.restore_database(kind, name, restored, exports=("postgresql",), parameter_group=group)
     lab.world.grant_consent(restored)
-    lab.reboot(lab.world, kind, restored)  # a restored cluster's new writer starts with its group
     out.fact(f"restored {name} as {restored} (with {group}), owner consented")
     lab.auto_onboard(out, lab.world, kind, restored)
     item = lab.reconcile(out, lab.world, kind, restored)
