@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SCAN_VENV := .venv-scan
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: venv system-deps lint format validate scan build unit integration pytest test demo bench openapi workflows clean
+.PHONY: venv system-deps lint format validate scan build unit integration pytest test demo bench lifecycle openapi workflows clean
 
 venv: $(VENV)/.installed
 
@@ -80,6 +80,9 @@ demo: venv system-deps
 
 bench: venv system-deps
 	python -m local bench
+
+lifecycle: venv system-deps
+	python -m local lifecycle
 
 openapi: venv
 	python -m local openapi

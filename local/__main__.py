@@ -1,4 +1,5 @@
-"""python -m local demo [--json] | bench | fleet ... | openapi | workflows [--check] | serve ... | cli ..."""
+"""python -m local demo [--json] | lifecycle [--json] [--only NAME] | bench | fleet ... | openapi |
+workflows [--check] | serve ... | cli ..."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
+    lifecycle = commands.add_parser(
+        "lifecycle",
+        help="each life event of an onboarded database, then whether its audit lines still reach the archive",
+        description="One scenario per life event (upgrades, blue/green, rename, restore, global secondary, delete) on "
+        "the emulation with real PostgreSQL. Exit status 0 when every scenario is ok, 1 when any is not.",
+    )
+    lifecycle.add_argument("--json", action="store_true", help="print one JSON document")
+    lifecycle.add_argument("--only", metavar="NAME[,NAME]", help="these scenarios only (major-upgrade: all three)")
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
     commands.add_parser("openapi", help="write api/openapi.json from the API's routes")
     workflows = commands.add_parser("workflows", help="write statemachine/*.asl.json from statemachine/spec.py")
@@ -66,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
         return run_demo(arguments.json)
+    if arguments.command == "lifecycle":
+        from local.lifecycle import main as run_lifecycle  # noqa: PLC0415
+
+        return run_lifecycle(arguments.json, arguments.only)
     if arguments.command == "fleet":
         from local.fleet import main as run_fleet  # noqa: PLC0415
 

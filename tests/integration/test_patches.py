@@ -276,6 +276,11 @@ def probe_new_db_parameter_group_is_empty():
     assert rds.describe_db_parameters(DBParameterGroupName="pg")["Parameters"] == []
 
 
+def probe_missing_db_parameter_group_described_as_none():
+    rds = boto3.client("rds")
+    assert rds.describe_db_parameter_groups(DBParameterGroupName="no-such-group")["DBParameterGroups"] == []
+
+
 def probe_group_of_another_family_accepted():
     rds = boto3.client("rds")
     _instance(rds)
@@ -341,6 +346,7 @@ PROBES: dict[str, Callable[[], None]] = {
     "RDSBackend.modify_db_cluster": probe_log_exports_ignored,
     "RDSBackend.create_db_instance": probe_one_resource_id_for_every_instance,
     "RDSBackend.create_db_parameter_group": probe_new_db_parameter_group_is_empty,
+    "RDSBackend.describe_db_parameter_groups": probe_missing_db_parameter_group_described_as_none,
     "RDSBackend.modify_db_instance": probe_group_of_another_family_accepted,
     "DBInstance.db_parameter_group_status_list": probe_instance_group_always_in_sync,
     "RDSBackend.reboot_db_cluster": probe_no_reboot_db_cluster,
