@@ -273,6 +273,19 @@ class Fidelity:
         return create
 
     @staticmethod
+    def _describe_db_parameter_groups(original: Callable[..., Any]) -> Callable[..., Any]:
+        """DescribeDBParameterGroups naming a group that does not exist fails with DBParameterGroupNotFound
+        ("DBParameterGroupName doesn't refer to an existing DB parameter group", RDS API reference)."""
+
+        def describe(backend: RDSBackend, db_parameter_group_kwargs: dict[str, Any]) -> Any:
+            name = db_parameter_group_kwargs.get("db_parameter_group_name")
+            if name and name not in backend.db_parameter_groups:
+                raise RDSClientError("DBParameterGroupNotFound", f"DBParameterGroup not found: {name}")
+            return original(backend, db_parameter_group_kwargs)
+
+        return describe
+
+    @staticmethod
     def parameter_values(backend: RDSBackend, group_name: str) -> dict[str, str | None]:
         group = backend.db_cluster_parameter_groups.get(group_name)
         if group is None:

@@ -409,6 +409,12 @@ def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
         ),
         Patch(
             RDSBackend,
+            "describe_db_parameter_groups",
+            f._describe_db_parameter_groups(RDSBackend.describe_db_parameter_groups),
+            "a DB parameter group name that does not exist lists nothing instead of DBParameterGroupNotFound",
+        ),
+        Patch(
+            RDSBackend,
             "modify_db_instance",
             f._modify_db_instance(RDSBackend.modify_db_instance),
             "a DB parameter group of another family is accepted, a new group applies at once instead of waiting for "

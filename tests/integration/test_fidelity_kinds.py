@@ -170,3 +170,15 @@ def test_multi_az_cluster_export_through_modify_db_cluster_ships_to_the_cluster_
     world.write_audit_line(MULTI_AZ_CLUSTER, "kinds-maz-export", "DO $$BEGIN RAISE LOG 'multi-az line'; END$$")
 
     assert any("multi-az line" in line for line in messages(world, "/aws/rds/cluster/kinds-maz-export/postgresql"))
+
+
+def test_describing_a_db_parameter_group_that_does_not_exist_is_db_parameter_group_not_found(world):
+    # RDS API reference, DescribeDBParameterGroups, Errors: DBParameterGroupNotFound, "DBParameterGroupName doesn't
+    # refer to an existing DB parameter group" (moto answered an empty list).
+    with pytest.raises(ClientError) as refused:
+        rds_of(world).describe_db_parameter_groups(DBParameterGroupName="kinds-no-such-group")
+
+    assert refused.value.response["Error"]["Code"] == "DBParameterGroupNotFound"
+    world.create_db_parameter_group("kinds-described")
+    named = rds_of(world).describe_db_parameter_groups(DBParameterGroupName="kinds-described")
+    assert [group["DBParameterGroupName"] for group in named["DBParameterGroups"]] == ["kinds-described"]
