@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from local import cli, serve
 from local.bench import run_bench
-from local.demo import run_demo
+from local.demo import DATABASE_KINDS, run_demo
 from local.template import ROOT
 from pgaudit_archiver_cli import OneLineErrorParser
 
@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
+    demo.add_argument(
+        "--database",
+        choices=DATABASE_KINDS,
+        default="aurora-cluster",
+        help="its kind (default aurora-cluster)",
+    )
     commands.add_parser("bench", help="wall time of onboardings and AWS call counts")
     commands.add_parser("openapi", help="write api/openapi.json from the API's routes")
     workflows = commands.add_parser("workflows", help="write statemachine/*.asl.json from statemachine/spec.py")
@@ -65,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve.main(argv[1:])
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
-        return run_demo(arguments.json)
+        return run_demo(arguments.json, arguments.database)
     if arguments.command == "fleet":
         from local.fleet import main as run_fleet  # noqa: PLC0415
 
