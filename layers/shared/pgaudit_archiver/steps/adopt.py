@@ -37,6 +37,7 @@ from pgaudit_archiver.status import ONBOARDED_STATUSES, RUNNING_STATUSES
 from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
 
 AdoptionMode = Literal["all", "tagged"]
+Listing = Literal["clusters", "instances", "nothing"]  # what the next page lists ("nothing": all were read)
 PAGE_SIZE = 100  # DescribeDBClusters and DescribeDBInstances return at most 100 a call (RDS API reference)
 MAX_LISTED = 500  # per list in a dry run's output: state payloads are at most 256 KB
 RUNNING_OR_ONBOARDED = RUNNING_STATUSES | ONBOARDED_STATUSES
@@ -64,7 +65,7 @@ class AdoptionPage(Model):
     mode: AdoptionMode
     dry_run: bool = False
     concurrency: int = Field(default=10, ge=1, le=40)  # onboardings at once (the Map's MaxConcurrencyPath)
-    listing: Literal["clusters", "instances", "nothing"] = "clusters"  # what the next page lists ("nothing": all read)
+    listing: Listing = "clusters"
     marker: str | None = None
     done: bool = False
     to_onboard: list[dict[str, Any]] = Field(default_factory=list)  # {"key": source key, "request": onboarding input}
@@ -144,7 +145,7 @@ def next_page(page: AdoptionPage, inventory: SourceClusterInventory, registry: R
                 planned.append(source.key)
         else:
             to_onboard.append({"key": source.key, "request": onboarding_request(source, registry.get(source) or {})})
-    listing = page.listing
+    listing: Listing = page.listing
     if marker is None:  # the last page of clusters (the instances' first comes next), or of instances
         listing = "instances" if listing == "clusters" else "nothing"
     return page.model_copy(update={
