@@ -276,6 +276,11 @@ def probe_new_db_parameter_group_is_empty():
     assert rds.describe_db_parameters(DBParameterGroupName="pg")["Parameters"] == []
 
 
+def probe_missing_db_parameter_group_listed_as_nothing():
+    rds = boto3.client("rds")
+    assert rds.describe_db_parameter_groups(DBParameterGroupName="no-such-group")["DBParameterGroups"] == []
+
+
 def probe_group_of_another_family_accepted():
     rds = boto3.client("rds")
     _instance(rds)
@@ -342,6 +347,7 @@ PROBES: dict[str, Callable[[], None]] = {
     "RDSBackend.create_db_instance": probe_one_resource_id_for_every_instance,
     "RDSBackend.create_db_parameter_group": probe_new_db_parameter_group_is_empty,
     "RDSBackend.modify_db_instance": probe_group_of_another_family_accepted,
+    "RDSBackend.describe_db_parameter_groups": probe_missing_db_parameter_group_listed_as_nothing,
     "DBInstance.db_parameter_group_status_list": probe_instance_group_always_in_sync,
     "RDSBackend.reboot_db_cluster": probe_no_reboot_db_cluster,
     "RDSResponse.reboot_db_cluster": probe_no_reboot_db_cluster,
