@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from local import cli, serve
 from local.bench import run_bench
-from local.demo import run_demo
+from local.demo import DATABASE_KINDS, run_demo
 from local.template import ROOT
 from pgaudit_archiver_cli import OneLineErrorParser
 
@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
+    demo.add_argument(
+        "--database",
+        choices=DATABASE_KINDS,
+        default="aurora-cluster",
+        help="its kind (default aurora-cluster)",
+    )
     lifecycle = commands.add_parser(
         "lifecycle",
         help="each life event of an onboarded database, then whether its audit lines still reach the archive",
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve.main(argv[1:])
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
-        return run_demo(arguments.json)
+        return run_demo(arguments.json, arguments.database)
     if arguments.command == "lifecycle":
         from local.lifecycle import main as run_lifecycle  # noqa: PLC0415
 

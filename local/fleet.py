@@ -1,11 +1,12 @@
 """`python -m local fleet`: the product at fleet size on the emulation, on real time, with AWS's rate limits enforced.
 
-M clusters spread over N source accounts are adopted (one adoption per account, all at once), while another tool
-calls Firehose's control plane in the archive account (2 calls a second by default, one more than the product leaves
-it: the product meets throttling it must absorb); then every source is reconciled; then K registered sources whose
-resources do not exist are seeded (each is checked and found drifted; repair is off for that run) and everything is
-reconciled again. The figures say whether the product stays within
-Step Functions' limits (256 KB per state payload, 25,000 events per execution history) and AWS's rate limits.
+M databases spread over N source accounts (Aurora PostgreSQL clusters, Multi-AZ DB clusters and RDS for PostgreSQL DB
+instances, in turn; `clusters` in the figures counts them all, `by_kind` each kind) are adopted (one adoption per
+account, all at once), while another tool calls Firehose's control plane in the archive account (2 calls a second by
+default, one more than the product leaves it: the product meets throttling it must absorb); then every source is
+reconciled; then K registered sources whose resources do not exist are seeded (each is checked and found drifted; repair
+is off for that run) and everything is reconciled again. The figures say whether the product stays within Step
+Functions' limits (256 KB per state payload, 25,000 events per execution history) and AWS's rate limits.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from local.world import ARCHIVE_ACCOUNT, World
+from local.world import ARCHIVE_ACCOUNT, AURORA_CLUSTER, DB_INSTANCE, MULTI_AZ_CLUSTER, World
 
 PAYLOAD_LIMIT_BYTES = 256 * 1024  # Step Functions: a state's input or output
 HISTORY_LIMIT_EVENTS = 25_000  # Step Functions: a standard execution's history
 _PAYLOAD_FIELDS = ("input", "output")
+FLEET_KINDS = (AURORA_CLUSTER, MULTI_AZ_CLUSTER, DB_INSTANCE)  # the fleet's databases take each kind in turn
+ONBOARDED = ("active", "pending-reboot")
 
 
 def source_accounts(count: int) -> tuple[str, ...]:
@@ -62,6 +65,31 @@ def seed_sources(world: World, accounts: tuple[str, ...], count: int) -> None:
             "request": {"M": {"account_id": {"S": account}, "region": {"S": world.region},
                               "cluster_id": {"S": cluster}}},
         })  # fmt: skip
+
+
+def create_database(world: World, index: int, account: str) -> tuple[str, str, str]:
+    """The fleet's index-th database, consented, as (kind, account, source key). No database user: only an Aurora
+    cluster's would be used (the Data API), and no PostgreSQL runs behind a fleet's databases."""
+    kind, name = FLEET_KINDS[index % len(FLEET_KINDS)], f"fleet-{index:04d}"
+    if kind == AURORA_CLUSTER:
+        world.create_cluster(name, account=account, instances=1)
+    elif kind == MULTI_AZ_CLUSTER:
+        world.create_multi_az_cluster(name, account=account, database_user=False)
+    else:
+        world.create_instance(name, account=account, database_user=False)
+        return kind, account, f"instance--{name}"
+    return kind, account, name
+
+
+def by_kind(world: World, databases: list[tuple[str, str, str]]) -> dict[str, dict[str, int]]:
+    """Per kind: databases, adopted (an onboarding started: in the registry), onboarded, skipped (not started)."""
+    counts = {kind: {"databases": 0, "adopted": 0, "onboarded": 0, "skipped": 0} for kind in FLEET_KINDS}
+    for kind, account, key in databases:
+        item = world.registry_item(key, account=account)
+        counts[kind]["databases"] += 1
+        counts[kind]["adopted" if item else "skipped"] += 1
+        counts[kind]["onboarded"] += bool(item and item.get("status") in ONBOARDED)
+    return counts
 
 
 def reconcile_figures(world: World) -> dict[str, Any]:
@@ -117,8 +145,7 @@ def run_fleet(
     parameters = {"AdoptionConcurrency": concurrency, "AutoOnboard": "all"}
     # retry_sleep_scale 1: real time, so AWS's rate limits (local/limits.py) bind as they would on AWS.
     with World(source_accounts=names, parameters=parameters, retry_sleep_scale=1.0) as world:
-        for index in range(clusters):
-            world.create_cluster(f"fleet-{index:04d}", account=names[index % accounts], instances=1)
+        databases = [create_database(world, index, names[index % accounts]) for index in range(clusters)]
 
         started = time.perf_counter()
         with OutsideTraffic(world, outside_firehose_rps), ThreadPoolExecutor(max_workers=accounts) as pool:
@@ -131,7 +158,7 @@ def run_fleet(
             "accounts": accounts,
             "outside_firehose_calls_per_second": outside_firehose_rps,
             "adoption": {
-                "clusters": sum(t.get("clusters", 0) for t in totals),
+                "clusters": sum(t.get("clusters", 0) + t.get("instances", 0) for t in totals),  # databases
                 "onboarded": sum(t.get("onboarded", 0) for t in totals),
                 "failed": sum(t.get("failed", 0) for t in totals) + sum(a.status != "SUCCEEDED" for a in adoptions),
                 "throttled_calls": throttled,
@@ -140,6 +167,7 @@ def run_fleet(
                 "wall_seconds_per_cluster": round(adoption_wall / max(clusters, 1), 3),
                 "max_state_payload_bytes": max((h[1] for h in adoption_history), default=0),
                 "max_history_events": max((h[0] for h in adoption_history), default=0),
+                "by_kind": by_kind(world, databases),
             },
             "reconcile": reconcile_figures(world),
         }
@@ -166,6 +194,9 @@ def print_fleet(result: dict[str, Any]) -> None:
     print(f"  adoption:        {adoption['onboarded']} onboarded, {adoption['failed']} failed, "
           f"{adoption['throttled_calls']} throttled calls absorbed, {adoption['wall_seconds']} s "
           f"({adoption['wall_seconds_per_cluster']} s per cluster)")  # fmt: skip
+    kinds = adoption["by_kind"].items()
+    print("  by kind:         " + "; ".join(f"{kind} {c['onboarded']} of {c['databases']} onboarded, {c['skipped']} "
+                                           "skipped" for kind, c in kinds))  # fmt: skip
     print(f"  reconciliation:  {small['checked']} of {small['registered']} checked in {small['wall_seconds']} s")
     print(f"  reconciliation:  {large['checked']} of {large['registered']} checked in {large['wall_seconds']} s "
           f"({large['seconds_per_1000_sources']} s per 1,000); largest state payload "

@@ -36,8 +36,8 @@ SAMPLE_FLEET: dict[str, dict[str, str]] = {
 }
 # A principal as SigV4 would prove it: an IAM user or role, or an STS assumed-role session.
 PRINCIPAL_ARN = re.compile(r"^arn:aws:(?:iam|sts)::([0-9]{12}):(?:user|role|assumed-role)/[\w+=,.@/-]+$")
-# The API's routes carry the region after /clusters/{account_id}/.
-PATH_REGION = re.compile(r"^/clusters/[^/]+/([^/]+)/")
+# The API's routes carry the region after /clusters/{account_id}/ or /instances/{account_id}/.
+PATH_REGION = re.compile(r"^/(?:clusters|instances)/[^/]+/([^/]+)/")
 MAX_BODY_BYTES = 1 << 20
 
 

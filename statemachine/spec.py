@@ -383,16 +383,16 @@ RECONCILE = Workflow(
 # ---------------------------------------------------------------- adoption
 ADOPT = Workflow(
     "adopt",
-    "pgaudit-archiver adoption: onboards an account's existing Aurora PostgreSQL clusters by the rules of automatic "
-    "onboarding (tags; the mode the request names or AutoOnboard's), a page of 100 at a time, a bounded number at "
-    "once, each as an onboarding execution of its own. Run again, it onboards only what is missing. A dry run lists "
-    "what it would onboard and why it skips the rest.",
+    "pgaudit-archiver adoption: onboards an account's existing PostgreSQL databases (Aurora and Multi-AZ DB clusters, "
+    "then standalone DB instances) by the rules of automatic onboarding (tags; the mode the request names or "
+    "AutoOnboard's), a page of 100 at a time, a bounded number at once, each as an onboarding execution of its own. "
+    "Run again, it onboards only what is missing. A dry run lists what it would onboard and why it skips the rest.",
     retries=STANDARD,
     catches=[catch(EVERYTHING, "Adoption Failed")],
     states=[
         task(
             "Discover Clusters", "discover_clusters",
-            "The account's first page of clusters, each decided: onboard, or skip and why.",
+            "The account's first page of DB clusters, each decided: onboard, or skip and why.",
             {"adoption": INPUT}, result={"page.$": "$.Payload"}, then="Anything To Onboard?",
         ),
         choice(
@@ -407,9 +407,11 @@ ADOPT = Workflow(
         ),
         inline_map(
             "Onboard Clusters",
-            "The page's clusters, at most AdoptionConcurrency at once; each claimed before its onboarding starts, "
-            "skipped when another execution claimed it first; one that fails is counted, not fatal.",
-            "$.page.to_onboard", "$.page.concurrency", {"request": "$$.Map.Item.Value"},
+            "The page's databases, at most AdoptionConcurrency at once; each claimed before its onboarding starts, "
+            "skipped when another execution claimed it first; one that fails is counted, not fatal. Each item is "
+            "the onboarding's input (cluster_id or instance_id) and the source key its result is named by.",
+            "$.page.to_onboard", "$.page.concurrency",
+            {"request": "$$.Map.Item.Value.request", "key": "$$.Map.Item.Value.key"},
             [
                 task(
                     "Claim Cluster", "claim_cluster",
@@ -424,7 +426,7 @@ ADOPT = Workflow(
                 pass_(
                     "Cluster Skipped",
                     "Another execution claimed it after this adoption planned it: it is not started twice.",
-                    Parameters={"cluster_id": "$.request.cluster_id", "status": "SKIPPED", "reason": "$.claim.reason"},
+                    Parameters={"cluster_id": "$.key", "status": "SKIPPED", "reason": "$.claim.reason"},
                 ),
                 service_task(
                     "Onboard Cluster", "arn:aws:states:::states:startExecution.sync:2",
@@ -454,14 +456,14 @@ ADOPT = Workflow(
                 ),
                 pass_(
                     "Cluster Onboarded",
-                    Parameters={"cluster_id": "$.request.cluster_id", "status": "$.outcome.status"},
+                    Parameters={"cluster_id": "$.key", "status": "$.outcome.status"},
                 ),
                 pass_(
                     "Cluster Not Onboarded",
                     "Its onboarding failed (Record Failure has said why in the registry), or never started (Release "
                     "Claim has), or its claim failed.",
                     Parameters={
-                        "cluster_id": "$.request.cluster_id",
+                        "cluster_id": "$.key",
                         "status": "FAILED",
                         "error": "$.failure.Error",
                         "cause": "$.failure.Cause",
@@ -472,7 +474,8 @@ ADOPT = Workflow(
         ),
         task(
             "Discover Next Clusters", "discover_clusters",
-            "Counts the page's onboardings, then reads and decides the next page.",
+            "Counts the page's onboardings, then reads and decides the next page (the DB clusters', then the DB "
+            "instances').",
             {"page": "$.page", "results": "$.results"}, result={"page.$": "$.Payload"}, then="Anything To Onboard?",
         ),
         pass_(

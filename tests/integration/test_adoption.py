@@ -1,4 +1,7 @@
-"""Adoption: an account's existing clusters onboarded by the rules of automatic onboarding, resumable, authorized."""
+"""Adoption: an account's existing databases (DB clusters of either kind, standalone DB instances) onboarded by the
+rules of automatic onboarding, resumable, authorized."""
+
+import json
 
 import pytest
 
@@ -17,6 +20,10 @@ def world():
         world.create_cluster("opted-out", tags={"pgaudit-archiver": "disabled"})
         world.create_cluster("mysql", engine="aurora-mysql", engine_version="8.0")
         world.create_cluster("elsewhere", account=OTHER_ACCOUNT, tags={"pgaudit-archiver": "enabled"})
+        # A Multi-AZ DB cluster, whose three DB instances (engine postgres too) are its own, not sources to adopt.
+        world.create_multi_az_cluster("maz-tagged", database_user=False)
+        world.create_instance("inst-tagged", database_user=False)
+        world.create_instance("inst-untagged", database_user=False, consent=False)
         yield world
 
 
@@ -33,12 +40,14 @@ def test_a_dry_run_lists_what_it_would_onboard_and_why_it_skips_the_rest_and_sta
     assert execution.status == "SUCCEEDED", execution.cause
     plan = execution.output
     assert plan["dry_run"] is True and plan["mode"] == "tagged"  # the deployment's AutoOnboard
-    assert sorted(plan["planned"]) == ["tagged-a", "tagged-b"]
+    # Each named by its source key: a DB instance's is instance--<id>.
+    assert sorted(plan["planned"]) == ["instance--inst-tagged", "maz-tagged", "tagged-a", "tagged-b"]
     assert {s["cluster_id"]: s["reason"] for s in plan["skipped"]} == {
         "untagged": "the owner has not consented: not tagged pgaudit-archiver=enabled",
         "opted-out": "tagged pgaudit-archiver=disabled",
-    }  # the MySQL cluster is not listed at all: DescribeDBClusters is filtered on aurora-postgresql
-    assert plan["totals"] == {"clusters": 4, "planned": 2, "onboarded": 0, "failed": 0, "skipped": 2}
+        "instance--inst-untagged": "the owner has not consented: not tagged pgaudit-archiver=enabled",
+    }  # the MySQL cluster is not listed at all: DescribeDBClusters is filtered on aurora-postgresql and postgres
+    assert plan["totals"] == {"clusters": 5, "instances": 2, "planned": 4, "onboarded": 0, "failed": 0, "skipped": 3}
     assert len(onboarding_executions(world)) == before
 
 
@@ -46,15 +55,27 @@ def test_adoption_onboards_the_planned_clusters_and_a_rerun_onboards_nothing_mor
     execution = world.adopt()
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert execution.output["totals"] == {"clusters": 4, "planned": 2, "onboarded": 2, "failed": 0, "skipped": 2}
-    assert world.registry_item("tagged-a")["status"] in ONBOARDED
-    assert world.registry_item("tagged-b")["status"] in ONBOARDED
+    assert execution.output["totals"] == {
+        "clusters": 5, "instances": 2, "planned": 4, "onboarded": 4, "failed": 0, "skipped": 3
+    }  # fmt: skip
+    for key in ("tagged-a", "tagged-b", "maz-tagged", "instance--inst-tagged"):
+        assert world.registry_item(key)["status"] in ONBOARDED, key
     assert world.registry_item("untagged") is None
+    assert world.registry_item("instance--inst-untagged") is None
+    # The instance's onboarding was started by instance_id, as POST /instances starts one.
+    sfn = world.client("stepfunctions")
+    inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+              for e in onboarding_executions(world)]  # fmt: skip
+    assert [i for i in inputs if "instance_id" in i] == [
+        {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": "inst-tagged"}
+    ]
     started = len(onboarding_executions(world))
 
     again = world.adopt()
 
-    assert again.output["totals"] == {"clusters": 4, "planned": 0, "onboarded": 0, "failed": 0, "skipped": 4}
+    assert again.output["totals"] == {
+        "clusters": 5, "instances": 2, "planned": 0, "onboarded": 0, "failed": 0, "skipped": 7
+    }  # fmt: skip
     assert len(onboarding_executions(world)) == started
 
 
@@ -67,6 +88,9 @@ def test_mode_all_adopts_no_cluster_whose_owner_has_not_consented(world):
         "opted-out": "tagged pgaudit-archiver=disabled",
         "tagged-a": "already pending-reboot",
         "tagged-b": "already pending-reboot",
+        "maz-tagged": "already pending-reboot",
+        "instance--inst-tagged": "already pending-reboot",
+        "instance--inst-untagged": "the owner has not consented: not tagged pgaudit-archiver=enabled",
     }
     assert world.registry_item("untagged") is None and world.registry_item("opted-out") is None
 

@@ -92,6 +92,18 @@ def test_onboard_status_list_verify_offboard_in_separate_processes(endpoint):
         (("onboard", "111122223334", "orders-db"), "403", "may act only on its own clusters, not on account"),
         (("--region", "eu-wset-1", "status", SOURCE_ACCOUNT, "orders-db"), "400", "deployed in eu-west-1 only"),
         (("status", SOURCE_ACCOUNT, "never-onboarded"), "404", "is not in the registry"),
+        # DB instances: the /instances routes, refused as /clusters' are
+        (
+            ("--region", "eu-wset-1", "status", SOURCE_ACCOUNT, "--instance", "orders-db"),
+            "400",
+            "deployed in eu-west-1 only",
+        ),
+        (
+            ("--region", "eu-wset-1", "offboard", SOURCE_ACCOUNT, "--instance", "orders-db"),
+            "400",
+            "deployed in eu-west-1 only",
+        ),
+        (("status", SOURCE_ACCOUNT, "--instance", "never-onboarded"), "404", "is not in the registry"),
     ],
 )
 def test_each_refusal_is_one_line_with_the_apis_message_and_exit_1(endpoint, argv, status, says):

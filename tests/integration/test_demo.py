@@ -1,6 +1,8 @@
 """`make demo`, the main job, as a user runs it: a fresh process with no test settings in its environment."""
 
+import contextlib
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -10,9 +12,9 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from local.demo import _states_table
+from local.demo import LABELS, _states_table, run_demo
 from local.template import ARCHIVE_TEMPLATE, ROOT, load_template
-from local.world import Execution
+from local.world import Execution, World
 from tests.integration.test_athena_queries import table_view_sql
 
 pytestmark = pytest.mark.postgres
@@ -36,6 +38,53 @@ def demo():
     )  # fmt: skip
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     return json.loads(finished.stdout)
+
+
+@pytest.fixture(scope="module")
+def other_kinds():
+    """The demo of a DB instance and of a Multi-AZ DB cluster, in one world (each is a source of its own)."""
+    documents = {}
+    with World(postgres=True) as world:
+        for kind in ("db-instance", "multi-az-cluster"):
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                code = run_demo(True, kind, world)
+            # The document is the last thing printed (the functions' logs, in this process, come before it).
+            text = printed.getvalue()
+            documents[kind] = json.loads(text[text.rindex('{\n  "ok"') :])
+            assert code == 0, json.dumps(documents[kind], indent=1, default=str)[-3000:]
+    return documents
+
+
+@pytest.mark.parametrize("kind", ["db-instance", "multi-az-cluster"])
+def test_demo_of_a_kind_without_the_data_api_has_the_owner_run_the_sql_and_verifies_delivery(other_kinds, kind):
+    demo = other_kinds[kind]
+    key = "instance--orders-db" if kind == "db-instance" else "orders-db"
+    assert demo["ok"] is True
+    assert demo["database"] == {"kind": kind, "identifier": "orders-db", "key": key}
+    assert demo["execution"]["status"] == "SUCCEEDED"
+    extension = demo["execution"]["output"]["extension"]
+    # No Data API: onboarding asks the owner for the SQL, the demo (as the owner) runs exactly that.
+    assert extension["status"] == "manual" and extension["verification"]
+    assert demo["owner_ran"] == [extension["sql"]]
+    assert not demo["secret_reads"]  # no database user to read, and never the master user's secret
+    records = demo["archived_records"]
+    assert {record["cluster"] for record in records} == {key}
+    assert {record["source_kind"] for record in records} == {kind}
+    assert [record["statement"] for record in records if record["by_owner"]] == [extension["sql"]]
+    # pgaudit names a DDL statement's object only with its extension: the owner's SQL took effect.
+    create_table = next(record for record in records if record["command"] == "CREATE TABLE")
+    assert (create_table["object_type"], create_table["object_name"]) == ("TABLE", "shop.orders")
+    verification = demo["verification"]
+    assert verification["seen"] is True
+    assert verification["reconciliation"]["checked"] == 1 and verification["reconciliation"]["drifted"] == 0
+    assert verification["last_delivery"] and verification["status"] == "active"
+    assert demo["rerun"]["execution"]["status"] == "SUCCEEDED"
+    assert demo["rerun"]["calls"]["source"]["mutating"] == demo["rerun"]["calls"]["archive"]["mutating"] == 0
+    assert demo["where_to_look"]["archive"]["prefix"].endswith(f"/cluster={key}/")
+    assert demo["where_to_look"]["registry_item"]["key"] == {"source_id": {"S": f"111122223333#eu-west-1#{key}"}}
+    log_group = demo["where_to_look"]["log_groups"]["audit"]["name"]
+    assert log_group == f"/aws/rds/{'instance' if kind == 'db-instance' else 'cluster'}/orders-db/postgresql"
 
 
 def test_demo_onboards_and_archives_what_the_database_audited(demo):
@@ -138,7 +187,7 @@ def test_demo_athena_query_runs_in_the_stack_workgroup_and_shows_the_application
     # table as template.yaml defines it.
     for key in {record["_key"] for record in demo["archived_records"]}:
         lines = [
-            json.dumps({k: v for k, v in record.items() if k not in ("_key", "by_archive", "by_demo")})
+            json.dumps({k: v for k, v in record.items() if k not in LABELS})
             for record in demo["archived_records"]
             if record["_key"] == key
         ]

@@ -7,6 +7,9 @@ replays, for a cluster of its own, the recorded invocations up to the first one 
 injects the fault there, and checks what the handler raised against the Retry and Catch of the states that
 function serves (so the state machine would retry it, or record the failure naming step, account, cluster and
 AWS error code). With the fault gone, the same invocation completes as recorded, each resource once.
+
+The scenarios of a DB instance and of a Multi-AZ DB cluster come last: a call is faulted where it is first made, so
+they add only the calls no Aurora cluster makes (the DB parameter group calls, ModifyDBInstance, RebootDBCluster).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pytest
 
 from local import SOURCE_ACCOUNT, World
 from local.template import ARCHIVE_TEMPLATE, ROOT, load_template, state_machine_substitutions
+from local.world import AURORA_CLUSTER, DB_INSTANCE, MULTI_AZ_CLUSTER
 from pgaudit_archiver import errors
 from tests.integration.helpers import resources_once
 
@@ -48,18 +52,6 @@ NOT_IN_WORKFLOWS = {
     ("firehose", "PutRecordBatch"): "the transform re-ingests",
     ("stepfunctions", "ListExecutions"): "scheduled discovery checks which adoptions still run",
     ("dynamodb", "DeleteItem"): "the API gives an account's adoption hold back when the adoption cannot start",
-}
-# Calls only a DB instance or a Multi-AZ DB cluster makes (kinds.py): no scenario here onboards one until the
-# emulation has them (a world with DB instances and Multi-AZ DB clusters, feat/emu); their unit tests are in
-# tests/unit/test_kinds.py. Remove an entry once a scenario makes the call.
-OTHER_KINDS_ONLY = {
-    ("rds", "CopyDBParameterGroup"): "a DB instance's owner group copied",
-    ("rds", "CreateDBParameterGroup"): "a DB instance's group created",
-    ("rds", "DeleteDBParameterGroup"): "a DB instance's group deleted at offboarding",
-    ("rds", "DescribeDBParameterGroups"): "a DB instance's group read",
-    ("rds", "ModifyDBInstance"): "a DB instance's group attached, its export turned on or off",
-    ("rds", "ModifyDBParameterGroup"): "a DB instance's group configured",
-    ("rds", "RebootDBCluster"): "a Multi-AZ DB cluster rebooted",
 }
 # Data-access modules only the API uses.
 NOT_WORKFLOW_MODULES = {"page_token_key.py": "the key signing the API's pagination tokens"}
@@ -116,7 +108,7 @@ def workflow_calls() -> list[tuple[str, str]]:
             api = boto3.client(service, region_name="eu-west-1").meta.method_to_api_mapping.get(method)
             if api:
                 found.add((service, api))
-    return sorted(call for call in found if call not in NOT_IN_WORKFLOWS and call not in OTHER_KINDS_ONLY)
+    return sorted(call for call in found if call not in NOT_IN_WORKFLOWS)
 
 
 # ---------------------------------------------------------------------------------------------- the wiring
@@ -196,6 +188,14 @@ class Scenario:
     run: Callable[[World, str], object]
     custom_group: bool = False
     fails_by_design: bool = False
+    kind: str = AURORA_CLUSTER
+
+    def key(self, database: str) -> str:
+        """The source key of the scenario's database: what names its stream and registry item."""
+        return f"instance--{database}" if self.kind == DB_INSTANCE else database
+
+    def noun(self) -> str:
+        return "DB instance" if self.kind == DB_INSTANCE else "cluster"
 
 
 def _onboard(world: World, cluster: str, **options: Any) -> Any:
@@ -224,6 +224,26 @@ def _drift(world: World, cluster: str) -> None:
     )
 
 
+def _onboard_instance(world: World, instance: str, **options: Any) -> Any:
+    request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": instance, **options}
+    return world.onboard(request, timeout=300)
+
+
+def _offboard_instance(world: World, instance: str) -> Any:
+    machine = world.resources["OffboardStateMachine"]
+    request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": instance, "restore": True}
+    arn = world.client("stepfunctions").start_execution(
+        stateMachineArn=machine, name=f"off-{instance}", input=json.dumps(request)
+    )["executionArn"]
+    return world.wait(arn, timeout=300)
+
+
+def _instance_onboarded_then_offboarded(world: World, instance: str) -> Any:
+    """On its default group: onboarding creates the DB parameter group that offboarding (restore) deletes."""
+    assert _onboard_instance(world, instance).status == "SUCCEEDED"
+    return _offboard_instance(world, instance)
+
+
 SCENARIOS = [
     Scenario("fresh immediate onboarding", lambda w, c: None, lambda w, c: _onboard(w, c, reboot="immediate")),
     Scenario("onboarding a cluster with a custom group", lambda w, c: None, _onboard, custom_group=True),
@@ -234,6 +254,25 @@ SCENARIOS = [
         lambda w, c: None,
         lambda w, c: _onboard(w, c + "-missing"),
         fails_by_design=True,
+    ),
+    Scenario(
+        "immediate onboarding of a DB instance with its owner's DB parameter group",
+        lambda w, c: None,
+        lambda w, c: _onboard_instance(w, c, reboot="immediate"),
+        custom_group=True,
+        kind=DB_INSTANCE,
+    ),
+    Scenario(
+        "onboarding and offboarding of a DB instance on its default group",
+        lambda w, c: None,
+        _instance_onboarded_then_offboarded,
+        kind=DB_INSTANCE,
+    ),
+    Scenario(
+        "immediate onboarding of a Multi-AZ DB cluster",
+        lambda w, c: None,
+        lambda w, c: _onboard(w, c, reboot="immediate"),
+        kind=MULTI_AZ_CLUSTER,
     ),
 ]
 
@@ -256,6 +295,9 @@ def _as_the_accounts_first_source(world: World) -> None:
 
 def _setup(world: World, scenario: Scenario, cluster: str) -> None:
     _as_the_accounts_first_source(world)
+    if scenario.kind != AURORA_CLUSTER:
+        _setup_other_kind(world, scenario, cluster)
+        return
     group = None
     if scenario.custom_group:
         group = f"{cluster}-owner"
@@ -276,6 +318,31 @@ def _setup(world: World, scenario: Scenario, cluster: str) -> None:
         )
         rds.modify_db_instance(DBInstanceIdentifier=f"{cluster}-instance-2", DBParameterGroupName=reader_group)
     scenario.prepare(world, cluster)
+
+
+def _setup_other_kind(world: World, scenario: Scenario, database: str) -> None:
+    """A DB instance (on an owner's DB parameter group, or its default one) or a Multi-AZ DB cluster, consented, its
+    log group keeping a day."""
+    if scenario.kind == DB_INSTANCE:
+        group = None
+        if scenario.custom_group:
+            group = f"{database}-owner"
+            world.create_db_parameter_group(group, values={"work_mem": "65536"})
+        world.create_instance(database, parameter_group=group, database_user=False)
+        log_group = f"/aws/rds/instance/{database}/postgresql"
+    else:
+        world.create_multi_az_cluster(database, database_user=False)
+        log_group = f"/aws/rds/cluster/{database}/postgresql"
+    world.client("logs", SOURCE_ACCOUNT).put_retention_policy(logGroupName=log_group, retentionInDays=1)
+    scenario.prepare(world, database)
+
+
+def _resources_once(world: World, scenario: Scenario, cluster: str) -> None:
+    resources_once(world, scenario.key(cluster))
+    if scenario.kind == DB_INSTANCE:  # its log group is /aws/rds/instance/<id>/postgresql
+        logs, group = world.client("logs", SOURCE_ACCOUNT), f"/aws/rds/instance/{cluster}/postgresql"
+        if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            assert len(logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]) <= 1
 
 
 @dataclass
@@ -379,7 +446,7 @@ def test_fault_in_workflow_call(world, recordings, service, operation, kind):
     # The fault is gone: the step, run again as the state machine would, goes as recorded.
     payload, errored = _replay(world, recorded.invocations[target], cluster)
     assert errored == recorded.invocations[target].errored, payload
-    resources_once(world, cluster)
+    _resources_once(world, recorded.scenario, cluster)
     RESULTS.append((f"{service}:{operation}", kind, True))
 
 
@@ -405,7 +472,7 @@ def _check(payload, errored, states, service, operation, code, kind, cluster, sc
     # Record Failure passes our errors' message on as the execution's Cause: it must say it all.
     assert code in message, message
     failing_cluster = cluster + "-missing" if scenario.fails_by_design else cluster
-    assert f"for cluster {failing_cluster} in account {SOURCE_ACCOUNT}" in message, message
+    assert f"for {scenario.noun()} {failing_cluster} in account {SOURCE_ACCOUNT}" in message, message
     assert any(message.startswith(f"{state['name']} failed") for state in states), message
 
 

@@ -8,6 +8,11 @@ def test_the_fleet_command_adopts_every_cluster_absorbs_throttling_and_checks_ev
 
     adoption = result["adoption"]
     assert (adoption["clusters"], adoption["onboarded"], adoption["failed"]) == (3, 3, 0)
+    # One database of each kind, each adopted and onboarded.
+    assert adoption["by_kind"] == {
+        kind: {"databases": 1, "adopted": 1, "onboarded": 1, "skipped": 0}
+        for kind in ("aurora-cluster", "multi-az-cluster", "db-instance")
+    }
     assert result["reconcile"]["checked"] == result["reconcile"]["registered"] == 3
     large = result["reconcile_large"]
     assert large["checked"] == large["registered"] == 23

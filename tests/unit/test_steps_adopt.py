@@ -152,7 +152,9 @@ def test_tally_counts_a_cluster_claimed_by_another_execution_as_skipped_with_its
 
     counted = tally(page, results)
 
-    assert counted.totals.model_dump() == {"clusters": 2, "planned": 1, "onboarded": 1, "failed": 0, "skipped": 1}
+    assert counted.totals.model_dump() == {
+        "clusters": 2, "instances": 0, "planned": 1, "onboarded": 1, "failed": 0, "skipped": 1
+    }  # fmt: skip
     assert [(s.cluster_id, s.reason) for s in counted.skipped] == [("billing", results[1]["reason"])]
     assert counted.failures == []
 

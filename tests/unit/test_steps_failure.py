@@ -8,7 +8,7 @@ import boto3
 
 from pgaudit_archiver.aws.stepfunctions import HISTORY_PAGES, ArchiveStepFunctions
 from pgaudit_archiver.errors import ThrottledError
-from pgaudit_archiver.steps.failure import describe_failure, record_failure
+from pgaudit_archiver.steps.failure import describe_failure, describe_source, record_failure
 from tests.unit.fakes import ACCOUNT, SOURCE, FakeRegistry
 
 REQUEST = {"account_id": ACCOUNT, "region": "eu-west-1", "cluster_id": "orders"}
@@ -112,3 +112,12 @@ def test_failed_step_search_reads_a_bounded_number_of_pages() -> None:
 
     assert history.client().last_entered_state_before(EXECUTION, "Record Failure") is None
     assert len(history.calls) == HISTORY_PAGES
+
+
+def test_a_db_instance_is_named_as_one_in_its_onboarding_input_and_once_resolved() -> None:
+    onboarding_input = {"account_id": "111122223333", "region": "eu-west-1", "instance_id": "hr"}
+    resolved = {"account_id": "111122223333", "region": "eu-west-1", "cluster_id": "hr", "kind": "db-instance"}
+
+    for request in (onboarding_input, resolved):
+        assert describe_source(request) == "DB instance hr in account 111122223333 (eu-west-1)"
+    assert describe_source({**resolved, "kind": "multi-az-cluster"}).startswith("cluster hr in account")

@@ -1,12 +1,15 @@
-"""Adoption: onboard the PostgreSQL DB clusters (Aurora and Multi-AZ) an account already has, by the rules of
-automatic onboarding. (DB instances are not adopted yet: they are onboarded by POST /instances or automatically.)
+"""Adoption: onboard the PostgreSQL databases an account already has (DB clusters, Aurora and Multi-AZ, then
+standalone RDS for PostgreSQL DB instances), by the rules of automatic onboarding.
 
-One adoption is one execution of the adopt workflow. Discover Clusters reads the account's clusters a page at a time
-(DescribeDBClusters, 100 a page) through the source role and decides for each: onboard it, or skip it and say why
-(the same opt-in and opt-out tags as AutoOnboard, in the mode the request names or the deployment's). The workflow
-then onboards the page's clusters, a bounded number at a time, each as an onboarding execution of its own, and asks
-for the next page with the results, which Discover Clusters tallies. Run again, it onboards only what is missing:
-a cluster onboarded, onboarding or offboarding is skipped.
+One adoption is one execution of the adopt workflow. Discover Clusters reads the account's DB clusters a page at a
+time (DescribeDBClusters, 100 a page), then its DB instances (DescribeDBInstances, 100 a page; a DB cluster's members
+are the cluster's, not sources of their own), through the source role, and decides for each: onboard it, or skip it
+and say why (the same opt-in and opt-out tags as AutoOnboard, in the mode the request names or the deployment's). The
+workflow then onboards the page's databases, a bounded number at a time, each as an onboarding execution of its own
+(started by cluster_id or instance_id), and asks for the next page with the results, which Discover Clusters tallies.
+Run again, it onboards only what is missing: a database onboarded, onboarding or offboarding is skipped. Lists and
+results name a database by its source key (the cluster identifier, `instance--<id>` for a DB instance), in the field
+`cluster_id` the adoption's output has always had.
 
 Deciding is not owning: between Discover Clusters and the onboarding's start, POST /clusters, automatic onboarding or
 another adoption may start the same cluster. So Claim Cluster claims each one in the registry just before its
@@ -27,25 +30,27 @@ from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ThrottledError
-from pgaudit_archiver.kinds import cluster_kind_for_engine
+from pgaudit_archiver.kinds import DatabaseKind, cluster_kind_for_engine, kind_of
 from pgaudit_archiver.models import DatabaseFacts, Model, Source
 from pgaudit_archiver.naming import console_url, execution_name
 from pgaudit_archiver.status import ONBOARDED_STATUSES, RUNNING_STATUSES
 from pgaudit_archiver.steps.auto_onboard import AutoOnboard, onboarding_request, why_not_consented
 
 AdoptionMode = Literal["all", "tagged"]
-PAGE_SIZE = 100  # DescribeDBClusters returns at most 100 clusters a call (RDS API reference)
+Listing = Literal["clusters", "instances", "nothing"]  # what the next page lists ("nothing": all were read)
+PAGE_SIZE = 100  # DescribeDBClusters and DescribeDBInstances return at most 100 a call (RDS API reference)
 MAX_LISTED = 500  # per list in a dry run's output: state payloads are at most 256 KB
 RUNNING_OR_ONBOARDED = RUNNING_STATUSES | ONBOARDED_STATUSES
 
 
 class Skipped(Model):
-    cluster_id: str
+    cluster_id: str  # the source key: instance--<id> for a DB instance
     reason: str
 
 
 class AdoptionTotals(Model):
     clusters: int = 0  # PostgreSQL DB clusters seen (Aurora and Multi-AZ)
+    instances: int = 0  # standalone RDS for PostgreSQL DB instances seen
     planned: int = 0  # started, or (dry run) to start
     onboarded: int = 0
     failed: int = 0
@@ -60,9 +65,10 @@ class AdoptionPage(Model):
     mode: AdoptionMode
     dry_run: bool = False
     concurrency: int = Field(default=10, ge=1, le=40)  # onboardings at once (the Map's MaxConcurrencyPath)
+    listing: Listing = "clusters"
     marker: str | None = None
     done: bool = False
-    to_onboard: list[dict[str, Any]] = Field(default_factory=list)  # onboarding requests
+    to_onboard: list[dict[str, Any]] = Field(default_factory=list)  # {"key": source key, "request": onboarding input}
     totals: AdoptionTotals = Field(default_factory=AdoptionTotals)
     # A dry run lists its decisions (up to MAX_LISTED each); an adoption lists its failures.
     planned: list[str] = Field(default_factory=list)
@@ -95,7 +101,7 @@ def tally(page: AdoptionPage, results: list[dict[str, Any]]) -> AdoptionPage:
     totals = page.totals.model_dump()
     failures = list(page.failures)
     skipped = list(page.skipped)
-    for result in results:
+    for result in results:  # cluster_id: the source key
         if result.get("status") == "SUCCEEDED":
             totals["onboarded"] += 1
         elif result.get("status") == "SKIPPED":  # claimed by another execution after it was planned
@@ -112,39 +118,52 @@ def tally(page: AdoptionPage, results: list[dict[str, Any]]) -> AdoptionPage:
 
 
 def next_page(page: AdoptionPage, inventory: SourceClusterInventory, registry: Registry) -> AdoptionPage:
-    """The next page of the account's clusters, decided; `done` once the last page was read."""
-    if page.done or (page.marker is None and page.totals.clusters > 0):
+    """The next page of the account's databases, decided: the DB clusters' pages, then the DB instances'; `done` once
+    the last page of instances was read (and nothing of it is left to onboard)."""
+    if page.done or page.listing == "nothing":
         return page.model_copy(update={"to_onboard": [], "done": True})
-    clusters, marker = inventory.list_clusters(PAGE_SIZE, page.marker)
+    if page.listing == "clusters":
+        databases, marker = inventory.list_clusters(PAGE_SIZE, page.marker)
+    else:
+        databases, marker = inventory.list_instances(PAGE_SIZE, page.marker)
     totals = page.totals.model_dump()
     planned, skipped, to_onboard = list(page.planned), list(page.skipped), []
-    for cluster in clusters:
-        cluster_id = cluster.identifier.lower()
-        source = Source(account_id=page.account_id, region=page.region, cluster_id=cluster_id)
-        totals["clusters"] += 1
-        reason = decide(cluster, page.mode, registry, source)
+    for database in databases:
+        kind = database.kind if kind_of(database.kind).is_cluster else DatabaseKind.DB_INSTANCE
+        source = Source(account_id=page.account_id, region=page.region, cluster_id=database.identifier.lower(),
+                        kind=kind)  # fmt: skip
+        totals["clusters" if kind_of(kind).is_cluster else "instances"] += 1
+        reason = decide(database, page.mode, registry, source)
         if reason is not None:
             totals["skipped"] += 1
             if page.dry_run and len(skipped) < MAX_LISTED:
-                skipped.append(Skipped(cluster_id=cluster_id, reason=reason))
+                skipped.append(Skipped(cluster_id=source.key, reason=reason))
             continue
         totals["planned"] += 1
         if page.dry_run:
             if len(planned) < MAX_LISTED:
-                planned.append(cluster_id)
+                planned.append(source.key)
         else:
-            to_onboard.append(onboarding_request(source, registry.get(source) or {}))
-    last = marker is None
+            to_onboard.append({"key": source.key, "request": onboarding_request(source, registry.get(source) or {})})
+    listing: Listing = page.listing
+    if marker is None:  # the last page of clusters (the instances' first comes next), or of instances
+        listing = "instances" if listing == "clusters" else "nothing"
     return page.model_copy(update={
-        "marker": marker, "to_onboard": to_onboard, "totals": AdoptionTotals(**totals), "planned": planned,
-        "skipped": skipped,
-        # Done when the last page was read and nothing of it is left to onboard.
-        "done": last and not to_onboard,
+        "listing": listing, "marker": marker, "to_onboard": to_onboard, "totals": AdoptionTotals(**totals),
+        "planned": planned, "skipped": skipped, "done": listing == "nothing" and not to_onboard,
     })  # fmt: skip
 
 
+def request_source(request: dict[str, Any]) -> Source:
+    """The source an onboarding input names: by instance_id a DB instance, by cluster_id a DB cluster."""
+    where = {key: request.get(key) for key in ("account_id", "region")}
+    if request.get("instance_id"):
+        return Source.model_validate(where | {"cluster_id": request["instance_id"], "kind": DatabaseKind.DB_INSTANCE})
+    return Source.model_validate(where | {"cluster_id": request.get("cluster_id")})
+
+
 class Claim(Model):
-    """Claim Cluster's answer: the onboarding's execution name when the cluster is the adoption's to onboard."""
+    """Claim Cluster's answer: the onboarding's execution name when the database is the adoption's to onboard."""
 
     cluster_id: str
     claimed: bool
@@ -165,7 +184,7 @@ def claim_cluster(
 ) -> Claim:
     """Claim the cluster for an onboarding about to start under the name returned, counted against the account's
     executions a minute (ThrottledError, retried by the workflow, once they are spent)."""
-    source = Source.model_validate({key: request.get(key) for key in ("account_id", "region", "cluster_id")})
+    source = request_source(request)
     retry_after = limits.take_start(source.account_id)
     if retry_after is not None:
         raise ThrottledError(
@@ -202,7 +221,7 @@ def release_claim(
 ) -> bool:
     """After Onboard Cluster failed: record the claim as failed unless its onboarding runs (it records its own end)
     or has recorded it; True when this recorded it."""
-    source = Source.model_validate({key: request.get(key) for key in ("account_id", "region", "cluster_id")})
+    source = request_source(request)
     arn = onboarding_execution_arn(onboard_state_machine, name)
     status = stepfunctions.status(arn)
     if status == "RUNNING":

@@ -8,6 +8,7 @@ from typing import Any
 
 from pgaudit_archiver import errors
 from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.kinds import DatabaseKind
 from pgaudit_archiver.models import Model
 from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.register import source_of
@@ -39,8 +40,11 @@ def _lambda_error(cause: str) -> tuple[str | None, str]:
 
 def describe_source(raw_request: Any) -> str:
     if isinstance(raw_request, dict):
-        cluster = raw_request.get("cluster_id", "?")
-        return f"cluster {cluster} in account {raw_request.get('account_id', '?')} ({raw_request.get('region', '?')})"
+        where = f"in account {raw_request.get('account_id', '?')} ({raw_request.get('region', '?')})"
+        # A DB instance: named by instance_id in an onboarding's input, by kind once the request is resolved.
+        if raw_request.get("instance_id") or raw_request.get("kind") == DatabaseKind.DB_INSTANCE:
+            return f"DB instance {raw_request.get('instance_id') or raw_request.get('cluster_id', '?')} {where}"
+        return f"cluster {raw_request.get('cluster_id', '?')} {where}"
     return "an unreadable request"
 
 
