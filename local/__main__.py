@@ -8,10 +8,8 @@ import signal
 import sys
 from collections.abc import Callable
 
-from local import cli, serve
-from local.bench import run_bench
-from local.demo import DATABASE_KINDS, run_demo
 from local.template import ROOT
+from pgaudit_archiver.kinds import DatabaseKind
 from pgaudit_archiver_cli import OneLineErrorParser
 
 OPENAPI_PATH = ROOT / "api" / "openapi.json"
@@ -38,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of the story")
     demo.add_argument(
         "--database",
-        choices=DATABASE_KINDS,
+        choices=[kind.value for kind in DatabaseKind],
         default="aurora-cluster",
         help="its kind (default aurora-cluster)",
     )
@@ -73,13 +71,21 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the PostgreSQL servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     argv = sys.argv[1:] if argv is None else argv
+    # Each command imports what it needs once its arguments are parsed: the emulation takes seconds to import, and a
+    # mistyped argument should not wait for it.
     if argv[:1] == ["cli"]:
+        from local import cli  # noqa: PLC0415
+
         # Everything after `cli` belongs to the product's own parser, --help included.
         return cli.main(argv[1:])
     if argv[:1] == ["serve"]:
+        from local import serve  # noqa: PLC0415
+
         return serve.main(argv[1:])
     arguments = parser.parse_args(argv)
     if arguments.command == "demo":
+        from local.demo import run_demo  # noqa: PLC0415
+
         return run_demo(arguments.json, arguments.database)
     if arguments.command == "lifecycle":
         from local.lifecycle import main as run_lifecycle  # noqa: PLC0415
@@ -95,12 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "openapi":
         # Imported here, not at the top: a handler module must first be imported under its function's
         # environment (Powertools reads its settings at import), which the emulation sets up for demo and bench.
+        import local.world  # noqa: F401, PLC0415
         from functions.api.app import openapi_document  # noqa: PLC0415
 
         OPENAPI_PATH.write_text(openapi_document() + "\n")
         return 0
     if arguments.command == "workflows":
         return write_workflows(check=arguments.check)
+    from local.bench import run_bench  # noqa: PLC0415
+
     return run_bench()
 
 

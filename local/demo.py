@@ -23,7 +23,6 @@ from pgaudit_archiver.steps.delivery_stream import archive_prefix
 from pgaudit_archiver.steps.register import console_url
 
 CLUSTER = "orders-db"
-DATABASE_KINDS = tuple(kind.value for kind in DatabaseKind)
 APP_STATEMENTS = [  # (user, statement): what an application and an administrator do after onboarding
     ("app", "CREATE TABLE shop.orders (id int PRIMARY KEY, customer text, total numeric(10, 2))"),
     ("app", "INSERT INTO shop.orders VALUES (1, 'Ada, Lovelace', 42.00), (2, 'Zoë \"Z\" Ortiz', 7.50)"),

@@ -18,13 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
-from local.world import REGION, SOURCE_ACCOUNT, World
+from local.accounts import REGION, SOURCE_ACCOUNT
 from pgaudit_archiver_cli import CLUSTER_ID, LOCAL_ABOUT_PATH, LOCAL_CALLER_HEADER
+
+if TYPE_CHECKING:
+    from local.world import World
 
 # What --sample-fleet creates in the first source account, for `adopt`: opted in, opted out, and untagged clusters.
 SAMPLE_FLEET: dict[str, dict[str, str]] = {
@@ -111,6 +114,8 @@ def world_of(options: argparse.Namespace) -> World:
             f"--region {options.stack_region!r} is not an AWS region"
             + (f": did you mean {' or '.join(close)}?" if close else f"; one of {', '.join(sorted(known))}")
         )
+    from local.world import World  # noqa: PLC0415  (after the options are checked: the emulation is slow to import)
+
     world = World(source_accounts=accounts, region=options.stack_region, parameters=parameters)
     unknown = sorted(set(parameters) - set(world.template.get("Parameters", {})))
     if unknown:

@@ -38,6 +38,7 @@ from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
+from local.accounts import ARCHIVE_ACCOUNT, REGION, SOURCE_ACCOUNT
 from local.aws_rules import postgresql_log_group
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
@@ -61,9 +62,6 @@ from pgaudit_archiver.models import Source
 from pgaudit_archiver.naming import execution_name
 from pgaudit_archiver.steps.database_user import CLUSTER_TAG, PURPOSE_TAG
 
-ARCHIVE_ACCOUNT = "123456789012"  # moto's default account: the account of the credentials the world runs with
-SOURCE_ACCOUNT = "111122223333"
-REGION = "eu-west-1"
 EXTERNAL_ID = "local-emulation-external-id"
 STACK_NAME = "pgaudit-archiver"
 DATABASE_USER = "pgaudit_archiver"  # the least-privilege database user docs/deploy.md has owners create
