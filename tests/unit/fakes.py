@@ -266,6 +266,28 @@ class FakeRds(Recording, SourceRds):
         instance = self.instances.get(instance_id)
         return copy.deepcopy(instance) if instance else None
 
+    def describe_cluster_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        self._call("DescribeDBClusters")
+        found = [c for c in self.clusters.values() if c.get("DbClusterResourceId") == resource_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def describe_instance_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        self._call("DescribeDBInstances")
+        found = [i for i in self.instances.values() if i.get("DbiResourceId") == resource_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def rename(self, database_id: str, new_id: str) -> None:
+        """ModifyDBCluster NewDBClusterIdentifier / ModifyDBInstance NewDBInstanceIdentifier: the resource id stays."""
+        store, key, arn_key = (
+            (self.clusters, "DBClusterIdentifier", "DBClusterArn")
+            if database_id in self.clusters
+            else (self.instances, "DBInstanceIdentifier", "DBInstanceArn")
+        )
+        database = store.pop(database_id)
+        database[key] = new_id
+        database[arn_key] = database[arn_key].rsplit(":", 1)[0] + f":{new_id}"
+        store[new_id] = database
+
     def describe_parameter_group(self, group_name: str, kind: DatabaseKind = AURORA) -> dict[str, Any] | None:
         cluster_scope = _scope(kind) == "cluster"
         self._call("DescribeDBClusterParameterGroups" if cluster_scope else "DescribeDBParameterGroups")

@@ -133,6 +133,29 @@ class SourceRds:
             return instances[0] if instances else None
         return None
 
+    def database_by_resource_id(self, kind: DatabaseKind, resource_id: str) -> DatabaseFacts | None:
+        """The database of `kind` whose resource id (DbClusterResourceId, DbiResourceId) this is, under whatever name
+        it has now (a rename keeps the resource id); None when no database has it any more."""
+        if kind_of(kind).is_cluster:
+            cluster = self.describe_cluster_by_resource_id(resource_id)
+            return None if cluster is None else cluster_facts(cluster)
+        raw = self.describe_instance_by_resource_id(resource_id)
+        if raw is None or raw.get("DBClusterIdentifier"):
+            return None
+        return standalone_instance_facts(instance_facts(raw))
+
+    def describe_cluster_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        # DescribeDBClusters Filters: "db-cluster-resource-id - Accepts DB cluster resource identifiers" (API reference)
+        filters = [{"Name": "db-cluster-resource-id", "Values": [resource_id]}]
+        clusters: list[dict[str, Any]] = self._rds.describe_db_clusters(Filters=filters)["DBClusters"]
+        return clusters[0] if clusters else None
+
+    def describe_instance_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        # DescribeDBInstances Filters: "dbi-resource-id - Accepts DB instance resource identifiers" (API reference)
+        filters = [{"Name": "dbi-resource-id", "Values": [resource_id]}]
+        instances: list[dict[str, Any]] = self._rds.describe_db_instances(Filters=filters)["DBInstances"]
+        return instances[0] if instances else None
+
     # -- parameter groups: DB cluster parameter groups for either kind of cluster, DB parameter groups for instances
     def describe_parameter_group(self, group_name: str, kind: DatabaseKind = AURORA) -> dict[str, Any] | None:
         """Name, DBParameterGroupFamily and Description of the group, None when there is none."""
