@@ -53,12 +53,12 @@ def test_reconcile_follows_a_renamed_database_to_its_new_name() -> None:
     assert started(pipeline, "offboard") == [{"account_id": ACCOUNT, "region": REGION, "cluster_id": "orders",
                                               "restore": False}]  # fmt: skip
     assert (result.status, result.drift) == ("offboarding", ())
-    assert pipeline.item()["renamed_to"] == str(RENAMED)
+    assert pipeline.item()["renamed_to"] == "sales"
     new = pipeline.registry.get(RENAMED)
     assert new is not None
     assert new["resource_id"] == "cluster-ORDERS"
     assert new["original"] == {"parameter_group": "default.aurora-postgresql16"}
-    assert new["renamed_from"] == str(SOURCE)
+    assert new["renamed_from"] == "orders"
 
 
 def test_reconcile_finds_a_deleted_database_deleted_not_drifted_and_keeps_its_archive() -> None:

@@ -415,10 +415,10 @@ def _gone(
         assert where.database is not None
         new_source = renamed_source(source, where.database)
         # The new name's source is this database: its original settings (offboarding restores them) come along.
-        registry.set_fields(new_source, {"resource_id": where.database.resource_id, "renamed_from": str(source),
+        registry.set_fields(new_source, {"resource_id": where.database.resource_id, "renamed_from": source.cluster_id,
                                          "original": item.get("original") or {}})  # fmt: skip
         onboarding = service.start("onboard", new_source, onboard_input(new_source, request))
-        registry.finish(source, SourceStatus.DELETED, {"renamed_to": str(new_source), "deleted_at": now(),
+        registry.finish(source, SourceStatus.DELETED, {"renamed_to": new_source.cluster_id, "deleted_at": now(),
                                                         "last_verification": checked})  # fmt: skip
         logger.info("source renamed", extra={"source": str(source), "to": str(new_source)})
         offboarding = _offboard(source, settings, service)

@@ -1,0 +1,81 @@
+"""A database's life events as the product takes them, end to end on the emulation: reconciliation finds the source's
+database by its resource id (steps/lifecycle.py). One world for the module: each test uses databases of its own."""
+
+import pytest
+
+from local import SOURCE_ACCOUNT, World
+from local.world import AURORA_CLUSTER, DB_INSTANCE, database_log_group
+
+
+@pytest.fixture(scope="module")
+def world():
+    with World() as emulated:
+        yield emulated
+
+
+def filters(world, group):
+    logs = world.client("logs", SOURCE_ACCOUNT)
+    return [f["filterName"] for f in logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]]
+
+
+def onboarded_cluster(world, cluster_id):
+    world.create_cluster(cluster_id, instances=1)
+    assert world.onboard(world.request(cluster_id, reboot="immediate")).status == "SUCCEEDED"
+    assert world.reconcile(cluster_id).status == "SUCCEEDED"
+
+
+def test_describe_by_cluster_resource_id_finds_a_renamed_cluster(world):
+    # DescribeDBClusters, Filters: "db-cluster-resource-id - Accepts DB cluster resource identifiers" (API reference)
+    world.create_cluster("life-filter", instances=1)
+    resource_id = world.rename_database(AURORA_CLUSTER, "life-filter", "life-filtered")
+    rds = world.client("rds", SOURCE_ACCOUNT)
+
+    found = rds.describe_db_clusters(Filters=[{"Name": "db-cluster-resource-id", "Values": [resource_id]}])
+
+    assert [c["DBClusterIdentifier"] for c in found["DBClusters"]] == ["life-filtered"]
+
+
+def test_onboarding_records_the_resource_id(world):
+    world.create_cluster("life-id", instances=1)
+    assert world.onboard(world.request("life-id", reboot="immediate")).status == "SUCCEEDED"
+
+    cluster = world.client("rds", SOURCE_ACCOUNT).describe_db_clusters(DBClusterIdentifier="life-id")["DBClusters"][0]
+    assert world.registry_item("life-id")["resource_id"] == cluster["DbClusterResourceId"]
+
+
+def test_a_renamed_cluster_is_followed_to_its_new_name_and_the_old_name_is_offboarded(world):
+    onboarded_cluster(world, "life-old")
+    resource_id = world.rename_database(AURORA_CLUSTER, "life-old", "life-new")
+    world.grant_consent("life-new")  # the owner marks the new name's log group too (consent.py)
+
+    execution = world.reconcile("life-old")
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    old = world.registry_item("life-old")
+    assert old["renamed_to"] == "life-new"
+    assert world.wait(old["execution_arn"]).status == "SUCCEEDED"  # the old name's offboarding
+    new = world.registry_item("life-new")
+    assert world.wait(new["execution_arn"]).status == "SUCCEEDED", new  # the new name's onboarding
+    new = world.registry_item("life-new")
+    assert (new["status"], new["resource_id"]) == ("active", resource_id)
+    assert world.registry_item("life-old")["status"] == "offboarded"
+    assert filters(world, database_log_group(AURORA_CLUSTER, "life-new")) == ["pgaudit-archiver"]
+    assert filters(world, database_log_group(AURORA_CLUSTER, "life-old")) == []
+
+
+def test_a_deleted_instance_is_status_deleted_with_no_drift_and_its_stream_kept(world):
+    world.create_instance("life-gone", exports=("postgresql",))
+    request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": "life-gone", "reboot": "immediate"}
+    assert world.onboard(request).status == "SUCCEEDED"
+    world.delete_database(DB_INSTANCE, "life-gone")
+
+    execution = world.reconcile()
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    item = world.registry_item("instance--life-gone")
+    assert (item["status"], item["last_verification"]["drift"]) == ("deleted", [])
+    assert item["deleted_at"]
+    stream = world.client("firehose").describe_delivery_stream(
+        DeliveryStreamName=f"pgaudit-{SOURCE_ACCOUNT}-instance--life-gone"
+    )
+    assert stream["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE"
