@@ -1,6 +1,8 @@
 """A database's life events as the product takes them, end to end on the emulation: reconciliation finds the source's
 database by its resource id (steps/lifecycle.py). One world for the module: each test uses databases of its own."""
 
+import json
+
 import pytest
 
 from local import SOURCE_ACCOUNT, World
@@ -79,3 +81,38 @@ def test_a_deleted_instance_is_status_deleted_with_no_drift_and_its_stream_kept(
         DeliveryStreamName=f"pgaudit-{SOURCE_ACCOUNT}-instance--life-gone"
     )
     assert stream["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE"
+
+
+def instance(world, instance_id):
+    return world.client("rds", SOURCE_ACCOUNT).describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
+
+
+def test_a_db_instance_upgraded_a_major_version_is_repaired_on_the_new_family_and_offboarding_says_which_group(world):
+    world.create_instance("life-major", engine_version="16.3", exports=("postgresql",))
+    world.create_instance("life-seventeen", engine_version="17.2")  # the emulation makes default.postgres17 then
+    request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": "life-major", "reboot": "immediate"}
+    assert world.onboard(request).status == "SUCCEEDED"
+    assert instance(world, "life-major")["DBParameterGroups"][0]["DBParameterGroupName"] == "pgaudit-life-major"
+    world.client("rds", SOURCE_ACCOUNT).modify_db_instance(
+        DBInstanceIdentifier="life-major", EngineVersion="17.2", AllowMajorVersionUpgrade=True, ApplyImmediately=True,
+        DBParameterGroupName="default.postgres17",
+    )  # fmt: skip
+
+    assert world.reconcile().status == "SUCCEEDED"
+    item = world.registry_item("instance--life-major")
+    assert "pgaudit is not in shared_preload_libraries of default.postgres17" in item["last_verification"]["drift"]
+    repair = world.wait(item["last_verification"]["repair"])
+    assert repair.status == "SUCCEEDED", repair.cause
+    assert (
+        instance(world, "life-major")["DBParameterGroups"][0]["DBParameterGroupName"] == "pgaudit-life-major-postgres17"
+    )
+
+    arn = world.client("stepfunctions").start_execution(
+        stateMachineArn=world.resources["OffboardStateMachine"], name="off-life-major",
+        input=json.dumps({**{k: request[k] for k in ("account_id", "region", "instance_id")}, "restore": True}),
+    )["executionArn"]  # fmt: skip
+    offboarding = world.wait(arn)
+
+    assert offboarding.status == "SUCCEEDED", offboarding.cause
+    assert instance(world, "life-major")["DBParameterGroups"][0]["DBParameterGroupName"] == "default.postgres17"
+    assert "instead of default.postgres16, which is of family postgres16" in " ".join(offboarding.output["changes"])
