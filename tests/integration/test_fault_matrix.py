@@ -48,6 +48,7 @@ NOT_IN_WORKFLOWS = {
     ("firehose", "PutRecordBatch"): "the transform re-ingests",
     ("stepfunctions", "ListExecutions"): "scheduled discovery checks which adoptions still run",
     ("dynamodb", "DeleteItem"): "the API gives an account's adoption hold back when the adoption cannot start",
+    ("rds", "DescribeBlueGreenDeployments"): "reconciliation (Verify Sources) looks for an onboarded database's green",
 }
 # Calls only a DB instance or a Multi-AZ DB cluster makes (kinds.py): no scenario here onboards one until the
 # emulation has them (a world with DB instances and Multi-AZ DB clusters, feat/emu); their unit tests are in

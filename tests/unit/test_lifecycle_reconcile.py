@@ -126,3 +126,35 @@ def test_reconcile_follows_the_name_after_a_blue_green_switchover_and_clears_the
     assert item["switched_over"]["from_resource_id"] == "cluster-ORDERS"
     assert pipeline.logs.subscription_filters(old_group) == []
     assert pipeline.logs.subscription_filters(GROUP) != []
+
+
+def blue_green(pipeline: Pipeline, green_group: str) -> None:
+    """A blue/green deployment of `orders` whose green (not switched over) is on `green_group`."""
+    pipeline.rds.add_cluster("orders-green-abc123", group=green_group)
+    pipeline.rds.blue_greens.append({
+        "BlueGreenDeploymentIdentifier": "bgd-1", "Status": "AVAILABLE",
+        "Source": pipeline.rds.clusters["orders"]["DBClusterArn"],
+        "Target": pipeline.rds.clusters["orders-green-abc123"]["DBClusterArn"],
+    })  # fmt: skip
+
+
+def test_a_green_without_pgaudit_before_switchover_is_drift_for_its_owner_not_repaired() -> None:
+    pipeline = onboarded()
+    blue_green(pipeline, "default.aurora-postgresql16")
+
+    result = reconcile(pipeline)
+
+    assert [entry.kind for entry in result.drift] == ["green-pgaudit-not-preloaded"]
+    assert result.status == "drifted"
+    assert (
+        "orders-green-abc123 does not preload pgaudit (group default.aurora-postgresql16, blue/green deployment "
+        "bgd-1)" in pipeline.item()["last_verification"]["drift"][0]
+    )
+    assert pipeline.stepfunctions.executions == {}
+
+
+def test_a_green_on_the_blues_pgaudit_group_is_no_drift() -> None:
+    pipeline = onboarded()
+    blue_green(pipeline, "pgaudit-orders")
+
+    assert reconcile(pipeline).drift == ()

@@ -31,7 +31,7 @@ from pgaudit_archiver.aws.registry import Registry, now, source_of_item
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
 from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.kinds import kind_of
-from pgaudit_archiver.models import Drift, Model, Source, onboard_input
+from pgaudit_archiver.models import DatabaseFacts, Drift, Model, Source, onboard_input
 from pgaudit_archiver.naming import (
     LOG_TYPE,
     SUBSCRIPTION_FILTER_NAME,
@@ -64,7 +64,7 @@ OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudi
 # a statement known to have run, that did not arrive within its bound. Counted as SilentSources.
 SILENCE_KINDS = frozenset({"canary-late", "silent"})
 # Drift that onboarding again cannot repair, and that is no reason to start one: reported for its owner.
-NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override"})
+NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override", "green-pgaudit-not-preloaded"})
 
 FindDrift = Callable[[Source, dict[str, Any], bool], list[Drift]]  # (source, request, archive side too)
 
@@ -221,10 +221,7 @@ def find_drift(
         drift.append(
             Drift(kind="pgaudit-log", resource=group_name, expected=request["pgaudit_log"], actual=values[PGAUDIT_LOG])
         )
-    # A DB cluster's members may override its group in their DB parameter groups; a DB instance's is its group.
-    members = [m.instance_id for m in cluster.members] if kind_of(cluster.kind).is_cluster else []
-    for override in conflicting(instance_overrides(rds, members), request.get("pgaudit_log")):
-        drift.append(override.drift(request.get("pgaudit_log")))
+    drift += _member_overrides(rds, cluster, request) + _greens_without_pgaudit(rds, cluster)
     if not full:
         return drift
 
@@ -258,6 +255,29 @@ def find_drift(
         changed = destination_drift(current, desired_destination(settings, source))
         if changed:
             drift.append(Drift(kind="delivery-stream-settings", resource=stream_name, actual=", ".join(changed)))
+    return drift
+
+
+def _member_overrides(rds: SourceRds, cluster: DatabaseFacts, request: dict[str, Any]) -> list[Drift]:
+    """A DB cluster's members may override its group in their DB parameter groups; a DB instance's is its group."""
+    members = [m.instance_id for m in cluster.members] if kind_of(cluster.kind).is_cluster else []
+    overrides = conflicting(instance_overrides(rds, members), request.get("pgaudit_log"))
+    return [override.drift(request.get("pgaudit_log")) for override in overrides]
+
+
+def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
+    """A green made while its blue is a source takes over the blue's name, log group and so the source at switchover:
+    it must preload pgaudit before then. A same-version green copies the blue's group; a major-upgrade green gets
+    the group its deployment named, or the new family's default, which does not preload pgaudit."""
+    drift = []
+    for deployment, green in rds.pending_greens(blue):
+        preload = rds.parameter_values(green.parameter_group, {PRELOAD}, green.kind)[PRELOAD] or ""
+        if LIBRARY not in [item.strip() for item in preload.split(",")]:
+            drift.append(Drift(
+                kind="green-pgaudit-not-preloaded", resource=green.identifier,
+                expected=f"a {green.family} parameter group with pgaudit in shared_preload_libraries",
+                actual=f"group {green.parameter_group}, blue/green deployment {deployment}",
+            ))  # fmt: skip
     return drift
 
 
