@@ -116,3 +116,33 @@ def test_a_db_instance_upgraded_a_major_version_is_repaired_on_the_new_family_an
     assert offboarding.status == "SUCCEEDED", offboarding.cause
     assert instance(world, "life-major")["DBParameterGroups"][0]["DBParameterGroupName"] == "default.postgres17"
     assert "instead of default.postgres16, which is of family postgres16" in " ".join(offboarding.output["changes"])
+
+
+def test_a_green_without_pgaudit_is_reported_before_switchover_and_the_source_follows_the_name_after(world):
+    world.create_instance("life-bg-seventeen", engine_version="17.2")  # the emulation makes default.postgres17 then
+    world.create_instance("life-blue", engine_version="16.3", exports=("postgresql",), managed_secret=False)
+    request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": "life-blue", "reboot": "immediate"}
+    assert world.onboard(request).status == "SUCCEEDED"
+    assert world.reconcile().status == "SUCCEEDED"
+    blue_id = instance(world, "life-blue")["DbiResourceId"]
+    deployment = world.start_blue_green(
+        DB_INSTANCE, "life-blue", target_engine_version="17.2", target_parameter_group="default.postgres17"
+    )
+
+    assert world.reconcile().status == "SUCCEEDED"
+    item = world.registry_item("instance--life-blue")
+    assert [d["kind"] for d in item["last_verification"]["drift_details"]] == ["green-pgaudit-not-preloaded"]
+    assert item["status"] == "drifted"  # the owner's to fix before switchover; nothing repaired
+
+    world.switchover(deployment["BlueGreenDeploymentIdentifier"])
+    green_id = instance(world, "life-blue")["DbiResourceId"]
+    assert world.reconcile().status == "SUCCEEDED"
+
+    item = world.registry_item("instance--life-blue")
+    assert item["resource_id"] == green_id != blue_id
+    assert (item["switched_over"]["old_blue"], item["switched_over"]["from_resource_id"]) == ("life-blue-old1", blue_id)
+    assert filters(world, database_log_group(DB_INSTANCE, "life-blue")) == ["pgaudit-archiver"]
+    old_group = database_log_group(DB_INSTANCE, "life-blue-old1")
+    logs = world.client("logs", SOURCE_ACCOUNT)
+    if logs.describe_log_groups(logGroupNamePrefix=old_group)["logGroups"]:
+        assert filters(world, old_group) == []
