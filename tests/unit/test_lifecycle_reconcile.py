@@ -158,3 +158,13 @@ def test_a_green_on_the_blues_pgaudit_group_is_no_drift() -> None:
     blue_green(pipeline, "pgaudit-orders")
 
     assert reconcile(pipeline).drift == ()
+
+
+def test_a_source_without_a_recorded_resource_id_whose_name_is_gone_is_drift_cluster_missing() -> None:
+    pipeline = onboarded()  # registered without a resource id, as before they were recorded
+    pipeline.rds.clusters.pop("orders")
+
+    result = reconcile(pipeline)
+
+    assert result.status == "drifted"
+    assert "cluster-missing" in [entry.kind for entry in result.drift]

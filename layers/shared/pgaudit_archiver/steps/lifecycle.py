@@ -9,7 +9,9 @@ id is now:
 - switched-over: the registered name holds another resource and ours is now `<name>-old<n>`, the name a blue/green
   switchover gives the old blue ("the blue environment's resources are renamed by appending -old<n>", RDS User
   Guide, "Switching a blue/green deployment"): the one case where the source follows the NAME to the new resource;
-- deleted: neither its name nor its resource id is found (a database that took the name since is another one).
+- deleted: neither its name nor its resource id is found (a database that took the name since is another one);
+- missing: its name is gone and no resource id was ever recorded (registered before they were, and gone before a
+  run recorded it): not known to be deleted rather than renamed, so reported as drift `cluster-missing`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import DatabaseFacts, Model, Source
 
-State = Literal["present", "renamed", "switched-over", "deleted"]
+State = Literal["present", "renamed", "switched-over", "deleted", "missing"]
 
 
 class Whereabouts(Model):
@@ -40,6 +42,8 @@ def locate(rds: SourceRds, source: Source, recorded_resource_id: str | None) -> 
         return Whereabouts(state="switched-over", database=by_name, old_blue=moved.identifier)
     if moved is not None:
         return Whereabouts(state="renamed", database=moved)
+    if not recorded_resource_id and by_name is None:  # no identity to look for: its name alone is gone
+        return Whereabouts(state="missing")
     return Whereabouts(state="deleted")
 
 

@@ -397,6 +397,8 @@ def _identity(
     where = life.locate(item.get("resource_id"))
     if where.state in ("deleted", "renamed") or item.get("status") == SourceStatus.DELETED:
         return _gone(source, item, request, where, settings, registry, service)
+    if where.state == "missing":  # drift cluster-missing, as find_drift reports it
+        return {}
     assert where.database is not None
     identity: dict[str, Any] = {"resource_id": where.database.resource_id, "identifier": where.database.identifier}
     if where.state == "switched-over":
