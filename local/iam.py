@@ -729,6 +729,11 @@ OPERATIONS: dict[tuple[str, str], Callable[[Call], Authorizations]] = {
         "rds:DescribeDBInstances",
         lambda c: _rds(c, "db", c.params.get("DBInstanceIdentifier", "*")),
     ),
+    ("rds", "DescribeBlueGreenDeployments"): _simple(
+        # Without an identifier it lists (filtered by source here): IAM authorizes it on deployment:*.
+        "rds:DescribeBlueGreenDeployments",
+        lambda c: _rds(c, "deployment", c.params.get("BlueGreenDeploymentIdentifier", "*")),
+    ),
     ("rds", "RebootDBCluster"): lambda c: [
         _tagged(c, "rds:RebootDBCluster", _rds(c, "cluster", c.params["DBClusterIdentifier"]))
     ],

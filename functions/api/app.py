@@ -34,6 +34,7 @@ from pgaudit_archiver.errors import (
     InvalidRequestError,
     NotFoundError,
     Refusal,
+    RegionNotArchivedError,
 )
 from pgaudit_archiver.handlers import function_handler
 from pgaudit_archiver.kinds import DatabaseKind
@@ -141,9 +142,11 @@ def _caller() -> Caller:
 
 def _in_this_region(settings: ApiSettings, region: str) -> None:
     if region != settings.region:
-        raise InvalidRequestError(
-            f"region is {region} but this API serves {settings.region}",
-            remedy=f"call the pgaudit-archiver API deployed in {region}",
+        raise RegionNotArchivedError(
+            f"region is {region} but this API serves {settings.region}; each region's databases (each cluster of a "
+            "global database) are archived by that region's stack",
+            remedy=f"call the pgaudit-archiver API deployed in {region} (deploy one there first if there is none: "
+            "docs/deploy.md)",
         )
 
 

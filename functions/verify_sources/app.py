@@ -15,7 +15,9 @@ from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import send_canary
 from pgaudit_archiver.steps.extension import extension_present
-from pgaudit_archiver.steps.reconcile import Verification, find_drift, reconcile_source, verify_segment
+from pgaudit_archiver.steps.lifecycle import locate
+from pgaudit_archiver.steps.offboard import remove_subscription_filter
+from pgaudit_archiver.steps.reconcile import Life, Verification, find_drift, reconcile_source, verify_segment
 from pgaudit_archiver.steps.role_settings import PgauditOverride, read_overrides
 
 # Well inside the function's timeout (template.yaml: 300 s): the source being checked when it runs out finishes.
@@ -29,8 +31,9 @@ class VerifySourcesEvent(Model):
 @workflow_handler(VerifySourcesEvent, VerifySourceSettings, correlation_id_path=None)
 def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> SegmentProgress:
     archive = archive_account(settings)
-    # A repair is an onboarding; this function starts no other workflow and authorizes no caller.
-    repairs = ClusterService(archive.registry, archive.stepfunctions, settings.onboard_state_machine_arn, "", ())
+    # A repair is an onboarding; a deleted source's, or a renamed one's old name's, end is an offboarding.
+    repairs = ClusterService(archive.registry, archive.stepfunctions, settings.onboard_state_machine_arn,
+                             settings.offboard_state_machine_arn, ())  # fmt: skip
 
     def verify(source: Source) -> Verification:
         account = source_account(settings, source)
@@ -63,6 +66,8 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
         result = reconcile_source(
             source, settings, archive.registry, repairs, find, settings.auto_repair, canary, extension,
             overrides, lambda: (found.status if (found := database()) else None),
+            Life(lambda recorded: locate(account.rds, source, recorded),
+                 lambda old: remove_subscription_filter(account.logs, settings, old).changes),
         )  # fmt: skip
         if result.drift:
             logger.warning("drift found", extra=result.model_dump(mode="json"))

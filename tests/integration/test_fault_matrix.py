@@ -52,6 +52,7 @@ NOT_IN_WORKFLOWS = {
     ("firehose", "PutRecordBatch"): "the transform re-ingests",
     ("stepfunctions", "ListExecutions"): "scheduled discovery checks which adoptions still run",
     ("dynamodb", "DeleteItem"): "the API gives an account's adoption hold back when the adoption cannot start",
+    ("rds", "DescribeBlueGreenDeployments"): "reconciliation (Verify Sources) looks for an onboarded database's green",
 }
 # Data-access modules only the API uses.
 NOT_WORKFLOW_MODULES = {"page_token_key.py": "the key signing the API's pagination tokens"}

@@ -367,7 +367,7 @@ def test_refused_requests_fail_in_the_first_state_and_create_nothing(world, setu
     execution = world.onboard({**world.request("orders"), **request_options})
 
     assert execution.status == "FAILED"
-    assert execution.error in {"ClusterNotEligibleError", "InvalidRequestError"}
+    assert execution.error in {"ClusterNotEligibleError", "InvalidRequestError", "RegionNotArchivedError"}
     assert message in execution.cause
     assert execution.cause.startswith("Validate Request failed")
     assert [s["name"] for s in execution.states] == [

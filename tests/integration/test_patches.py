@@ -155,6 +155,18 @@ def probe_no_data_api_on_provisioned():
     assert _cluster(boto3.client("rds"), EnableHttpEndpoint=True).get("HttpEndpointEnabled") is False
 
 
+def probe_no_cluster_resource_id_filter():
+    rds = boto3.client("rds")
+    resource_id = _cluster(rds)["DbClusterResourceId"]
+    with pytest.raises(rds.exceptions.ClientError, match="InvalidParameterValue"):
+        rds.describe_db_clusters(Filters=[{"Name": "db-cluster-resource-id", "Values": [resource_id]}])
+
+
+def probe_unknown_db_parameter_group_is_no_groups():
+    answer = boto3.client("rds").describe_db_parameter_groups(DBParameterGroupName="no-such-group")
+    assert answer["DBParameterGroups"] == []
+
+
 def probe_canned_statement_results():
     data = boto3.client("rds-data")
     answer = data.execute_statement(
@@ -363,6 +375,8 @@ PROBES: dict[str, Callable[[], None]] = {
     "RDSBackend.reboot_db_instance": probe_never_rebooting,
     "DBInstance.status": probe_never_rebooting,
     "DBCluster.enable_http_endpoint": probe_no_data_api_on_provisioned,
+    "DBCluster.SUPPORTED_FILTERS": probe_no_cluster_resource_id_filter,
+    "RDSBackend.describe_db_parameter_groups": probe_unknown_db_parameter_group_is_no_groups,
     "RDSDataServiceResponse.execute_statement": probe_canned_statement_results,
     "STSBackend.assume_role": probe_assume_any_role,
     "StepFunctionResponse.get_execution_history": probe_history_ignores_max_results,

@@ -91,6 +91,7 @@ class FakeRds(Recording, SourceRds):
     def __init__(self) -> None:
         Recording.__init__(self)
         self.clusters: dict[str, dict[str, Any]] = {}
+        self.blue_greens: list[dict[str, Any]] = []  # DescribeBlueGreenDeployments entries
         self.instances: dict[str, dict[str, Any]] = {}
         self.instance_groups: dict[str, dict[str, Any]] = {}  # DB parameter groups: family, description, parameters
         self.db_parameter_reads: list[str] = []  # DB parameter groups described
@@ -258,13 +259,39 @@ class FakeRds(Recording, SourceRds):
     # -- SourceRds
     def describe_cluster(self, cluster_id: str) -> dict[str, Any] | None:
         self._call("DescribeDBClusters")
-        cluster = self.clusters.get(cluster_id)
+        cluster = self.clusters.get(cluster_id.rsplit(":", 1)[-1])  # an identifier or an ARN
         return copy.deepcopy(cluster) if cluster else None
 
     def describe_instance(self, instance_id: str) -> dict[str, Any] | None:
         self._call("DescribeDBInstances")
-        instance = self.instances.get(instance_id)
+        instance = self.instances.get(instance_id.rsplit(":", 1)[-1])  # an identifier or an ARN
         return copy.deepcopy(instance) if instance else None
+
+    def describe_cluster_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        self._call("DescribeDBClusters")
+        found = [c for c in self.clusters.values() if c.get("DbClusterResourceId") == resource_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def describe_instance_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        self._call("DescribeDBInstances")
+        found = [i for i in self.instances.values() if i.get("DbiResourceId") == resource_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def describe_blue_green_deployments(self, source_arn: str) -> list[dict[str, Any]]:
+        self._call("DescribeBlueGreenDeployments")
+        return [copy.deepcopy(d) for d in self.blue_greens if d["Source"] == source_arn]
+
+    def rename(self, database_id: str, new_id: str) -> None:
+        """ModifyDBCluster NewDBClusterIdentifier / ModifyDBInstance NewDBInstanceIdentifier: the resource id stays."""
+        store, key, arn_key = (
+            (self.clusters, "DBClusterIdentifier", "DBClusterArn")
+            if database_id in self.clusters
+            else (self.instances, "DBInstanceIdentifier", "DBInstanceArn")
+        )
+        database = store.pop(database_id)
+        database[key] = new_id
+        database[arn_key] = database[arn_key].rsplit(":", 1)[0] + f":{new_id}"
+        store[new_id] = database
 
     def describe_parameter_group(self, group_name: str, kind: DatabaseKind = AURORA) -> dict[str, Any] | None:
         cluster_scope = _scope(kind) == "cluster"

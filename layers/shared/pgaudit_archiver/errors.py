@@ -92,6 +92,12 @@ class InvalidRequestError(ArchiverError):
     """The onboarding request is malformed; nothing was changed."""
 
 
+class RegionNotArchivedError(InvalidRequestError):
+    """The database is in a region this stack does not archive: a CloudWatch Logs destination must be in the log
+    group's region, so each region needs its own stack (each cluster of a global database is a source of its own
+    region)."""
+
+
 class ClusterNotEligibleError(ArchiverError):
     """The cluster cannot be onboarded (missing, wrong engine, wrong region, unusable status)."""
 
@@ -178,6 +184,7 @@ class Refusal(Exception):
 TRANSIENT_ERRORS: tuple[type[TransientError], ...] = (ThrottledError, AwsServiceUnavailableError, RoleNotReadyError)
 PERMANENT_ERRORS: tuple[type[ArchiverError], ...] = (
     InvalidRequestError,
+    RegionNotArchivedError,
     ClusterNotEligibleError,
     SourceAccessDeniedError,
     SubscriptionSlotsFullError,

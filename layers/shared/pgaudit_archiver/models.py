@@ -479,6 +479,7 @@ DriftKind = Literal[
     "audit-policy",
     "consent-withdrawn",
     "unverifiable",
+    "green-pgaudit-not-preloaded",
 ]
 
 
@@ -530,6 +531,9 @@ class Drift(Model):
             # the owner took back a mark (consent.py): the source role may no longer repair, nor the archive ask it to
             "consent-withdrawn": f"the owner withdrew consent from {resource}: {actual}; nothing is repaired",
             "unverifiable": f"cannot verify: {actual}",
+            # resource: a blue/green deployment's green; actual: its group and deployment; expected: the fix
+            "green-pgaudit-not-preloaded": f"the green {resource} does not preload pgaudit ({actual}): before the "
+            f"switchover give it {expected}, or its audit stops at the switchover until a repair and a reboot",
         }
         return messages[self.kind]
 

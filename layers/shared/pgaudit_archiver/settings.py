@@ -227,6 +227,10 @@ class VerifySourceSettings(
     auto_repair: bool = Field(alias="AUTO_REPAIR")
     canary_bound_seconds: int = Field(alias="CANARY_BOUND_SECONDS", ge=60)
     silent_after_minutes: int = Field(alias="SILENT_AFTER_MINUTES", ge=0)  # 0: no `silent` drift
+    # A deleted database's source is offboarded (stream, destination, filter) this long after it was found deleted.
+    deleted_source_grace_days: int = Field(default=30, alias="DELETED_SOURCE_GRACE_DAYS", ge=0)
+    # Offboarding a deleted source, or the old name of a renamed one; empty: they are reported only.
+    offboard_state_machine_arn: str = Field(default="", alias="OFFBOARD_STATE_MACHINE_ARN", pattern=r"^$|^arn:")
 
 
 class FleetPartitionSettings(RegionSettings):

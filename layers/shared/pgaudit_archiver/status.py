@@ -19,6 +19,9 @@ class SourceStatus(StrEnum):
     FAILED = "failed"
     OFFBOARDING = "offboarding"
     OFFBOARDED = "offboarded"
+    # Neither its name nor its resource id is found: no drift, no repair; its stream and destination are kept until
+    # an admin offboards it or DeletedSourceGraceDays pass (archived objects always stay).
+    DELETED = "deleted"
 
 
 # A workflow is working on the source.

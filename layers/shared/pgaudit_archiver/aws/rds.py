@@ -22,6 +22,8 @@ MAX_PARAMETERS_PER_MODIFY = 20
 MANAGED_TAG = {"Key": "pgaudit-archiver:managed", "Value": "true"}
 READY_STATUSES = frozenset({"available"})
 IN_SYNC = "in-sync"
+# A deployment in these has no green to prepare any more (DescribeBlueGreenDeployments, Status).
+BLUE_GREEN_DONE = frozenset({"SWITCHOVER_COMPLETED", "DELETING"})
 AURORA = DatabaseKind.AURORA_CLUSTER
 
 
@@ -132,6 +134,57 @@ class SourceRds:
             ]
             return instances[0] if instances else None
         return None
+
+    def database_by_resource_id(self, kind: DatabaseKind, resource_id: str) -> DatabaseFacts | None:
+        """The database of `kind` whose resource id (DbClusterResourceId, DbiResourceId) this is, under whatever name
+        it has now (a rename keeps the resource id); None when no database has it any more."""
+        if kind_of(kind).is_cluster:
+            cluster = self.describe_cluster_by_resource_id(resource_id)
+            return None if cluster is None else cluster_facts(cluster)
+        raw = self.describe_instance_by_resource_id(resource_id)
+        if raw is None or raw.get("DBClusterIdentifier"):
+            return None
+        return standalone_instance_facts(instance_facts(raw))
+
+    def describe_cluster_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        # DescribeDBClusters Filters: "db-cluster-resource-id - Accepts DB cluster resource identifiers" (API reference)
+        filters = [{"Name": "db-cluster-resource-id", "Values": [resource_id]}]
+        clusters: list[dict[str, Any]] = self._rds.describe_db_clusters(Filters=filters)["DBClusters"]
+        return clusters[0] if clusters else None
+
+    def describe_instance_by_resource_id(self, resource_id: str) -> dict[str, Any] | None:
+        # DescribeDBInstances Filters: "dbi-resource-id - Accepts DB instance resource identifiers" (API reference)
+        filters = [{"Name": "dbi-resource-id", "Values": [resource_id]}]
+        instances: list[dict[str, Any]] = self._rds.describe_db_instances(Filters=filters)["DBInstances"]
+        return instances[0] if instances else None
+
+    def pending_greens(self, database: DatabaseFacts) -> list[tuple[str, DatabaseFacts]]:
+        """(deployment id, green) of each blue/green deployment whose blue is `database` and that has not switched
+        over: "Before switchover, the source database is the production database in the blue environment"
+        (DescribeBlueGreenDeployments: `Source`, `Target` are ARNs)."""
+        greens = []
+        for deployment in self.describe_blue_green_deployments(database.arn):
+            if deployment.get("Status") in BLUE_GREEN_DONE or not deployment.get("Target"):
+                continue
+            green = self._database_at(database.kind, deployment["Target"])
+            if green is not None:
+                greens.append((str(deployment["BlueGreenDeploymentIdentifier"]), green))
+        return greens
+
+    def _database_at(self, kind: DatabaseKind, arn: str) -> DatabaseFacts | None:
+        identifier = arn.rsplit(":", 1)[-1]  # arn:<partition>:rds:<region>:<account>:cluster|db:<identifier>
+        if kind_of(kind).is_cluster:
+            cluster = self.describe_cluster(identifier)
+            return None if cluster is None else cluster_facts(cluster)
+        instance = self.describe_instance(identifier)
+        return None if instance is None else standalone_instance_facts(instance_facts(instance))
+
+    def describe_blue_green_deployments(self, source_arn: str) -> list[dict[str, Any]]:
+        # Filters: "source - Accepts source databases for a blue/green deployment" (DescribeBlueGreenDeployments)
+        pages = self._rds.get_paginator("describe_blue_green_deployments").paginate(
+            Filters=[{"Name": "source", "Values": [source_arn]}]
+        )
+        return [deployment for page in pages for deployment in page["BlueGreenDeployments"]]
 
     # -- parameter groups: DB cluster parameter groups for either kind of cluster, DB parameter groups for instances
     def describe_parameter_group(self, group_name: str, kind: DatabaseKind = AURORA) -> dict[str, Any] | None:

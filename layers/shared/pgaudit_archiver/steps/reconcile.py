@@ -31,7 +31,7 @@ from pgaudit_archiver.aws.registry import Registry, now, source_of_item
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError
 from pgaudit_archiver.events import SegmentProgress
 from pgaudit_archiver.kinds import kind_of
-from pgaudit_archiver.models import Drift, Model, Source, onboard_input
+from pgaudit_archiver.models import DatabaseFacts, Drift, Model, Source, onboard_input
 from pgaudit_archiver.naming import (
     LOG_TYPE,
     SUBSCRIPTION_FILTER_NAME,
@@ -48,12 +48,15 @@ from pgaudit_archiver.steps.check_cadence import FULL_CHECK_FIELD, full_check_du
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
+from pgaudit_archiver.steps.lifecycle import Whereabouts, grace_over, offboard_input, renamed_source
 from pgaudit_archiver.steps.liveness import minutes_without_delivery, silence
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 from pgaudit_archiver.steps.role_settings import PgauditOverride, override_drift
 from pgaudit_archiver.steps.validate import database_consent
 
 VERIFIED_STATUSES = (SourceStatus.ACTIVE, SourceStatus.PENDING_REBOOT, SourceStatus.DRIFTED)
+# Also read by each run: a deleted source's grace period is counted there (steps/lifecycle.py).
+SCANNED_STATUSES = (*VERIFIED_STATUSES, SourceStatus.DELETED)
 SCAN_PAGE_SIZE = 25
 # Onboarding stops on these; and without the owner's consent it may change nothing (it is never re-granted).
 OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudit-log", "consent-withdrawn"})
@@ -61,7 +64,7 @@ OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudi
 # a statement known to have run, that did not arrive within its bound. Counted as SilentSources.
 SILENCE_KINDS = frozenset({"canary-late", "silent"})
 # Drift that onboarding again cannot repair, and that is no reason to start one: reported for its owner.
-NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override"})
+NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override", "green-pgaudit-not-preloaded"})
 
 FindDrift = Callable[[Source, dict[str, Any], bool], list[Drift]]  # (source, request, archive side too)
 
@@ -103,7 +106,7 @@ def verify_segment(
         return SegmentProgress.model_validate({**counts, "done": True})
     cursor = progress.cursor
     while True:
-        items, last_key = registry.scan_segment(VERIFIED_STATUSES, progress.segment, progress.segments, page_size,
+        items, last_key = registry.scan_segment(SCANNED_STATUSES, progress.segment, progress.segments, page_size,
                                                 cursor)  # fmt: skip
         for item in items:
             _count(
@@ -128,6 +131,8 @@ def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Ve
         logger.warning("source not verified", extra={"source": str(source), "error": str(error)})
         counts["unverified"] += 1
         return
+    if result.status == SourceStatus.DELETED:  # nothing to check: no drift, and not counted as checked
+        return
     counts["checked"] += 1
     kinds = {entry.kind for entry in result.drift}
     counts["silent"] += bool(kinds & SILENCE_KINDS)
@@ -136,7 +141,7 @@ def _count(counts: dict[str, Any], source: Source, verify: Callable[[Source], Ve
     counts["longest_without_delivery_minutes"] = max(counts["longest_without_delivery_minutes"], quiet)
     if result.repair_execution_arn:
         counts["repairing"] += 1
-    elif result.status == "drifted":
+    elif result.status == SourceStatus.DRIFTED:
         counts["drifted"] += 1
 
 
@@ -216,10 +221,7 @@ def find_drift(
         drift.append(
             Drift(kind="pgaudit-log", resource=group_name, expected=request["pgaudit_log"], actual=values[PGAUDIT_LOG])
         )
-    # A DB cluster's members may override its group in their DB parameter groups; a DB instance's is its group.
-    members = [m.instance_id for m in cluster.members] if kind_of(cluster.kind).is_cluster else []
-    for override in conflicting(instance_overrides(rds, members), request.get("pgaudit_log")):
-        drift.append(override.drift(request.get("pgaudit_log")))
+    drift += _member_overrides(rds, cluster, request) + _greens_without_pgaudit(rds, cluster)
     if not full:
         return drift
 
@@ -256,6 +258,29 @@ def find_drift(
     return drift
 
 
+def _member_overrides(rds: SourceRds, cluster: DatabaseFacts, request: dict[str, Any]) -> list[Drift]:
+    """A DB cluster's members may override its group in their DB parameter groups; a DB instance's is its group."""
+    members = [m.instance_id for m in cluster.members] if kind_of(cluster.kind).is_cluster else []
+    overrides = conflicting(instance_overrides(rds, members), request.get("pgaudit_log"))
+    return [override.drift(request.get("pgaudit_log")) for override in overrides]
+
+
+def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
+    """A green made while its blue is a source takes over the blue's name, log group and so the source at switchover:
+    it must preload pgaudit before then. A same-version green copies the blue's group; a major-upgrade green gets
+    the group its deployment named, or the new family's default, which does not preload pgaudit."""
+    drift = []
+    for deployment, green in rds.pending_greens(blue):
+        preload = rds.parameter_values(green.parameter_group, {PRELOAD}, green.kind)[PRELOAD] or ""
+        if LIBRARY not in [item.strip() for item in preload.split(",")]:
+            drift.append(Drift(
+                kind="green-pgaudit-not-preloaded", resource=green.identifier,
+                expected=f"a {green.family} parameter group with pgaudit in shared_preload_libraries",
+                actual=f"group {green.parameter_group}, blue/green deployment {deployment}",
+            ))  # fmt: skip
+    return drift
+
+
 def reconcile_source(
     source: Source,
     settings: VerifySourceSettings,
@@ -267,6 +292,7 @@ def reconcile_source(
     extension_present: Callable[[str, str], bool] | None = None,
     pgaudit_overrides: Callable[[str, str], list[PgauditOverride]] | None = None,
     cluster_status: Callable[[], str | None] | None = None,
+    life: Life | None = None,
 ) -> Verification:
     """Check one source; repair by onboarding again, or record it as drifted; then send its next canary.
     `extension_present(database, secret_arn)` checks the pgaudit extension onboarding created with the owner's
@@ -276,6 +302,9 @@ def reconcile_source(
     item = registry.get(source) or {}
     request = item.get("request") or {"account_id": source.account_id, "region": source.region,
                                       "cluster_id": source.cluster_id}  # fmt: skip
+    identity = _identity(source, item, request, settings, registry, service, life)
+    if isinstance(identity, Verification):  # the database left the source's name
+        return identity
     # Checked, and repaired, against the policy: a request below the minimum is no desired state of its own.
     request, below_policy = settings.audit_policy().desired(request, item.get(EXCEPTION_FIELD))
     checked_at = datetime.now(tz=UTC)
@@ -324,19 +353,115 @@ def reconcile_source(
         status = (
             SourceStatus.PENDING_REBOOT if item.get("status") == SourceStatus.PENDING_REBOOT else SourceStatus.ACTIVE
         )
-        registry.finish(source, status, {"last_verification": verification})
+        registry.finish(source, status, {"last_verification": verification, **identity})
         return Verification(source=source, drift=(), status=status, minutes_without_delivery=quiet)
     repairable = [entry for entry in drift if entry.kind not in NOT_REPAIRED_BY_ONBOARDING]
     if auto_repair and repairable and not any(entry.kind in OWNERS_TO_REPAIR for entry in drift):
         onboarding = onboard_input(source, request)
         started = service.start("onboard", source, onboarding)
         registry.finish(
-            source, SourceStatus.ONBOARDING, {"last_verification": {**verification, "repair": started.execution_arn}}
+            source,
+            SourceStatus.ONBOARDING,
+            {"last_verification": {**verification, "repair": started.execution_arn}, **identity},
         )
         return Verification(source=source, drift=tuple(drift), status=SourceStatus.ONBOARDING,
                             repair_execution_arn=started.execution_arn, minutes_without_delivery=quiet)  # fmt: skip
-    registry.finish(source, SourceStatus.DRIFTED, {"last_verification": verification})
+    registry.finish(source, SourceStatus.DRIFTED, {"last_verification": verification, **identity})
     return Verification(source=source, drift=tuple(drift), status=SourceStatus.DRIFTED, minutes_without_delivery=quiet)
+
+
+class Life:
+    """What reconciliation asks about a source's database over its life (steps/lifecycle.py): where its recorded
+    resource id is now, and removing our filter from a log group that is no longer the source's."""
+
+    def __init__(
+        self, locate: Callable[[str | None], Whereabouts], remove_filter: Callable[[Source], tuple[str, ...]]
+    ) -> None:
+        self.locate = locate
+        self.remove_filter = remove_filter
+
+
+def _identity(
+    source: Source,
+    item: dict[str, Any],
+    request: dict[str, Any],
+    settings: VerifySourceSettings,
+    registry: Registry,
+    service: ClusterService,
+    life: Life | None,
+) -> dict[str, Any] | Verification:
+    """The fields that record the database the source is (its resource id and current name); or, for a database
+    gone from the source's name, what was done about it."""
+    if life is None:
+        return {}
+    where = life.locate(item.get("resource_id"))
+    if where.state in ("deleted", "renamed") or item.get("status") == SourceStatus.DELETED:
+        return _gone(source, item, request, where, settings, registry, service)
+    if where.state == "missing":  # drift cluster-missing, as find_drift reports it
+        return {}
+    assert where.database is not None
+    identity: dict[str, Any] = {"resource_id": where.database.resource_id, "identifier": where.database.identifier}
+    if where.state == "switched-over":
+        identity["switched_over"] = _switched_over(item, where, life)
+    return identity
+
+
+def _switched_over(item: dict[str, Any], where: Whereabouts, life: Life) -> dict[str, Any]:
+    """The registered name now holds the green: the source follows the name (its log group is the same), and our
+    filter leaves the old blue's renamed log group, whose database is no source of ours."""
+    assert where.database is not None and where.old_blue is not None
+    old_blue = Source(account_id=item["account_id"], region=item["region"], cluster_id=where.old_blue,
+                      kind=where.database.kind)  # fmt: skip
+    return {
+        "at": now(),
+        "from_resource_id": item.get("resource_id"),
+        "to_resource_id": where.database.resource_id,
+        "old_blue": where.old_blue,
+        "changes": list(life.remove_filter(old_blue)),
+    }
+
+
+def _gone(
+    source: Source,
+    item: dict[str, Any],
+    request: dict[str, Any],
+    where: Whereabouts,
+    settings: VerifySourceSettings,
+    registry: Registry,
+    service: ClusterService,
+) -> Verification:
+    """A source whose database left its name: renamed (the source follows it to the new name) or deleted (kept
+    for the grace period, then offboarded). Never drift, never a repair; archived objects are never touched."""
+    checked = {"checked_at": now(), "drift": [], "drift_details": []}
+    if where.state == "renamed" and item.get("status") != SourceStatus.DELETED:
+        assert where.database is not None
+        new_source = renamed_source(source, where.database)
+        # The new name's source is this database: its original settings (offboarding restores them) come along.
+        registry.set_fields(new_source, {"resource_id": where.database.resource_id, "renamed_from": source.cluster_id,
+                                         "original": item.get("original") or {}})  # fmt: skip
+        onboarding = service.start("onboard", new_source, onboard_input(new_source, request))
+        registry.finish(source, SourceStatus.DELETED, {"renamed_to": new_source.cluster_id, "deleted_at": now(),
+                                                        "last_verification": checked})  # fmt: skip
+        logger.info("source renamed", extra={"source": str(source), "to": str(new_source)})
+        offboarding = _offboard(source, settings, service)
+        status = SourceStatus.OFFBOARDING if offboarding else SourceStatus.DELETED
+        return Verification(source=source, drift=(), status=status, repair_execution_arn=onboarding.execution_arn)
+    deleted_at = item.get("deleted_at") or now()
+    if item.get("status") != SourceStatus.DELETED:
+        logger.info("source deleted", extra={"source": str(source), "resource_id": item.get("resource_id")})
+    registry.finish(source, SourceStatus.DELETED, {"deleted_at": deleted_at, "last_verification": checked})
+    if grace_over(deleted_at, settings.deleted_source_grace_days, datetime.now(tz=UTC)) and _offboard(
+        source, settings, service
+    ):
+        return Verification(source=source, drift=(), status=SourceStatus.OFFBOARDING)
+    return Verification(source=source, drift=(), status=SourceStatus.DELETED)
+
+
+def _offboard(source: Source, settings: VerifySourceSettings, service: ClusterService) -> bool:
+    if not settings.offboard_state_machine_arn:
+        return False
+    service.start("offboard", source, offboard_input(source))
+    return True
 
 
 def _check_extension(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import (
@@ -93,27 +95,33 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
 
 
 def record_summary(registry: Registry, state: OnboardingState, summary: OnboardingSummary) -> None:
+    """The registry item records the database by its resource id (its identity through renames). A name registered
+    before for another database (deleted, or renamed away, and a restore or a new database took the name) is a new
+    source: what the item held of the other database (its original settings, when it was deleted) is not kept."""
     group = state.parameter_group
-    registry.finish(
-        state.request.source,
-        summary.status,
-        {
-            "resources": summary.resources,
-            "pending": list(summary.pending),
-            "actions_required": list(summary.actions_required),
-            "last_changes": list(summary.changes),
-            "extension": summary.extension,
-            "request": state.request.model_dump(mode="json"),
-        },
-        # What the cluster had before pgaudit-archiver touched it, for offboarding to restore.
-        keep_first={
-            "original": {
-                "parameter_group": group.original_parameter_group,
-                "shared_preload_libraries": group.original_shared_preload_libraries,
-                "pgaudit_log": group.original_pgaudit_log,
-            }
-        },
-    )
+    source = state.request.source
+    original = {
+        "parameter_group": group.original_parameter_group,
+        "shared_preload_libraries": group.original_shared_preload_libraries,
+        "pgaudit_log": group.original_pgaudit_log,
+    }
+    fields: dict[str, Any] = {
+        "resources": summary.resources,
+        "pending": list(summary.pending),
+        "actions_required": list(summary.actions_required),
+        "last_changes": list(summary.changes),
+        "extension": summary.extension,
+        "request": state.request.model_dump(mode="json"),
+        "resource_id": state.cluster.resource_id,
+        "identifier": state.cluster.identifier,
+    }
+    previous = (registry.get(source) or {}).get("resource_id")
+    if previous and previous != state.cluster.resource_id:
+        fields |= {"original": original, "previous_resource_id": previous, "deleted_at": None, "renamed_to": None}
+        registry.finish(source, summary.status, fields)
+        return
+    # What the cluster had before pgaudit-archiver touched it, for offboarding to restore.
+    registry.finish(source, summary.status, fields, keep_first={"original": original})
 
 
 def _reboot_advice(cluster: DatabaseFacts, pending: tuple[str, ...]) -> str:

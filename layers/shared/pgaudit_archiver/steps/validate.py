@@ -10,7 +10,12 @@ from pydantic import ValidationError
 from pgaudit_archiver.aws.logs import SourceLogs
 from pgaudit_archiver.aws.rds import SourceRds
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, Consent, consent_of, consented
-from pgaudit_archiver.errors import ClusterNotEligibleError, InvalidRequestError, WaitTimeoutError
+from pgaudit_archiver.errors import (
+    ClusterNotEligibleError,
+    InvalidRequestError,
+    RegionNotArchivedError,
+    WaitTimeoutError,
+)
 from pgaudit_archiver.kinds import AuroraCluster, MultiAzCluster, kind_of
 from pgaudit_archiver.models import (
     DatabaseFacts,
@@ -67,10 +72,12 @@ def parse_source_request(model: type[SourceRequest], raw: Any, settings: RegionS
             remedy="correct the named fields and start a new execution",
         ) from error
     if request.region != settings.region:
-        raise InvalidRequestError(
+        raise RegionNotArchivedError(
             f"region is {request.region} but this stack runs in {settings.region}; a CloudWatch Logs "
-            "destination must be in the log group's region",
-            remedy=f"start the {action} in the pgaudit-archiver stack deployed in {request.region}",
+            "destination must be in the log group's region, so a database in another region (a global database's "
+            "secondary cluster, say) is a source of that region's stack",
+            remedy=f"start the {action} in the pgaudit-archiver stack deployed in {request.region} (deploy one there "
+            "first if there is none: docs/deploy.md)",
         )
     return request
 

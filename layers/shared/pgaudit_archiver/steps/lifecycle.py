@@ -1,0 +1,66 @@
+"""A registered source's database over its life: found by its resource id, not by its name.
+
+A database's identity is its resource id (DbClusterResourceId, DbiResourceId): it stays through a rename, and a
+database restored, cloned or recreated under a name gets a new one. Reconciliation asks where the recorded resource
+id is now:
+- present: the registered name still holds it (or no resource id was recorded yet: it is recorded now);
+- renamed: it lives on under another name: the source follows it (a new source under the new name, with the same
+  request and original settings; the old name's source is offboarded, its archived objects kept);
+- switched-over: the registered name holds another resource and ours is now `<name>-old<n>`, the name a blue/green
+  switchover gives the old blue ("the blue environment's resources are renamed by appending -old<n>", RDS User
+  Guide, "Switching a blue/green deployment"): the one case where the source follows the NAME to the new resource;
+- deleted: neither its name nor its resource id is found (a database that took the name since is another one);
+- missing: its name is gone and no resource id was ever recorded (registered before they were, and gone before a
+  run recorded it): not known to be deleted rather than renamed, so reported as drift `cluster-missing`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.kinds import kind_of
+from pgaudit_archiver.models import DatabaseFacts, Model, Source
+
+State = Literal["present", "renamed", "switched-over", "deleted", "missing"]
+
+
+class Whereabouts(Model):
+    state: State
+    database: DatabaseFacts | None = None  # the database the source now follows (none when deleted)
+    old_blue: str | None = None  # switched-over: the old blue's name (<name>-old<n>)
+
+
+def locate(rds: SourceRds, source: Source, recorded_resource_id: str | None) -> Whereabouts:
+    by_name = rds.database(source)
+    if by_name is not None and (not recorded_resource_id or by_name.resource_id == recorded_resource_id):
+        return Whereabouts(state="present", database=by_name)
+    moved = rds.database_by_resource_id(source.kind, recorded_resource_id) if recorded_resource_id else None
+    if moved is not None and by_name is not None and is_old_blue(source.cluster_id, moved.identifier):
+        return Whereabouts(state="switched-over", database=by_name, old_blue=moved.identifier)
+    if moved is not None:
+        return Whereabouts(state="renamed", database=moved)
+    if not recorded_resource_id and by_name is None:  # no identity to look for: its name alone is gone
+        return Whereabouts(state="missing")
+    return Whereabouts(state="deleted")
+
+
+def is_old_blue(name: str, other: str) -> bool:
+    return re.fullmatch(rf"{re.escape(name)}-old[0-9]+", other) is not None
+
+
+def grace_over(deleted_at: str, grace_days: int, at: datetime) -> bool:
+    return at >= datetime.fromisoformat(deleted_at).astimezone(UTC) + timedelta(days=grace_days)
+
+
+def offboard_input(source: Source) -> dict[str, Any]:
+    """Offboarding without restore: the database is gone from this name, so nothing there is the source's to undo."""
+    field = "cluster_id" if kind_of(source.kind).is_cluster else "instance_id"
+    return {"account_id": source.account_id, "region": source.region, field: source.cluster_id, "restore": False}
+
+
+def renamed_source(source: Source, database: DatabaseFacts) -> Source:
+    return Source(account_id=source.account_id, region=source.region, cluster_id=database.identifier,
+                  kind=database.kind)  # fmt: skip

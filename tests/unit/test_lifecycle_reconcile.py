@@ -1,0 +1,170 @@
+"""A registered database's life seen by reconciliation (steps/lifecycle.py): its identity is its resource id."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.service import ClusterService
+from pgaudit_archiver.steps.lifecycle import locate
+from pgaudit_archiver.steps.offboard import remove_subscription_filter
+from pgaudit_archiver.steps.reconcile import Life, Verification, reconcile_source
+from tests.unit.fakes import ACCOUNT, REGION, SOURCE, stack_settings
+from tests.unit.test_steps_reconcile import GROUP, Pipeline, onboarded
+
+OFFBOARD = "arn:aws:states:eu-west-1:123456789012:stateMachine:offboard"
+RENAMED = Source(account_id=ACCOUNT, region=REGION, cluster_id="sales")
+
+
+def reconcile(pipeline: Pipeline, **settings: str) -> Verification:
+    service = ClusterService(pipeline.registry, pipeline.stepfunctions, "arn:aws:states:::stateMachine:onboard",
+                             OFFBOARD, ())  # fmt: skip
+    life = Life(
+        lambda recorded: locate(pipeline.rds, SOURCE, recorded),
+        lambda old: remove_subscription_filter(pipeline.logs, stack_settings(), old).changes,
+    )
+    return reconcile_source(SOURCE, stack_settings(OFFBOARD_STATE_MACHINE_ARN=OFFBOARD, **settings),
+                            pipeline.registry, service, pipeline.find, False, life=life)  # fmt: skip
+
+
+def started(pipeline: Pipeline, machine: str) -> list[dict[str, Any]]:
+    return [e["input"] for arn, e in pipeline.stepfunctions.executions.items() if f":{machine}:" in arn]
+
+
+def test_reconcile_records_the_resource_id_of_a_source_registered_without_it() -> None:
+    pipeline = onboarded()
+    assert "resource_id" not in pipeline.item()
+
+    result = reconcile(pipeline)
+
+    assert result.status == "active"
+    assert (pipeline.item()["resource_id"], pipeline.item()["identifier"]) == ("cluster-ORDERS", "orders")
+
+
+def test_reconcile_follows_a_renamed_database_to_its_new_name() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)  # the resource id recorded
+    pipeline.registry.set_fields(SOURCE, {"original": {"parameter_group": "default.aurora-postgresql16"}})
+    pipeline.rds.rename("orders", "sales")
+
+    result = reconcile(pipeline)
+
+    # The new name is onboarded with the same request; the old name is offboarded without touching any database.
+    assert [i["cluster_id"] for i in started(pipeline, "onboard")] == ["sales"]
+    assert started(pipeline, "offboard") == [{"account_id": ACCOUNT, "region": REGION, "cluster_id": "orders",
+                                              "restore": False}]  # fmt: skip
+    assert (result.status, result.drift) == ("offboarding", ())
+    assert pipeline.item()["renamed_to"] == "sales"
+    new = pipeline.registry.get(RENAMED)
+    assert new is not None
+    assert new["resource_id"] == "cluster-ORDERS"
+    assert new["original"] == {"parameter_group": "default.aurora-postgresql16"}
+    assert new["renamed_from"] == "orders"
+
+
+def test_reconcile_finds_a_deleted_database_deleted_not_drifted_and_keeps_its_archive() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)
+    pipeline.rds.clusters.pop("orders")
+
+    result = reconcile(pipeline)
+    again = reconcile(pipeline)
+
+    assert (result.status, result.drift, again.status) == ("deleted", (), "deleted")
+    assert pipeline.stepfunctions.executions == {}  # no repair, no offboarding within the grace period
+    assert pipeline.item()["status"] == "deleted"
+    assert pipeline.firehose.describe_stream("pgaudit-111122223333-orders") is not None
+
+
+def test_reconcile_offboards_a_deleted_source_once_its_grace_period_is_over() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)
+    pipeline.rds.clusters.pop("orders")
+    reconcile(pipeline)
+    long_ago = (datetime.now(tz=UTC) - timedelta(days=31)).isoformat(timespec="seconds")
+    pipeline.registry.set_fields(SOURCE, {"deleted_at": long_ago})
+
+    result = reconcile(pipeline, DELETED_SOURCE_GRACE_DAYS="30")
+
+    assert result.status == "offboarding"
+    assert started(pipeline, "offboard") == [{"account_id": ACCOUNT, "region": REGION, "cluster_id": "orders",
+                                              "restore": False}]  # fmt: skip
+
+
+def test_a_new_database_under_a_deleted_sources_name_is_not_that_source() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)
+    restored = pipeline.rds.clusters.pop("orders")
+    pipeline.rds.add_cluster("orders")
+    pipeline.rds.clusters["orders"]["DbClusterResourceId"] = "cluster-RESTORED"
+    assert restored["DbClusterResourceId"] == "cluster-ORDERS"
+
+    result = reconcile(pipeline)
+
+    assert result.status == "deleted"
+    assert pipeline.item()["resource_id"] == "cluster-ORDERS"
+
+
+def test_reconcile_follows_the_name_after_a_blue_green_switchover_and_clears_the_old_blue() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)
+    # Switchover: the blue becomes orders-old1 (its log group, with our filter, follows the name) and the green
+    # takes the name and the log group the filter is on.
+    pipeline.rds.rename("orders", "orders-old1")
+    pipeline.rds.add_cluster("orders", group="pgaudit-orders")
+    pipeline.rds.clusters["orders"]["DbClusterResourceId"] = "cluster-GREEN"
+    pipeline.rds.clusters["orders"]["EnabledCloudwatchLogsExports"] = ["postgresql"]
+    old_group = "/aws/rds/cluster/orders-old1/postgresql"
+    pipeline.logs.add_group(old_group)
+    pipeline.logs.filters[old_group] = [dict(pipeline.logs.filters[GROUP][0], logGroupName=old_group)]
+
+    result = reconcile(pipeline)
+
+    assert (result.status, result.drift) == ("active", ())
+    item = pipeline.item()
+    assert item["resource_id"] == "cluster-GREEN"
+    assert item["switched_over"]["old_blue"] == "orders-old1"
+    assert item["switched_over"]["from_resource_id"] == "cluster-ORDERS"
+    assert pipeline.logs.subscription_filters(old_group) == []
+    assert pipeline.logs.subscription_filters(GROUP) != []
+
+
+def blue_green(pipeline: Pipeline, green_group: str) -> None:
+    """A blue/green deployment of `orders` whose green (not switched over) is on `green_group`."""
+    pipeline.rds.add_cluster("orders-green-abc123", group=green_group)
+    pipeline.rds.blue_greens.append({
+        "BlueGreenDeploymentIdentifier": "bgd-1", "Status": "AVAILABLE",
+        "Source": pipeline.rds.clusters["orders"]["DBClusterArn"],
+        "Target": pipeline.rds.clusters["orders-green-abc123"]["DBClusterArn"],
+    })  # fmt: skip
+
+
+def test_a_green_without_pgaudit_before_switchover_is_drift_for_its_owner_not_repaired() -> None:
+    pipeline = onboarded()
+    blue_green(pipeline, "default.aurora-postgresql16")
+
+    result = reconcile(pipeline)
+
+    assert [entry.kind for entry in result.drift] == ["green-pgaudit-not-preloaded"]
+    assert result.status == "drifted"
+    assert (
+        "orders-green-abc123 does not preload pgaudit (group default.aurora-postgresql16, blue/green deployment "
+        "bgd-1)" in pipeline.item()["last_verification"]["drift"][0]
+    )
+    assert pipeline.stepfunctions.executions == {}
+
+
+def test_a_green_on_the_blues_pgaudit_group_is_no_drift() -> None:
+    pipeline = onboarded()
+    blue_green(pipeline, "pgaudit-orders")
+
+    assert reconcile(pipeline).drift == ()
+
+
+def test_a_source_without_a_recorded_resource_id_whose_name_is_gone_is_drift_cluster_missing() -> None:
+    pipeline = onboarded()  # registered without a resource id, as before they were recorded
+    pipeline.rds.clusters.pop("orders")
+
+    result = reconcile(pipeline)
+
+    assert result.status == "drifted"
+    assert "cluster-missing" in [entry.kind for entry in result.drift]
