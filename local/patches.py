@@ -33,7 +33,6 @@ from moto.kms import models as kms_models
 from moto.logs.models import LogsBackend, LogStream
 from moto.logs.responses import LogsResponse
 from moto.organizations.models import OrganizationsBackend
-from moto.rds.exceptions import DBParameterGroupNotFoundError
 from moto.rds.models import BlueGreenDeployment, DBCluster, DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 from moto.rds.utils import FilterDef
@@ -345,19 +344,6 @@ def world_patches(retry_sleep_scale: float) -> tuple[Patch, ...]:
     )
 
 
-def _named_group_must_exist(original: Any) -> Any:
-    # DescribeDBParameterGroups, Errors: "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing
-    # DB parameter group" (RDS API reference).
-    def describe(backend: RDSBackend, kwargs: dict[str, Any]) -> Any:
-        groups = original(backend, kwargs)
-        name = kwargs.get("db_parameter_group_name")
-        if name and not groups:
-            raise DBParameterGroupNotFoundError(name)
-        return groups
-
-    return describe
-
-
 # ---------------------------------------------------------------- fidelity: local/fidelity.py's behaviour
 def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
     """What local/fidelity.py corrects in RDS, the Data API, STS, Step Functions, CloudWatch Logs and Firehose."""
@@ -522,13 +508,6 @@ def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
             "db_cluster_members",
             property(f._cluster_members),
             "DBClusterMembers carry no DBClusterParameterGroupStatus",
-        ),
-        Patch(
-            RDSBackend,
-            "describe_db_parameter_groups",
-            _named_group_must_exist(RDSBackend.describe_db_parameter_groups),
-            "DescribeDBParameterGroups answers an unknown DBParameterGroupName with no groups instead of "
-            "DBParameterGroupNotFound",
         ),
         Patch(
             DBCluster,

@@ -162,11 +162,6 @@ def probe_no_cluster_resource_id_filter():
         rds.describe_db_clusters(Filters=[{"Name": "db-cluster-resource-id", "Values": [resource_id]}])
 
 
-def probe_unknown_db_parameter_group_is_no_groups():
-    answer = boto3.client("rds").describe_db_parameter_groups(DBParameterGroupName="no-such-group")
-    assert answer["DBParameterGroups"] == []
-
-
 def probe_canned_statement_results():
     data = boto3.client("rds-data")
     answer = data.execute_statement(
@@ -376,7 +371,6 @@ PROBES: dict[str, Callable[[], None]] = {
     "DBInstance.status": probe_never_rebooting,
     "DBCluster.enable_http_endpoint": probe_no_data_api_on_provisioned,
     "DBCluster.SUPPORTED_FILTERS": probe_no_cluster_resource_id_filter,
-    "RDSBackend.describe_db_parameter_groups": probe_unknown_db_parameter_group_is_no_groups,
     "RDSDataServiceResponse.execute_statement": probe_canned_statement_results,
     "STSBackend.assume_role": probe_assume_any_role,
     "StepFunctionResponse.get_execution_history": probe_history_ignores_max_results,
