@@ -331,7 +331,9 @@ def rename(lab: Lab, out: Outcome) -> None:
     new = f"{old}-new"
     _onboarded(lab, out, kind, old)
     lab.world.rename_database(kind, old, new)
-    out.fact(f"renamed {old} to {new}")
+    # RDS makes the new name's log group untagged: the owner's consent there is theirs to give (docs/operating.md).
+    lab.world.grant_consent(new, kind=kind)
+    out.fact(f"renamed {old} to {new}; the owner consented on the new name's log group")
     item = lab.reconcile(out, lab.world, kind, new)
     old_item = lab.settle(out, lab.world, kind, old)
     out.fact(f"registry {old}: status {old_item.get('status') or 'no item'}")
