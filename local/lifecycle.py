@@ -191,15 +191,7 @@ class Lab:
 
     def auto_onboard(self, out: Outcome, world: World, kind: str, database_id: str) -> None:
         """What the creation event RDS sends (forwarded by the source account) starts: automatic onboarding."""
-        if kind == DB_INSTANCE:
-            event = world.cluster_created_event(database_id)
-            arn = f"arn:aws:rds:{world.region}:{world.source_accounts[0]}:db:{database_id}"
-            event["resources"] = [arn]
-            event["detail"].update(SourceArn=arn, SourceType="DB_INSTANCE", EventID="RDS-EVENT-0005",
-                                   Message="DB instance created")  # fmt: skip
-        else:
-            event = world.cluster_created_event(database_id)
-        decision = world.send_cluster_event(event) or {}
+        decision = world.send_cluster_event(world.database_created_event(kind, database_id)) or {}
         out.expect(
             decision.get("action") == "started",
             f"automatic onboarding: {decision.get('action')} ({decision.get('reason')})",

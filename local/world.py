@@ -1383,14 +1383,24 @@ class World:
         return {self.archive_account, *filter(None, str(self.parameters["AllowedAccountIds"]).split(","))}
 
     def cluster_created_event(self, cluster_id: str, account: str | None = None) -> dict[str, Any]:
+        return self.database_created_event(AURORA_CLUSTER, cluster_id, account)
+
+    def database_created_event(self, kind: str, database_id: str, account: str | None = None) -> dict[str, Any]:
+        """The creation event RDS sends to EventBridge: RDS-EVENT-0170 for a DB cluster, RDS-EVENT-0005 for a DB
+        instance (RDS User Guide, "Amazon RDS event categories and event messages")."""
         account = account or self.source_accounts[0]
-        arn = f"arn:aws:rds:{self.region}:{account}:cluster:{cluster_id}"
+        instance = kind == DB_INSTANCE
+        arn = f"arn:aws:rds:{self.region}:{account}:{'db' if instance else 'cluster'}:{database_id}"
+        detail_type, source_type, message, event_id = (
+            ("RDS DB Instance Event", "DB_INSTANCE", "DB instance created", "RDS-EVENT-0005") if instance
+            else ("RDS DB Cluster Event", "CLUSTER", "DB cluster created", "RDS-EVENT-0170")
+        )  # fmt: skip
         return {
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": "RDS DB Cluster Event", "source": "aws.rds",
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.rds",
             "account": account, "time": "2026-11-25T10:00:00Z", "region": self.region, "resources": [arn],
-            "detail": {"EventCategories": ["creation"], "SourceType": "CLUSTER", "SourceArn": arn,
-                       "Date": "2026-11-25T10:00:00.000Z", "Message": "DB cluster created",
-                       "SourceIdentifier": cluster_id, "EventID": "RDS-EVENT-0170"},
+            "detail": {"EventCategories": ["creation"], "SourceType": source_type, "SourceArn": arn,
+                       "Date": "2026-11-25T10:00:00.000Z", "Message": message,
+                       "SourceIdentifier": database_id, "EventID": event_id},
         }  # fmt: skip
 
     def tag_change_event(self, cluster_id: str, tags: dict[str, str], account: str | None = None) -> dict[str, Any]:

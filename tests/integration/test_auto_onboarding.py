@@ -3,6 +3,7 @@
 import pytest
 
 from local import SOURCE_ACCOUNT, World
+from local.world import DB_INSTANCE
 
 UNDEPLOYED_ACCOUNT = "777788889999"
 
@@ -33,6 +34,19 @@ def test_created_event_onboards_a_tagged_cluster_and_skips_an_untagged_one(tagge
     assert skipped == {**skipped, "action": "skipped", "execution_arn": None}
     assert "not tagged pgaudit-archiver=enabled" in skipped["reason"]
     assert world.registry_item("untagged") is None
+
+
+def test_instance_created_event_onboards_a_consented_db_instance_by_instance_id(tagged_world):
+    world = tagged_world
+    world.create_instance("tagged-instance", tags={"pgaudit-archiver": "enabled"})
+    event = world.database_created_event(DB_INSTANCE, "tagged-instance")
+
+    started = world.send_cluster_event(event)
+
+    assert (event["detail-type"], event["detail"]["EventID"]) == ("RDS DB Instance Event", "RDS-EVENT-0005")
+    assert started["action"] == "started"
+    assert world.wait(started["execution_arn"]).status == "SUCCEEDED"
+    assert world.registry_item("instance--tagged-instance")["kind"] == "db-instance"
 
 
 def test_tagging_a_cluster_enabled_later_onboards_it(tagged_world):
