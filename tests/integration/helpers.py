@@ -44,3 +44,12 @@ CLEAN_RUN = {
     "unfinished_segments": 0,
     "coverage": 100.0,
 }
+
+
+# The settings of a DB (cluster) parameter group that loads pgaudit and audits everything (fidelity tests).
+PGAUDIT = {"shared_preload_libraries": "pg_stat_statements,pgaudit", "pgaudit.log": "all"}
+
+
+def source_rds(world: World):
+    """The first source account's RDS client, as its owner uses it."""
+    return world.client("rds", SOURCE_ACCOUNT)

@@ -7,10 +7,9 @@ from botocore.exceptions import ClientError
 
 from local import SOURCE_ACCOUNT, World
 from local.world import DB_INSTANCE, MULTI_AZ_CLUSTER
+from tests.integration.helpers import PGAUDIT, source_rds
 
 pytestmark = pytest.mark.postgres
-
-PGAUDIT = {"shared_preload_libraries": "pg_stat_statements,pgaudit", "pgaudit.log": "all"}
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +18,8 @@ def world():
         yield emulated
 
 
-def rds_of(world):
-    return world.client("rds", SOURCE_ACCOUNT)
-
-
 def instance_of(world, instance_id):
-    return rds_of(world).describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
+    return source_rds(world).describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
 
 
 def messages(world, group):
@@ -44,15 +39,15 @@ def test_db_instance_has_a_default_postgres_group_with_the_engine_defaults_and_i
     ]
     parameters = {
         p["ParameterName"]: p.get("ParameterValue")
-        for p in rds_of(world).describe_db_parameters(DBParameterGroupName="default.postgres16")["Parameters"]
+        for p in source_rds(world).describe_db_parameters(DBParameterGroupName="default.postgres16")["Parameters"]
     }
     assert parameters["shared_preload_libraries"] == "pg_stat_statements"
     assert world.sql("kinds-default-a", "SHOW shared_preload_libraries", kind=DB_INSTANCE) == [("pg_stat_statements",)]
     assert first["DbiResourceId"] != second["DbiResourceId"]  # DescribeDBInstances: "unique to an AWS Region"
-    tags = rds_of(world).list_tags_for_resource(ResourceName=first["DBInstanceArn"])["TagList"]
+    tags = source_rds(world).list_tags_for_resource(ResourceName=first["DBInstanceArn"])["TagList"]
     assert {"Key": "pgaudit-archiver", "Value": "enabled"} in tags
     with pytest.raises(ClientError) as refused:
-        rds_of(world).modify_db_parameter_group(
+        source_rds(world).modify_db_parameter_group(
             DBParameterGroupName="default.postgres16",
             Parameters=[{"ParameterName": "pgaudit.log", "ParameterValue": "all", "ApplyMethod": "immediate"}],
         )
@@ -64,7 +59,7 @@ def test_static_parameter_waits_for_reboot_db_instance_which_restarts_the_real_s
     # the reboot; until then the group is pending-reboot (DescribeDBInstances DBParameterGroups[].ParameterApplyStatus).
     world.create_db_parameter_group("kinds-static")
     world.create_instance("kinds-static", parameter_group="kinds-static")
-    rds = rds_of(world)
+    rds = source_rds(world)
     rds.modify_db_parameter_group(
         DBParameterGroupName="kinds-static",
         Parameters=[{"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
@@ -90,7 +85,7 @@ def test_a_new_db_parameter_group_waits_for_the_reboot_and_one_of_another_family
     world.create_db_parameter_group("kinds-attach-16")
     world.create_db_parameter_group("kinds-attach-15", family="postgres15")
     world.create_instance("kinds-attach")
-    rds = rds_of(world)
+    rds = source_rds(world)
 
     with pytest.raises(ClientError) as refused:
         rds.modify_db_instance(DBInstanceIdentifier="kinds-attach", DBParameterGroupName="kinds-attach-15",
@@ -114,7 +109,7 @@ def test_db_instance_postgresql_export_ships_what_the_real_server_logs_to_the_in
     # /aws/rds/instance/<instance>/postgresql, one stream named after the instance. Nothing logged before is exported.
     world.create_instance("kinds-export")
     world.write_audit_line(DB_INSTANCE, "kinds-export", "DO $$BEGIN RAISE LOG 'before the export'; END$$")
-    changed = rds_of(world).modify_db_instance(
+    changed = source_rds(world).modify_db_instance(
         DBInstanceIdentifier="kinds-export",
         CloudwatchLogsExportConfiguration={"EnableLogTypes": ["postgresql"]},
         ApplyImmediately=True,
@@ -137,7 +132,7 @@ def test_multi_az_cluster_has_three_instances_a_postgres_cluster_group_and_reboo
     # applies the pending static parameters.
     world.create_parameter_group("kinds-maz", family="postgres16")
     cluster = world.create_multi_az_cluster("kinds-maz", parameter_group="kinds-maz")
-    rds = rds_of(world)
+    rds = source_rds(world)
     rds.modify_db_cluster_parameter_group(
         DBClusterParameterGroupName="kinds-maz",
         Parameters=[{"ParameterName": key, "ParameterValue": value, "ApplyMethod": "pending-reboot"}
@@ -162,7 +157,7 @@ def test_multi_az_cluster_export_through_modify_db_cluster_ships_to_the_cluster_
     # RDS User Guide, "Publishing PostgreSQL logs to Amazon CloudWatch Logs" (Multi-AZ DB clusters): ModifyDBCluster
     # CloudwatchLogsExportConfiguration; the log group is /aws/rds/cluster/<cluster>/postgresql.
     world.create_multi_az_cluster("kinds-maz-export", database_user=False)
-    rds_of(world).modify_db_cluster(
+    source_rds(world).modify_db_cluster(
         DBClusterIdentifier="kinds-maz-export",
         CloudwatchLogsExportConfiguration={"EnableLogTypes": ["postgresql"]},
         ApplyImmediately=True,
@@ -178,8 +173,8 @@ def test_describing_a_db_parameter_group_that_does_not_exist_is_db_parameter_gro
     world.create_db_parameter_group("kinds-described")
 
     with pytest.raises(ClientError) as missing:
-        rds_of(world).describe_db_parameter_groups(DBParameterGroupName="kinds-no-such-group")
+        source_rds(world).describe_db_parameter_groups(DBParameterGroupName="kinds-no-such-group")
 
     assert missing.value.response["Error"]["Code"] == "DBParameterGroupNotFound"
-    named = rds_of(world).describe_db_parameter_groups(DBParameterGroupName="kinds-described")["DBParameterGroups"]
+    named = source_rds(world).describe_db_parameter_groups(DBParameterGroupName="kinds-described")["DBParameterGroups"]
     assert [group["DBParameterGroupName"] for group in named] == ["kinds-described"]

@@ -7,20 +7,15 @@ from botocore.exceptions import ClientError
 
 from local import SOURCE_ACCOUNT, World
 from local.world import AURORA_CLUSTER, DB_INSTANCE, MULTI_AZ_CLUSTER, database_log_group
+from tests.integration.helpers import PGAUDIT, source_rds
 
 pytestmark = pytest.mark.postgres
-
-PGAUDIT = {"shared_preload_libraries": "pg_stat_statements,pgaudit", "pgaudit.log": "all"}
 
 
 @pytest.fixture(scope="module")
 def world():
     with World(postgres=True) as emulated:
         yield emulated
-
-
-def rds_of(world):
-    return world.client("rds", SOURCE_ACCOUNT)
 
 
 def lines(world, kind, database_id):
@@ -81,7 +76,7 @@ def test_rename_keeps_the_resource_id_and_new_lines_go_to_the_new_name_s_log_gro
     assert filters(world, database_log_group(kind, old)) == ["owner-archive"]
     assert filters(world, database_log_group(kind, new)) == []
     if kind == AURORA_CLUSTER:  # the cluster keeps its DB instances
-        cluster = rds_of(world).describe_db_clusters(DBClusterIdentifier=new)["DBClusters"][0]
+        cluster = source_rds(world).describe_db_clusters(DBClusterIdentifier=new)["DBClusters"][0]
         assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == [f"{old}-instance-1",
                                                                                    f"{old}-instance-2"]  # fmt: skip
 
@@ -98,7 +93,7 @@ def test_deleted_db_instance_and_multi_az_cluster_are_gone_and_their_log_groups_
     world.delete_database(DB_INSTANCE, "life-gone")
     world.delete_database(MULTI_AZ_CLUSTER, "life-gone-maz")
 
-    rds = rds_of(world)
+    rds = source_rds(world)
     with pytest.raises(ClientError, match="DBInstanceNotFound"):
         rds.describe_db_instances(DBInstanceIdentifier="life-gone")
     with pytest.raises(ClientError, match="DBInstanceNotFound"):
@@ -158,7 +153,7 @@ def test_minor_upgrade_changes_no_group_and_no_identity(world):
     world.create_db_parameter_group("life-minor", values=PGAUDIT)
     before = world.create_instance("life-minor", parameter_group="life-minor", database_user=False)
 
-    after = rds_of(world).modify_db_instance(DBInstanceIdentifier="life-minor", EngineVersion="16.4",
+    after = source_rds(world).modify_db_instance(DBInstanceIdentifier="life-minor", EngineVersion="16.4",
                                              ApplyImmediately=True)["DBInstance"]  # fmt: skip
 
     assert after["EngineVersion"] == "16.4"
@@ -173,7 +168,7 @@ def test_major_upgrade_of_a_db_instance_needs_the_flag_and_a_group_of_the_new_fa
     world.create_db_parameter_group("life-major-17", family="postgres17", values=PGAUDIT)
     world.create_instance("life-major", parameter_group="life-major-16", database_user=False)
     world.create_instance("life-major-default", database_user=False)
-    rds = rds_of(world)
+    rds = source_rds(world)
 
     refusals = []
     for options in ({}, {"AllowMajorVersionUpgrade": True}, {"AllowMajorVersionUpgrade": True,
@@ -204,7 +199,7 @@ def test_major_upgrade_of_a_multi_az_cluster_needs_a_cluster_group_of_the_new_fa
     world.create_parameter_group("life-maz-16", family="postgres16")
     world.create_parameter_group("life-maz-17", family="postgres17", values=PGAUDIT)
     world.create_multi_az_cluster("life-maz", parameter_group="life-maz-16", database_user=False)
-    rds = rds_of(world)
+    rds = source_rds(world)
 
     with pytest.raises(ClientError) as custom_without_group:
         rds.modify_db_cluster(DBClusterIdentifier="life-maz", EngineVersion="17.2", AllowMajorVersionUpgrade=True,
@@ -232,7 +227,7 @@ def test_blue_green_switchover_of_a_db_instance_swaps_names_and_ids_follow_the_r
     world.sql("life-bg", "CREATE TABLE before_green (id int)", kind=DB_INSTANCE)
     deployment = world.start_blue_green(DB_INSTANCE, "life-bg")
     green_name = deployment["Target"].rsplit(":", 1)[-1]
-    green = rds_of(world).describe_db_instances(DBInstanceIdentifier=green_name)["DBInstances"][0]
+    green = source_rds(world).describe_db_instances(DBInstanceIdentifier=green_name)["DBInstances"][0]
 
     switched = world.switchover(deployment["BlueGreenDeploymentIdentifier"])
     log_line(world, DB_INSTANCE, "life-bg", "served by the former green")
@@ -241,8 +236,8 @@ def test_blue_green_switchover_of_a_db_instance_swaps_names_and_ids_follow_the_r
     assert green_name.startswith("life-bg-green-") and len(green_name) == len("life-bg-green-") + 6
     assert green["EnabledCloudwatchLogsExports"] == ["postgresql"]
     assert switched["Status"] == "SWITCHOVER_COMPLETED"
-    production = rds_of(world).describe_db_instances(DBInstanceIdentifier="life-bg")["DBInstances"][0]
-    old_blue = rds_of(world).describe_db_instances(DBInstanceIdentifier="life-bg-old1")["DBInstances"][0]
+    production = source_rds(world).describe_db_instances(DBInstanceIdentifier="life-bg")["DBInstances"][0]
+    old_blue = source_rds(world).describe_db_instances(DBInstanceIdentifier="life-bg-old1")["DBInstances"][0]
     assert production["DbiResourceId"] == green["DbiResourceId"]
     assert old_blue["DbiResourceId"] == blue["DbiResourceId"]
     assert world.sql("life-bg", "SELECT to_regclass('before_green') IS NOT NULL", kind=DB_INSTANCE) == [(True,)]
@@ -269,7 +264,7 @@ def test_blue_green_major_upgrade_of_an_aurora_cluster_needs_a_group_of_the_new_
     world.switchover(deployment["BlueGreenDeploymentIdentifier"])
 
     assert old_family.value.response["Error"]["Code"] == "InvalidParameterCombination"
-    clusters = {c["DBClusterIdentifier"]: c for c in rds_of(world).describe_db_clusters()["DBClusters"]}
+    clusters = {c["DBClusterIdentifier"]: c for c in source_rds(world).describe_db_clusters()["DBClusters"]}
     production, old_blue = clusters["life-bg-aurora"], clusters["life-bg-aurora-old1"]
     assert (production["EngineVersion"], production["DBClusterParameterGroup"]) == ("16.4", "life-bg-16")
     assert [m["DBInstanceIdentifier"] for m in production["DBClusterMembers"]] == ["life-bg-aurora-instance-1"]
@@ -289,7 +284,7 @@ def test_global_secondary_is_a_cluster_of_its_own_region_logging_to_its_own_log_
                            region="eu-central-1")  # fmt: skip
 
     assert secondary["DBClusterArn"].startswith("arn:aws:rds:eu-central-1:")
-    [global_cluster] = rds_of(world).describe_global_clusters()["GlobalClusters"]
+    [global_cluster] = source_rds(world).describe_global_clusters()["GlobalClusters"]
     members = {m["DBClusterArn"]: m["IsWriter"] for m in global_cluster["GlobalClusterMembers"]}
     assert members == {primary["DBClusterArn"]: True, secondary["DBClusterArn"]: False}
     query = "SELECT to_regclass('replicated') IS NOT NULL"
