@@ -24,11 +24,10 @@ for a limit of each source account (RDS).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -148,16 +147,6 @@ def silencing_plan(count: int, postgres_backed: int) -> list[str]:
     return plan
 
 
-@contextlib.contextmanager
-def _without_real_postgres(world: World) -> Iterator[None]:
-    """Clusters created meanwhile have no PostgreSQL server behind them (the emulation's hooks leave those alone)."""
-    servers, world.postgres = world.postgres, None
-    try:
-        yield
-    finally:
-        world.postgres = servers
-
-
 def _database_user_and_extension(world: World, source: Source) -> dict[str, Any]:
     """As onboarding leaves a cluster with the owner's database user (docs/deploy.md, step 4): the pgaudit extension
     created with it, rds_superuser then revoked (docs/security.md); the registry's `extension`, as DynamoDB holds it."""
@@ -215,9 +204,8 @@ def seed_real_sources(
             rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=group, Parameters=[preload, classes])
             groups.add(group)
         backed = index in postgres_backed and world.postgres is not None
-        with contextlib.nullcontext() if backed else _without_real_postgres(world):
-            world.create_cluster(source.cluster_id, account=account, instances=1, parameter_group=group,
-                                 exports=("postgresql",), database_user=backed)  # fmt: skip
+        world.create_cluster(source.cluster_id, account=account, instances=1, parameter_group=group,
+                             exports=("postgresql",), database_user=backed, real_postgres=backed)  # fmt: skip
         stream_arn = ensure_delivery_stream(firehose, settings, source, 0).resources["delivery_stream_arn"]
         role_arn = ensure_destination_role(iam, holders, settings, source, stream_arn).resources["destination_role_arn"]
         destination = ensure_destination(logs, settings, source, stream_arn, role_arn, False)

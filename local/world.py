@@ -808,8 +808,10 @@ class World:
         tags: dict[str, str] | None = None,
         database_user: bool = True,
         consent: bool | None = None,
+        real_postgres: bool = True,
     ) -> dict[str, Any]:
-        """An Aurora PostgreSQL cluster (with a real PostgreSQL behind it in World(postgres=True)); with
+        """An Aurora PostgreSQL cluster (with a real PostgreSQL behind it in World(postgres=True) unless
+        `real_postgres` is false: a fleet's many clusters cannot each have a server); with
         `database_user`, its owner has also created the database user and tagged secret of docs/deploy.md (step 4); with
         `consent` (by default: when no tags are given) the owner has granted consent (grant_consent)."""
         rds = self.client("rds", account or self.source_accounts[0])
@@ -836,7 +838,7 @@ class World:
         if consented(tags):
             self.grant_consent(cluster_id, account=account)
         cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-        if self.postgres is not None and engine == "aurora-postgresql":
+        if self.postgres is not None and real_postgres and engine == "aurora-postgresql":
             account_id = account or self.source_accounts[0]
             backend = rds_backends[account_id][self.region]
             parameters = Fidelity.parameter_values(backend, cluster["DBClusterParameterGroup"])
