@@ -15,6 +15,7 @@ they add only the calls no Aurora cluster makes (the DB parameter group calls, M
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
-import boto3
+import botocore.session
 import pytest
+from botocore import xform_name
 
 from local import SOURCE_ACCOUNT, World
 from local.template import ARCHIVE_TEMPLATE, ROOT, load_template, state_machine_substitutions
@@ -90,6 +92,15 @@ TRANSIENT = {cls.__name__ for cls in errors.TRANSIENT_ERRORS}
 RESULTS: list[tuple[str, str, bool]] = []
 
 
+@functools.cache
+def _api_names(service: str) -> dict[str, str]:
+    """boto3 method name -> API operation name (what a client's meta.method_to_api_mapping holds, without a client)."""
+    return {xform_name(operation): operation for operation in _BOTOCORE.get_service_model(service).operation_names}
+
+
+_BOTOCORE = botocore.session.get_session()
+
+
 def workflow_calls() -> list[tuple[str, str]]:
     """(service, Operation) of every boto3 call in the data-access modules, read from their source."""
     found: set[tuple[str, str]] = set()
@@ -106,7 +117,7 @@ def workflow_calls() -> list[tuple[str, str]]:
             service, method = CLIENT_SERVICES[client], node.func.attr
             if method == "get_paginator":
                 method = node.args[0].value  # type: ignore[attr-defined]
-            api = boto3.client(service, region_name="eu-west-1").meta.method_to_api_mapping.get(method)
+            api = _api_names(service).get(method)
             if api:
                 found.add((service, api))
     return sorted(call for call in found if call not in NOT_IN_WORKFLOWS)

@@ -3,6 +3,7 @@ titled and on the grid, and every metric on it one the code publishes (read from
 fails here) with the dimensions it publishes, or one AWS publishes for a resource of this template."""
 
 import ast
+import functools
 import json
 import re
 from typing import get_args
@@ -99,6 +100,7 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
 
 
+@functools.cache  # the product's code is parsed once per process: dozens of parametrized cases read it
 def emitted_metrics() -> dict[str, frozenset[str]]:
     """Every metric the product's code publishes, as a name or (for an f-string) a regular expression, with the
     dimension names it carries: Powertools' `metrics.add_metric` adds `service`; a `single_metric` block carries the

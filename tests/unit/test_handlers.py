@@ -12,7 +12,7 @@ import pytest
 from functions.ensure_delivery_stream import app as ensure_delivery_stream
 from functions.summarize_onboarding import app as summarize_onboarding
 from local.template import stack_defaults
-from pgaudit_archiver.aws import accounts
+from pgaudit_archiver.aws import accounts, sessions
 from pgaudit_archiver.aws.sessions import AssumedSession
 from pgaudit_archiver.errors import ConfigurationError, WaitTimeoutError
 from pgaudit_archiver.handlers import clear_container_caches, state_name
@@ -187,3 +187,27 @@ def test_container_caches_cleared_forget_settings_clients_and_credentials(assume
     assert get_settings(SourceStepSettings) is not settings
     assert accounts.source_account(settings, SOURCE, now=NOW) is not account
     assert accounts.archive_account(settings) is not archive
+
+
+def test_source_clients_carry_the_assumed_credentials_in_the_source_region_without_a_new_session(monkeypatch):
+    settings = get_settings(SourceStepSettings)
+    expires = NOW + timedelta(minutes=15)
+    credentials = {"AccessKeyId": "ASIAASSUMED", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": expires}
+
+    class Sts:
+        def assume_role(self, **request):
+            assert request["RoleArn"] == f"arn:aws:iam::{SOURCE.account_id}:role/{settings.source_role_name}"
+            assert request["ExternalId"] == "x" * 16
+            return {"Credentials": credentials}
+
+    monkeypatch.setattr(sessions, "archive_client", lambda service, region: Sts())
+    sessions.archive_session(settings.region)  # the container's own session, built at its first call
+    new_sessions = []
+    monkeypatch.setattr(boto3, "Session", lambda *a, **k: new_sessions.append(k) or pytest.fail("a new Session"))
+    elsewhere = Source(account_id=SOURCE.account_id, region="us-east-2", cluster_id="orders-db")
+    assumed = sessions.source_session(settings, elsewhere)
+
+    rds = assumed.session.client("rds", config=sessions.CLIENT_CONFIG)
+    assert rds.meta.region_name == "us-east-2"
+    assert rds._request_signer._credentials.access_key == "ASIAASSUMED"  # what signs its requests
+    assert assumed.expires_at == expires and not new_sessions

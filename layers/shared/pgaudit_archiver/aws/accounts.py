@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TypeVar
 
-import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from pgaudit_archiver.aws.account_limits import AccountLimits
@@ -31,7 +30,7 @@ from pgaudit_archiver.aws.rds_inventory import SourceClusterInventory
 from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.aws.role_holders import RoleHolders
 from pgaudit_archiver.aws.secrets import SourceSecrets
-from pgaudit_archiver.aws.sessions import AssumedSession, archive_session, source_session
+from pgaudit_archiver.aws.sessions import AssumedSession, ClientMaker, archive_session, source_session
 from pgaudit_archiver.aws.stepfunctions import ArchiveStepFunctions
 from pgaudit_archiver.errors import ConfigurationError
 from pgaudit_archiver.models import Source
@@ -56,7 +55,7 @@ MAX_SOURCE_ACCOUNTS = 64  # accounts (and regions) kept; each keeps a few client
 DataAccessT = TypeVar("DataAccessT")
 
 
-def _on_session(data_access: Callable[[boto3.Session], DataAccessT]) -> cached_property[DataAccessT]:
+def _on_session(data_access: Callable[[ClientMaker], DataAccessT]) -> cached_property[DataAccessT]:
     """A data-access object built on the account's session at first use, then kept with the account."""
 
     def build(account: SourceAccount | ArchiveAccount) -> DataAccessT:
@@ -74,7 +73,7 @@ class SourceAccount:
         self._assumed: AssumedSession | None = None
 
     @property
-    def session(self) -> boto3.Session:
+    def session(self) -> ClientMaker:
         if self._assumed is None:
             self._assumed = source_session(self._settings, self._source)
         return self._assumed.session

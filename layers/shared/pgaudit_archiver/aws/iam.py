@@ -6,10 +6,8 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded, refused
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 
 
 def _as_document(document: str | dict[str, Any]) -> dict[str, Any]:
@@ -21,7 +19,7 @@ def _as_document(document: str | dict[str, Any]) -> dict[str, Any]:
 
 
 class ArchiveIam:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._iam = guarded(session.client("iam", config=CLIENT_CONFIG))
 
     def role_usage(self) -> tuple[int, int]:

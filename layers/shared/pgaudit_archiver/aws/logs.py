@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded, refused
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 
 # PutSubscriptionFilter's answer when the log group has no free filter slot.
 SLOTS_FULL_CODE = "LimitExceededException"
 
 
 class SourceLogs:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._logs = guarded(session.client("logs", config=CLIENT_CONFIG))
 
     def describe_log_group(self, name: str) -> dict[str, Any] | None:
@@ -57,7 +55,7 @@ class SourceLogs:
 
 
 class ArchiveLogs:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._logs = guarded(session.client("logs", config=CLIENT_CONFIG))
 
     def describe_destination(self, name: str) -> dict[str, Any] | None:

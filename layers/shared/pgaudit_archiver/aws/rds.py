@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded, refused
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 from pgaudit_archiver.consent import tags_of
 from pgaudit_archiver.kinds import DatabaseKind, GroupScope, cluster_kind_for_engine, kind_of
 from pgaudit_archiver.models import DatabaseFacts, DatabaseMember, InstanceFacts, Source
@@ -99,7 +97,7 @@ def standalone_instance_facts(instance: InstanceFacts, polls: int = 0) -> Databa
 
 
 class SourceRds:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._rds = guarded(session.client("rds", config=CLIENT_CONFIG))
 
     # -- what the steps read: typed facts

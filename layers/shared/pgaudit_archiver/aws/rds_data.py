@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 
 
 class SourceRdsData:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._rds_data = guarded(session.client("rds-data", config=CLIENT_CONFIG))
 
     def execute(self, cluster_arn: str, secret_arn: str, database: str, sql: str) -> list[Any]:

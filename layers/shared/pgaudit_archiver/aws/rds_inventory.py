@@ -3,11 +3,9 @@ then standalone DB instances."""
 
 from __future__ import annotations
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded
 from pgaudit_archiver.aws.rds import cluster_facts, instance_facts, standalone_instance_facts
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 from pgaudit_archiver.kinds import AuroraCluster, DbInstance, MultiAzCluster
 from pgaudit_archiver.models import DatabaseFacts
 
@@ -19,7 +17,7 @@ INSTANCE_ENGINE_FILTER = {"Name": "engine", "Values": [DbInstance.engine]}
 
 
 class SourceClusterInventory:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._rds = guarded(session.client("rds", config=CLIENT_CONFIG))
 
     def list_clusters(self, page_size: int, marker: str | None) -> tuple[list[DatabaseFacts], str | None]:

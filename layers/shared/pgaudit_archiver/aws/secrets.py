@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 from pgaudit_archiver.models import Model
 
 PAGE_SIZE = 100  # ListSecrets' largest page
@@ -22,7 +20,7 @@ class SecretEntry(Model):
 
 
 class SourceSecrets:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._secrets = guarded(session.client("secretsmanager", config=CLIENT_CONFIG))
 
     def tagged(self, key: str, value: str) -> list[SecretEntry]:

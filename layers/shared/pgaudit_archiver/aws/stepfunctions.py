@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-
 from pgaudit_archiver.aws.client_errors import guarded, refused
-from pgaudit_archiver.aws.sessions import CLIENT_CONFIG
+from pgaudit_archiver.aws.sessions import CLIENT_CONFIG, ClientMaker
 from pgaudit_archiver.errors import ArchiverError
 from pgaudit_archiver.observability import logger
 
@@ -19,7 +17,7 @@ HISTORY_PAGES = 10
 
 
 class ArchiveStepFunctions:
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: ClientMaker) -> None:
         self._sfn = guarded(session.client("stepfunctions", config=CLIENT_CONFIG))
 
     def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
