@@ -18,13 +18,16 @@ import functools
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from unittest import mock
 
 import botocore.session
 from botocore.client import BaseClient, ClientCreator
+from botocore.context import get_context
 from botocore.loaders import create_loader
+from botocore.useragent import UserAgentString
 from moto.core import errors as moto_errors
 from moto.core import responses as moto_responses
 from moto.firehose.models import DeliveryStream, FirehoseBackend
@@ -136,6 +139,24 @@ def _methods_once(create_methods: Any) -> Any:
     return methods
 
 
+def _user_agent_once(to_string: Any) -> Any:
+    """The User-Agent header a client sends, built once for each set of features it reports (they vary by request:
+    retries, paginators); botocore builds it twice a request from a dozen sanitized components."""
+    built: weakref.WeakKeyDictionary[UserAgentString, dict[tuple[frozenset[str], frozenset[str]], str]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def user_agent(creator: UserAgentString) -> str:
+        context = get_context()
+        key = (frozenset(creator._client_features or ()), frozenset(context.features) if context else frozenset())
+        strings = built.setdefault(creator, {})
+        if key not in strings:
+            strings[key] = to_string(creator)
+        return strings[key]
+
+    return user_agent
+
+
 def _one_private_key_for_symmetric_keys(generate: Any) -> Any:
     shared = functools.cache(lambda: generate("SYMMETRIC_DEFAULT"))
 
@@ -227,6 +248,14 @@ SPEED_PATCHES: tuple[Patch, ...] = (
         "_create_methods",
         _methods_once(ClientCreator._create_methods),
         "each client class builds its API methods (and their docstrings) again",
+        "speed",
+        "botocore",
+    ),
+    Patch(
+        UserAgentString,
+        "to_string",
+        _user_agent_once(UserAgentString.to_string),
+        "every request builds its User-Agent header again (twice), though a client's changes only with its features",
         "speed",
         "botocore",
     ),

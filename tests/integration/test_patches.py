@@ -13,6 +13,7 @@ from importlib.metadata import version
 
 import boto3
 import pytest
+from botocore.useragent import UserAgentString
 from moto import mock_aws
 from moto.core import errors as moto_errors
 from moto.core import responses as moto_responses
@@ -242,6 +243,15 @@ def probe_loader_read_again():
     assert botocore.session.create_loader() is not botocore.session.create_loader()
 
 
+def probe_user_agent_built_per_request():
+    user_agent = UserAgentString.from_environment()
+    built = []
+    components = user_agent._build_os_metadata
+    user_agent._build_os_metadata = lambda: built.append(1) or components()
+    assert user_agent.to_string() == user_agent.to_string()
+    assert len(built) == 2
+
+
 def probe_client_per_task():
     build = lambda_eval_utils.boto_client_for
     assert build(REGION, "lambda") is not build(REGION, "lambda")
@@ -382,6 +392,7 @@ PROBES: dict[str, Callable[[], None]] = {
     "retrier_decl.time": probe_real_backoff_sleep,
     "session.create_loader": probe_loader_read_again,
     "lambda_eval_utils.boto_client_for": probe_client_per_task,
+    "UserAgentString.to_string": probe_user_agent_built_per_request,
     "json_path.parse": probe_paths_parsed_again,
     "result_path.parse": probe_paths_parsed_again,
     "errors.ErrorLookupFactory": probe_error_table_per_error,
