@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 
+from local import collect_garbage_less_often
 from local.template import ROOT
 from pgaudit_archiver.kinds import DatabaseKind
 from pgaudit_archiver_cli import OneLineErrorParser
@@ -30,6 +31,7 @@ def _at_least(minimum: int) -> Callable[[str], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    collect_garbage_less_often()
     parser = OneLineErrorParser(prog="python -m local", description="pgaudit-archiver on the local emulation")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     demo = commands.add_parser("demo", help="onboard a cluster end to end and show its audit lines in the archive")

@@ -857,7 +857,7 @@ class World:
         for arn in self._database_arns(kind, cluster_id, account):
             rds.add_tags_to_resource(ResourceName=arn, Tags=consent)
         group = database_log_group(kind, cluster_id)
-        if not any(g["logGroupName"] == group for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]):
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
         arn = f"arn:aws:logs:{self.region}:{account}:log-group:{group}"
         logs.tag_resource(resourceArn=arn, tags={CONSENT_TAG_KEY: CONSENT_TAG_VALUE})
@@ -871,11 +871,10 @@ class World:
         if namespace_of(kind) == "instance":
             return [rds.describe_db_instances(DBInstanceIdentifier=database_id)["DBInstances"][0]["DBInstanceArn"]]
         cluster = rds.describe_db_clusters(DBClusterIdentifier=database_id)["DBClusters"][0]
-        arns = [cluster["DBClusterArn"]]
-        for member in cluster.get("DBClusterMembers", []):
-            instance = rds.describe_db_instances(DBInstanceIdentifier=member["DBInstanceIdentifier"])["DBInstances"][0]
-            arns.append(instance["DBInstanceArn"])
-        return arns
+        # A DB instance's ARN: arn:aws:rds:<region>:<account>:db:<identifier> (RDS User Guide, "Amazon RDS ARNs").
+        prefix = cluster["DBClusterArn"].rsplit(":cluster:", 1)[0] + ":db:"
+        members = [prefix + member["DBInstanceIdentifier"] for member in cluster["DBClusterMembers"]]
+        return [cluster["DBClusterArn"], *members]
 
     def withdraw_consent(
         self, cluster_id: str, *, account: str | None = None, log_group: bool = False, kind: str = AURORA_CLUSTER

@@ -6,6 +6,10 @@ import sys
 
 from hypothesis import settings
 
+from local import collect_garbage_less_often
+
+collect_garbage_less_often()
+
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
