@@ -75,15 +75,23 @@ def renamed_source(source: Source, database: DatabaseFacts) -> Source:
                   kind=database.kind)  # fmt: skip
 
 
-def ready_green(rds: SourceRds, source: Source, green_id: str, pgaudit_log: str) -> tuple[tuple[str, ...], str]:
-    """A pending green of `source` given the source's pgaudit group of its family (prepare_green): the changes, and
-    the owner's reboot command that loads pgaudit on it before switchover ("" when none is needed)."""
+class GreenPrepared(Model):
+    """A pending green given the source's pgaudit group: which, the changes, and the owner's reboot command that
+    loads pgaudit on it before switchover ("" when it needs none)."""
+
+    group: str
+    changes: tuple[str, ...]
+    reboot: str
+
+
+def ready_green(rds: SourceRds, source: Source, green_id: str, pgaudit_log: str) -> GreenPrepared:
+    """A pending green of `source` given the source's pgaudit group of its family (prepare_green)."""
     green = rds.database(Source(account_id=source.account_id, region=source.region, cluster_id=green_id,
                                 kind=source.kind))  # fmt: skip
     if green is None:
         raise ClusterNotEligibleError(f"the green {green_id} is gone")
-    changes, needs_reboot = prepare_green(rds, source, green, pgaudit_log)
-    return changes, reboot_command(green) if needs_reboot else ""
+    group, changes, needs_reboot = prepare_green(rds, source, green, pgaudit_log)
+    return GreenPrepared(group=group, changes=changes, reboot=reboot_command(green) if needs_reboot else "")
 
 
 def reboot_command(database: DatabaseFacts) -> str:

@@ -265,13 +265,13 @@ def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster:
 
 def prepare_green(
     rds: SourceRds, source: Source, green: DatabaseFacts, pgaudit_log: str
-) -> tuple[tuple[str, ...], bool]:
+) -> tuple[str, tuple[str, ...], bool]:
     """A blue/green deployment's green, made ready to take the source's name at switchover: the source's own group of
     the GREEN's family (a major-upgrade green runs a new family), made as after a major upgrade (copied from the
     green's own group, or from the family's defaults with our earlier group's settings), with pgaudit, attached to
     the green. Only where the green itself carries the owner's consent tag: IAM authorizes ModifyDBCluster and
-    ModifyDBInstance on the green's own tags (source-account/template.yaml). Returns the changes and whether the
-    green loads pgaudit only at its next reboot (a new group, or a new preload list, as at onboarding)."""
+    ModifyDBInstance on the green's own tags (source-account/template.yaml). Returns the group, the changes and
+    whether the green loads pgaudit only at its next reboot (a new group, or a new preload list, as at onboarding)."""
     if not consented(green.tags):
         raise ClusterNotEligibleError(
             f"the green {green.identifier} is not tagged {CONSENT_TAG_KEY}={CONSENT_TAG_VALUE}, so the source role "
@@ -282,4 +282,4 @@ def prepare_green(
     group, changes = _group_for_database(rds, source, green.parameter_group, green.kind, green.identifier)
     values = rds.parameter_values(group, {PRELOAD, PGAUDIT_LOG}, green.kind)
     libraries, set_now = _set_pgaudit(rds, group, values, pgaudit_log, green.kind)
-    return tuple([*changes, *set_now]), group != green.parameter_group or libraries != values[PRELOAD]
+    return group, tuple([*changes, *set_now]), group != green.parameter_group or libraries != values[PRELOAD]

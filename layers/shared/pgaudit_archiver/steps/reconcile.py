@@ -49,6 +49,7 @@ from pgaudit_archiver.steps.delivery_stream import desired_destination, destinat
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
 from pgaudit_archiver.steps.lifecycle import (
+    GreenPrepared,
     Whereabouts,
     grace_over,
     offboard_input,
@@ -314,15 +315,16 @@ def _prepare_greens(
             left.append(entry)
             continue
         try:
-            changes, waiting = life.prepare_green(entry.resource, pgaudit_log)
+            prepared = life.prepare_green(entry.resource, pgaudit_log)
         except ArchiverError as error:  # not consented on the green, or refused: left to its owner, as before
             left.append(entry)
             greens.append({"green": entry.resource, "not_prepared": str(error)})
             continue
-        greens.append({"green": entry.resource, "changes": list(changes), "reboot_before_switchover": waiting})
-        if waiting:
-            left.append(Drift(kind="green-pgaudit-not-loaded", resource=entry.resource, expected=waiting,
-                              actual=f"{entry.actual}; pgaudit-archiver attached its group"))  # fmt: skip
+        greens.append({"green": entry.resource, "changes": list(prepared.changes),
+                       "reboot_before_switchover": prepared.reboot})  # fmt: skip
+        if prepared.reboot:
+            left.append(Drift(kind="green-pgaudit-not-loaded", resource=entry.resource, expected=prepared.reboot,
+                              actual=f"pgaudit-archiver attached {prepared.group}; was {entry.actual}"))  # fmt: skip
     return left, greens
 
 
@@ -422,14 +424,13 @@ def reconcile_source(
 class Life:
     """What reconciliation asks about a source's database over its life (steps/lifecycle.py): where its recorded
     resource id is now, removing our filter from a log group that is no longer the source's, and giving a pending
-    blue/green deployment's green the source's pgaudit group: `prepare_green(green identifier, pgaudit.log)` returns
-    (the changes, the reboot command the green waits for, empty when it waits for none)."""
+    blue/green deployment's green the source's pgaudit group: `prepare_green(green identifier, pgaudit.log)`."""
 
     def __init__(
         self,
         locate: Callable[[str | None], Whereabouts],
         remove_filter: Callable[[Source], tuple[str, ...]],
-        prepare_green: Callable[[str, str], tuple[tuple[str, ...], str]] | None = None,
+        prepare_green: Callable[[str, str], GreenPrepared] | None = None,
     ) -> None:
         self.locate = locate
         self.remove_filter = remove_filter
