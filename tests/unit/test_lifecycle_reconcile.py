@@ -196,9 +196,11 @@ def test_with_auto_repair_a_major_upgrade_green_gets_the_sources_group_of_its_fa
     greens = pipeline.item()["last_verification"]["greens"]
     assert f"attached {GREEN_GROUP} to {GREEN}" in greens[0]["changes"]
 
+    waiting = reconcile(pipeline, auto_repair=True)  # the next run: its group is ours, its reboot still owed
     pipeline.rds.reboot_instance(f"{GREEN}-1")  # the owner's reboot of the green
     again = reconcile(pipeline, auto_repair=True)
 
+    assert [entry.kind for entry in waiting.drift] == ["green-pgaudit-not-loaded"]
     assert (again.status, again.drift) == ("active", ())
 
 

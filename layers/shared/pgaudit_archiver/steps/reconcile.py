@@ -281,7 +281,8 @@ def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
     drift = []
     for deployment, green in rds.pending_greens(blue):
         preload = rds.parameter_values(green.parameter_group, {PRELOAD}, green.kind)[PRELOAD] or ""
-        waiting = [m.instance_id for m in green.members if m.parameter_group_status == "pending-reboot"]
+        # "applying" comes before "pending-reboot" right after a new group is attached: not loaded either way
+        waiting = [m.instance_id for m in green.members if m.parameter_group_status != "in-sync"]
         if LIBRARY not in [item.strip() for item in preload.split(",")]:
             drift.append(Drift(
                 kind="green-pgaudit-not-preloaded", resource=green.identifier,
@@ -291,7 +292,7 @@ def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
         elif waiting:  # its group preloads pgaudit (ours, attached by a run's repair): loaded at the next reboot
             drift.append(Drift(
                 kind="green-pgaudit-not-loaded", resource=green.identifier, expected=reboot_command(green),
-                actual=f"group {green.parameter_group}, {', '.join(waiting)} pending-reboot, blue/green deployment "
+                actual=f"group {green.parameter_group}, {', '.join(waiting)} not in sync, blue/green deployment "
                 f"{deployment}",
             ))  # fmt: skip
     return drift
