@@ -12,7 +12,9 @@ What is checked, for each source the registry calls active (or pending-reboot, o
 The desired state is the source's recorded request held to the archive's minimum audit policy: a request below it
 counts only with an admin's exception recorded for exactly it, otherwise it is drift and is raised to the minimum.
 Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
-the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change.
+the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change. A pending
+blue/green green without pgaudit is no source of its own: AutoRepair gives it the source's group directly
+(steps/parameter_group.py, prepare_green), and its reboot is left to its owner.
 """
 
 from __future__ import annotations
