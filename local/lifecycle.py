@@ -304,9 +304,22 @@ def blue_green(lab: Lab, out: Outcome) -> None:
     # Blue/green deployments refuse Secrets Manager-managed master passwords (RDS User Guide, "Limitations for
     # blue/green deployments").
     blue = _onboarded(lab, out, kind, name, managed_secret=False)
-    deployment = lab.world.start_blue_green(kind, name)
-    switched = lab.world.switchover(deployment["BlueGreenDeploymentIdentifier"])
+    _, _, version, family = VERSIONS[kind]
+    # A green of the next major needs a group of the new family (RDS User Guide, "Creating a blue/green deployment"):
+    # the owner, who does not know of the archive, names one of their own without pgaudit.
+    group = f"{name}-{family}"
+    lab.world.create_db_parameter_group(group, family=family)
+    deployment = lab.world.start_blue_green(kind, name, target_engine_version=version, target_parameter_group=group)
+    green = str(deployment["Target"]).rsplit(":", 1)[-1]
+    out.fact(f"blue/green deployment to {version}: the green {green} on the owner's {group}")
+    lab.reconcile(out, lab.world, kind, name)
     rds = lab.world.client("rds", lab.world.source_accounts[0])
+    given = rds.describe_db_instances(DBInstanceIdentifier=green)["DBInstances"][0]["DBParameterGroups"][0]
+    group_name, apply_status = given["DBParameterGroupName"], given["ParameterApplyStatus"]
+    out.expect(group_name == f"pgaudit-{name}-{family}", f"the product gave the green {group_name} ({apply_status})")
+    lab.reboot(lab.world, kind, green)
+    out.fact("the owner rebooted the green before the switchover, as the drift asked")
+    switched = lab.world.switchover(deployment["BlueGreenDeploymentIdentifier"])
     serving = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     out.fact(f"blue/green {switched['Status']}: {name} is now {serving['DbiResourceId']} (was "
              f"{blue['DbiResourceId']}), the blue is {name}-old1")  # fmt: skip

@@ -244,6 +244,18 @@ def test_blue_green_switchover_of_a_db_instance_swaps_names_and_ids_follow_the_r
     assert any("served by the former green" in line for line in lines(world, DB_INSTANCE, "life-bg"))
     assert any("served by the former blue" in line for line in lines(world, DB_INSTANCE, "life-bg-old1"))
 
+    # After switchover DescribeBlueGreenDeployments names the renamed old blue as Source and the production name as
+    # Target (AWS CLI Command Reference, describe-blue-green-deployments, "after switchover" example); the deployment
+    # is still described once the old blue is deleted (SwitchoverDetail, API reference: "MISSING_SOURCE - The source
+    # resource has been deleted").
+    world.delete_database(DB_INSTANCE, "life-bg-old1")
+    [described] = source_rds(world).describe_blue_green_deployments(
+        Filters=[{"Name": "target", "Values": [production["DBInstanceArn"]]}]
+    )["BlueGreenDeployments"]
+    assert (described["Status"], described["Source"], described["Target"]) == (
+        "SWITCHOVER_COMPLETED", old_blue["DBInstanceArn"], production["DBInstanceArn"],
+    )  # fmt: skip
+
 
 def test_blue_green_major_upgrade_of_an_aurora_cluster_needs_a_group_of_the_new_family_and_renames_its_instances(
     world,

@@ -118,7 +118,9 @@ def test_a_db_instance_upgraded_a_major_version_is_repaired_on_the_new_family_an
     assert "instead of default.postgres16, which is of family postgres16" in " ".join(offboarding.output["changes"])
 
 
-def test_a_green_without_pgaudit_is_reported_before_switchover_and_the_source_follows_the_name_after(world):
+def test_a_major_upgrade_green_gets_pgaudit_from_the_product_and_the_source_follows_the_name_past_a_deleted_blue(
+    world,
+):
     world.create_instance("life-bg-seventeen", engine_version="17.2")  # the emulation makes default.postgres17 then
     world.create_instance("life-blue", engine_version="16.3", exports=("postgresql",), managed_secret=False)
     request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": "life-blue", "reboot": "immediate"}
@@ -128,21 +130,23 @@ def test_a_green_without_pgaudit_is_reported_before_switchover_and_the_source_fo
     deployment = world.start_blue_green(
         DB_INSTANCE, "life-blue", target_engine_version="17.2", target_parameter_group="default.postgres17"
     )
+    green = deployment["Target"].rsplit(":", 1)[-1]
 
-    assert world.reconcile().status == "SUCCEEDED"
+    assert world.reconcile().status == "SUCCEEDED"  # AutoRepair is on
     item = world.registry_item("instance--life-blue")
-    assert [d["kind"] for d in item["last_verification"]["drift_details"]] == ["green-pgaudit-not-preloaded"]
-    assert item["status"] == "drifted"  # the owner's to fix before switchover; nothing repaired
+    assert instance(world, green)["DBParameterGroups"][0]["DBParameterGroupName"] == "pgaudit-life-blue-postgres17"
+    assert [d["kind"] for d in item["last_verification"]["drift_details"]] == ["green-pgaudit-not-loaded"]
+    assert f"aws rds reboot-db-instance --db-instance-identifier {green}" in item["last_verification"]["drift"][0]
+    world.client("rds", SOURCE_ACCOUNT).reboot_db_instance(DBInstanceIdentifier=green)  # the owner's reboot
+    assert world.reconcile().status == "SUCCEEDED"
+    assert world.registry_item("instance--life-blue")["status"] == "active"
 
     world.switchover(deployment["BlueGreenDeploymentIdentifier"])
+    world.delete_database(DB_INSTANCE, "life-blue-old1")  # before any run saw the switchover
     green_id = instance(world, "life-blue")["DbiResourceId"]
     assert world.reconcile().status == "SUCCEEDED"
 
     item = world.registry_item("instance--life-blue")
-    assert item["resource_id"] == green_id != blue_id
+    assert (item["status"], item["resource_id"]) == ("active", green_id)
     assert (item["switched_over"]["old_blue"], item["switched_over"]["from_resource_id"]) == ("life-blue-old1", blue_id)
     assert filters(world, database_log_group(DB_INSTANCE, "life-blue")) == ["pgaudit-archiver"]
-    old_group = database_log_group(DB_INSTANCE, "life-blue-old1")
-    logs = world.client("logs", SOURCE_ACCOUNT)
-    if logs.describe_log_groups(logGroupNamePrefix=old_group)["logGroups"]:
-        assert filters(world, old_group) == []

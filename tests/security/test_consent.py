@@ -267,3 +267,21 @@ def test_reboot_db_cluster_needs_the_clusters_consent(world):
     # RebootDBCluster serves Multi-AZ DB clusters; IAM authorizes it on the cluster's own tags.
     as_source_role(world, "rds", "RebootDBCluster", {"DBClusterIdentifier": "orders"})
     refused(world, "rds", "RebootDBCluster", {"DBClusterIdentifier": "payroll"})
+
+
+def test_a_blue_green_green_is_in_reach_only_while_it_carries_the_owners_own_tag(world):
+    # Reconciliation gives a pending green the source's pgaudit group (steps/parameter_group.py prepare_green) through
+    # the same ModifyDBInstance permission, which IAM authorizes on the green's own tags: a green its owner did not
+    # mark (or unmarked), or the green of an unconsented blue, stays out of reach, and the role cannot mark it.
+    world.create_instance("tills", managed_secret=False, consent=True)
+    world.create_instance("safes", managed_secret=False, consent=False)
+    marked = world.start_blue_green("db-instance", "tills")["Target"].rsplit(":", 1)[-1]
+    unmarked = world.start_blue_green("db-instance", "safes")["Target"].rsplit(":", 1)[-1]
+    attach = {"DBParameterGroupName": "pgaudit-tills"}
+
+    as_source_role(world, "rds", "ModifyDBInstance", {"DBInstanceIdentifier": marked, **attach})
+    world.client("rds", SOURCE_ACCOUNT).remove_tags_from_resource(ResourceName=arn(world, "db", marked),
+                                                                  TagKeys=["pgaudit-archiver"])  # fmt: skip
+    for green in (marked, unmarked):
+        refused(world, "rds", "ModifyDBInstance", {"DBInstanceIdentifier": green, **attach})
+        refused(world, "rds", "AddTagsToResource", {"ResourceName": arn(world, "db", green), "Tags": [CONSENT]})

@@ -277,9 +277,9 @@ class FakeRds(Recording, SourceRds):
         found = [i for i in self.instances.values() if i.get("DbiResourceId") == resource_id]
         return copy.deepcopy(found[0]) if found else None
 
-    def describe_blue_green_deployments(self, source_arn: str) -> list[dict[str, Any]]:
+    def describe_blue_green_deployments(self, arn: str, role: str = "source") -> list[dict[str, Any]]:
         self._call("DescribeBlueGreenDeployments")
-        return [copy.deepcopy(d) for d in self.blue_greens if d["Source"] == source_arn]
+        return [copy.deepcopy(d) for d in self.blue_greens if d[role.capitalize()] == arn]
 
     def rename(self, database_id: str, new_id: str) -> None:
         """ModifyDBCluster NewDBClusterIdentifier / ModifyDBInstance NewDBInstanceIdentifier: the resource id stays."""

@@ -5,7 +5,7 @@ from typing import Any
 
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.service import ClusterService
-from pgaudit_archiver.steps.lifecycle import locate
+from pgaudit_archiver.steps.lifecycle import locate, ready_green
 from pgaudit_archiver.steps.offboard import remove_subscription_filter
 from pgaudit_archiver.steps.reconcile import Life, Verification, reconcile_source
 from tests.unit.fakes import ACCOUNT, REGION, SOURCE, stack_settings
@@ -15,15 +15,16 @@ OFFBOARD = "arn:aws:states:eu-west-1:123456789012:stateMachine:offboard"
 RENAMED = Source(account_id=ACCOUNT, region=REGION, cluster_id="sales")
 
 
-def reconcile(pipeline: Pipeline, **settings: str) -> Verification:
+def reconcile(pipeline: Pipeline, auto_repair: bool = False, **settings: str) -> Verification:
     service = ClusterService(pipeline.registry, pipeline.stepfunctions, "arn:aws:states:::stateMachine:onboard",
                              OFFBOARD, ())  # fmt: skip
     life = Life(
         lambda recorded: locate(pipeline.rds, SOURCE, recorded),
         lambda old: remove_subscription_filter(pipeline.logs, stack_settings(), old).changes,
+        lambda green, pgaudit_log: ready_green(pipeline.rds, SOURCE, green, pgaudit_log),
     )
     return reconcile_source(SOURCE, stack_settings(OFFBOARD_STATE_MACHINE_ARN=OFFBOARD, **settings),
-                            pipeline.registry, service, pipeline.find, False, life=life)  # fmt: skip
+                            pipeline.registry, service, pipeline.find, auto_repair, life=life)  # fmt: skip
 
 
 def started(pipeline: Pipeline, machine: str) -> list[dict[str, Any]]:
@@ -128,9 +129,9 @@ def test_reconcile_follows_the_name_after_a_blue_green_switchover_and_clears_the
     assert pipeline.logs.subscription_filters(GROUP) != []
 
 
-def blue_green(pipeline: Pipeline, green_group: str) -> None:
+def blue_green(pipeline: Pipeline, green_group: str, **green: Any) -> None:
     """A blue/green deployment of `orders` whose green (not switched over) is on `green_group`."""
-    pipeline.rds.add_cluster("orders-green-abc123", group=green_group)
+    pipeline.rds.add_cluster("orders-green-abc123", group=green_group, **green)
     pipeline.rds.blue_greens.append({
         "BlueGreenDeploymentIdentifier": "bgd-1", "Status": "AVAILABLE",
         "Source": pipeline.rds.clusters["orders"]["DBClusterArn"],
@@ -168,3 +169,104 @@ def test_a_source_without_a_recorded_resource_id_whose_name_is_gone_is_drift_clu
 
     assert result.status == "drifted"
     assert "cluster-missing" in [entry.kind for entry in result.drift]
+
+
+GREEN = "orders-green-abc123"
+GREEN_GROUP = "pgaudit-orders-aurora-postgresql17"  # the source's group of the green's family, as after an upgrade
+
+
+def test_with_auto_repair_a_major_upgrade_green_gets_the_sources_group_of_its_family_then_waits_for_a_reboot() -> None:
+    pipeline = onboarded()
+    pipeline.rds.groups["pgaudit-orders"]["parameters"]["log_min_duration_statement"] = "500"  # the owner's setting
+    blue_green(pipeline, "default.aurora-postgresql17", engine_version="17.2")
+
+    result = reconcile(pipeline, auto_repair=True)
+
+    green = pipeline.rds.clusters[GREEN]
+    assert green["DBClusterParameterGroup"] == GREEN_GROUP
+    parameters = pipeline.rds.groups[GREEN_GROUP]["parameters"]
+    assert parameters["shared_preload_libraries"] == "pgaudit"
+    assert parameters["log_min_duration_statement"] == "500"  # carried over from the blue's group
+    assert pipeline.rds.clusters["orders"]["DBClusterParameterGroup"] == "pgaudit-orders"  # the blue untouched
+    assert [entry.kind for entry in result.drift] == ["green-pgaudit-not-loaded"]
+    assert result.status == "drifted"
+    assert pipeline.stepfunctions.executions == {}  # no onboarding: the green is no source of its own
+    message = pipeline.item()["last_verification"]["drift"][0]
+    assert f"reboot it before the switchover: aws rds reboot-db-instance --db-instance-identifier {GREEN}-1" in message
+    greens = pipeline.item()["last_verification"]["greens"]
+    assert f"attached {GREEN_GROUP} to {GREEN}" in greens[0]["changes"]
+
+    waiting = reconcile(pipeline, auto_repair=True)  # the next run: its group is ours, its reboot still owed
+    pipeline.rds.reboot_instance(f"{GREEN}-1")  # the owner's reboot of the green
+    again = reconcile(pipeline, auto_repair=True)
+
+    assert [entry.kind for entry in waiting.drift] == ["green-pgaudit-not-loaded"]
+    assert (again.status, again.drift) == ("active", ())
+
+
+def test_a_green_on_its_owners_group_of_the_new_family_gets_a_copy_of_it_with_pgaudit() -> None:
+    pipeline = onboarded()
+    pipeline.rds.add_group("owners-17", {"work_mem": "65536"}, family="aurora-postgresql17")
+    blue_green(pipeline, "owners-17", engine_version="17.2")
+
+    reconcile(pipeline, auto_repair=True)
+
+    assert pipeline.rds.clusters[GREEN]["DBClusterParameterGroup"] == GREEN_GROUP
+    assert pipeline.rds.groups[GREEN_GROUP]["parameters"]["work_mem"] == "65536"
+    assert pipeline.rds.groups["owners-17"]["parameters"] == {"work_mem": "65536"}  # the owner's group as it was
+
+
+def test_a_green_without_the_owners_consent_tag_is_not_changed_even_with_auto_repair() -> None:
+    pipeline = onboarded()
+    blue_green(pipeline, "default.aurora-postgresql17", engine_version="17.2", consent=False)
+    before = list(pipeline.rds.mutations)
+
+    result = reconcile(pipeline, auto_repair=True)
+
+    assert pipeline.rds.mutations == before  # no group made, nothing attached
+    assert [entry.kind for entry in result.drift] == ["green-pgaudit-not-preloaded"]
+    assert "is not tagged pgaudit-archiver=enabled" in pipeline.item()["last_verification"]["greens"][0]["not_prepared"]
+
+
+def test_without_auto_repair_a_green_is_only_reported() -> None:
+    pipeline = onboarded()
+    blue_green(pipeline, "default.aurora-postgresql17", engine_version="17.2")
+    before = list(pipeline.rds.mutations)
+
+    result = reconcile(pipeline, auto_repair=False)
+
+    assert pipeline.rds.mutations == before
+    assert [entry.kind for entry in result.drift] == ["green-pgaudit-not-preloaded"]
+
+
+def switched_over_with_the_old_blue_deleted(pipeline: Pipeline, old_blue: str = "orders-old1") -> None:
+    """Switchover, then the owner deletes the old blue before a run: the name holds the green, and the deployment
+    names the renamed old blue as its Source (DescribeBlueGreenDeployments after switchover)."""
+    pipeline.rds.clusters.pop("orders")
+    pipeline.rds.add_cluster("orders", group="pgaudit-orders")
+    pipeline.rds.clusters["orders"]["DbClusterResourceId"] = "cluster-GREEN"
+    pipeline.rds.clusters["orders"]["EnabledCloudwatchLogsExports"] = ["postgresql"]
+    arn = pipeline.rds.clusters["orders"]["DBClusterArn"]
+    pipeline.rds.blue_greens.append({"BlueGreenDeploymentIdentifier": "bgd-1", "Status": "SWITCHOVER_COMPLETED",
+                                     "Source": arn.rsplit(":", 1)[0] + f":{old_blue}", "Target": arn})  # fmt: skip
+
+
+def test_a_switchover_whose_old_blue_was_deleted_before_a_run_is_followed_not_deleted() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)  # the resource id recorded
+    switched_over_with_the_old_blue_deleted(pipeline)
+
+    result = reconcile(pipeline)
+
+    assert (result.status, result.drift) == ("active", ())
+    item = pipeline.item()
+    assert (item["resource_id"], item["switched_over"]["old_blue"]) == ("cluster-GREEN", "orders-old1")
+    assert "deleted_at" not in item
+
+
+def test_a_switchover_from_another_databases_blue_does_not_make_the_deleted_source_follow_the_name() -> None:
+    pipeline = onboarded()
+    reconcile(pipeline)
+    switched_over_with_the_old_blue_deleted(pipeline, old_blue="billing-old1")
+
+    assert reconcile(pipeline).status == "deleted"

@@ -480,6 +480,7 @@ DriftKind = Literal[
     "consent-withdrawn",
     "unverifiable",
     "green-pgaudit-not-preloaded",
+    "green-pgaudit-not-loaded",
 ]
 
 
@@ -534,6 +535,9 @@ class Drift(Model):
             # resource: a blue/green deployment's green; actual: its group and deployment; expected: the fix
             "green-pgaudit-not-preloaded": f"the green {resource} does not preload pgaudit ({actual}): before the "
             f"switchover give it {expected}, or its audit stops at the switchover until a repair and a reboot",
+            # resource: the green; expected: the owner's reboot command; actual: its group, members, deployment
+            "green-pgaudit-not-loaded": f"the green {resource} loads pgaudit only after a reboot ({actual}): reboot "
+            f"it before the switchover: {expected}",
         }
         return messages[self.kind]
 

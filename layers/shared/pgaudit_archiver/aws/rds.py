@@ -21,7 +21,8 @@ MANAGED_TAG = {"Key": "pgaudit-archiver:managed", "Value": "true"}
 READY_STATUSES = frozenset({"available"})
 IN_SYNC = "in-sync"
 # A deployment in these has no green to prepare any more (DescribeBlueGreenDeployments, Status).
-BLUE_GREEN_DONE = frozenset({"SWITCHOVER_COMPLETED", "DELETING"})
+SWITCHOVER_COMPLETED = "SWITCHOVER_COMPLETED"
+BLUE_GREEN_DONE = frozenset({SWITCHOVER_COMPLETED, "DELETING"})
 AURORA = DatabaseKind.AURORA_CLUSTER
 
 
@@ -177,10 +178,22 @@ class SourceRds:
         instance = self.describe_instance(identifier)
         return None if instance is None else standalone_instance_facts(instance_facts(instance))
 
-    def describe_blue_green_deployments(self, source_arn: str) -> list[dict[str, Any]]:
-        # Filters: "source - Accepts source databases for a blue/green deployment" (DescribeBlueGreenDeployments)
+    def old_blues_of(self, database: DatabaseFacts) -> list[str]:
+        """The identifiers of the old blues of each blue/green deployment that switched over to `database`: after
+        switchover, DescribeBlueGreenDeployments names the renamed old blue (<name>-old1) as `Source` and the green,
+        now under the production name, as `Target`, with Status SWITCHOVER_COMPLETED (AWS CLI Command Reference,
+        describe-blue-green-deployments, "after switchover" example). The old blue may be deleted since."""
+        return [
+            str(deployment["Source"]).rsplit(":", 1)[-1]
+            for deployment in self.describe_blue_green_deployments(database.arn, "target")
+            if deployment.get("Status") == SWITCHOVER_COMPLETED and deployment.get("Target") == database.arn
+        ]
+
+    def describe_blue_green_deployments(self, arn: str, role: str = "source") -> list[dict[str, Any]]:
+        # Filters: "source - Accepts source databases for a blue/green deployment"; "target - Accepts target
+        # databases for a blue/green deployment" (DescribeBlueGreenDeployments, API reference)
         pages = self._rds.get_paginator("describe_blue_green_deployments").paginate(
-            Filters=[{"Name": "source", "Values": [source_arn]}]
+            Filters=[{"Name": role, "Values": [arn]}]
         )
         return [deployment for page in pages for deployment in page["BlueGreenDeployments"]]
 

@@ -8,7 +8,9 @@ id is now:
   request and original settings; the old name's source is offboarded, its archived objects kept);
 - switched-over: the registered name holds another resource and ours is now `<name>-old<n>`, the name a blue/green
   switchover gives the old blue ("the blue environment's resources are renamed by appending -old<n>", RDS User
-  Guide, "Switching a blue/green deployment"): the one case where the source follows the NAME to the new resource;
+  Guide, "Switching a blue/green deployment"): the one case where the source follows the NAME to the new resource.
+  Also when the old blue is gone (deleted before a run saw the switchover): the switched-over deployment whose
+  `Target` is the name's database still names `<name>-old<n>` as its `Source`;
 - deleted: neither its name nor its resource id is found (a database that took the name since is another one);
 - missing: its name is gone and no resource id was ever recorded (registered before they were, and gone before a
   run recorded it): not known to be deleted rather than renamed, so reported as drift `cluster-missing`.
@@ -21,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.errors import ClusterNotEligibleError
 from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import DatabaseFacts, Model, Source
+from pgaudit_archiver.steps.parameter_group import prepare_green
 
 State = Literal["present", "renamed", "switched-over", "deleted", "missing"]
 
@@ -42,6 +46,11 @@ def locate(rds: SourceRds, source: Source, recorded_resource_id: str | None) -> 
         return Whereabouts(state="switched-over", database=by_name, old_blue=moved.identifier)
     if moved is not None:
         return Whereabouts(state="renamed", database=moved)
+    if by_name is not None and recorded_resource_id:
+        # The old blue may be deleted before a run saw the switchover: the deployment still names it.
+        old_blues = [name for name in rds.old_blues_of(by_name) if is_old_blue(source.cluster_id, name)]
+        if old_blues:
+            return Whereabouts(state="switched-over", database=by_name, old_blue=old_blues[0])
     if not recorded_resource_id and by_name is None:  # no identity to look for: its name alone is gone
         return Whereabouts(state="missing")
     return Whereabouts(state="deleted")
@@ -64,3 +73,30 @@ def offboard_input(source: Source) -> dict[str, Any]:
 def renamed_source(source: Source, database: DatabaseFacts) -> Source:
     return Source(account_id=source.account_id, region=source.region, cluster_id=database.identifier,
                   kind=database.kind)  # fmt: skip
+
+
+class GreenPrepared(Model):
+    """A pending green given the source's pgaudit group: which, the changes, and the owner's reboot command that
+    loads pgaudit on it before switchover ("" when it needs none)."""
+
+    group: str
+    changes: tuple[str, ...]
+    reboot: str
+
+
+def ready_green(rds: SourceRds, source: Source, green_id: str, pgaudit_log: str) -> GreenPrepared:
+    """A pending green of `source` given the source's pgaudit group of its family (prepare_green)."""
+    green = rds.database(Source(account_id=source.account_id, region=source.region, cluster_id=green_id,
+                                kind=source.kind))  # fmt: skip
+    if green is None:
+        raise ClusterNotEligibleError(f"the green {green_id} is gone")
+    group, changes, needs_reboot = prepare_green(rds, source, green, pgaudit_log)
+    return GreenPrepared(group=group, changes=changes, reboot=reboot_command(green) if needs_reboot else "")
+
+
+def reboot_command(database: DatabaseFacts) -> str:
+    """The owner's command that reboots every member (a Multi-AZ DB cluster reboots as a whole)."""
+    if kind_of(database.kind).reboot == "whole-cluster":
+        return f"aws rds reboot-db-cluster --db-cluster-identifier {database.identifier}"
+    return " && ".join(f"aws rds reboot-db-instance --db-instance-identifier {member.instance_id}"
+                       for member in database.members)  # fmt: skip

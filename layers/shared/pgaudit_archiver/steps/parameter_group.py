@@ -28,6 +28,7 @@ from typing import Any
 
 from pgaudit_archiver.audit_policy import same_classes
 from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, consented
 from pgaudit_archiver.errors import ClusterNotEligibleError, ResourceConflictError
 from pgaudit_archiver.kinds import DatabaseKind, kind_of
 from pgaudit_archiver.models import (
@@ -36,6 +37,7 @@ from pgaudit_archiver.models import (
     Model,
     ParameterGroupResult,
     ResolvedRequest,
+    Source,
 )
 from pgaudit_archiver.naming import parameter_group_name, source_tags
 
@@ -179,12 +181,14 @@ def _carry_over(rds: SourceRds, cluster_id: str, family: str, group: str, kind: 
     return [f"carried {len(carried)} setting(s) of {earlier} into {group}{note}"] if carried or dropped else []
 
 
-def _group_for_cluster(
-    rds: SourceRds, request: ResolvedRequest, current: str, kind: DatabaseKind
+def _group_for_database(
+    rds: SourceRds, source: Source, current: str, kind: DatabaseKind, database_id: str
 ) -> tuple[str, list[str]]:
-    """The group to configure: ours for the database's family, made now from its current group if need be."""
+    """The group to configure: the source's own for the family of `current` (the group `database_id` runs), made now
+    from `current` if need be, and attached to `database_id`: the source's database, or the green that will take
+    its name at a blue/green switchover."""
     family = family_of(rds, current, kind)
-    ours, existing = our_group_for(rds, request.cluster_id, family, kind)
+    ours, existing = our_group_for(rds, source.cluster_id, family, kind)
     if current == ours:
         return current, []
     if current.startswith("default."):
@@ -196,22 +200,40 @@ def _group_for_cluster(
 
     changes = []
     if existing is None:
-        description = f"pgaudit-archiver: {request.cluster_id}, based on {current}"
-        tags = source_tags(request.source)
+        description = f"pgaudit-archiver: {source.cluster_id}, based on {current}"
+        tags = source_tags(source)
         if copy_from:
             rds.copy_parameter_group(copy_from, ours, description, tags, kind)
             changes.append(f"created parameter group {ours} because {reason}")
         else:
             rds.create_parameter_group(ours, family, description, tags, kind)
             changes.append(f"created parameter group {ours} because {reason}")
-            changes += _carry_over(rds, request.cluster_id, family, ours, kind)
+            changes += _carry_over(rds, source.cluster_id, family, ours, kind)
     elif "pgaudit-archiver" not in existing.get("Description", ""):
         raise ResourceConflictError(
             f"parameter group {ours} exists and was not made by pgaudit-archiver",
-            remedy=f"rename or delete {ours}, or attach it to {request.cluster_id} yourself",
+            remedy=f"rename or delete {ours}, or attach it to {database_id} yourself",
         )
-    rds.attach_parameter_group(request.cluster_id, ours, kind)
-    return ours, [*changes, f"attached {ours} to {request.cluster_id}"]
+    rds.attach_parameter_group(database_id, ours, kind)
+    return ours, [*changes, f"attached {ours} to {database_id}"]
+
+
+def _set_pgaudit(
+    rds: SourceRds, group: str, values: dict[str, str | None], pgaudit_log: str, kind: DatabaseKind
+) -> tuple[str, list[str]]:
+    """pgaudit into PRELOAD (every library there kept) and PGAUDIT_LOG as asked, in our `group` whose current
+    `values` these are: (the new preload list, the changes)."""
+    updates, changes = [], []
+    libraries = with_library(values[PRELOAD])
+    if libraries != values[PRELOAD]:
+        updates.append({"ParameterName": PRELOAD, "ParameterValue": libraries, "ApplyMethod": "pending-reboot"})
+        changes.append(f"{PRELOAD} = {libraries} in {group}")
+    if values[PGAUDIT_LOG] != pgaudit_log:
+        updates.append({"ParameterName": PGAUDIT_LOG, "ParameterValue": pgaudit_log, "ApplyMethod": "immediate"})
+        changes.append(f"{PGAUDIT_LOG} = {pgaudit_log} in {group}")
+    if updates:
+        rds.modify_parameters(group, updates, kind)
+    return libraries, changes
 
 
 def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster: DatabaseFacts) -> ParameterGroupResult:
@@ -219,21 +241,10 @@ def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster:
     kind = cluster.kind
     original_group = cluster.parameter_group
     original = rds.parameter_values(original_group, {PRELOAD, PGAUDIT_LOG}, kind)
-    group, changes = _group_for_cluster(rds, request, original_group, kind)
+    group, changes = _group_for_database(rds, request.source, original_group, kind, request.cluster_id)
     values = original if group == original_group else rds.parameter_values(group, {PRELOAD, PGAUDIT_LOG}, kind)
-
-    updates = []
-    libraries = with_library(values[PRELOAD])
-    if libraries != values[PRELOAD]:
-        updates.append({"ParameterName": PRELOAD, "ParameterValue": libraries, "ApplyMethod": "pending-reboot"})
-        changes.append(f"{PRELOAD} = {libraries} in {group}")
-    if values[PGAUDIT_LOG] != request.pgaudit_log:
-        updates.append(
-            {"ParameterName": PGAUDIT_LOG, "ParameterValue": request.pgaudit_log, "ApplyMethod": "immediate"}
-        )
-        changes.append(f"{PGAUDIT_LOG} = {request.pgaudit_log} in {group}")
-    if updates:
-        rds.modify_parameters(group, updates, kind)
+    libraries, set_now = _set_pgaudit(rds, group, values, request.pgaudit_log, kind)
+    changes += set_now
 
     # A new group or a new preload list takes effect only at reboot; so does one changed by an earlier run.
     needs_reboot = group != original_group or libraries != values[PRELOAD]
@@ -250,3 +261,25 @@ def configure_parameter_group(rds: SourceRds, request: ResolvedRequest, cluster:
         reboot_required=bool(pending),
         pending_reboot=pending,
     )
+
+
+def prepare_green(
+    rds: SourceRds, source: Source, green: DatabaseFacts, pgaudit_log: str
+) -> tuple[str, tuple[str, ...], bool]:
+    """A blue/green deployment's green, made ready to take the source's name at switchover: the source's own group of
+    the GREEN's family (a major-upgrade green runs a new family), made as after a major upgrade (copied from the
+    green's own group, or from the family's defaults with our earlier group's settings), with pgaudit, attached to
+    the green. Only where the green itself carries the owner's consent tag: IAM authorizes ModifyDBCluster and
+    ModifyDBInstance on the green's own tags (source-account/template.yaml). Returns the group, the changes and
+    whether the green loads pgaudit only at its next reboot (a new group, or a new preload list, as at onboarding)."""
+    if not consented(green.tags):
+        raise ClusterNotEligibleError(
+            f"the green {green.identifier} is not tagged {CONSENT_TAG_KEY}={CONSENT_TAG_VALUE}, so the source role "
+            "may not change it",
+            remedy=f"tag {green.arn} {CONSENT_TAG_KEY}={CONSENT_TAG_VALUE} (the blue's tags are the owner's to carry "
+            "over) or give it a group with pgaudit yourself",
+        )
+    group, changes = _group_for_database(rds, source, green.parameter_group, green.kind, green.identifier)
+    values = rds.parameter_values(group, {PRELOAD, PGAUDIT_LOG}, green.kind)
+    libraries, set_now = _set_pgaudit(rds, group, values, pgaudit_log, green.kind)
+    return group, tuple([*changes, *set_now]), group != green.parameter_group or libraries != values[PRELOAD]

@@ -12,7 +12,9 @@ What is checked, for each source the registry calls active (or pending-reboot, o
 The desired state is the source's recorded request held to the archive's minimum audit policy: a request below it
 counts only with an admin's exception recorded for exactly it, otherwise it is drift and is raised to the minimum.
 Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
-the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change.
+the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change. A pending
+blue/green green without pgaudit is no source of its own: AutoRepair gives it the source's group directly
+(steps/parameter_group.py, prepare_green), and its reboot is left to its owner.
 """
 
 from __future__ import annotations
@@ -48,7 +50,14 @@ from pgaudit_archiver.steps.check_cadence import FULL_CHECK_FIELD, full_check_du
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
-from pgaudit_archiver.steps.lifecycle import Whereabouts, grace_over, offboard_input, renamed_source
+from pgaudit_archiver.steps.lifecycle import (
+    GreenPrepared,
+    Whereabouts,
+    grace_over,
+    offboard_input,
+    reboot_command,
+    renamed_source,
+)
 from pgaudit_archiver.steps.liveness import minutes_without_delivery, silence
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 from pgaudit_archiver.steps.role_settings import PgauditOverride, override_drift
@@ -64,7 +73,9 @@ OWNERS_TO_REPAIR = frozenset({"instance-pgaudit-not-preloaded", "instance-pgaudi
 # a statement known to have run, that did not arrive within its bound. Counted as SilentSources.
 SILENCE_KINDS = frozenset({"canary-late", "silent"})
 # Drift that onboarding again cannot repair, and that is no reason to start one: reported for its owner.
-NOT_REPAIRED_BY_ONBOARDING = frozenset({"silent", "pgaudit-override", "green-pgaudit-not-preloaded"})
+NOT_REPAIRED_BY_ONBOARDING = frozenset(
+    {"silent", "pgaudit-override", "green-pgaudit-not-preloaded", "green-pgaudit-not-loaded"}
+)
 
 FindDrift = Callable[[Source, dict[str, Any], bool], list[Drift]]  # (source, request, archive side too)
 
@@ -272,13 +283,52 @@ def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
     drift = []
     for deployment, green in rds.pending_greens(blue):
         preload = rds.parameter_values(green.parameter_group, {PRELOAD}, green.kind)[PRELOAD] or ""
+        # "applying" comes before "pending-reboot" right after a new group is attached: not loaded either way
+        waiting = [m.instance_id for m in green.members if m.parameter_group_status != "in-sync"]
         if LIBRARY not in [item.strip() for item in preload.split(",")]:
             drift.append(Drift(
                 kind="green-pgaudit-not-preloaded", resource=green.identifier,
                 expected=f"a {green.family} parameter group with pgaudit in shared_preload_libraries",
                 actual=f"group {green.parameter_group}, blue/green deployment {deployment}",
             ))  # fmt: skip
+        elif waiting:  # its group preloads pgaudit (ours, attached by a run's repair): loaded at the next reboot
+            drift.append(Drift(
+                kind="green-pgaudit-not-loaded", resource=green.identifier, expected=reboot_command(green),
+                actual=f"group {green.parameter_group}, {', '.join(waiting)} not in sync, blue/green deployment "
+                f"{deployment}",
+            ))  # fmt: skip
     return drift
+
+
+def _prepare_greens(
+    drift: list[Drift], pgaudit_log: str, auto_repair: bool, life: Life | None
+) -> tuple[list[Drift], list[dict[str, Any]]]:
+    """With AutoRepair, each green without pgaudit gets the source's group of its family (prepare_green in
+    steps/parameter_group.py); it then waits for its owner's reboot before switchover, which is reported as drift
+    `green-pgaudit-not-loaded`. Reconciliation reboots nothing: reboots happen in the onboarding workflow's bounded
+    wait loop, per the source's reboot policy, and the green is no source of its own (at switchover it takes the
+    source's name, and a green still waiting then is the source's `pgaudit-not-loaded`, repaired by onboarding).
+    Returns the drift left, and what was done or refused, per green."""
+    if not auto_repair or life is None or life.prepare_green is None:
+        return drift, []
+    left: list[Drift] = []
+    greens: list[dict[str, Any]] = []
+    for entry in drift:
+        if entry.kind != "green-pgaudit-not-preloaded":
+            left.append(entry)
+            continue
+        try:
+            prepared = life.prepare_green(entry.resource, pgaudit_log)
+        except ArchiverError as error:  # not consented on the green, or refused: left to its owner, as before
+            left.append(entry)
+            greens.append({"green": entry.resource, "not_prepared": str(error)})
+            continue
+        greens.append({"green": entry.resource, "changes": list(prepared.changes),
+                       "reboot_before_switchover": prepared.reboot})  # fmt: skip
+        if prepared.reboot:
+            left.append(Drift(kind="green-pgaudit-not-loaded", resource=entry.resource, expected=prepared.reboot,
+                              actual=f"pgaudit-archiver attached {prepared.group}; was {entry.actual}"))  # fmt: skip
+    return left, greens
 
 
 def reconcile_source(
@@ -322,6 +372,9 @@ def reconcile_source(
             drift.append(late)
     if item.get("status") == SourceStatus.PENDING_REBOOT:  # known and reported at onboarding: not drift
         drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
+    drift, greens = _prepare_greens(
+        drift, request.get("pgaudit_log") or settings.audit_policy().resolve(request).pgaudit_log, auto_repair, life
+    )
     extension_drift, extension_note = _check_extension(item, extension_present)
     drift += extension_drift
     override_drifts, overrides_note = _check_overrides(item, request, settings, pgaudit_overrides)
@@ -339,6 +392,7 @@ def reconcile_source(
         FULL_CHECK_FIELD: checked_at.isoformat(timespec="seconds")
         if full
         else (item.get("last_verification") or {}).get(FULL_CHECK_FIELD),
+        **({"greens": greens} if greens else {}),
     }
     if extension_note:
         verification["extension_not_checked"] = extension_note
@@ -372,13 +426,18 @@ def reconcile_source(
 
 class Life:
     """What reconciliation asks about a source's database over its life (steps/lifecycle.py): where its recorded
-    resource id is now, and removing our filter from a log group that is no longer the source's."""
+    resource id is now, removing our filter from a log group that is no longer the source's, and giving a pending
+    blue/green deployment's green the source's pgaudit group: `prepare_green(green identifier, pgaudit.log)`."""
 
     def __init__(
-        self, locate: Callable[[str | None], Whereabouts], remove_filter: Callable[[Source], tuple[str, ...]]
+        self,
+        locate: Callable[[str | None], Whereabouts],
+        remove_filter: Callable[[Source], tuple[str, ...]],
+        prepare_green: Callable[[str, str], GreenPrepared] | None = None,
     ) -> None:
         self.locate = locate
         self.remove_filter = remove_filter
+        self.prepare_green = prepare_green
 
 
 def _identity(
