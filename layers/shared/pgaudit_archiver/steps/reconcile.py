@@ -48,7 +48,7 @@ from pgaudit_archiver.steps.check_cadence import FULL_CHECK_FIELD, full_check_du
 from pgaudit_archiver.steps.delivery_stream import desired_destination, destination_drift
 from pgaudit_archiver.steps.destination import access_policy, destination_arn
 from pgaudit_archiver.steps.destination_role import destination_role_arn, role_drift
-from pgaudit_archiver.steps.lifecycle import Whereabouts, grace_over, offboard_input, renamed_source
+from pgaudit_archiver.steps.lifecycle import Whereabouts, grace_over, offboard_input, record_deleted, renamed_source
 from pgaudit_archiver.steps.liveness import minutes_without_delivery, silence
 from pgaudit_archiver.steps.parameter_group import LIBRARY, PGAUDIT_LOG, PRELOAD, conflicting, instance_overrides
 from pgaudit_archiver.steps.role_settings import PgauditOverride, override_drift
@@ -446,10 +446,7 @@ def _gone(
         offboarding = _offboard(source, settings, service)
         status = SourceStatus.OFFBOARDING if offboarding else SourceStatus.DELETED
         return Verification(source=source, drift=(), status=status, repair_execution_arn=onboarding.execution_arn)
-    deleted_at = item.get("deleted_at") or now()
-    if item.get("status") != SourceStatus.DELETED:
-        logger.info("source deleted", extra={"source": str(source), "resource_id": item.get("resource_id")})
-    registry.finish(source, SourceStatus.DELETED, {"deleted_at": deleted_at, "last_verification": checked})
+    deleted_at = record_deleted(registry, source, item, {"last_verification": checked})
     if grace_over(deleted_at, settings.deleted_source_grace_days, datetime.now(tz=UTC)) and _offboard(
         source, settings, service
     ):
