@@ -1,6 +1,6 @@
 """Automatic onboarding: the RDS events of a new database (created or restored: rds_events.py) and the tag changes of
-DB clusters and DB instances, forwarded by source accounts. A DB instance that is a member of a DB
-cluster is the cluster's: its events are skipped (the cluster's own onboard it).
+DB clusters and DB instances, forwarded by source accounts. A DB instance that is a member of a DB cluster is the
+cluster's: its events are skipped (the cluster's own onboard it). A deletion event is steps/deletion.py's.
 
 AutoOnboard `tagged` (and `all`, the same since onboarding needs the owner's consent) onboards each new Aurora
 PostgreSQL cluster its owner tagged pgaudit-archiver=enabled (consent.py), `off` none; a cluster tagged
