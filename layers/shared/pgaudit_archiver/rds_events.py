@@ -4,7 +4,8 @@ Each ID is from the RDS User Guide and the Aurora User Guide, "Amazon RDS event 
 - a new database: "DB cluster created" (RDS-EVENT-0170, category creation) for either kind of DB cluster; "DB instance
   created" (RDS-EVENT-0005), and a DB instance's restoration events "The DB instance has been restored from a
   point-in-time backup" (RDS-EVENT-0019) and "Restored from snapshot" (RDS-EVENT-0043). The DB cluster events have no
-  restoration category: RDS-EVENT-0170 is the only creation event a DB cluster has, restored, cloned or new.
+  restoration category and RDS-EVENT-0170 is their only creation event: a restored or cloned DB cluster can come only
+  under it (the guides do not say so outright; a cluster no event announced is found by adoption).
 - a deleted database: "DB cluster deleted" (RDS-EVENT-0171, in the Aurora User Guide's DB cluster events; the RDS User
   Guide's table lists no deletion event for Multi-AZ DB clusters: their deletion is found by reconciliation, or here
   if RDS sends it) and "The DB instance has been deleted" (RDS-EVENT-0003).
