@@ -122,3 +122,39 @@ def old_blue_name(name: str) -> str:
 def restored_exports(requested: Iterable[str] | None) -> list[str]:
     """What a restored database exports: what the restore request names, nothing carried over from the source."""
     return list(requested or [])
+
+
+# EventBridge User Guide, "Event pattern syntax": "For an event pattern to match an event, the event must contain all
+# the field names listed in the event pattern. The field names must also appear in the event with the same nesting
+# structure." "Arrays in Amazon EventBridge event patterns": "An event pattern matches the event if any of the values
+# in the array match the value in the event. If the value in the event is an array, then the event pattern matches if
+# the intersection of the event pattern array and the event array is non-empty." Exact values only: the templates'
+# patterns use no content filter (prefix, anything-but, ...), and one here is refused rather than misread.
+def event_matches(pattern: Mapping[str, object], event: Mapping[str, object]) -> bool:
+    for name, wanted in pattern.items():
+        if name not in event:
+            return False
+        value = event[name]
+        if isinstance(wanted, Mapping):
+            if not (isinstance(value, Mapping) and event_matches(wanted, value)):
+                return False
+            continue
+        if not isinstance(wanted, list) or any(isinstance(item, Mapping) for item in wanted):
+            raise ValueError(f"event pattern field {name!r}: only arrays of exact values are emulated, not {wanted!r}")
+        values = value if isinstance(value, list) else [value]
+        if not any(item in wanted for item in values):
+            return False
+    return True
+
+
+# RDS User Guide and Aurora User Guide, "Amazon RDS event categories and event messages": the events of a DB cluster
+# or DB instance the emulation sends, with their category and description. The DB cluster events have no restoration
+# category; "DB cluster deleted" is in the Aurora User Guide's table, not in the RDS User Guide's (Multi-AZ) one.
+RDS_EVENTS = {
+    "RDS-EVENT-0170": ("creation", "DB cluster created"),
+    "RDS-EVENT-0171": ("deletion", "DB cluster deleted"),
+    "RDS-EVENT-0005": ("creation", "DB instance created"),
+    "RDS-EVENT-0003": ("deletion", "The DB instance has been deleted"),
+    "RDS-EVENT-0019": ("restoration", "The DB instance has been restored from a point-in-time backup"),
+    "RDS-EVENT-0043": ("restoration", "Restored from snapshot. The DB instance has been restored from a DB snapshot"),
+}

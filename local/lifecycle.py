@@ -4,10 +4,12 @@ lines still reach the archive afterwards (issue 19).
 Every scenario creates a database of its own (one World for all: distinct names), has its owner consent, onboards it
 through the onboarding workflow (reboot immediate), writes an audit line and finds it archived; then applies the life
 event as its owner would (World's life-event helpers, or the RDS call) and runs what the product runs after it in
-production: the scheduled reconciliation (and the repair it starts), and for a new database the automatic onboarding
-that its creation event starts. Last, a fresh audit line must reach the archive, as a record naming its database (for
-`delete`: the source is reported deleted and what was archived stays). Each step is a fact observed; `ok` is that every
-expected fact held. The emulation emits no RDS events: the scenario sends the one RDS would (RDS-EVENT-0170/0005).
+production: the RDS event the source account forwards (a new database's starts its automatic onboarding, a deletion's
+marks the source deleted), then the scheduled reconciliation (and the repair it starts). Last, a fresh audit line must
+reach the archive, as a record naming its database (for `delete`: the source is deleted at the event, reconciliation
+keeps it so, and what was archived stays). Each step is a fact observed; `ok` is that every expected fact held. The
+emulation emits no RDS events of its own: the scenario emits the one RDS would (World.database_created_event,
+database_restored_event, database_deleted_event), through the source stack's forwarding rules.
 
 The deployment audits the read class too (DefaultPgauditLog): a marker is a SELECT, which a global database's
 read-only secondary also runs.
@@ -189,12 +191,17 @@ class Lab:
         out.expect(status in ONBOARDED_STATUSES,
                    f"registry {key}: status {status or 'no item'}" + (f" ({error})" if error else ""))  # fmt: skip
 
-    def auto_onboard(self, out: Outcome, world: World, kind: str, database_id: str) -> None:
-        """What the creation event RDS sends (forwarded by the source account) starts: automatic onboarding."""
-        decision = world.send_cluster_event(world.database_created_event(kind, database_id)) or {}
+    def auto_onboard(
+        self, out: Outcome, world: World, kind: str, database_id: str, event: dict[str, Any] | None = None
+    ) -> None:
+        """What the event RDS sends about a new database (its creation event unless `event`), forwarded by the
+        source account's rules, starts: automatic onboarding."""
+        event = event or world.database_created_event(kind, database_id)
+        decision = world.emit_rds_event(event) or {}
         out.expect(
             decision.get("action") == "started",
-            f"automatic onboarding: {decision.get('action')} ({decision.get('reason')})",
+            f"automatic onboarding on {event['detail']['EventID']}: {decision.get('action') or 'not delivered'}"
+            f" ({decision.get('reason')})",
             needed=True,
         )
         execution = world.wait(decision["execution_arn"], timeout=300)
@@ -351,10 +358,23 @@ def delete(lab: Lab, out: Outcome) -> None:
     kind, name = DB_INSTANCE, lab.name("delete")
     _onboarded(lab, out, kind, name)
     before = len([r for r in lab.world.archived_records() if r.get("cluster") == source_of(lab.world, kind, name).key])
+    # RDS's deletion event put on the archive bus by someone else while the database lives: RDS is asked, not believed.
+    forged = lab.world.send_cluster_event(lab.world.database_deleted_event(kind, name)) or {}
+    live = lab.item(lab.world, kind, name) or {}
+    out.expect(forged.get("action") == "skipped" and live.get("status") in ONBOARDED_STATUSES,
+               f"forged deletion event: {forged.get('action')} ({forged.get('reason')}), "
+               f"status {live.get('status')}")  # fmt: skip
     lab.world.delete_database(kind, name)
-    out.fact(f"deleted {name}")
+    event = lab.world.database_deleted_event(kind, name)
+    decision = lab.world.emit_rds_event(event) or {}
+    marked = lab.item(lab.world, kind, name) or {}
+    out.expect(decision.get("action") == "deleted" and marked.get("status") == "deleted",
+               f"deleted {name}; {event['detail']['EventID']}: {decision.get('action') or 'not delivered'}, status "
+               f"{marked.get('status')} at {marked.get('deleted_at')}")  # fmt: skip
     item = lab.reconcile(out, lab.world, kind, name)
-    out.expect(item.get("status") == "deleted", f"registry: status {item.get('status') or 'no item'}")
+    out.expect(item.get("status") == "deleted" and item.get("deleted_at") == marked.get("deleted_at"),
+               f"registry: status {item.get('status') or 'no item'}, deleted_at {item.get('deleted_at')} kept (the "
+               "grace period runs from the event)")  # fmt: skip
     after = len([r for r in lab.world.archived_records() if r.get("cluster") == source_of(lab.world, kind, name).key])
     out.expect(after >= before > 0, f"archive: {after} of its {before} records still there")
 
@@ -369,7 +389,7 @@ def restore(lab: Lab, out: Outcome) -> None:
     lab.world.restore_database(kind, name, restored, exports=("postgresql",), parameter_group=group)
     lab.world.grant_consent(restored)
     out.fact(f"restored {name} as {restored} (with {group}), owner consented")
-    lab.auto_onboard(out, lab.world, kind, restored)
+    lab.auto_onboard(out, lab.world, kind, restored, lab.world.database_restored_event(kind, restored))
     item = lab.reconcile(out, lab.world, kind, restored)
     lab.expect_onboarded(out, item, restored)
     lab.expect_archived(out, lab.world, kind, restored, "after")

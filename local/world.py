@@ -39,7 +39,7 @@ from moto.s3.models import s3_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
 
 from local.accounts import ARCHIVE_ACCOUNT, REGION, SOURCE_ACCOUNT
-from local.aws_rules import postgresql_log_group
+from local.aws_rules import RDS_EVENTS, event_matches, postgresql_log_group
 from local.clusters import RealPostgresClusters
 from local.fidelity import Fidelity
 from local.iam import Enforcer
@@ -1368,11 +1368,26 @@ class World:
         return states
 
     # ------------------------------------------------------------------ events
+    def emit_rds_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """An event RDS puts on the source account's default bus: forwarded to the archive bus when a rule of the
+        source stack (source-account/template.yaml) matches it, as EventBridge does; then as send_cluster_event.
+        None when no rule forwards it."""
+        resources = load_template(SOURCE_TEMPLATE)["Resources"]
+        rules = [r["Properties"]["EventPattern"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+        if not any(event_matches(pattern, event) for pattern in rules):
+            return None
+        return self.send_cluster_event(event)
+
     def send_cluster_event(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """Deliver a source account's forwarded event to the archive bus: refused (None) unless the bus policy
-        allows the account, then the rule's target function runs as EventBridge would invoke it."""
+        """An event put on the archive bus (forwarded by a source account, or put there by anyone the bus policy
+        admits): refused (None) unless the bus policy allows the account, not delivered (None) unless the pattern of
+        the function's rule (template.yaml) matches it; then the rule's target function runs as EventBridge would
+        invoke it."""
         allowed = self._allowed_accounts()
         if event["account"] not in allowed:
+            return None
+        function = self.template["Resources"]["NewClusterEventFunction"]["Properties"]
+        if not event_matches(function["Events"]["ClusterEvents"]["Properties"]["Pattern"], event):
             return None
         payload, errored = self.lambdas.call(self.resources["NewClusterEventFunction"], event)
         if errored:
@@ -1387,19 +1402,39 @@ class World:
         return self.database_created_event(AURORA_CLUSTER, cluster_id, account)
 
     def database_created_event(self, kind: str, database_id: str, account: str | None = None) -> dict[str, Any]:
-        """The creation event RDS sends to EventBridge: RDS-EVENT-0170 for a DB cluster, RDS-EVENT-0005 for a DB
-        instance (RDS User Guide, "Amazon RDS event categories and event messages")."""
+        """RDS-EVENT-0170 "DB cluster created" for a DB cluster, RDS-EVENT-0005 "DB instance created" for a DB
+        instance."""
+        return self.rds_event(kind, database_id, "RDS-EVENT-0005" if kind == DB_INSTANCE else "RDS-EVENT-0170", account)
+
+    def database_deleted_event(self, kind: str, database_id: str, account: str | None = None) -> dict[str, Any]:
+        """RDS-EVENT-0171 "DB cluster deleted" (the Aurora User Guide's DB cluster events), RDS-EVENT-0003 "The DB
+        instance has been deleted"."""
+        return self.rds_event(kind, database_id, "RDS-EVENT-0003" if kind == DB_INSTANCE else "RDS-EVENT-0171", account)
+
+    def database_restored_event(
+        self, kind: str, database_id: str, account: str | None = None, *, point_in_time: bool = False
+    ) -> dict[str, Any]:
+        """A DB instance's restoration event: RDS-EVENT-0019 (point in time) or RDS-EVENT-0043 (snapshot). The DB
+        cluster events have no restoration category: a restored or cloned DB cluster's event is "DB cluster created"
+        (RDS-EVENT-0170), its only creation event."""
+        if kind != DB_INSTANCE:
+            return self.database_created_event(kind, database_id, account)
+        return self.rds_event(kind, database_id, "RDS-EVENT-0019" if point_in_time else "RDS-EVENT-0043", account)
+
+    def rds_event(self, kind: str, database_id: str, event_id: str, account: str | None = None) -> dict[str, Any]:
+        """The event RDS sends to EventBridge about a DB cluster ("RDS DB Cluster Event") or a DB instance ("RDS DB
+        Instance Event"), with the category and message of "Amazon RDS event categories and event messages" (RDS
+        User Guide)."""
         account = account or self.source_accounts[0]
         instance = kind == DB_INSTANCE
         arn = f"arn:aws:rds:{self.region}:{account}:{'db' if instance else 'cluster'}:{database_id}"
-        detail_type, source_type, message, event_id = (
-            ("RDS DB Instance Event", "DB_INSTANCE", "DB instance created", "RDS-EVENT-0005") if instance
-            else ("RDS DB Cluster Event", "CLUSTER", "DB cluster created", "RDS-EVENT-0170")
-        )  # fmt: skip
+        category, message = RDS_EVENTS[event_id]
+        detail_type, source_type = ("RDS DB Instance Event", "DB_INSTANCE") if instance else ("RDS DB Cluster Event",
+                                                                                               "CLUSTER")  # fmt: skip
         return {
             "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.rds",
             "account": account, "time": "2026-11-25T10:00:00Z", "region": self.region, "resources": [arn],
-            "detail": {"EventCategories": ["creation"], "SourceType": source_type, "SourceArn": arn,
+            "detail": {"EventCategories": [category], "SourceType": source_type, "SourceArn": arn,
                        "Date": "2026-11-25T10:00:00.000Z", "Message": message,
                        "SourceIdentifier": database_id, "EventID": event_id},
         }  # fmt: skip

@@ -115,3 +115,47 @@ def test_created_event_in_aws_s_documented_form_onboards_the_cluster(tagged_worl
 
     assert decision["action"] == "started"
     assert world.wait(decision["execution_arn"]).status == "SUCCEEDED"
+
+
+# ------------------------------------------------------------------------------------------ restores and deletions
+def test_restored_instance_events_are_forwarded_and_onboard_the_consented_copy(tagged_world):
+    world = tagged_world
+    world.create_instance("billing", consent=False)
+    world.restore_database(DB_INSTANCE, "billing", "billing-copy")
+    world.restore_database(DB_INSTANCE, "billing", "billing-pitr", point_in_time=True)
+    world.grant_instance_consent("billing-copy")
+
+    from_snapshot = world.emit_rds_event(world.database_restored_event(DB_INSTANCE, "billing-copy"))
+    to_point_in_time = world.emit_rds_event(
+        world.database_restored_event(DB_INSTANCE, "billing-pitr", point_in_time=True)
+    )
+
+    assert from_snapshot["action"] == "started"
+    assert world.wait(from_snapshot["execution_arn"]).status == "SUCCEEDED"
+    # The same consent rule as for a created database: the copy's owner did not consent.
+    assert (to_point_in_time["action"], to_point_in_time["reason"]) == (
+        "skipped", "the owner has not consented: not tagged pgaudit-archiver=enabled"
+    )  # fmt: skip
+
+
+def test_deletion_event_marks_an_onboarded_instance_deleted_and_a_forged_one_marks_nothing(tagged_world):
+    world = tagged_world
+    world.create_instance("billing", tags={"pgaudit-archiver": "enabled"})
+    onboarded = world.send_cluster_event(world.database_created_event(DB_INSTANCE, "billing"))
+    assert world.wait(onboarded["execution_arn"]).status == "SUCCEEDED"
+    assert world.registry_item("instance--billing")["resource_id"]  # recorded by onboarding
+
+    # A principal of the source account with PutEvents on the archive bus (its policy admits the whole account) puts
+    # RDS's deletion event for the live database, straight on the bus.
+    forged = world.send_cluster_event(world.database_deleted_event(DB_INSTANCE, "billing"))
+
+    assert forged["action"] == "skipped" and "not deleted" in forged["reason"]
+    assert world.registry_item("instance--billing")["status"] in ("active", "pending-reboot")
+
+    world.delete_database(DB_INSTANCE, "billing")
+    deleted = world.emit_rds_event(world.database_deleted_event(DB_INSTANCE, "billing"))
+
+    item = world.registry_item("instance--billing")
+    assert deleted["action"] == "deleted"
+    assert (item["status"], item["deletion_event"]["event_id"]) == ("deleted", "RDS-EVENT-0003")
+    assert item["deleted_at"]

@@ -69,3 +69,21 @@ def test_aws_rules_no_test_double_writes_a_shared_rule_again():
 )  # fmt: skip
 def test_aws_rules_a_parameter_group_family_is_the_engine_and_its_major(engine: str, version: str, family: str):
     assert aws_rules.parameter_group_family(engine, version) == family
+
+
+def test_event_matches_follows_the_eventbridge_user_guides_examples():
+    # "Event pattern syntax": every field of the pattern, in the same nesting; "Arrays in Amazon EventBridge event
+    # patterns": any value of the pattern's array, and an array in the event matches on a non-empty intersection.
+    pattern = {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"],
+               "detail": {"state": ["terminated"]}}  # fmt: skip
+    event = {"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "account": "1",
+             "detail": {"state": "terminated", "instance-id": "i-1"}}  # fmt: skip
+    assert aws_rules.event_matches(pattern, event)
+    assert not aws_rules.event_matches(pattern, {**event, "detail": {"state": "running"}})
+    assert not aws_rules.event_matches(pattern, {key: value for key, value in event.items() if key != "detail"})
+    assert not aws_rules.event_matches(pattern, {**event, "detail": "terminated"})  # not the same nesting
+    resources = ["arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f", "arn:aws:ec2:us-east-1:1:instance/i-2"]
+    assert aws_rules.event_matches({"resources": resources[:1]}, {"resources": ["arn:other", resources[0]]})
+    assert not aws_rules.event_matches({"resources": resources[1:]}, {"resources": ["arn:other", resources[0]]})
+    with pytest.raises(ValueError, match="only arrays of exact values"):
+        aws_rules.event_matches({"source": [{"prefix": "aws."}]}, event)

@@ -16,6 +16,7 @@ from local.template import load_settings
 from pgaudit_archiver import events
 from pgaudit_archiver.handlers import step_input
 from pgaudit_archiver.steps.auto_onboard import source_of_event
+from pgaudit_archiver.steps.deletion import deleted_source
 from pgaudit_archiver.steps.summary import OnboardingState
 from pgaudit_archiver.steps.validate import parse_request
 from pgaudit_archiver.transform import transform
@@ -85,8 +86,9 @@ def test_sample_firehose_event_gives_two_audit_lines_and_drops_the_control_messa
 @pytest.mark.parametrize("path", sorted((EVENTS / "cluster_events").glob("*.json")), ids=lambda p: p.name)
 def test_sample_cluster_events_name_their_cluster(path):
     event = json.loads(path.read_text())
-    source = source_of_event(event)
+    source = source_of_event(event) or deleted_source(event)  # a new database, a tag change, or a deletion
     assert (source.account_id, source.region, source.cluster_id) == ("111122223333", "eu-west-1", "orders-db")
+    assert source.kind == ("db-instance" if event["detail-type"] == "RDS DB Instance Event" else "aurora-cluster")
 
 
 def test_other_rds_events_are_not_cluster_creations():

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "pgaudit_archiver.consent",
             "pgaudit_archiver.audit_policy",
             "pgaudit_archiver.events",
+            "pgaudit_archiver.rds_events",
             "pgaudit_archiver.logline",
             "pgaudit_archiver.observability",
         ),

@@ -16,6 +16,7 @@ ONBOARD = "arn:aws:states:eu-west-1:123456789012:stateMachine:onboard"
 def created(cluster_id: str = "orders") -> dict[str, Any]:
     return {
         "source": "aws.rds",
+        "detail-type": "RDS DB Cluster Event",
         "account": ACCOUNT,
         "region": "eu-west-1",
         "detail": {"EventID": "RDS-EVENT-0170", "SourceIdentifier": cluster_id},

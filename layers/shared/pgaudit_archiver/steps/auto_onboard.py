@@ -1,6 +1,6 @@
-"""Automatic onboarding: RDS "DB cluster created" (RDS-EVENT-0170) and "DB instance created" (RDS-EVENT-0005), and
-the tag changes of DB clusters and DB instances, forwarded by source accounts. A DB instance that is a member of a DB
-cluster is the cluster's: its events are skipped (the cluster's own onboard it).
+"""Automatic onboarding: the RDS events of a new database (created or restored: rds_events.py) and the tag changes of
+DB clusters and DB instances, forwarded by source accounts. A DB instance that is a member of a DB cluster is the
+cluster's: its events are skipped (the cluster's own onboard it). A deletion event is steps/deletion.py's.
 
 AutoOnboard `tagged` (and `all`, the same since onboarding needs the owner's consent) onboards each new Aurora
 PostgreSQL cluster its owner tagged pgaudit-archiver=enabled (consent.py), `off` none; a cluster tagged
@@ -14,7 +14,6 @@ recorded request, so a tag change can never lower what it audits.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -23,61 +22,28 @@ from pgaudit_archiver.aws.registry import Registry
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, OPT_OUT_TAG_VALUE, consented
 from pgaudit_archiver.errors import ArchiverError, SourceAccessDeniedError, TransientError
 from pgaudit_archiver.kinds import DatabaseKind, kind_of
-from pgaudit_archiver.models import CLUSTER_ID_PATTERN, Model, Source, onboard_input
+from pgaudit_archiver.models import Model, Source, onboard_input
+from pgaudit_archiver.rds_events import rds_event, tag_change_source
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.status import ONBOARDED_STATUSES, SourceStatus
 
 AutoOnboard = Literal["all", "tagged", "off"]
-CLUSTER_CREATED = "RDS-EVENT-0170"
-INSTANCE_CREATED = "RDS-EVENT-0005"  # "DB instance created" (RDS event categories and messages)
 
 
 class Decision(Model):
-    action: Literal["started", "already-running", "skipped", "failed"]
+    action: Literal["started", "already-running", "skipped", "failed", "deleted"]
     reason: str
     source: Source | None = None
     execution_arn: str | None = None
 
 
-def _cluster_of_arn(arn: Any) -> str:
-    """The cluster id in a DB cluster ARN (arn:aws:rds:<region>:<account>:cluster:<id>); empty for anything else."""
-    return arn.rsplit(":cluster:", 1)[-1] if isinstance(arn, str) and ":cluster:" in arn else ""
-
-
-def _instance_of_arn(arn: Any) -> str:
-    """The instance id in a DB instance ARN (arn:aws:rds:<region>:<account>:db:<id>); empty for anything else."""
-    return arn.rsplit(":db:", 1)[-1] if isinstance(arn, str) and ":db:" in arn else ""
-
-
 def source_of_event(event: dict[str, Any]) -> Source | None:
-    """The DB cluster or DB instance an RDS or tag-change event is about."""
-    detail = event.get("detail") or {}
-    resources = event.get("resources") or [""]
-    kind = DatabaseKind.AURORA_CLUSTER  # a cluster's kind (Aurora or Multi-AZ) is read from the cluster later
-    if event.get("source") == "aws.rds":
-        # AWS's own example of an "RDS DB Cluster Event" has "SourceIdentifier": "rds:my-db-cluster", captures have
-        # the bare id: the ARN says which database either way.
-        identifier = str(detail.get("SourceIdentifier") or "").removeprefix("rds:")
-        if detail.get("EventID") == CLUSTER_CREATED:
-            database_id = _cluster_of_arn(detail.get("SourceArn")) or _cluster_of_arn(resources[0]) or identifier
-        elif detail.get("EventID") == INSTANCE_CREATED:
-            kind = DatabaseKind.DB_INSTANCE
-            database_id = _instance_of_arn(detail.get("SourceArn")) or _instance_of_arn(resources[0]) or identifier
-        else:
-            return None
-    elif event.get("source") == "aws.tag" and detail.get("service") == "rds":
-        if detail.get("resource-type") == "cluster":
-            database_id = _cluster_of_arn(resources[0])
-        elif detail.get("resource-type") == "db":
-            kind, database_id = DatabaseKind.DB_INSTANCE, _instance_of_arn(resources[0])
-        else:
-            return None
-    else:
-        return None
-    account, region = str(event.get("account", "")), str(event.get("region", ""))
-    if not (account.isdigit() and len(account) == 12 and re.fullmatch(CLUSTER_ID_PATTERN, database_id or "")):
-        return None
-    return Source(account_id=account, region=region, cluster_id=database_id.lower(), kind=kind)
+    """The new DB cluster or DB instance (created or restored) an RDS event is about, or the one whose tags changed."""
+    found = rds_event(event)
+    if found is not None:
+        meaning, source = found
+        return source if meaning == "new" else None
+    return tag_change_source(event)
 
 
 def onboarding_request(source: Source, current: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +74,7 @@ def decide(
 ) -> Decision:
     source = source_of_event(event)
     if source is None:
-        return Decision(action="skipped", reason="not a DB cluster or DB instance creation or tag change")
+        return Decision(action="skipped", reason="not a new DB cluster or DB instance, nor a tag change")
     if policy == "off":
         return Decision(action="skipped", reason="AutoOnboard is off", source=source)
     if source.region != region:

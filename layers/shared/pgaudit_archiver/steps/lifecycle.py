@@ -23,9 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pgaudit_archiver.aws.rds import SourceRds
+from pgaudit_archiver.aws.registry import Registry, now
 from pgaudit_archiver.errors import ClusterNotEligibleError
 from pgaudit_archiver.kinds import kind_of
 from pgaudit_archiver.models import DatabaseFacts, Model, Source
+from pgaudit_archiver.observability import logger
+from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.parameter_group import prepare_green
 
 State = Literal["present", "renamed", "switched-over", "deleted", "missing"]
@@ -58,6 +61,16 @@ def locate(rds: SourceRds, source: Source, recorded_resource_id: str | None) -> 
 
 def is_old_blue(name: str, other: str) -> bool:
     return re.fullmatch(rf"{re.escape(name)}-old[0-9]+", other) is not None
+
+
+def record_deleted(registry: Registry, source: Source, item: dict[str, Any], fields: dict[str, Any]) -> str:
+    """Mark the source deleted, by reconciliation or by RDS's deletion event, whichever sees it first: `deleted_at` is
+    kept from then (DeletedSourceGraceDays run from it). Returns it."""
+    deleted_at: str = item.get("deleted_at") or now()
+    if item.get("status") != SourceStatus.DELETED:
+        logger.info("source deleted", extra={"source": str(source), "resource_id": item.get("resource_id")})
+    registry.finish(source, SourceStatus.DELETED, {"deleted_at": deleted_at, **fields})
+    return deleted_at
 
 
 def grace_over(deleted_at: str, grace_days: int, at: datetime) -> bool:

@@ -56,6 +56,7 @@ from pgaudit_archiver.steps.lifecycle import (
     grace_over,
     offboard_input,
     reboot_command,
+    record_deleted,
     renamed_source,
 )
 from pgaudit_archiver.steps.liveness import minutes_without_delivery, silence
@@ -505,10 +506,7 @@ def _gone(
         offboarding = _offboard(source, settings, service)
         status = SourceStatus.OFFBOARDING if offboarding else SourceStatus.DELETED
         return Verification(source=source, drift=(), status=status, repair_execution_arn=onboarding.execution_arn)
-    deleted_at = item.get("deleted_at") or now()
-    if item.get("status") != SourceStatus.DELETED:
-        logger.info("source deleted", extra={"source": str(source), "resource_id": item.get("resource_id")})
-    registry.finish(source, SourceStatus.DELETED, {"deleted_at": deleted_at, "last_verification": checked})
+    deleted_at = record_deleted(registry, source, item, {"last_verification": checked})
     if grace_over(deleted_at, settings.deleted_source_grace_days, datetime.now(tz=UTC)) and _offboard(
         source, settings, service
     ):
