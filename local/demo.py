@@ -34,7 +34,7 @@ APP_STATEMENTS = [  # (user, statement): what an application and an administrato
 # in the archive is labelled as the demo's, not shown as the application's.
 DEMO_LOOK = "SELECT extversion FROM pg_extension WHERE extname = 'pgaudit'"
 REQUEST_OPTIONS = {"reboot": "immediate", "pgaudit_log": "ddl,role,write,read", "canary": True}
-ARCHIVE_WAIT_SECONDS = 20
+ARCHIVE_WAIT_SECONDS = 60  # returns as soon as the records are there; a loaded machine (CI) may need longer
 # What the demo's PostgreSQL is for each kind (World.create_*: the engine version RDS would give it).
 POSTGRES_VERSION = {DatabaseKind.AURORA_CLUSTER: "15", DatabaseKind.MULTI_AZ_CLUSTER: "16",
                     DatabaseKind.DB_INSTANCE: "16"}  # fmt: skip
