@@ -279,7 +279,7 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     )
 
     verify = commands.add_parser("verify", help="check a cluster for drift now (a reconciliation of that cluster)")
-    _target(verify)
+    _target(verify, instance=True)
     verify.add_argument("--wait", action="store_true", help="wait for the check and show what it found")
 
     offboard = commands.add_parser("offboard", help="stop archiving a cluster (archived objects stay)")
