@@ -100,3 +100,13 @@ def test_verifying_an_instance_never_onboarded_is_404_naming_post_instances(worl
     response = as_source(world, "POST", f"/instances/{SOURCE_ACCOUNT}/eu-west-1/hrdb/verify")
     assert response.status == 404, response.body
     assert "POST /instances" in json.dumps(response.body)
+
+
+def test_the_emulation_names_an_instances_onboarding_as_the_api_does(world):
+    create_instance(world, "namedb")
+    started = world.start_onboarding(body("namedb"))
+    refused = world.start_onboarding({"account_id": "12", "region": "eu-west-1", "instance_id": "namedb"})
+
+    assert started.rpartition(":")[2].startswith(f"{SOURCE_ACCOUNT}-instance--namedb-")  # execution_name of the API
+    assert refused.rpartition(":")[2].startswith("invalid-request-")
+    assert (world.wait(started).status, world.wait(refused).status) == ("SUCCEEDED", "FAILED")
