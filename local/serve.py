@@ -37,6 +37,8 @@ SAMPLE_FLEET: dict[str, dict[str, str]] = {
     "scratch-db": {"pgaudit-archiver": "disabled"},
     "reporting-db": {},
 }
+# And a DB instance (adoption covers standalone RDS for PostgreSQL DB instances too), opted in.
+SAMPLE_FLEET_INSTANCES: dict[str, dict[str, str]] = {"inventory-db": {"pgaudit-archiver": "enabled"}}
 # A principal as SigV4 would prove it: an IAM user or role, or an STS assumed-role session.
 PRINCIPAL_ARN = re.compile(r"^arn:aws:(?:iam|sts)::([0-9]{12}):(?:user|role|assumed-role)/[\w+=,.@/-]+$")
 # The API's routes carry the region after /clusters/{account_id}/ or /instances/{account_id}/.
@@ -86,7 +88,8 @@ def add_world_options(parser: argparse.ArgumentParser, *, server: bool = True) -
         help="a cluster its owner has not tagged: onboarding it answers 409 with the owner's commands (repeat)",
     )  # fmt: skip
     clusters.add_argument("--sample-fleet", action="store_true",
-                          help="five clusters to adopt: " + ", ".join(SAMPLE_FLEET))  # fmt: skip
+                          help="five clusters and a DB instance to adopt: "
+                          + ", ".join([*SAMPLE_FLEET, *SAMPLE_FLEET_INSTANCES]))  # fmt: skip
 
 
 def world_of(options: argparse.Namespace) -> World:
@@ -137,6 +140,8 @@ def populate(world: World, options: argparse.Namespace) -> None:
     if options.sample_fleet:
         for cluster, tags in SAMPLE_FLEET.items():
             world.create_cluster(cluster, account=account, instances=1, tags=tags)
+        for instance, tags in SAMPLE_FLEET_INSTANCES.items():
+            world.create_instance(instance, account=account, tags=tags)
 
 
 def region_refusal(world: World, path: str, body: Any) -> str | None:

@@ -37,6 +37,7 @@ from moto.organizations.models import organizations_backends
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS as EXECUTION_THREADS
+from pydantic import ValidationError
 
 from local.accounts import ARCHIVE_ACCOUNT, REGION, SOURCE_ACCOUNT
 from local.aws_rules import RDS_EVENTS, event_matches, postgresql_log_group
@@ -58,7 +59,7 @@ from local.template import (
     state_machine_substitutions,
 )
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, consented
-from pgaudit_archiver.models import Source
+from pgaudit_archiver.models import InstanceOnboardRequest, OnboardRequest, Source
 from pgaudit_archiver.naming import execution_name
 from pgaudit_archiver.steps.database_user import CLUSTER_TAG, PURPOSE_TAG
 
@@ -1264,15 +1265,9 @@ class World:
         }
 
     def start_onboarding(self, request: Any) -> str:
-        source = request if isinstance(request, dict) else {}
-        name = execution_name(
-            Source(
-                account_id=str(source.get("account_id", "unknown"))[:12] or "unknown",
-                region=self.region,
-                cluster_id=re.sub(r"[^a-zA-Z0-9-]", "-", str(source.get("cluster_id", "unknown")))[:63] or "unknown",
-            ),
-            uuid.uuid4().hex[:8],
-        )
+        """Start the onboarding workflow with `request` as its input, as sent (a malformed one too: Validate Request
+        is there to refuse it), named as the API names it: after the source the request asks for, of either kind."""
+        name = execution_name(_requested_source(request, self.region), uuid.uuid4().hex[:8])
         return self.client("stepfunctions").start_execution(
             stateMachineArn=self.resources["OnboardStateMachine"], name=name, input=json.dumps(request)
         )["executionArn"]
@@ -1608,6 +1603,16 @@ def rest_api_event(
                          "sourceIp": "127.0.0.1"},
         },
     }  # fmt: skip
+
+
+def _requested_source(request: Any, region: str) -> Source:
+    """The source an onboarding request asks for, read by the product's request models as Validate Request reads it
+    (instance_id asks for a DB instance); one they refuse is named `invalid-request`."""
+    model = InstanceOnboardRequest if isinstance(request, dict) and "instance_id" in request else OnboardRequest
+    try:
+        return model.model_validate(request).source
+    except ValidationError:
+        return Source(account_id="invalid", region=region, cluster_id="request")
 
 
 def _route_of(method: str, path: str, routes: list[tuple[str, str]]) -> tuple[str, dict[str, str]] | None:

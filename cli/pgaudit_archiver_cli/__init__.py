@@ -279,7 +279,7 @@ def build_parser(prog: str = "pgaudit-archiver") -> argparse.ArgumentParser:
     )
 
     verify = commands.add_parser("verify", help="check a cluster for drift now (a reconciliation of that cluster)")
-    _target(verify)
+    _target(verify, instance=True)
     verify.add_argument("--wait", action="store_true", help="wait for the check and show what it found")
 
     offboard = commands.add_parser("offboard", help="stop archiving a cluster (archived objects stay)")
@@ -509,7 +509,7 @@ def _adoption(
     call: Transport, path: str, out: TextIO, sleep: Callable[[float], None], as_json: bool, *, wait: bool
 ) -> int:
     """Where an adoption stands; with `wait`, progress until it ends (the account's sources by status), then
-    its table: the totals, and each cluster planned, skipped (why) or failed (why)."""
+    its table: the totals, and each database planned, skipped (why) or failed (why)."""
     last = None
     for _ in range(WAIT_POLLS):
         answer = _ok(*call("GET", path))
@@ -533,9 +533,11 @@ def _adoption(
         print(f"adoption {answer['status']}: {answer.get('error')}: {answer.get('cause')}", file=out)
         return 1
     totals = result["totals"]
-    print(f"{'clusters':<10}{'planned':>9}{'onboarded':>11}{'failed':>8}{'skipped':>9}", file=out)
-    print(f"{totals['clusters']:<10}{totals['planned']:>9}{totals['onboarded']:>11}{totals['failed']:>8}"
-          f"{totals['skipped']:>9}", file=out)  # fmt: skip
+    # DB clusters (Aurora and Multi-AZ) and DB instances are counted apart, as the adoption counts them (one that
+    # ended before DB instances were adopted has no instances).
+    print(f"{'clusters':<10}{'instances':>10}{'planned':>9}{'onboarded':>11}{'failed':>8}{'skipped':>9}", file=out)
+    print(f"{totals['clusters']:<10}{totals.get('instances', 0):>10}{totals['planned']:>9}{totals['onboarded']:>11}"
+          f"{totals['failed']:>8}{totals['skipped']:>9}", file=out)  # fmt: skip
     action = "would onboard" if result.get("dry_run") else "onboarded"
     rows = [(cluster, action, "") for cluster in result.get("planned", [])]
     rows += [(skipped["cluster_id"], "skipped", skipped["reason"]) for skipped in result.get("skipped", [])]
@@ -543,7 +545,7 @@ def _adoption(
              for failure in result.get("failures", [])]  # fmt: skip
     if rows:
         print(file=out)
-        _table(rows, ("CLUSTER", "RESULT", "WHY"), out)
+        _table(rows, ("DATABASE", "RESULT", "WHY"), out)  # a DB instance's is its key: instance--<id>
     return 1 if totals["failed"] else 0
 
 

@@ -87,6 +87,7 @@ ROUTES: dict[tuple[str, str], tuple[bool, frozenset[str]]] = {
     ("POST", "/instances"): (True, frozenset()),
     ("GET", INSTANCE_RESOURCE): (False, frozenset()),
     ("DELETE", INSTANCE_RESOURCE): (False, frozenset({"restore"})),
+    ("POST", INSTANCE_RESOURCE + "/verify"): (False, frozenset()),
     ("POST", "/accounts/{account_id}/adopt"): (True, frozenset()),
     ("GET", "/accounts/{account_id}/adoptions/{adoption_id}"): (False, frozenset()),
     ("POST", "/organization/adopt"): (True, frozenset()),
@@ -289,9 +290,18 @@ def offboard_instance(
 
 @app.post("/clusters/<account_id>/<region>/<cluster_id>/verify", summary="Check a cluster for drift now")
 def verify(account_id: Account, region: RegionPath, cluster_id: Cluster) -> Response[Started]:
+    return _verify(Source(account_id=account_id, region=region, cluster_id=cluster_id))
+
+
+@app.post("/instances/<account_id>/<region>/<instance_id>/verify", summary="Check a DB instance for drift now")
+def verify_instance(account_id: Account, region: RegionPath, instance_id: Instance) -> Response[Started]:
+    return _verify(Source(account_id=account_id, region=region, cluster_id=instance_id, kind=DatabaseKind.DB_INSTANCE))
+
+
+def _verify(source: Source) -> Response[Started]:
+    """The same authorization (the owner or an admin), region check and errors for either kind of database."""
     settings = _settings()
-    _in_this_region(settings, region)
-    source = Source(account_id=account_id, region=region, cluster_id=cluster_id)
+    _in_this_region(settings, source.region)
     return _accepted(cluster_service(settings).verify(_caller(), source, settings.reconcile_state_machine_arn))
 
 

@@ -65,6 +65,36 @@ def test_a_renamed_cluster_is_followed_to_its_new_name_and_the_old_name_is_offbo
     assert filters(world, database_log_group(AURORA_CLUSTER, "life-old")) == []
 
 
+def test_a_renamed_databases_secret_left_on_its_old_tag_is_named_with_the_command_that_re_tags_it(world):
+    # docs/deploy.md step 4: the owner tags the database user's secret with the identifier; a rename leaves it.
+    world.create_cluster("life-tagged", instances=1, database_user=False)
+    secret = world.create_database_user("life-tagged")
+    assert world.onboard(world.request("life-tagged", reboot="immediate")).status == "SUCCEEDED"
+    assert world.reconcile("life-tagged").status == "SUCCEEDED"
+    assert world.registry_item("life-tagged")["extension"]["secret_arn"] == secret
+    world.rename_database(AURORA_CLUSTER, "life-tagged", "life-retagged")
+    world.grant_consent("life-retagged")
+    assert world.reconcile("life-tagged").status == "SUCCEEDED"
+    assert world.wait(world.registry_item("life-retagged")["execution_arn"]).status == "SUCCEEDED"
+
+    item = world.registry_item("life-retagged")
+
+    assert item["extension"]["status"] == "manual"
+    retag = (f"`aws secretsmanager tag-resource --region {world.region} --secret-id {secret} --tags "
+             "Key=pgaudit-archiver:cluster,Value=life-retagged`")  # fmt: skip
+    [action] = [action for action in item["actions_required"] if "tag-resource" in action]
+    assert retag in action and "still tagged pgaudit-archiver:cluster=life-tagged" in action
+    assert f"`pgaudit-archiver --region {world.region} onboard {SOURCE_ACCOUNT} life-retagged`" in action
+    # Doing as it says: the onboarding finds the secret by its new tag again.
+    world.client("secretsmanager", SOURCE_ACCOUNT).tag_resource(
+        SecretId=secret, Tags=[{"Key": "pgaudit-archiver:cluster", "Value": "life-retagged"}]
+    )
+    assert world.onboard(world.request("life-retagged")).status == "SUCCEEDED"
+    again = world.registry_item("life-retagged")
+    assert again["extension"]["status"] != "manual" and again["extension"]["secret_arn"] == secret
+    assert not [action for action in again["actions_required"] if "tag-resource" in action]
+
+
 def test_a_deleted_instance_is_status_deleted_with_no_drift_and_its_stream_kept(world):
     world.create_instance("life-gone", exports=("postgresql",))
     request = {"account_id": SOURCE_ACCOUNT, "region": world.region, "instance_id": "life-gone", "reboot": "immediate"}

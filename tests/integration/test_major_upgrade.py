@@ -1,5 +1,6 @@
 """A major version upgrade of an onboarded cluster, on the emulation: RDS's family rule enforced as AWS words it, then
-reconciliation's repair and offboarding on the new family (issue 19: they failed on every run before)."""
+reconciliation's repair and offboarding on the new family (issue 19: they failed on every run before), for both kinds
+of DB cluster (test_lifecycle_product.py has the DB instance's)."""
 
 import pytest
 from botocore.exceptions import ClientError
@@ -45,31 +46,46 @@ def test_rds_attaches_a_group_only_to_a_cluster_of_its_family(world):
     assert cluster(world, "fidelity")["DBClusterParameterGroup"] == "default.aurora-postgresql16"
 
 
-def test_after_an_upgrade_reconciliation_repairs_on_the_new_family_and_offboarding_restores_its_default(world):
-    world.create_cluster("orders", engine_version="15.4")
-    assert world.onboard(world.request("orders")).status == "SUCCEEDED"
-    assert cluster(world, "orders")["DBClusterParameterGroup"] == "pgaudit-orders"
-    with pytest.raises(ClientError, match="is custom"):
-        upgrade(world, "orders")  # RDS wants a group of the new family for a cluster on a custom group
-    upgrade(world, "orders", DBClusterParameterGroupName="default.aurora-postgresql16")
+# The two kinds of DB cluster (Aurora PostgreSQL; a Multi-AZ DB cluster: engine postgres, DB cluster parameter groups
+# of the postgres family): how the owner creates one, its major version before and after, its family's prefix.
+CLUSTER_KINDS = {
+    "aurora": (lambda world, name, version: world.create_cluster(name, engine_version=version, instances=1),
+               "15.4", "16.4", "aurora-postgresql"),
+    "multi-az": (lambda world, name, version: world.create_multi_az_cluster(name, engine_version=version),
+                 "15.7", "16.3", "postgres"),
+}  # fmt: skip
 
-    run = world.reconcile("orders")
+
+@pytest.mark.parametrize(("create", "old", "new", "family"), CLUSTER_KINDS.values(), ids=CLUSTER_KINDS.keys())
+def test_after_an_upgrade_reconciliation_repairs_on_the_new_family_and_offboarding_restores_its_default(
+    world, create, old, new, family
+):
+    name = f"orders-{family}"
+    create(world, f"{name}-next", new)  # a database of the new version: RDS has its family's default group then
+    create(world, name, old)
+    assert world.onboard(world.request(name)).status == "SUCCEEDED"
+    assert cluster(world, name)["DBClusterParameterGroup"] == f"pgaudit-{name}"
+    with pytest.raises(ClientError, match="is custom"):
+        upgrade(world, name, new)  # RDS wants a group of the new family for a cluster on a custom group
+    upgrade(world, name, new, DBClusterParameterGroupName=f"default.{family}16")
+
+    run = world.reconcile(name)
 
     assert run.status == "SUCCEEDED", run.cause
-    repair = world.wait(world.registry_item("orders")["last_verification"]["repair"])
+    repair = world.wait(world.registry_item(name)["last_verification"]["repair"])
     assert repair.status == "SUCCEEDED", repair.cause
-    repaired = world.registry_item("orders")
+    repaired = world.registry_item(name)
     assert repaired["status"] in {"active", "pending-reboot"}, repaired
-    assert cluster(world, "orders")["DBClusterParameterGroup"] == "pgaudit-orders-aurora-postgresql16"
-    assert world.reconcile("orders").status == "SUCCEEDED"  # and the next run finds nothing to do
-    assert world.registry_item("orders")["status"] in {"active", "pending-reboot"}
+    assert cluster(world, name)["DBClusterParameterGroup"] == f"pgaudit-{name}-{family}16"
+    assert world.reconcile(name).status == "SUCCEEDED"  # and the next run finds nothing to do
+    assert world.registry_item(name)["status"] in {"active", "pending-reboot"}
 
-    offboarding = world.offboard("orders", restore=True)
+    offboarding = world.offboard(name, restore=True)
 
     assert offboarding.status == "SUCCEEDED", offboarding.cause
-    assert cluster(world, "orders")["DBClusterParameterGroup"] == "default.aurora-postgresql16"
+    assert cluster(world, name)["DBClusterParameterGroup"] == f"default.{family}16"
     changes = " ".join(offboarding.output["changes"])
-    assert "instead of default.aurora-postgresql15, which is of family aurora-postgresql15" in changes
+    assert f"instead of default.{family}15, which is of family {family}15" in changes
     groups = {g["DBClusterParameterGroupName"] for g in rds(world).describe_db_cluster_parameter_groups()[
         "DBClusterParameterGroups"]}  # fmt: skip
-    assert not {"pgaudit-orders", "pgaudit-orders-aurora-postgresql16"} & groups
+    assert not {f"pgaudit-{name}", f"pgaudit-{name}-{family}16"} & groups

@@ -40,8 +40,9 @@ import pytest
 from moto.dynamodb.models import dynamodb_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+from functions.api.app import ROUTES
 from local import ARCHIVE_ACCOUNT, SOURCE_ACCOUNT, World
-from local.world import rest_api_event
+from local.world import _route_of, rest_api_event
 
 OTHER = "444455556666"
 REGION = "eu-west-1"
@@ -450,6 +451,41 @@ case("adoption", "two Idempotency-Keys", "POST", ADOPT, 400, "Idempotency-Key", 
      headers={"Idempotency-Key": "a", "idempotency-key": "b"})  # fmt: skip
 
 
+# ------------------------------------------------------------------------------------------- DB instances
+# /instances routes: the same rules as /clusters, and another identifier namespace (a cluster is no DB instance).
+OTHERS_INSTANCE = f"/instances/{OTHER}/{REGION}/billing"
+ORDERS_INSTANCE = f"/instances/{SOURCE_ACCOUNT}/{REGION}/orders"
+for method, path, body in (
+    ("POST", "/instances", {"account_id": OTHER, "region": REGION, "instance_id": "billing"}),
+    ("GET", OTHERS_INSTANCE, None),
+    ("DELETE", OTHERS_INSTANCE, None),
+    ("POST", f"{OTHERS_INSTANCE}/verify", None),
+):
+    case("instances", f"another account's: {method} {path}", method, path, 403, FORBIDDEN, body=body)
+for method, path in (("GET", ORDERS_INSTANCE), ("DELETE", ORDERS_INSTANCE), ("POST", f"{ORDERS_INSTANCE}/verify")):
+    case("instances", f"eve {method} {path}", method, path, 403, FORBIDDEN, caller=(OTHER, EVE))
+case("instances", "verify with no identity", "POST", f"{ORDERS_INSTANCE}/verify", 403, UNSIGNED, identity={})
+case("instances", "body on verify", "POST", f"{ORDERS_INSTANCE}/verify", 400, "takes no body", body="{}")
+case("instances", "verify in another region", "POST", f"/instances/{SOURCE_ACCOUNT}/us-east-1/orders/verify", 400,
+     "us-east-1")  # fmt: skip
+case("instances", "verify a cluster as a DB instance", "POST", f"{ORDERS_INSTANCE}/verify", 404, "not in the registry")
+for name, instance in (("double hyphen", "orders--db"), ("encoded slash", "..%2Fbilling"), ("64 characters", "a" * 64)):
+    for method, suffix in (("GET", ""), ("DELETE", ""), ("POST", "/verify")):
+        case("instances", f"path instance {name} {method}", method,
+             f"/instances/{SOURCE_ACCOUNT}/{REGION}/{instance}{suffix}", 422, "path.instance_id")  # fmt: skip
+for method, path in (("GET", f"{ORDERS_INSTANCE}/verify"), ("POST", "/instances/verify"), ("PUT", ORDERS_INSTANCE)):
+    case("unknown route", f"{method} {path}", method, path, 403, "Missing Authentication Token")
+
+# ----------------------------------------------------------------------------- other adoption routes
+case("adoption", "another account's adoption", "GET", f"/accounts/{OTHER}/adoptions/adopt-{OTHER}-{REGION}-0123abcd",
+     403, FORBIDDEN)  # fmt: skip
+case("adoption", "a source account adopts the organization", "POST", "/organization/adopt", 403,
+     "may not adopt the whole organization", body={"dry_run": True})  # fmt: skip
+case("adoption", "a source account reads an organization adoption", "GET",
+     f"/organization/adoptions/adopt-organization-{REGION}-0123abcd", 403,
+     "may not adopt the whole organization")  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------ page tokens
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode()
@@ -607,9 +643,7 @@ def send(world, known: dict[str, str], hostile: Case) -> tuple[int, Any]:
         response = world.api(hostile.method, hostile.path, caller_account=account, caller_arn=arn,
                              body=hostile.body, headers=hostile.headers, query=query)  # fmt: skip
         return response.status, response.body
-    resource = "/clusters/{account_id}/{region}/{cluster_id}" if hostile.path.count("/") >= 4 else "/clusters"
-    resource += "/verify" if hostile.path.endswith("/verify") else ""
-    parameters = dict(zip(("account_id", "region", "cluster_id"), hostile.path.split("/")[2:5], strict=False))
+    resource, parameters = _route_of(hostile.method, hostile.path, list(ROUTES)) or (hostile.path, {})
     event = rest_api_event(hostile.method, hostile.path, resource, parameters, hostile.body, hostile.headers, query,
                            SOURCE_ACCOUNT, BOB)  # fmt: skip
     if hostile.identity is not None:
@@ -639,6 +673,12 @@ def test_hostile_request_is_refused_naming_the_problem_and_changes_nothing(world
 def test_the_suite_covers_every_threat_with_at_least_150_cases():
     categories = Counter(hostile.category for hostile in CASES)
     assert len(CASES) >= 150 and all(count >= 5 for count in categories.values()), categories
+
+
+def test_every_route_of_the_api_is_attacked():
+    attacked = {(hostile.method, route[0]) for hostile in CASES
+                if (route := _route_of(hostile.method, hostile.path, list(ROUTES)))}  # fmt: skip
+    assert set(ROUTES) - attacked == set()
 
 
 # ------------------------------------------------------------------- legitimate requests in the same world

@@ -28,9 +28,10 @@ def test_every_option_and_argument_has_help_text():
 
 def test_every_api_operation_has_a_command():
     operations = json.loads((ROOT / "api" / "openapi.json").read_text())["paths"]
-    # POST, GET and DELETE /instances are onboard, status and offboard with --instance.
-    assert sum(len(methods) for methods in operations.values()) == 12
-    assert {"--instance"} <= {option for action in parsers()["onboard"]._actions for option in action.option_strings}
+    # The /instances routes are onboard, status, verify and offboard with --instance.
+    assert sum(len(methods) for methods in operations.values()) == 13
+    for command in ("onboard", "status", "verify", "offboard"):
+        assert "--instance" in {option for action in parsers()[command]._actions for option in action.option_strings}
     assert set(parsers()) - {""} == {"onboard", "status", "list", "verify", "offboard", "adopt", "adoption", "report",
                                      "adopt-organization", "organization-adoption"}  # fmt: skip
 
@@ -61,6 +62,7 @@ def test_onboarding_options_are_the_requests_fields():
         (["onboard", "111122223333", "shopdb", "--instance"], ("POST", "/instances")),
         (["status", "111122223333", "shopdb", "--instance"], ("GET", "/instances/111122223333/eu-west-1/shopdb")),
         (["offboard", "111122223333", "shopdb", "--instance"], ("DELETE", "/instances/111122223333/eu-west-1/shopdb")),
+        (["verify", "111122223333", "hrdb", "--instance"], ("POST", "/instances/111122223333/eu-west-1/hrdb/verify")),
         (["status", "111122223333", "shopdb"], ("GET", "/clusters/111122223333/eu-west-1/shopdb")),
     ],
 )
@@ -75,6 +77,7 @@ def test_instance_commands_call_the_instances_routes(argv, call):
 
     run(build_parser().parse_args(["--region", "eu-west-1", *argv]), api, io.StringIO())
 
-    assert calls[0][:2] == call
-    if call[0] == "POST":
-        assert calls[0][2] == {"account_id": "111122223333", "region": "eu-west-1", "instance_id": "shopdb"}
+    assert calls[-1][:2] == call  # verify reads the item first (when it was last checked)
+    assert {path.split("/")[1] for _, path, _ in calls} == {call[1].split("/")[1]}
+    if call == ("POST", "/instances"):
+        assert calls[-1][2] == {"account_id": "111122223333", "region": "eu-west-1", "instance_id": "shopdb"}

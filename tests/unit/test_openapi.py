@@ -21,10 +21,12 @@ def test_openapi_document_has_every_route():
         "/organization/adoptions/{adoption_id}",
         "/instances",
         "/instances/{account_id}/{region}/{instance_id}",
+        "/instances/{account_id}/{region}/{instance_id}/verify",
     }
     # DB instances are another identifier namespace than DB clusters: their own collection, same verbs.
     assert set(paths["/instances"]) == {"post"}
     assert set(paths["/instances/{account_id}/{region}/{instance_id}"]) == {"get", "delete"}
+    assert set(paths["/instances/{account_id}/{region}/{instance_id}/verify"]) == {"post"}
     assert set(paths["/clusters"]) == {"get", "post"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}"]) == {"get", "delete"}
     assert set(paths["/clusters/{account_id}/{region}/{cluster_id}/verify"]) == {"post"}

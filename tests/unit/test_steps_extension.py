@@ -161,6 +161,7 @@ def test_ensure_extension_without_a_tagged_secret_gives_the_sql_and_reads_no_sec
         "no secret in account 111122223333 (eu-west-1) is tagged pgaudit-archiver:cluster=orders and "
         "pgaudit-archiver:database-user=true, and the request names no secret_arn"
     )
+    assert result.secret_untagged  # what a renamed database's onboarding advises re-tagging for (summary.py)
     assert rds_data.statements == []
 
 
@@ -180,6 +181,7 @@ def test_ensure_extension_two_tagged_secrets_are_named_and_neither_used() -> Non
 
     assert result.status == "manual" and result.reason is not None
     assert result.reason.startswith("2 secrets are tagged") and "name it as secret_arn" in result.reason
+    assert not result.secret_untagged
     assert rds_data.statements == []
 
 

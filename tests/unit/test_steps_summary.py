@@ -9,7 +9,7 @@ from pgaudit_archiver.models import (
     RoleResult,
     StepResult,
 )
-from pgaudit_archiver.steps.summary import OnboardingState, record_summary, summarize
+from pgaudit_archiver.steps.summary import OnboardingState, record_summary, renamed_with_its_secret_untagged, summarize
 from tests.unit.fakes import SOURCE, FakeRegistry, resolved
 
 
@@ -112,3 +112,22 @@ def test_summarize_says_where_public_keeps_plpgsql_and_what_to_do() -> None:
     assert summary.pending == ("PUBLIC keeps USAGE on plpgsql in app: the database user may not revoke it",)
     assert "REVOKE USAGE ON LANGUAGE plpgsql FROM PUBLIC;" in summary.actions_required[0]
     assert "function class" in summary.actions_required[0]
+
+
+def test_a_renamed_databases_secret_still_tagged_with_its_old_identifier_is_named_with_the_commands() -> None:
+    registry, secret = FakeRegistry(), "arn:aws:secretsmanager:eu-west-1:111122223333:secret:pgaudit/orders-AbCdEf"
+    registry.set_fields(SOURCE.model_copy(update={"cluster_id": "orders-old"}), {"extension": {"secret_arn": secret}})
+    registry.set_fields(SOURCE, {"renamed_from": "orders-old"})
+    untagged = state(extension="manual").model_copy(
+        update={"extension": ExtensionResult(status="manual", database="app", reason="no secret", secret_untagged=True)}
+    )
+
+    summary = summarize(untagged, renamed_with_its_secret_untagged(registry, untagged))
+
+    [action] = summary.actions_required
+    assert "still tagged pgaudit-archiver:cluster=orders-old" in action
+    assert (f"`aws secretsmanager tag-resource --region eu-west-1 --secret-id {secret} "
+            "--tags Key=pgaudit-archiver:cluster,Value=orders`") in action  # fmt: skip
+    assert "`pgaudit-archiver --region eu-west-1 onboard 111122223333 orders`" in action
+    # Any other reason for a manual extension (here: no Data API) is not about a tag: no such advice.
+    assert renamed_with_its_secret_untagged(registry, state(extension="manual")) is None

@@ -417,6 +417,7 @@ class DatabaseUserSecret(Model):
     arn: str | None = None
     found_by: Literal["request", "tag"] | None = None  # the request's secret_arn, or the owner's tags
     reason: str | None = None  # why there is none
+    untagged: bool = False  # none because no secret carries the database's tags (a renamed database's keep the old)
 
 
 class ExtensionResult(StepResult):
@@ -427,6 +428,7 @@ class ExtensionResult(StepResult):
     plpgsql_kept_by_public: tuple[str, ...] = ()  # databases where revoke_plpgsql did not take
     secret_arn: str | None = None  # the database user's secret it ran with
     secret_found_by: Literal["request", "tag"] | None = None
+    secret_untagged: bool = False  # manual because no secret is tagged for the database (DatabaseUserSecret.untagged)
     # How the product verifies the extension: through the Data API, or (a kind without it) by the audit records
     # that reach the archive.
     verification: str | None = None

@@ -46,7 +46,8 @@ def find_database_user_secret(secrets: SourceSecrets, source: Source, requested:
     if not usable:
         return DatabaseUserSecret(
             reason=f"no secret in account {source.account_id} ({source.region}) is tagged {tags}, and the request "
-            "names no secret_arn"
+            "names no secret_arn",
+            untagged=True,
         )
     if len(usable) > 1:
         arns = ", ".join(sorted(entry.arn for entry in usable))

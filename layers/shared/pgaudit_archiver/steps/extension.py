@@ -86,7 +86,7 @@ def ensure_extension(
         return _manual(database, "the RDS Data API is not enabled on the cluster", request)
     secret = find_database_user_secret(secrets, request.source, request.secret_arn)
     if secret.arn is None:
-        return _manual(database, str(secret.reason), request)
+        return _manual(database, str(secret.reason), request).model_copy(update={"secret_untagged": secret.untagged})
     secret_arn = secret.arn
     try:
         present = bool(rds_data.execute(cluster.arn, secret_arn, database, PRESENT_SQL))

@@ -15,9 +15,11 @@ from pgaudit_archiver.models import (
     RebootResult,
     ResolvedRequest,
     RoleResult,
+    Source,
     StepResult,
 )
 from pgaudit_archiver.status import SourceStatus
+from pgaudit_archiver.steps.database_user import CLUSTER_TAG
 from pgaudit_archiver.steps.reboot import writer_reboots_readers
 
 
@@ -36,7 +38,27 @@ class OnboardingState(Model):
     subscription_filter: StepResult
 
 
-def summarize(state: OnboardingState) -> OnboardingSummary:
+class Renamed(Model):
+    """The database had another identifier: reconciliation followed its rename to this source (`renamed_from`)."""
+
+    from_identifier: str
+    secret_arn: str | None = None  # the database user's secret the old identifier's onboarding ran with
+
+
+def renamed_with_its_secret_untagged(registry: Registry, state: OnboardingState) -> Renamed | None:
+    """For a renamed database whose secret was not found: its old identifier and the secret found by it then (still
+    tagged with it: a rename does not touch the owner's secrets). None otherwise, without reading the registry."""
+    if not state.extension.secret_untagged:
+        return None
+    source = state.request.source
+    former = (registry.get(source) or {}).get("renamed_from")
+    if not former:
+        return None
+    old = registry.get(source.model_copy(update={"cluster_id": former})) or {}
+    return Renamed(from_identifier=former, secret_arn=(old.get("extension") or {}).get("secret_arn"))
+
+
+def summarize(state: OnboardingState, renamed: Renamed | None = None) -> OnboardingSummary:
     steps: list[StepResult] = [
         state.delivery_stream,
         state.destination_role,
@@ -76,6 +98,8 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
                 f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser "
                 f"(the master user, for example); {state.extension.verification}"
             )
+        elif renamed is not None and renamed.secret_arn:
+            actions.append(_retag_advice(state.request.source, renamed.from_identifier, renamed.secret_arn))
         else:
             actions.append(
                 f"run `{state.extension.sql}` in database {state.extension.database} as a member of rds_superuser "
@@ -91,6 +115,19 @@ def summarize(state: OnboardingState) -> OnboardingSummary:
         pending=tuple(pending),
         actions_required=tuple(actions),
         extension=state.extension.record(),
+    )
+
+
+def _retag_advice(source: Source, former: str, secret_arn: str) -> str:
+    """The owner's commands after a rename: its secret, found by its tag before, keeps the old identifier's tag
+    (a resource holds one value per tag key: tagging the key again replaces it)."""
+    instance = "" if kind_of(source.kind).is_cluster else " --instance"
+    return (
+        f"tag the database user's secret for the new identifier, so that pgaudit-archiver can check the extension "
+        f"and send the canary again: the secret is still tagged {CLUSTER_TAG}={former}, the identifier before the "
+        f"rename to {source.cluster_id}: `aws secretsmanager tag-resource --region {source.region} --secret-id "
+        f"{secret_arn} --tags Key={CLUSTER_TAG},Value={source.cluster_id}`, then onboard it again: "
+        f"`pgaudit-archiver --region {source.region} onboard {source.account_id} {source.cluster_id}{instance}`"
     )
 
 
