@@ -59,7 +59,7 @@ from local.template import (
     state_machine_substitutions,
 )
 from pgaudit_archiver.consent import CONSENT_TAG_KEY, CONSENT_TAG_VALUE, consented
-from pgaudit_archiver.models import InstanceOnboardRequest, OnboardRequest, Source
+from pgaudit_archiver.models import InstanceOnboardRequest, OnboardRequest, Source, names_a_db_instance
 from pgaudit_archiver.naming import execution_name
 from pgaudit_archiver.steps.database_user import CLUSTER_TAG, PURPOSE_TAG
 
@@ -1608,7 +1608,7 @@ def rest_api_event(
 def _requested_source(request: Any, region: str) -> Source:
     """The source an onboarding request asks for, read by the product's request models as Validate Request reads it
     (instance_id asks for a DB instance); one they refuse is named `invalid-request`."""
-    model = InstanceOnboardRequest if isinstance(request, dict) and "instance_id" in request else OnboardRequest
+    model = InstanceOnboardRequest if names_a_db_instance(request) else OnboardRequest
     try:
         return model.model_validate(request).source
     except ValidationError:

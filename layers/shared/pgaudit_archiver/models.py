@@ -219,6 +219,12 @@ class InstanceOnboardRequest(OnboardOptions):
         return DatabaseKind.DB_INSTANCE
 
 
+def names_a_db_instance(raw: Any) -> bool:
+    """Whether a workflow's request names a DB instance (by instance_id) rather than a DB cluster of either kind (by
+    cluster_id): how Validate Request and Validate Offboarding pick the request model."""
+    return isinstance(raw, dict) and "instance_id" in raw
+
+
 def onboard_input(
     source: Source, options: Mapping[str, Any], leave_out: frozenset[str] = frozenset()
 ) -> dict[str, Any]:

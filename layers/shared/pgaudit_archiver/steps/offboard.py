@@ -25,6 +25,7 @@ from pgaudit_archiver.models import (
     OffboardRequest,
     Source,
     StepResult,
+    names_a_db_instance,
 )
 from pgaudit_archiver.naming import (
     LOG_TYPE,
@@ -50,9 +51,8 @@ class OffboardPlan(Model):
 
 
 def plan_offboarding(raw: Any, settings: ValidateOffboardingSettings, registry: Registry) -> OffboardPlan:
-    # A DB instance is named by instance_id, a DB cluster (of either kind) by cluster_id.
     request: AnyOffboardRequest
-    if isinstance(raw, dict) and "instance_id" in raw:
+    if names_a_db_instance(raw):
         request = parse_source_request(InstanceOffboardRequest, raw, settings, "offboarding")
     else:
         request = parse_source_request(OffboardRequest, raw, settings, "offboarding")

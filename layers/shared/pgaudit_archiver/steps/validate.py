@@ -27,6 +27,7 @@ from pgaudit_archiver.models import (
     Source,
     ValidationResult,
     WorkflowSettings,
+    names_a_db_instance,
 )
 from pgaudit_archiver.naming import log_group_arn
 from pgaudit_archiver.settings import RegionSettings, RequestDefaultsSettings, ValidateRequestSettings
@@ -84,9 +85,8 @@ def parse_source_request(model: type[SourceRequest], raw: Any, settings: RegionS
 
 def parse_request(raw: Any, settings: RequestDefaultsSettings) -> ResolvedRequest:
     """Validate the raw execution input and fill in the deployment's defaults."""
-    # A DB instance is asked for by instance_id, a DB cluster (of either kind) by cluster_id.
     request: OnboardRequest | InstanceOnboardRequest
-    if isinstance(raw, dict) and "instance_id" in raw:
+    if names_a_db_instance(raw):
         request = parse_source_request(InstanceOnboardRequest, raw, settings, "onboarding")
     else:
         request = parse_source_request(OnboardRequest, raw, settings, "onboarding")
