@@ -2,7 +2,12 @@
 
 import time
 
+import boto3
+
 from local import SOURCE_ACCOUNT
+from pgaudit_archiver.aws.registry import Registry
+from pgaudit_archiver.models import Source
+from pgaudit_archiver.status import SourceStatus
 from tests.integration.helpers import foreign_function
 
 OFFBOARDED_STATES = [
@@ -137,3 +142,17 @@ def test_onboarding_again_after_offboarding_works(world):
     execution = world.onboard(world.request("orders"))
     assert execution.status == "SUCCEEDED", execution.cause
     assert world.registry_item("orders")["status"] == "pending-reboot"
+
+
+def test_a_status_change_on_a_status_seen_earlier_is_refused_once_another_writer_moved_the_item(world):
+    """Registry.finish(if_status=...) on DynamoDB: what keeps a deletion, checked with RDS meanwhile, from overwriting
+    an onboarding's claim."""
+    registry = Registry(boto3.Session(region_name=world.region), world.resources["RegistryTable"])
+    source = Source(account_id=SOURCE_ACCOUNT, region=world.region, cluster_id="claimed-meanwhile")
+    registry.finish(source, SourceStatus.ACTIVE, {})
+    registry.finish(source, SourceStatus.ONBOARDING, {})  # another writer, after the status was read as active
+
+    assert registry.finish(source, SourceStatus.DELETED, {"deleted_at": "x"}, if_status=SourceStatus.ACTIVE) is False
+    assert registry.get(source)["status"] == "onboarding" and "deleted_at" not in registry.get(source)
+    assert registry.finish(source, SourceStatus.DELETED, {}, if_status=SourceStatus.ONBOARDING) is True
+    assert registry.get(source)["status"] == "deleted"

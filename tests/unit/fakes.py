@@ -856,14 +856,23 @@ class FakeRegistry(Recording, Registry):
         self._item(source)["status"] = SourceStatus.FAILED
 
     def finish(
-        self, source: Source, status: str, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
-    ) -> None:
+        self,
+        source: Source,
+        status: str,
+        fields: dict[str, Any],
+        keep_first: dict[str, Any] | None = None,
+        *,
+        if_status: str | None = None,
+    ) -> bool:
         self._call("UpdateItem", f"finish {source.cluster_id} {status}", mutates=True)
         item = self._item(source)
+        if if_status is not None and item.get("status") != if_status:
+            return False
         item["status"] = status
         item.update(copy.deepcopy(fields))
         for name, value in (keep_first or {}).items():
             item.setdefault(name, copy.deepcopy(value))
+        return True
 
     def set_fields(self, source: Source, fields: dict[str, Any]) -> None:
         self._call("UpdateItem", f"set {', '.join(fields)} of {source.cluster_id}", mutates=True)

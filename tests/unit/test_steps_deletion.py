@@ -206,3 +206,21 @@ def test_deletion_events_are_not_creations_and_creations_are_not_deletions() -> 
     assert source_of_event(instance_deleted()) is None
     assert rds_event(rds_sent("instance", "billing", "RDS-EVENT-0005")) == ("new", INSTANCE)
     assert rds_event(cluster_deleted()) == ("deleted", SOURCE)
+
+
+def test_a_source_claimed_while_rds_was_asked_is_left_to_the_claiming_workflow() -> None:
+    # The item is read (active), RDS is asked; meanwhile an onboarding of a new database under the name claims it.
+    given = Registered()
+    given.rds.instances.pop("billing")
+    claimed_meanwhile = given.rds.describe_instance
+
+    def describe_while_claimed(identifier: str) -> Any:
+        given.registry.finish(INSTANCE, "onboarding", {})  # type: ignore[arg-type]
+        return claimed_meanwhile(identifier)
+
+    given.rds.describe_instance = describe_while_claimed  # type: ignore[method-assign]
+
+    decision = given.deletion(instance_deleted())
+
+    assert (decision.action, decision.reason) == ("skipped", "claimed by a workflow while RDS was asked: left to it")
+    assert given.item()["status"] == "onboarding" and "deleted_at" not in given.item()

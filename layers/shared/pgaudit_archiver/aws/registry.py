@@ -167,10 +167,17 @@ class Registry:
         )
 
     def finish(
-        self, source: Source, status: SourceStatus, fields: dict[str, Any], keep_first: dict[str, Any] | None = None
-    ) -> None:
+        self,
+        source: Source,
+        status: SourceStatus,
+        fields: dict[str, Any],
+        keep_first: dict[str, Any] | None = None,
+        *,
+        if_status: str | None = None,
+    ) -> bool:
         """The workflow's end: the status and what it found; `keep_first` fields are written only once (the
-        original settings offboarding restores)."""
+        original settings offboarding restores). With `if_status`, only while the item still has that status:
+        False when another writer moved it on (an onboarding claimed it) since it was read."""
         names = {"#status": "status", "#region": "region", "#kind": "kind"}
         values: dict[str, Any] = {
             ":status": status, ":now": now(), ":account": source.account_id, ":region": source.region,
@@ -187,12 +194,20 @@ class Registry:
             sets += clauses
             names |= clause_names
             values |= clause_values
-        self._table.update_item(
-            Key={"source_id": source_key(source)},
-            UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=_dynamo(values),
-        )
+        condition: dict[str, Any] = {}
+        if if_status is not None:
+            condition["ConditionExpression"] = "#status = :seen"
+            values[":seen"] = if_status
+        with refused("ConditionalCheckFailedException"):
+            self._table.update_item(
+                Key={"source_id": source_key(source)},
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_dynamo(values),
+                **condition,
+            )
+            return True
+        return False
 
     def set_fields(self, source: Source, fields: dict[str, Any]) -> None:
         """Set fields without changing the status."""

@@ -63,13 +63,16 @@ def is_old_blue(name: str, other: str) -> bool:
     return re.fullmatch(rf"{re.escape(name)}-old[0-9]+", other) is not None
 
 
-def record_deleted(registry: Registry, source: Source, item: dict[str, Any], fields: dict[str, Any]) -> str:
+def record_deleted(registry: Registry, source: Source, item: dict[str, Any], fields: dict[str, Any]) -> str | None:
     """Mark the source deleted, by reconciliation or by RDS's deletion event, whichever sees it first: `deleted_at` is
-    kept from then (DeletedSourceGraceDays run from it). Returns it."""
+    kept from then (DeletedSourceGraceDays run from it). Returns it; None when the item left the status it was read
+    with while RDS was asked (an onboarding of a new database under the name claimed it): that writer's item stays."""
     deleted_at: str = item.get("deleted_at") or now()
+    if not registry.finish(source, SourceStatus.DELETED, {"deleted_at": deleted_at, **fields},
+                           if_status=item.get("status")):  # fmt: skip
+        return None
     if item.get("status") != SourceStatus.DELETED:
         logger.info("source deleted", extra={"source": str(source), "resource_id": item.get("resource_id")})
-    registry.finish(source, SourceStatus.DELETED, {"deleted_at": deleted_at, **fields})
     return deleted_at
 
 

@@ -507,6 +507,8 @@ def _gone(
         status = SourceStatus.OFFBOARDING if offboarding else SourceStatus.DELETED
         return Verification(source=source, drift=(), status=status, repair_execution_arn=onboarding.execution_arn)
     deleted_at = record_deleted(registry, source, item, {"last_verification": checked})
+    if deleted_at is None:  # claimed since it was read: the claiming workflow records the source's status
+        return Verification(source=source, drift=(), status=SourceStatus(item["status"]))
     if grace_over(deleted_at, settings.deleted_source_grace_days, datetime.now(tz=UTC)) and _offboard(
         source, settings, service
     ):
