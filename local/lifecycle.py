@@ -324,8 +324,11 @@ def blue_green(lab: Lab, out: Outcome) -> None:
     given = rds.describe_db_instances(DBInstanceIdentifier=green)["DBInstances"][0]["DBParameterGroups"][0]
     group_name, apply_status = given["DBParameterGroupName"], given["ParameterApplyStatus"]
     out.expect(group_name == f"pgaudit-{name}-{family}", f"the product gave the green {group_name} ({apply_status})")
-    lab.reboot(lab.world, kind, green)
-    out.fact("the owner rebooted the green before the switchover, as the drift asked")
+    # Onboarded with reboot immediate: the next run reboots the green (it serves no traffic before switchover).
+    lab.reconcile(out, lab.world, kind, name)
+    rebooted = rds.describe_db_instances(DBInstanceIdentifier=green)["DBInstances"][0]["DBParameterGroups"][0]
+    out.expect(rebooted["ParameterApplyStatus"] == "in-sync",
+               f"the product rebooted the green: its group {rebooted['ParameterApplyStatus']}")  # fmt: skip
     switched = lab.world.switchover(deployment["BlueGreenDeploymentIdentifier"])
     serving = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     out.fact(f"blue/green {switched['Status']}: {name} is now {serving['DbiResourceId']} (was "

@@ -15,7 +15,7 @@ from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.settings import VerifySourceSettings
 from pgaudit_archiver.steps.canary import send_canary
 from pgaudit_archiver.steps.extension import extension_present
-from pgaudit_archiver.steps.lifecycle import locate, ready_green
+from pgaudit_archiver.steps.lifecycle import locate, ready_green, reboot_green
 from pgaudit_archiver.steps.offboard import remove_subscription_filter
 from pgaudit_archiver.steps.reconcile import Life, Verification, find_drift, reconcile_source, verify_segment
 from pgaudit_archiver.steps.role_settings import PgauditOverride, read_overrides
@@ -68,7 +68,8 @@ def lambda_handler(step: VerifySourcesEvent, settings: VerifySourceSettings) -> 
             overrides, lambda: (found.status if (found := database()) else None),
             Life(lambda recorded: locate(account.rds, source, recorded),
                  lambda old: remove_subscription_filter(account.logs, settings, old).changes,
-                 lambda green, pgaudit_log: ready_green(account.rds, source, green, pgaudit_log)),
+                 lambda green, pgaudit_log: ready_green(account.rds, source, green, pgaudit_log),
+                 lambda green: reboot_green(account.rds, source, green)),
         )  # fmt: skip
         if result.drift:
             logger.warning("drift found", extra=result.model_dump(mode="json"))

@@ -5,7 +5,7 @@ from typing import Any
 
 from pgaudit_archiver.models import Source
 from pgaudit_archiver.service import ClusterService
-from pgaudit_archiver.steps.lifecycle import locate, ready_green
+from pgaudit_archiver.steps.lifecycle import locate, ready_green, reboot_green
 from pgaudit_archiver.steps.offboard import remove_subscription_filter
 from pgaudit_archiver.steps.reconcile import Life, Verification, reconcile_source
 from tests.unit.fakes import ACCOUNT, REGION, SOURCE, stack_settings
@@ -22,6 +22,7 @@ def reconcile(pipeline: Pipeline, auto_repair: bool = False, **settings: str) ->
         lambda recorded: locate(pipeline.rds, SOURCE, recorded),
         lambda old: remove_subscription_filter(pipeline.logs, stack_settings(), old).changes,
         lambda green, pgaudit_log: ready_green(pipeline.rds, SOURCE, green, pgaudit_log),
+        lambda green: reboot_green(pipeline.rds, SOURCE, green),
     )
     return reconcile_source(SOURCE, stack_settings(OFFBOARD_STATE_MACHINE_ARN=OFFBOARD, **settings),
                             pipeline.registry, service, pipeline.find, auto_repair, life=life)  # fmt: skip
@@ -270,3 +271,30 @@ def test_a_switchover_from_another_databases_blue_does_not_make_the_deleted_sour
     switched_over_with_the_old_blue_deleted(pipeline, old_blue="billing-old1")
 
     assert reconcile(pipeline).status == "deleted"
+
+
+def test_with_the_immediate_reboot_policy_reconciliation_reboots_the_prepared_green_before_switchover() -> None:
+    pipeline = onboarded(reboot="immediate")
+    blue_green(pipeline, "default.aurora-postgresql17", engine_version="17.2")
+    before = list(pipeline.rds.reboots)
+
+    prepared = reconcile(pipeline, auto_repair=True)  # the green gets the source's group of its family
+    rebooting = reconcile(pipeline, auto_repair=True)  # the next run reboots its waiting member
+    done = reconcile(pipeline, auto_repair=True)
+
+    assert [entry.kind for entry in prepared.drift] == ["green-pgaudit-not-loaded"]
+    assert [entry.kind for entry in rebooting.drift] == ["green-pgaudit-not-loaded"]
+    assert pipeline.rds.reboots[len(before) :] == [f"{GREEN}-1"]  # the green's member, once; never the blue's
+    assert (done.status, done.drift) == ("active", ())
+
+
+def test_with_the_deferred_reboot_policy_the_green_waits_for_its_owners_reboot() -> None:
+    pipeline = onboarded(reboot="deferred")
+    blue_green(pipeline, "default.aurora-postgresql17", engine_version="17.2")
+    before = list(pipeline.rds.reboots)
+
+    for _ in range(3):
+        result = reconcile(pipeline, auto_repair=True)
+
+    assert [entry.kind for entry in result.drift] == ["green-pgaudit-not-loaded"]
+    assert pipeline.rds.reboots == before

@@ -30,6 +30,7 @@ from pgaudit_archiver.models import DatabaseFacts, Model, Source
 from pgaudit_archiver.observability import logger
 from pgaudit_archiver.status import SourceStatus
 from pgaudit_archiver.steps.parameter_group import prepare_green
+from pgaudit_archiver.steps.reboot import advance_reboot
 
 State = Literal["present", "renamed", "switched-over", "deleted", "missing"]
 
@@ -108,6 +109,14 @@ def ready_green(rds: SourceRds, source: Source, green_id: str, pgaudit_log: str)
         raise ClusterNotEligibleError(f"the green {green_id} is gone")
     group, changes, needs_reboot = prepare_green(rds, source, green, pgaudit_log)
     return GreenPrepared(group=group, changes=changes, reboot=reboot_command(green) if needs_reboot else "")
+
+
+def reboot_green(rds: SourceRds, source: Source, green_id: str) -> tuple[str, ...]:
+    """One step of a pending green's reboot, as Reboot Instances takes it (steps/reboot.py: one reboot a call, in the
+    order its engine version calls for, none while a member is busy), for a source whose reboot policy is immediate:
+    the green serves no traffic before switchover. Returns what was rebooted."""
+    green = Source(account_id=source.account_id, region=source.region, cluster_id=green_id, kind=source.kind)
+    return advance_reboot(rds, green, expected=(), rebooted=(), polls=0, max_polls=1).changes
 
 
 def reboot_command(database: DatabaseFacts) -> str:

@@ -14,7 +14,8 @@ counts only with an admin's exception recorded for exactly it, otherwise it is d
 Repair is the onboarding workflow itself (every step is an idempotent ensure), started when AutoRepair allows and
 the drift is of a kind onboarding can repair: an instance's DB parameter group is its owner's to change. A pending
 blue/green green without pgaudit is no source of its own: AutoRepair gives it the source's group directly
-(steps/parameter_group.py, prepare_green), and its reboot is left to its owner.
+(steps/parameter_group.py, prepare_green), and reboots it, a member a run, when the source's reboot policy is
+`immediate` (else its reboot is its owner's).
 """
 
 from __future__ import annotations
@@ -302,19 +303,26 @@ def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
 
 
 def _prepare_greens(
-    drift: list[Drift], pgaudit_log: str, auto_repair: bool, life: Life | None
+    drift: list[Drift], pgaudit_log: str, reboot: str, auto_repair: bool, life: Life | None
 ) -> tuple[list[Drift], list[dict[str, Any]]]:
     """With AutoRepair, each green without pgaudit gets the source's group of its family (prepare_green in
-    steps/parameter_group.py); it then waits for its owner's reboot before switchover, which is reported as drift
-    `green-pgaudit-not-loaded`. Reconciliation reboots nothing: reboots happen in the onboarding workflow's bounded
-    wait loop, per the source's reboot policy, and the green is no source of its own (at switchover it takes the
-    source's name, and a green still waiting then is the source's `pgaudit-not-loaded`, repaired by onboarding).
-    Returns the drift left, and what was done or refused, per green."""
+    steps/parameter_group.py); it then loads pgaudit only at a reboot, reported as drift `green-pgaudit-not-loaded`
+    until done. With the source's reboot policy `immediate`, each run reboots one waiting member of the green, as
+    Reboot Instances would (the green serves no traffic before switchover); with `deferred` the reboot is its
+    owner's, before switchover (a green still waiting then is the source's `pgaudit-not-loaded`, repaired by
+    onboarding). Returns the drift left, and what was done or refused, per green."""
     if not auto_repair or life is None or life.prepare_green is None:
         return drift, []
     left: list[Drift] = []
     greens: list[dict[str, Any]] = []
     for entry in drift:
+        if entry.kind == "green-pgaudit-not-loaded" and reboot == "immediate" and life.reboot_green is not None:
+            left.append(entry)
+            try:
+                greens.append({"green": entry.resource, "changes": list(life.reboot_green(entry.resource))})
+            except ArchiverError as error:  # the green's members untagged, or refused: the reboot stays its owner's
+                greens.append({"green": entry.resource, "not_rebooted": str(error)})
+            continue
         if entry.kind != "green-pgaudit-not-preloaded":
             left.append(entry)
             continue
@@ -374,7 +382,11 @@ def reconcile_source(
     if item.get("status") == SourceStatus.PENDING_REBOOT:  # known and reported at onboarding: not drift
         drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
     drift, greens = _prepare_greens(
-        drift, request.get("pgaudit_log") or settings.audit_policy().resolve(request).pgaudit_log, auto_repair, life
+        drift,
+        request.get("pgaudit_log") or settings.audit_policy().resolve(request).pgaudit_log,
+        request.get("reboot") or settings.default_reboot,
+        auto_repair,
+        life,
     )
     extension_drift, extension_note = _check_extension(item, extension_present)
     drift += extension_drift
@@ -428,17 +440,20 @@ def reconcile_source(
 class Life:
     """What reconciliation asks about a source's database over its life (steps/lifecycle.py): where its recorded
     resource id is now, removing our filter from a log group that is no longer the source's, and giving a pending
-    blue/green deployment's green the source's pgaudit group: `prepare_green(green identifier, pgaudit.log)`."""
+    blue/green deployment's green the source's pgaudit group: `prepare_green(green identifier, pgaudit.log)`, then
+    one step of its reboot: `reboot_green(green identifier)`."""
 
     def __init__(
         self,
         locate: Callable[[str | None], Whereabouts],
         remove_filter: Callable[[Source], tuple[str, ...]],
         prepare_green: Callable[[str, str], GreenPrepared] | None = None,
+        reboot_green: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self.locate = locate
         self.remove_filter = remove_filter
         self.prepare_green = prepare_green
+        self.reboot_green = reboot_green
 
 
 def _identity(
