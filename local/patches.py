@@ -374,10 +374,33 @@ def world_patches(retry_sleep_scale: float) -> tuple[Patch, ...]:
 
 
 # ---------------------------------------------------------------- fidelity: local/fidelity.py's behaviour
+AURORA_ENGINES = frozenset({"aurora-postgresql", "aurora-mysql", "aurora"})
+AURORA_STORAGE_TYPES = frozenset({"aurora", "aurora-iopt1"})  # Aurora standard, Aurora I/O-Optimized
+
+
+def _aurora_storage(allocated_storage: Any) -> Any:
+    """CreateDBCluster's StorageType for Aurora is aurora or aurora-iopt1 (RDS API reference, "Valid Values: Aurora DB
+    clusters - aurora | aurora-iopt1"); its AllocatedStorage "always returns 1, because Aurora DB cluster storage size
+    isn't fixed" (DBCluster, RDS API reference)."""
+
+    def default_allocated_storage(engine: str, storage_type: str) -> int:
+        if engine in AURORA_ENGINES and storage_type in AURORA_STORAGE_TYPES:
+            return 1
+        return int(allocated_storage(engine, storage_type))
+
+    return staticmethod(default_allocated_storage)
+
+
 def fidelity_patches(fidelity: Fidelity) -> tuple[Patch, ...]:
     """What local/fidelity.py corrects in RDS, the Data API, STS, Step Functions, CloudWatch Logs and Firehose."""
     f = fidelity
     return (
+        Patch(
+            DBCluster,
+            "default_allocated_storage",
+            _aurora_storage(DBCluster.default_allocated_storage),
+            "an Aurora cluster of StorageType aurora or aurora-iopt1 (I/O-Optimized) fails with an internal error",
+        ),
         Patch(
             RDSBackend,
             "create_db_cluster",

@@ -810,22 +810,29 @@ class World:
         database_user: bool = True,
         consent: bool | None = None,
         real_postgres: bool = True,
+        instance_class: str = "db.r6g.large",
+        cluster_options: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """An Aurora PostgreSQL cluster (with a real PostgreSQL behind it in World(postgres=True) unless
         `real_postgres` is false: a fleet's many clusters cannot each have a server); with
         `database_user`, its owner has also created the database user and tagged secret of docs/deploy.md (step 4); with
-        `consent` (by default: when no tags are given) the owner has granted consent (grant_consent)."""
+        `consent` (by default: when no tags are given) the owner has granted consent (grant_consent);
+        `cluster_options`: further CreateDBCluster parameters (ServerlessV2ScalingConfiguration, StorageType)."""
         rds = self.client("rds", account or self.source_accounts[0])
         consent = tags is None if consent is None else consent
         tags = ({CONSENT_TAG_KEY: CONSENT_TAG_VALUE} if consent else {}) | (tags or {})
-        options: dict[str, Any] = {
-            "DBClusterIdentifier": cluster_id,
-            "Engine": engine,
-            "EngineVersion": engine_version,
-            "MasterUsername": "postgres",
-            "DatabaseName": "appdb",
-            "EnableHttpEndpoint": data_api,
-        } | _owner_choices(managed_secret, exports, tags)
+        options: dict[str, Any] = (
+            {
+                "DBClusterIdentifier": cluster_id,
+                "Engine": engine,
+                "EngineVersion": engine_version,
+                "MasterUsername": "postgres",
+                "DatabaseName": "appdb",
+                "EnableHttpEndpoint": data_api,
+            }
+            | _owner_choices(managed_secret, exports, tags)
+            | (cluster_options or {})
+        )
         if parameter_group:
             options["DBClusterParameterGroupName"] = parameter_group
         rds.create_db_cluster(**options)
@@ -834,7 +841,7 @@ class World:
                 DBInstanceIdentifier=f"{cluster_id}-instance-{index + 1}",
                 DBClusterIdentifier=cluster_id,
                 Engine=engine,
-                DBInstanceClass="db.r6g.large",
+                DBInstanceClass=instance_class,
             )
         if consented(tags):
             self.grant_consent(cluster_id, account=account)

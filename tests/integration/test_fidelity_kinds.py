@@ -178,3 +178,14 @@ def test_describing_a_db_parameter_group_that_does_not_exist_is_db_parameter_gro
     assert missing.value.response["Error"]["Code"] == "DBParameterGroupNotFound"
     named = source_rds(world).describe_db_parameter_groups(DBParameterGroupName="kinds-described")["DBParameterGroups"]
     assert [group["DBParameterGroupName"] for group in named] == ["kinds-described"]
+
+
+def test_an_io_optimized_aurora_cluster_keeps_its_storage_type_and_reports_allocated_storage_1(world):
+    # CreateDBCluster (RDS API reference): StorageType "Valid Values: Aurora DB clusters - aurora | aurora-iopt1";
+    # DBCluster.AllocatedStorage: "For Aurora, AllocatedStorage always returns 1, because Aurora DB cluster storage
+    # size isn't fixed, but instead automatically adjusts as needed."
+    for cluster_id, storage_type in (("kinds-iopt1", "aurora-iopt1"), ("kinds-standard", "aurora")):
+        options = {"StorageType": storage_type}
+        world.create_cluster(cluster_id, instances=1, real_postgres=False, database_user=False, cluster_options=options)
+        cluster = source_rds(world).describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        assert (cluster["StorageType"], cluster["AllocatedStorage"]) == (storage_type, 1)

@@ -177,6 +177,38 @@ def test_immediate_reboot_reboots_readers_before_the_writer_and_creates_the_exte
     assert [s["name"] for s in execution.states].count("Wait For Reboot") >= 3
 
 
+@pytest.mark.parametrize(
+    ("instance_class", "cluster_options"),
+    [
+        # Aurora Serverless v2: instances of class db.serverless in a cluster with a capacity range (Aurora User
+        # Guide, "Using Aurora Serverless v2"); the same parameter groups, reboots, log exports and Data API.
+        ("db.serverless", {"ServerlessV2ScalingConfiguration": {"MinCapacity": 0.5, "MaxCapacity": 8}}),
+        # Aurora I/O-Optimized: a storage configuration, StorageType aurora-iopt1 (CreateDBCluster).
+        ("db.r6g.large", {"StorageType": "aurora-iopt1"}),
+    ],
+    ids=["serverless-v2", "io-optimized"],
+)
+def test_serverless_v2_and_io_optimized_clusters_onboard_as_any_aurora_cluster(world, instance_class, cluster_options):
+    world.create_cluster("orders", instance_class=instance_class, cluster_options=cluster_options)
+
+    execution = world.onboard(world.request("orders", reboot="immediate"))
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["status"] == "active"
+    assert "created extension pgaudit in appdb" in execution.output["changes"]
+    rds = world.client("rds", SOURCE_ACCOUNT)
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]
+    assert {m["DBClusterParameterGroupStatus"] for m in cluster["DBClusterMembers"]} == {"in-sync"}
+    assert cluster["DBClusterParameterGroup"] == "pgaudit-orders"
+    assert cluster["EnabledCloudwatchLogsExports"] == ["postgresql"]
+    for key, value in cluster_options.items():  # the owner's configuration, untouched
+        assert cluster[key] == value
+    instances = [rds.describe_db_instances(DBInstanceIdentifier=m["DBInstanceIdentifier"])["DBInstances"][0]
+                 for m in cluster["DBClusterMembers"]]  # fmt: skip
+    assert {instance["DBInstanceClass"] for instance in instances} == {instance_class}
+    assert world.onboard(world.request("orders", reboot="immediate")).output["changes"] == []
+
+
 def test_immediate_reboot_on_older_aurora_postgresql_reboots_only_the_writer(world):
     # 13.9: the writer's reboot reboots the readers too, so rebooting them as well would take each down twice.
     world.create_cluster("orders", instances=3, engine_version="13.9")

@@ -252,6 +252,12 @@ def probe_user_agent_built_per_request():
     assert len(built) == 2
 
 
+def probe_io_optimized_aurora_refused():
+    rds = boto3.client("rds", region_name=REGION)
+    with pytest.raises(Exception):  # noqa: B017 (moto answers an internal error, not an AWS error code)
+        _cluster(rds, StorageType="aurora-iopt1")
+
+
 def probe_client_per_task():
     build = lambda_eval_utils.boto_client_for
     assert build(REGION, "lambda") is not build(REGION, "lambda")
@@ -393,6 +399,7 @@ PROBES: dict[str, Callable[[], None]] = {
     "session.create_loader": probe_loader_read_again,
     "lambda_eval_utils.boto_client_for": probe_client_per_task,
     "UserAgentString.to_string": probe_user_agent_built_per_request,
+    "DBCluster.default_allocated_storage": probe_io_optimized_aurora_refused,
     "json_path.parse": probe_paths_parsed_again,
     "result_path.parse": probe_paths_parsed_again,
     "errors.ErrorLookupFactory": probe_error_table_per_error,
