@@ -202,30 +202,20 @@ def _once(
     return answer.model_validate(first(call={"key": key, "principal": caller.principal_arn, "body": body}))
 
 
-@app.post(
-    "/clusters",
-    summary="Onboard a cluster",
-    responses=_described(
-        {
-            202: "the onboarding started",
-            409: "the owner has not consented: `grant` lists the owner's commands that grant it",
-        }
-    ),
+ONBOARD_RESPONSES = _described(
+    {
+        202: "the onboarding started",
+        409: "the owner has not consented: `grant` lists the owner's commands that grant it",
+    }
 )
+
+
+@app.post("/clusters", summary="Onboard a cluster", responses=ONBOARD_RESPONSES)
 def onboard(request: OnboardRequest) -> Response[Started]:
     return _onboard(request)
 
 
-@app.post(
-    "/instances",
-    summary="Onboard a DB instance (RDS for PostgreSQL)",
-    responses=_described(
-        {
-            202: "the onboarding started",
-            409: "the owner has not consented: `grant` lists the owner's commands that grant it",
-        }
-    ),
-)
+@app.post("/instances", summary="Onboard a DB instance (RDS for PostgreSQL)", responses=ONBOARD_RESPONSES)
 def onboard_instance(request: InstanceOnboardRequest) -> Response[Started]:
     return _onboard(request)
 
@@ -266,10 +256,7 @@ def get_cluster(account_id: Account, region: RegionPath, cluster_id: Cluster) ->
 def offboard(
     account_id: Account, region: RegionPath, cluster_id: Cluster, restore: Restore = False
 ) -> Response[Started]:
-    settings = _settings()
-    _in_this_region(settings, region)
-    request = OffboardRequest(account_id=account_id, region=region, cluster_id=cluster_id, restore=restore)
-    return _accepted(cluster_service(settings).offboard(_caller(), request))
+    return _offboard(OffboardRequest(account_id=account_id, region=region, cluster_id=cluster_id, restore=restore))
 
 
 @app.get("/instances/<account_id>/<region>/<instance_id>", summary="One DB instance's registry item")
@@ -282,9 +269,14 @@ def get_instance(account_id: Account, region: RegionPath, instance_id: Instance)
 def offboard_instance(
     account_id: Account, region: RegionPath, instance_id: Instance, restore: Restore = False
 ) -> Response[Started]:
-    settings = _settings()
-    _in_this_region(settings, region)
     request = InstanceOffboardRequest(account_id=account_id, region=region, instance_id=instance_id, restore=restore)
+    return _offboard(request)
+
+
+def _offboard(request: OffboardRequest | InstanceOffboardRequest) -> Response[Started]:
+    """The same authorization, region check and errors for either kind of database."""
+    settings = _settings()
+    _in_this_region(settings, request.region)
     return _accepted(cluster_service(settings).offboard(_caller(), request))
 
 

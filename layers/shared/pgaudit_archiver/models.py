@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -123,13 +123,12 @@ class OnboardOptions(StrictModel):
         description="revoke USAGE on plpgsql from PUBLIC, so that no database user can RAISE a forged AUDIT line",
     )
 
-    @property
-    def database_id(self) -> str:
-        raise NotImplementedError
+    # The request's namespace: a DB instance (instance_id), or a DB cluster of either kind (cluster_id).
+    namespace_kind: ClassVar[DatabaseKind]
 
     @property
-    def namespace_kind(self) -> DatabaseKind:
-        raise NotImplementedError
+    def database_id(self) -> str:
+        return str(getattr(self, "instance_id" if self.namespace_kind == DatabaseKind.DB_INSTANCE else "cluster_id"))
 
     @property
     def source(self) -> Source:
@@ -194,29 +193,15 @@ def normalize_pgaudit_log(value: str) -> str:
 class OnboardRequest(OnboardOptions):
     """Onboard a DB cluster: Aurora PostgreSQL or a Multi-AZ DB cluster (which one is read from the cluster)."""
 
+    namespace_kind: ClassVar[DatabaseKind] = DatabaseKind.AURORA_CLUSTER  # until validation reads the cluster's engine
     cluster_id: ClusterId = Field(description="DB cluster identifier (Aurora PostgreSQL or Multi-AZ DB cluster)")
-
-    @property
-    def database_id(self) -> str:
-        return self.cluster_id
-
-    @property
-    def namespace_kind(self) -> DatabaseKind:
-        return DatabaseKind.AURORA_CLUSTER  # until validation reads the cluster's engine
 
 
 class InstanceOnboardRequest(OnboardOptions):
     """Onboard an RDS for PostgreSQL DB instance (not a member of a DB cluster)."""
 
+    namespace_kind: ClassVar[DatabaseKind] = DatabaseKind.DB_INSTANCE
     instance_id: InstanceId = Field(description="DB instance identifier")
-
-    @property
-    def database_id(self) -> str:
-        return self.instance_id
-
-    @property
-    def namespace_kind(self) -> DatabaseKind:
-        return DatabaseKind.DB_INSTANCE
 
 
 def names_a_db_instance(raw: Any) -> bool:
@@ -240,26 +225,26 @@ def onboard_input(
     }
 
 
-class OffboardRequest(StrictModel):
+class _OffboardFields(StrictModel):
+    account_id: AccountId = Field(description="12-digit id of the source AWS account")
+    region: Region = Field(description="region of the database; must be this stack's region")
+    restore: bool = Field(default=False, description="also disable the export and re-attach the original group")
+
+
+class OffboardRequest(_OffboardFields):
     """Stop archiving a cluster's audit logs; archived objects always stay."""
 
-    account_id: AccountId = Field(description="12-digit id of the source AWS account")
-    region: Region = Field(description="region of the cluster; must be this stack's region")
     cluster_id: ClusterId = Field(description="DB cluster identifier")
-    restore: bool = Field(default=False, description="also disable the export and re-attach the original group")
 
     @property
     def source(self) -> Source:
         return Source(account_id=self.account_id, region=self.region, cluster_id=self.cluster_id.lower())
 
 
-class InstanceOffboardRequest(StrictModel):
+class InstanceOffboardRequest(_OffboardFields):
     """Stop archiving a DB instance's audit logs; archived objects always stay."""
 
-    account_id: AccountId = Field(description="12-digit id of the source AWS account")
-    region: Region = Field(description="region of the DB instance; must be this stack's region")
     instance_id: InstanceId = Field(description="DB instance identifier")
-    restore: bool = Field(default=False, description="also disable the export and re-attach the original group")
 
     @property
     def source(self) -> Source:

@@ -361,7 +361,7 @@ def reconcile_source(
     item = registry.get(source) or {}
     request = item.get("request") or {"account_id": source.account_id, "region": source.region,
                                       "cluster_id": source.cluster_id}  # fmt: skip
-    identity = _identity(source, item, request, settings, registry, service, life)
+    identity = _identity(item, life, lambda where: _gone(source, item, request, where, settings, registry, service))
     if isinstance(identity, Verification):  # the database left the source's name
         return identity
     # Checked, and repaired, against the policy: a request below the minimum is no desired state of its own.
@@ -457,21 +457,15 @@ class Life:
 
 
 def _identity(
-    source: Source,
-    item: dict[str, Any],
-    request: dict[str, Any],
-    settings: VerifySourceSettings,
-    registry: Registry,
-    service: ClusterService,
-    life: Life | None,
+    item: dict[str, Any], life: Life | None, gone: Callable[[Whereabouts], Verification]
 ) -> dict[str, Any] | Verification:
     """The fields that record the database the source is (its resource id and current name); or, for a database
-    gone from the source's name, what was done about it."""
+    gone from the source's name, what `gone` did about it."""
     if life is None:
         return {}
     where = life.locate(item.get("resource_id"))
     if where.state in ("deleted", "renamed") or item.get("status") == SourceStatus.DELETED:
-        return _gone(source, item, request, where, settings, registry, service)
+        return gone(where)
     if where.state == "missing":  # drift cluster-missing, as find_drift reports it
         return {}
     assert where.database is not None
