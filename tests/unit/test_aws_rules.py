@@ -8,6 +8,7 @@ import pytest
 
 from local import aws_rules
 from local.aws_rules import exports_after, is_default_parameter_group, waits_for_reboot
+from pgaudit_archiver import rds_events
 from pgaudit_archiver.steps import reboot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +88,12 @@ def test_event_matches_follows_the_eventbridge_user_guides_examples():
     assert not aws_rules.event_matches({"resources": resources[1:]}, {"resources": ["arn:other", resources[0]]})
     with pytest.raises(ValueError, match="only arrays of exact values"):
         aws_rules.event_matches({"source": [{"prefix": "aws."}]}, event)
+
+
+def test_the_rds_events_the_emulation_sends_are_the_ones_the_product_reads_with_the_same_meaning():
+    # Two readings of the same pages ("Amazon RDS event categories and event messages"): the emulation's, which
+    # sends them, and the product's (rds_events.py), which acts on them.
+    meaning = {"creation": "new", "restoration": "new", "deletion": "deleted"}
+    product = {event_id: said for events in rds_events.EVENTS.values() for event_id, said in events.items()}
+    emulation = {event_id: meaning[category] for event_id, (category, _) in aws_rules.RDS_EVENTS.items()}
+    assert emulation == product
