@@ -211,3 +211,4 @@ def test_source_clients_carry_the_assumed_credentials_in_the_source_region_witho
     assert rds.meta.region_name == "us-east-2"
     assert rds._request_signer._credentials.access_key == "ASIAASSUMED"  # what signs its requests
     assert assumed.expires_at == expires and not new_sessions
+    assert "ASIAASSUMED" not in repr(assumed) and "SessionToken" not in repr(assumed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
@@ -46,7 +46,7 @@ class AssumedRoleClients:
 
     archive: boto3.Session
     region: str
-    credentials: dict[str, Any]
+    credentials: dict[str, Any] = field(repr=False)  # never in a log line
 
     def client(self, service_name: Any, *, config: Config) -> Any:
         return self.archive.client(
