@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from pgaudit_archiver.errors import ThrottledError
-from pgaudit_archiver.models import Source
+from pgaudit_archiver.models import Drift, Source
 from pgaudit_archiver.service import ClusterService
 from pgaudit_archiver.steps.liveness import DeliveryClock, minutes_without_delivery, silence
 from pgaudit_archiver.steps.reconcile import reconcile_source
@@ -109,10 +109,12 @@ def test_delivery_clock_a_refused_write_never_fails_the_delivery_and_is_tried_ag
     assert len(registry.writes) == 2
 
 
-def reconcile(registry: FakeRegistry, status: Asked, auto_repair: bool = True, **overrides: Any) -> Any:
+def reconcile(
+    registry: FakeRegistry, status: Asked, auto_repair: bool = True, found: tuple[Drift, ...] = (), **overrides: Any
+) -> Any:
     service = ClusterService(registry, FakeStepFunctions(), "arn:aws:states:::stateMachine:onboard", "", ())
     return reconcile_source(
-        SOURCE, stack_settings(SILENT_AFTER_MINUTES="60"), registry, service, lambda source, request, full: [],
+        SOURCE, stack_settings(SILENT_AFTER_MINUTES="60"), registry, service, lambda source, request, full: [*found],
         auto_repair, cluster_status=status, **overrides,
     )  # fmt: skip
 
@@ -130,8 +132,9 @@ def test_reconcile_a_silent_source_is_drifted_counted_and_not_repaired_by_onboar
 def test_reconcile_a_source_waiting_for_its_reboot_is_not_silent() -> None:
     registry = FakeRegistry()
     registry.finish(SOURCE, "pending-reboot", {"request": {}, "last_delivery": "2026-01-01T00:00:00+00:00"})
+    not_loaded = Drift(kind="pgaudit-not-loaded", resource="orders-1")  # what its members' pending reboot shows
 
-    result = reconcile(registry, Asked("available"))
+    result = reconcile(registry, Asked("available"), found=(not_loaded,))
 
     assert (result.drift, result.status) == ((), "pending-reboot")
 

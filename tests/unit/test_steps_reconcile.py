@@ -246,6 +246,33 @@ def test_reconcile_pending_reboot_known_at_onboarding_is_not_drift() -> None:
     assert (result.status, result.drift) == ("pending-reboot", ())
 
 
+def test_a_pending_reboot_source_its_owner_rebooted_gets_its_onboarding_finished_with_auto_repair() -> None:
+    # Onboarding left it pending-reboot ("reboot, then onboard again"); the owner rebooted: the members are in sync.
+    pipeline = onboarded(reboot="deferred")
+    pipeline.registry.finish(SOURCE, "pending-reboot", {})  # type: ignore[arg-type]
+
+    reported = pipeline.reconcile()  # without AutoRepair: as it was
+    finished = pipeline.reconcile(auto_repair=True)
+
+    assert (reported.status, reported.drift) == ("pending-reboot", ())
+    assert pipeline.stepfunctions.executions.keys() == {finished.repair_execution_arn}
+    assert finished.status == "onboarding" and finished.drift == ()
+    started = pipeline.stepfunctions.executions[finished.repair_execution_arn]["input"]
+    assert (started["cluster_id"], started["reboot"]) == ("orders", "deferred")  # the recorded request, again
+    assert pipeline.item()["last_verification"]["finish_onboarding"] == finished.repair_execution_arn
+
+
+def test_a_pending_reboot_source_not_rebooted_yet_starts_nothing_even_with_auto_repair() -> None:
+    pipeline = onboarded(reboot="deferred")
+    pipeline.rds.clusters["orders"]["DBClusterMembers"][0]["DBClusterParameterGroupStatus"] = "pending-reboot"
+    pipeline.registry.finish(SOURCE, "pending-reboot", {})  # type: ignore[arg-type]
+
+    result = pipeline.reconcile(auto_repair=True)
+
+    assert (result.status, result.drift) == ("pending-reboot", ())
+    assert pipeline.stepfunctions.executions == {}
+
+
 def test_reconcile_source_that_took_its_role_away_is_drift_that_cannot_be_verified() -> None:
     pipeline = onboarded()
 

@@ -302,6 +302,23 @@ def _greens_without_pgaudit(rds: SourceRds, blue: DatabaseFacts) -> list[Drift]:
     return drift
 
 
+def _late_canary(item: dict[str, Any], request: dict[str, Any], settings: VerifySourceSettings) -> list[Drift]:
+    if not request.get("canary"):
+        return []
+    late = overdue(item.get("canary"), settings.canary_bound_seconds, datetime.now(tz=UTC))
+    return [late] if late else []
+
+
+def _known_at_onboarding(item: dict[str, Any], drift: list[Drift]) -> tuple[list[Drift], bool]:
+    """For a source onboarded pending-reboot, pgaudit not loaded yet is what onboarding reported, not drift: (the
+    drift without it, whether pgaudit is loaded now: its owner rebooted, and what onboarding left for after the
+    reboot, the extension, can be done by onboarding again)."""
+    if item.get("status") != SourceStatus.PENDING_REBOOT:
+        return drift, False
+    loaded = all(entry.kind != "pgaudit-not-loaded" for entry in drift)
+    return [entry for entry in drift if entry.kind != "pgaudit-not-loaded"], loaded
+
+
 def _prepare_greens(
     drift: list[Drift], pgaudit_log: str, reboot: str, auto_repair: bool, life: Life | None
 ) -> tuple[list[Drift], list[dict[str, Any]]]:
@@ -374,13 +391,8 @@ def reconcile_source(
             full, drift = True, find(source, request, True)
     except SourceAccessDeniedError as error:  # the source took its role away; other errors fail the step
         drift = [Drift(kind="unverifiable", resource=str(source), actual=str(error))]
-    drift = [*below_policy, *drift]
-    if request.get("canary"):
-        late = overdue(item.get("canary"), settings.canary_bound_seconds, datetime.now(tz=UTC))
-        if late:
-            drift.append(late)
-    if item.get("status") == SourceStatus.PENDING_REBOOT:  # known and reported at onboarding: not drift
-        drift = [entry for entry in drift if entry.kind != "pgaudit-not-loaded"]
+    drift = [*below_policy, *drift, *_late_canary(item, request, settings)]
+    drift, rebooted = _known_at_onboarding(item, drift)
     drift, greens = _prepare_greens(
         drift,
         request.get("pgaudit_log") or settings.audit_policy().resolve(request).pgaudit_log,
@@ -416,6 +428,15 @@ def reconcile_source(
         not_sent = send_canary(request)
         if not_sent:
             verification["canary_not_sent"] = not_sent
+    if not drift and rebooted and auto_repair:  # "reboot, then onboard again", as onboarding asked the owner
+        started = service.start("onboard", source, onboard_input(source, request))
+        registry.finish(
+            source,
+            SourceStatus.ONBOARDING,
+            {"last_verification": {**verification, "finish_onboarding": started.execution_arn}, **identity},
+        )
+        return Verification(source=source, drift=(), status=SourceStatus.ONBOARDING,
+                            repair_execution_arn=started.execution_arn, minutes_without_delivery=quiet)  # fmt: skip
     if not drift:
         status = (
             SourceStatus.PENDING_REBOOT if item.get("status") == SourceStatus.PENDING_REBOOT else SourceStatus.ACTIVE
