@@ -306,24 +306,25 @@ class FakeRds(Recording, SourceRds):
         name_key = "DBClusterParameterGroupName" if cluster_scope else "DBParameterGroupName"
         return {name_key: group_name, "DBParameterGroupFamily": group["family"], "Description": group["description"]}
 
-    def create_parameter_group(
-        self, group_name: str, family: str, description: str, tags: dict[str, str], kind: DatabaseKind = AURORA
-    ) -> None:
-        operation = "CreateDBClusterParameterGroup" if _scope(kind) == "cluster" else "CreateDBParameterGroup"
+    def _new_group_store(self, verb: str, group_name: str, kind: DatabaseKind) -> dict[str, dict[str, Any]]:
+        """Create or Copy: the call recorded, a name already taken refused as RDS refuses it; the kind's store."""
+        operation = f"{verb}DBClusterParameterGroup" if _scope(kind) == "cluster" else f"{verb}DBParameterGroup"
         self._call(operation, group_name, mutates=True)
         store = self._store(kind)
         if group_name in store:
             raise refusal(operation, "DBParameterGroupAlreadyExists")
+        return store
+
+    def create_parameter_group(
+        self, group_name: str, family: str, description: str, tags: dict[str, str], kind: DatabaseKind = AURORA
+    ) -> None:
+        store = self._new_group_store("Create", group_name, kind)
         store[group_name] = {"family": family, "description": description, "parameters": {}, "tags": tags}
 
     def copy_parameter_group(
         self, source_name: str, group_name: str, description: str, tags: dict[str, str], kind: DatabaseKind = AURORA
     ) -> None:
-        operation = "CopyDBClusterParameterGroup" if _scope(kind) == "cluster" else "CopyDBParameterGroup"
-        self._call(operation, group_name, mutates=True)
-        store = self._store(kind)
-        if group_name in store:
-            raise refusal(operation, "DBParameterGroupAlreadyExists")
+        store = self._new_group_store("Copy", group_name, kind)
         source = store[source_name]
         store[group_name] = {
             "family": source["family"],

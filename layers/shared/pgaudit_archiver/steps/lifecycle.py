@@ -103,8 +103,7 @@ class GreenPrepared(Model):
 
 def ready_green(rds: SourceRds, source: Source, green_id: str, pgaudit_log: str) -> GreenPrepared:
     """A pending green of `source` given the source's pgaudit group of its family (prepare_green)."""
-    green = rds.database(Source(account_id=source.account_id, region=source.region, cluster_id=green_id,
-                                kind=source.kind))  # fmt: skip
+    green = rds.database(source.model_copy(update={"cluster_id": green_id}))
     if green is None:
         raise ClusterNotEligibleError(f"the green {green_id} is gone")
     group, changes, needs_reboot = prepare_green(rds, source, green, pgaudit_log)
@@ -115,7 +114,7 @@ def reboot_green(rds: SourceRds, source: Source, green_id: str) -> tuple[str, ..
     """One step of a pending green's reboot, as Reboot Instances takes it (steps/reboot.py: one reboot a call, in the
     order its engine version calls for, none while a member is busy), for a source whose reboot policy is immediate:
     the green serves no traffic before switchover. Returns what was rebooted."""
-    green = Source(account_id=source.account_id, region=source.region, cluster_id=green_id, kind=source.kind)
+    green = source.model_copy(update={"cluster_id": green_id})
     return advance_reboot(rds, green, expected=(), rebooted=(), polls=0, max_polls=1).changes
 
 
